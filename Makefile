@@ -1,0 +1,38 @@
+# Everything runs in a local virtual environment (.venv): the system Python is never touched.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint format install clean
+
+# The sample project's plan, until the hub and job server join the demo.
+demo: $(STAMP)
+	$(BIN)/jupyter-ext pipeline check notebooks/sample-project/project.yaml
+	$(BIN)/jupyter-ext pipeline graph notebooks/sample-project/project.yaml
+	$(BIN)/jupyter-ext pipeline plan notebooks/sample-project/project.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python tests/benchmarks/bench_pipeline.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[test]"
+	@touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

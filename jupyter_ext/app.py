@@ -1,0 +1,136 @@
+"""`jupyter ext`: the command line of jupyter-ext, one traitlets Application per subcommand.
+
+Configuration works as in JupyterHub: every knob is a configurable trait,
+`jupyter_ext_config.py` in the current folder (or the file given with
+`--config`) is read before the command runs, command-line flags win over the
+file, and `jupyter ext --help-all` lists every trait with its help.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from traitlets import Bool, Unicode
+from traitlets.config import Application, catch_config_error
+from traitlets.utils.importstring import import_item
+
+from ._version import __version__
+
+base_aliases = {
+    "config": "JupyterExtBase.config_file",
+    "log-level": "Application.log_level",
+}
+base_flags = {
+    "debug": ({"Application": {"log_level": 10}}, "Log everything, for debugging."),
+    "generate-config": (
+        {"JupyterExtBase": {"generate_config": True}},
+        "Write a commented jupyter_ext_config.py with every option, then exit.",
+    ),
+}
+
+
+class JupyterExtBase(Application):
+    """What every jupyter-ext command shares: the config file and its generation."""
+
+    name = "jupyter-ext"
+    version = __version__
+    aliases = base_aliases
+    flags = base_flags
+
+    config_file = Unicode(
+        "jupyter_ext_config.py",
+        help="""The configuration file to read, as JupyterHub reads jupyterhub_config.py.
+
+        A relative path is taken from the current folder. Command-line options win
+        over the file. Example: `jupyter ext pipeline check --config=/etc/jupyter_ext_config.py`.
+        """,
+    ).tag(config=True)
+
+    generate_config = Bool(
+        False, help="Write a commented config file with every option to `config_file`, then exit."
+    ).tag(config=True)
+
+    @catch_config_error
+    def initialize(self, argv: list[str] | None = None) -> None:
+        self.parse_command_line(argv)
+        if self.subapp is not None:
+            return
+        if not self.generate_config:
+            self.load_config_file(self.config_file)
+
+    def start(self) -> None:
+        if self.subapp is not None:
+            self.subapp.start()
+            return
+        if self.generate_config:
+            self.write_config_file()
+            return
+        self.run()
+
+    def run(self) -> None:
+        """The command's work; a command with subcommands shows its help when given none."""
+        self.print_help()
+        self.exit(1)
+
+    def write_config_file(self) -> None:
+        path = self.config_file
+        if os.path.exists(path):
+            self.exit(f"{path} exists already: move it away or give another --config path")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.generate_config_file())
+        print(f"Wrote {path}")
+
+    def _classes_inc_parents(self, classes: Any = None) -> Any:
+        # `--help-all` and `--generate-config` cover the subcommands' traits too
+        if classes is None:
+            classes = [*self.classes, *subcommand_classes(self.subcommands)]
+        return super()._classes_inc_parents(classes)
+
+
+def subcommand_classes(subcommands: dict[str, Any]) -> list[type]:
+    """The configurable classes of a command's subcommands, and of theirs."""
+    found: list[type] = []
+    for spec, _help in subcommands.values():
+        cls = import_item(spec) if isinstance(spec, str) else spec
+        if isinstance(cls, type):
+            found += [cls, *getattr(cls, "classes", [])]
+            found += subcommand_classes(getattr(cls, "subcommands", None) or {})
+    return found
+
+
+class JupyterExtApp(JupyterExtBase):
+    """The `jupyter ext` (or `jupyter-ext`) command."""
+
+    description = """Secure research jobs from JupyterHub.
+
+    Run the actions of a repository's project.yaml as jobs on backends where the
+    data lives, follow their logs, and release reviewed outputs."""
+
+    examples = """
+    jupyter ext pipeline check project.yaml
+    jupyter ext pipeline plan project.yaml analyse --state state.json
+    jupyter ext --help-all
+    """
+
+    subcommands = {
+        "pipeline": (
+            "jupyter_ext.cli.pipeline.PipelineApp",
+            "Check, plan and draw project.yaml pipelines.",
+        ),
+    }
+
+    classes = [JupyterExtBase]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `jupyter-ext` script (and so of `jupyter ext`)."""
+    app = JupyterExtApp.instance()
+    app.initialize(argv)
+    app.start()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
