@@ -82,11 +82,11 @@ class JupyterExtBase(Application):
             f.write(self.generate_config_file())
         print(f"Wrote {path}")
 
-    def _classes_inc_parents(self, classes: Any = None) -> Any:
-        # `--help-all` and `--generate-config` cover the subcommands' traits too
-        if classes is None:
-            classes = [*self.classes, *subcommand_classes(self.subcommands)]
-        return super()._classes_inc_parents(classes)
+    @property
+    def classes(self) -> list[type]:  # type: ignore[override]
+        """This command's class and its subcommands': `--help-all` and
+        `--generate-config` cover every trait a command can be given."""
+        return [type(self), *subcommand_classes(self.subcommands)]
 
 
 def subcommand_classes(subcommands: dict[str, Any]) -> list[type]:
@@ -95,8 +95,9 @@ def subcommand_classes(subcommands: dict[str, Any]) -> list[type]:
     for spec, _help in subcommands.values():
         cls = import_item(spec) if isinstance(spec, str) else spec
         if isinstance(cls, type):
-            found += [cls, *getattr(cls, "classes", [])]
-            found += subcommand_classes(getattr(cls, "subcommands", None) or {})
+            found.append(cls)
+            nested = getattr(cls, "subcommands", None)
+            found += subcommand_classes(nested) if isinstance(nested, dict) else []
     return found
 
 
@@ -120,8 +121,6 @@ class JupyterExtApp(JupyterExtBase):
             "Check, plan and draw project.yaml pipelines.",
         ),
     }
-
-    classes = [JupyterExtBase]
 
 
 def main(argv: list[str] | None = None) -> None:

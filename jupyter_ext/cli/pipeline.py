@@ -85,7 +85,9 @@ class CheckApp(PipelineCommand):
 
     def run(self) -> None:
         if not self.extra_args:
-            self.exit_with("name at least one project file: jupyter ext pipeline check project.yaml")
+            self.exit_with(
+                "name at least one project file: jupyter ext pipeline check project.yaml"
+            )
         results = []
         for filename in self.extra_args:
             pipeline, problems, warnings = self.read(filename)
@@ -195,9 +197,9 @@ class GraphApp(PipelineCommand):
 
     aliases = {**base_aliases, "format": "GraphApp.format"}
 
-    format = Enum(
-        ["tree", "mermaid"], default_value="tree", help="How to draw the graph."
-    ).tag(config=True)
+    format = Enum(["tree", "mermaid"], default_value="tree", help="How to draw the graph.").tag(
+        config=True
+    )
 
     def run(self) -> None:
         pipeline = self.load_or_exit(self.one_file())
