@@ -29,6 +29,10 @@ __all__ = ["check_pipeline", "load_pipeline"]
 PROJECT_KEYS = ("version", "actions", "expectations")
 ACTION_KEYS = ("run", "outputs", "needs", "config", "dummy_data_file")
 ACTION_KEY_SET = frozenset(ACTION_KEYS)
+MISSING_ACTION_KEY_HINTS = {
+    "run": "add the image and command, like `run: python:v2 analysis/model.py`",
+    "outputs": "add `outputs:` with at least one file under a privacy level",
+}
 LEVEL_SET = frozenset(PRIVACY_LEVELS)
 _CHECKED_IMAGES = frozenset({"cohortextractor", "ehrql", "databuilder"})
 VERSION_TAG = re.compile(r"^((v[\d.]+(-pre)?)|dev|latest)$")
@@ -299,9 +303,11 @@ class _Validator:
                     at_key=True,
                 )
         if "run" not in spec or "outputs" not in spec:
-            for key in ("run", "outputs"):
+            for key, hint in MISSING_ACTION_KEY_HINTS.items():
                 if key not in spec:
-                    self.error("missing-key", f"action `{name}` needs a `{key}`", path, at_key=True)
+                    self.error(
+                        "missing-key", f"action `{name}` has no `{key}`: {hint}", path, at_key=True
+                    )
         run = self.check_run(spec.get("run"), (*path, "run"), feats) if "run" in spec else None
         outputs = (
             self.check_outputs(spec["outputs"], (*path, "outputs")) if "outputs" in spec else None

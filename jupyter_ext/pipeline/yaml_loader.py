@@ -63,12 +63,12 @@ _FLOAT = re.compile(
     |\.(?:nan|NaN|NAN))$""",
     re.X,
 )
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _TIMESTAMP = re.compile(
-    r"""^(?:(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})
-    (?:(?:[Tt]|[ \t]+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})
+    r"""^(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})
+    (?:[Tt]|[ \t]+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})
     (?:\.(?P<fraction>[0-9]*))?
-    (?:[ \t]*(?P<tz>Z|(?P<tz_sign>[-+])(?P<tz_hour>[0-9]{1,2})
-    (?::(?P<tz_minute>[0-9]{2}))?))?)?)$""",
+    (?:[ \t]*(?P<tz>Z|(?P<tz_sign>[-+])(?P<tz_hour>[0-9]{1,2})(?::(?P<tz_minute>[0-9]{2}))?))?$""",
     re.X,
 )
 _DIGITS = frozenset("-+0123456789")
@@ -146,11 +146,11 @@ def _float(text: str) -> float:
 
 
 def _timestamp(text: str) -> dt.date | dt.datetime:
+    if _DATE.match(text):
+        return dt.date.fromisoformat(text)
     m = _TIMESTAMP.match(text)
     assert m is not None
     date = dt.date(int(m["year"]), int(m["month"]), int(m["day"]))
-    if m["hour"] is None:
-        return date
     fraction = int((m["fraction"] or "0")[:6].ljust(6, "0"))
     tz = None
     if m["tz"] == "Z":
@@ -195,7 +195,7 @@ def _resolve(value: str) -> str:
             return INT
         if _FLOAT.match(value):
             return FLOAT
-        if _TIMESTAMP.match(value):
+        if _DATE.match(value) or _TIMESTAMP.match(value):
             return TIMESTAMP
     elif value == "<<":
         return MERGE
