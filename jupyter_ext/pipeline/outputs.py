@@ -20,11 +20,23 @@ _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[/\\\\]")
 _NOT_NORMAL = re.compile(r"(^|/)\.{1,2}(/|$)|//|/$|^$")
 
 
-# anything a well-formed pattern cannot contain: back slashes, wildcards but *,
-# a * in the extension, absolute or non-normal paths, the metadata folder
-_SUSPICIOUS = re.compile(
-    r"[\\?\[]|\*\*|\*[^./]*$|^/|^[A-Za-z]:|(^|/)\.{1,2}(/|$)|//|/$|^$|^metadata(/|$)"
+# Patterns that are certainly well formed: relative, normal, folders that are not
+# `.`, `..` or metadata/, no wildcard but single *, a plain extension. Anything
+# else takes the slow path, which says what is wrong.
+_NAME = r"[^/\\?\[*]*(?:\*[^/\\?\[*]+)*\*?"  # one folder or file name: no ** nor ? [ \\
+_GOOD_PREFIX = (  # folders, then a file name whose last dot is not its first character
+    rf"(?!metadata/)(?![A-Za-z]:/)(?:(?!\.\.?/)(?=[^/]){_NAME}/)*(?!\.[^./]*$)(?=[^/]){_NAME}\."
 )
+_GOOD = re.compile(_GOOD_PREFIX + r"[^./\\?\[*]+")
+_GOOD_RELEASABLE = re.compile(
+    _GOOD_PREFIX + f"(?:{'|'.join(sorted(s[1:] for s in RELEASABLE_SUFFIXES))})"
+)
+
+
+def well_formed_pattern(privacy_level: str):
+    """A fast test that is true only for patterns without problems at that level."""
+    good = _GOOD_RELEASABLE if privacy_level == "moderately_sensitive" else _GOOD
+    return good.fullmatch
 
 
 def _suffix(pattern: str) -> str:
@@ -41,14 +53,8 @@ def pattern_problems(pattern: str, privacy_level: str) -> list[str]:
 
     The rules are the official tools' rules, each said as what to change.
     """
-    name = pattern.rpartition("/")[2]
-    dot = name.rfind(".")
-    if (
-        0 < dot < len(name) - 1
-        and _SUSPICIOUS.search(pattern) is None
-        and (privacy_level != "moderately_sensitive" or name[dot:] in RELEASABLE_SUFFIXES)
-    ):
-        return []  # the common case, decided in one pass
+    if well_formed_pattern(privacy_level)(pattern):
+        return []  # the common case, decided in one match
     problems = []
     if "\\" in pattern:
         problems.append("contains a back slash: use forward slashes (/) between folders")

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ._gc import gc_paused
 from .models import RUN_ALL, Pipeline
 from .problems import NothingToDoError, PlanningError, UnknownActionError
 
@@ -70,6 +71,7 @@ class Plan:
         }
 
 
+@gc_paused()
 def plan_jobs(
     pipeline: Pipeline,
     requested: Sequence[str],

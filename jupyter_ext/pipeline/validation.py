@@ -10,16 +10,15 @@ action name that is not a string or an output path that starts with `..`.
 from __future__ import annotations
 
 import difflib
-import gc
 import re
 import shlex
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any
 
+from ._gc import gc_paused
 from .graph import find_cycles
 from .models import LATEST_VERSION, PRIVACY_LEVELS, RUN_ALL, Action, Outputs, Pipeline, Run
-from .outputs import pattern_problems
+from .outputs import pattern_problems, well_formed_pattern
 from .problems import Problem, ProjectValidationError
 from .versions import Features, features, parse_version
 from .yaml_loader import YAMLDocument, YAMLSyntaxError, parse_yaml
@@ -54,7 +53,7 @@ def check_pipeline(
     text: str, filename: str = "project.yaml"
 ) -> tuple[Pipeline | None, list[Problem], list[Problem]]:
     """(pipeline or None, errors, warnings), without raising: for editors and the CLI."""
-    with _gc_paused():
+    with gc_paused():
         try:
             doc = parse_yaml(text)
         except YAMLSyntaxError as exc:
@@ -69,19 +68,6 @@ def check_pipeline(
         _in_file_order(validator.problems),
         _in_file_order(validator.warnings),
     )
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Building tens of thousands of values makes no cycles, yet wakes the cycle
-    collector again and again: pause it, as large parsers do."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:
@@ -414,14 +400,17 @@ class _Validator:
             if not self.expect(named, dict, (*path, level), f"`{level}`"):
                 ok = False
                 continue
+            well_formed = well_formed_pattern(level)
             for output, pattern in named.items():
-                if type(pattern) is str and not pattern_problems(pattern, level):
+                if type(pattern) is str and well_formed(pattern):
                     continue
-                ok = False
                 where = (*path, level, output)
                 if self.expect(pattern, str, where, f"output `{output}`"):
                     for problem in pattern_problems(pattern, level):
                         self.error("bad-output-path", f"output path `{pattern}` {problem}", where)
+                        ok = False
+                else:
+                    ok = False
         return Outputs(by_level) if ok else None
 
     def check_command_outputs(self, name: str, run: Run, outputs: Outputs, path: tuple) -> None:
@@ -490,18 +479,26 @@ class _Validator:
 
     def check_needs(self, actions: dict, built: dict[str, Action]) -> None:
         names = [n for n in actions if isinstance(n, str)]
-        known = set(names)
+        position = {name: i for i, name in enumerate(names)}
+        ordered = True  # every need defined above its action: then there is no cycle
         for name, spec in actions.items():
             needs = spec.get("needs") if isinstance(spec, dict) else None
             if not isinstance(name, str) or not isinstance(needs, list):
                 continue
+            here = position[name]
             for i, need in enumerate(needs):
-                if isinstance(need, str) and " " not in need.strip() and need not in known:
-                    self.error(
-                        "unknown-need",
-                        f"`{need}` is not an action in this file{_suggest(need, names)}",
-                        ("actions", name, "needs", i),
-                    )
+                where = position.get(need) if isinstance(need, str) else -1
+                if where is None:
+                    if " " not in need.strip():
+                        self.error(
+                            "unknown-need",
+                            f"`{need}` is not an action in this file{_suggest(need, names)}",
+                            ("actions", name, "needs", i),
+                        )
+                elif where >= here:
+                    ordered = False
+        if ordered:
+            return
         graph = {name: [n for n in a.needs if n in built] for name, a in built.items()}
         for cycle in find_cycles(graph):
             closing = cycle[-2]

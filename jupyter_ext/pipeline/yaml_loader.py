@@ -26,6 +26,8 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .yaml_fast import parse_block_yaml
+
 try:  # libyaml ships in PyYAML's wheels; the pure-Python parser is a slow fallback
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover
@@ -186,11 +188,11 @@ def _scalar(event: ScalarEvent) -> Any:
 def _resolve(value: str) -> str:
     """The YAML 1.2 type of a plain scalar, as ruamel resolves it."""
     first = value[:1]
-    if first in _NOT_STR_START:
-        if _NULL.match(value):
-            return NULL
-        if _BOOL.match(value):
-            return BOOL
+    if first in _NULL_START:
+        return NULL if _NULL.match(value) else STR
+    if first in _BOOL_START:
+        return BOOL if _BOOL.match(value) else STR
+    if first in _NUMBER_START:
         if _INT.match(value):
             return INT
         if _FLOAT.match(value):
@@ -202,7 +204,10 @@ def _resolve(value: str) -> str:
     return STR
 
 
-_NOT_STR_START = frozenset("~nNtTfF.-+0123456789") | {""}
+_NULL_START = frozenset("~nN") | {""}
+_BOOL_START = frozenset("tTfF")
+_NUMBER_START = frozenset(".-+0123456789")
+_NOT_STR_START = _NULL_START | _BOOL_START | _NUMBER_START
 
 
 class _Builder:
@@ -321,8 +326,24 @@ def _apply_merge(mapping: dict, sources: list[Any]) -> None:
                 mapping.setdefault(key, value)
 
 
+def plain_scalar(value: str) -> Any:
+    """The YAML 1.2 value of an untagged plain scalar."""
+    if value[:1] not in _NOT_STR_START:
+        return value
+    convert = _SCALARS.get(_resolve(value))
+    return value if convert is None else convert(value)
+
+
 def parse_yaml(text: str) -> YAMLDocument:
     """Parse one YAML document; raise `YAMLSyntaxError` with a position if it is not YAML."""
+    fast = parse_block_yaml(text, plain_scalar)
+    if fast is not None:
+        return YAMLDocument(text, *fast[:1], [], *fast[1:])
+    return parse_yaml_with_libyaml(text)
+
+
+def parse_yaml_with_libyaml(text: str) -> YAMLDocument:
+    """Any YAML, and the error messages for what is not YAML."""
     parser = _Parser(text)
     builder = _Builder(parser)
     try:
