@@ -119,14 +119,13 @@ def plan_jobs(
     def why(action: str, needed_by: str | None) -> str:
         if action in explicit:
             return "requested"
-        if needed_by is None:
-            return "run_all"
+        lead = "run_all" if needed_by is None else f"needed by {needed_by}"
         state = states.get(action)
         if state is None:
-            return f"needed by {needed_by}, never run"
+            return f"{lead}, never run"
         if state is JobState.FAILED:
-            return f"needed by {needed_by}, last run failed"
-        return f"needed by {needed_by}, forced (force_run_dependencies)"
+            return f"{lead}, last run failed"
+        return f"{lead}, forced (force_run_dependencies)"
 
     jobs: dict[str, PlannedJob] = {}
     reused: dict[str, str] = {}
