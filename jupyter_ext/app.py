@@ -120,6 +120,14 @@ class JupyterExtApp(JupyterExtBase):
             "jupyter_ext.cli.pipeline.PipelineApp",
             "Check, plan and draw project.yaml pipelines.",
         ),
+        "jobserver": (
+            "jupyter_ext.jobserver.app.JobServerApp",
+            "Run the job server (REST API, live events, runner endpoints).",
+        ),
+        "admin": (
+            "jupyter_ext.jobserver.admin.AdminApp",
+            "Administer the job server's database: users, tokens, organisations, backends.",
+        ),
     }
 
 

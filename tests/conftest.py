@@ -8,9 +8,14 @@ so a green CI run means every part really ran.
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .parts import PartMissing
+from .parts.postgres import PostgresCluster
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_PROJECT = REPO / "notebooks" / "sample-project"
@@ -40,3 +45,25 @@ def corpus() -> list[Path]:
     if not files:
         pytest.skip(f"the shared corpus of project.yaml files is not at {CORPUS}")
     return files
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL cluster for the whole session, on 127.0.0.1 only."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+    except PartMissing as e:
+        pytest.skip(str(e))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """The SQLAlchemy URL of a fresh, empty database, dropped after the test."""
+    name = f"t_{secrets.token_hex(8)}"
+    yield postgres_cluster.create_database(name)
+    postgres_cluster.drop_database(name)

@@ -1,0 +1,124 @@
+"""`make_app()`: the job server as a FastAPI application, with no module globals.
+
+Everything it needs (database, event bus, vault, repository sources, limits)
+comes in as arguments and lives on `app.state`, so tests build as many apps
+as they like and the traitlets Application builds one from its configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from .._version import __version__
+from . import orm
+from .audit import record
+from .errors import install_error_handlers
+from .events import EventBus, emit
+from .repos import RepositorySource
+from .security import Vault
+
+log = logging.getLogger("jupyter_ext.jobserver")
+
+
+@dataclass(frozen=True)
+class Settings:
+    lease: dt.timedelta = dt.timedelta(minutes=2)
+    requeue_expired: bool = False  # else a job whose runner vanished fails, saying so
+    log_line_cap: int = 100_000
+    sweep_every: float = 10.0  # seconds between looks for expired leases
+
+
+def make_app(
+    factory: sessionmaker,
+    vault: Vault,
+    repos: RepositorySource,
+    settings: Settings = Settings(),
+    *,
+    base_url: str = "/",
+    hub_auth: object | None = None,
+) -> FastAPI:
+    bus = EventBus()
+    bus.attach(factory)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        bus.bind(loop)
+        sweeper = asyncio.create_task(_sweep_expired_leases(app))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+
+    prefix = base_url.rstrip("/")
+    app = FastAPI(
+        title="jupyter-ext job server",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=f"{prefix}/api/v1/openapi.json",
+        docs_url=f"{prefix}/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.sessionmaker, app.state.vault, app.state.repos = factory, vault, repos
+    app.state.settings, app.state.bus, app.state.hub_auth = settings, bus, hub_auth
+    install_error_handlers(app)
+
+    from .routes import routers
+
+    api = APIRouter(prefix=f"{prefix}/api/v1")
+    for router in routers:
+        api.include_router(router)
+    app.include_router(api)
+    return app
+
+
+async def _sweep_expired_leases(app: FastAPI) -> None:
+    """Jobs whose runner stopped renewing their lease: fail them, or queue them again."""
+    settings: Settings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.sweep_every)
+        try:
+            await run_in_threadpool(expire_leases, app.state.sessionmaker, settings)
+        except Exception:  # keep sweeping; the error is logged
+            log.exception("sweeping expired leases failed")
+
+
+def expire_leases(factory: sessionmaker, settings: Settings) -> int:
+    from . import views
+
+    with factory() as session:
+        now = orm.utcnow()
+        jobs = session.scalars(
+            select(orm.Job).where(orm.Job.state == "running", orm.Job.lease_expires_at < now)
+        ).all()
+        for job in jobs:
+            before = {"state": job.state}
+            if settings.requeue_expired:
+                job.state, job.runner, job.started_at = "pending", None, None
+                job.status_message = "queued again: its runner stopped reporting"
+            else:
+                job.state, job.completed_at = "failed", now
+                job.status_message = "failed: its runner stopped reporting (lease expired)"
+            job.lease_expires_at = None
+            record(session, "system", f"job.{job.state}", job, before, {"state": job.state})
+            request = job.job_request
+            emit(
+                session,
+                "job",
+                views.job(job).model_dump(mode="json"),
+                workspace=request.workspace,
+                backend=request.backend,
+                job_request_id=request.id,
+            )
+        session.commit()
+        return len(jobs)

@@ -1,0 +1,137 @@
+"""`jupyter ext jobserver`: the job server as a traitlets Application.
+
+On its own: `jupyter ext jobserver --ip 127.0.0.1 --port 8100 --db-url URL`.
+As a JupyterHub managed service it reads the hub's JUPYTERHUB_SERVICE_* environment.
+The database is never changed behind the admin's back: `--upgrade-db` applies
+migrations; starting on an old schema without it stops with a message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from urllib.parse import urlparse
+
+from traitlets import Bool, Float, Integer, List, Unicode, default
+
+from ..app import JupyterExtBase, base_aliases, base_flags
+
+DEFAULT_DB = "sqlite:///jupyter_ext_jobserver.sqlite"
+
+
+class JobServerApp(JupyterExtBase):
+    name = "jupyter-ext-jobserver"
+    description = "Run the job server: the REST API, live events and the runners' endpoints."
+    examples = "jupyter ext jobserver --ip 127.0.0.1 --port 8100 --db-url sqlite:///jobs.sqlite"
+
+    aliases = {
+        **base_aliases,
+        "ip": "JobServerApp.ip",
+        "port": "JobServerApp.port",
+        "db-url": "JobServerApp.db_url",
+        "base-url": "JobServerApp.base_url",
+    }
+    flags = {
+        **base_flags,
+        "upgrade-db": (
+            {"JobServerApp": {"upgrade_db": True}},
+            "Apply the database migrations (back the database up first), then exit.",
+        ),
+    }
+
+    ip = Unicode("127.0.0.1", help="The address to listen on.").tag(config=True)
+    port = Integer(8100, help="The port to listen on.").tag(config=True)
+    base_url = Unicode(
+        help="URL prefix of every route, e.g. /services/jobserver/ under JupyterHub."
+    ).tag(config=True)
+    db_url = Unicode(
+        DEFAULT_DB,
+        help="""Database URL: SQLite (the default) or PostgreSQL, e.g.
+        `postgresql+psycopg://jobserver@db.example.org/jobserver`.""",
+    ).tag(config=True)
+    upgrade_db = Bool(False, help="Apply the database migrations, then exit.").tag(config=True)
+    crypt_keys = List(
+        Unicode(),
+        help="""Fernet keys that encrypt GitHub tokens at rest; the first encrypts, all decrypt
+        (to rotate, put the new key first). Default: JUPYTER_EXT_CRYPT_KEY (`;`-separated).""",
+    ).tag(config=True)
+    github_url = Unicode(
+        "https://github.com", help="GitHub's web address (GitHub Enterprise, or a test fake)."
+    ).tag(config=True)
+    github_api_url = Unicode(help="GitHub's REST API; derived from github_url.").tag(config=True)
+    local_repo_roots = List(
+        Unicode(),
+        help="""Folders whose plain git repositories workspaces may use (the demo, tests).
+        Empty by default: only GitHub repositories.""",
+    ).tag(config=True)
+    lease_seconds = Float(
+        120, help="How long a runner holds a job without renewing it by heartbeat."
+    ).tag(config=True)
+    requeue_expired_leases = Bool(
+        False, help="Queue a job again when its runner stops reporting, instead of failing it."
+    ).tag(config=True)
+    log_line_cap = Integer(
+        100_000, help="Log lines kept per job; the rest stays on the backend."
+    ).tag(config=True)
+
+    @default("base_url")
+    def _default_base_url(self) -> str:
+        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+
+    @default("crypt_keys")
+    def _default_crypt_keys(self) -> list[str]:
+        return [k for k in os.environ.get("JUPYTER_EXT_CRYPT_KEY", "").split(";") if k]
+
+    @default("github_api_url")
+    def _default_github_api_url(self) -> str:
+        if urlparse(self.github_url).netloc == "github.com":
+            return "https://api.github.com"
+        return self.github_url.rstrip("/") + "/api/v3"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
+        return urlparse(url).hostname or "127.0.0.1" if url else "127.0.0.1"
+
+    @default("port")
+    def _default_port(self) -> int:
+        url = os.environ.get("JUPYTERHUB_SERVICE_URL")
+        return (urlparse(url).port or 8100) if url else 8100
+
+    def run(self) -> None:
+        from .db import DatabaseOutOfDate, check_db, make_engine, upgrade_db
+
+        if self.upgrade_db:
+            upgrade_db(self.db_url)
+            self.log.info("The database is up to date.")
+            return
+        engine = make_engine(self.db_url)
+        try:
+            check_db(engine)
+        except DatabaseOutOfDate as exc:
+            self.exit(f"error: {exc}")
+        app = self.make_app(engine)
+        import uvicorn
+
+        self.log.info("The job server listens on http://%s:%s%s", self.ip, self.port, self.base_url)
+        uvicorn.run(app, host=self.ip, port=self.port, log_level="warning")
+
+    def make_app(self, engine):
+        from .api import Settings, make_app
+        from .db import make_sessionmaker
+        from .repos import GitHub, LocalGit, Repositories
+        from .security import Vault
+
+        try:
+            vault = Vault(self.crypt_keys)
+        except ValueError as exc:
+            self.exit(f"error: {exc}")
+        repos = Repositories(
+            GitHub(self.github_api_url, self.github_url), LocalGit(self.local_repo_roots)
+        )
+        settings = Settings(
+            lease=dt.timedelta(seconds=self.lease_seconds),
+            requeue_expired=self.requeue_expired_leases,
+            log_line_cap=self.log_line_cap,
+        )
+        return make_app(make_sessionmaker(engine), vault, repos, settings, base_url=self.base_url)

@@ -1,0 +1,128 @@
+"""FastAPI dependencies: the database session, who is calling, and the permission check.
+
+Callers prove who they are with `Authorization: Bearer <token>`: a personal API
+token (a user) or a runner token (a backend). Inside JupyterHub, a hub
+authenticator set on the app resolves the hub's own credentials to a user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import orm
+from .errors import ProblemError
+from .permissions import Permission, granted
+from .security import token_hash
+
+BEARER = {"WWW-Authenticate": "Bearer"}
+LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@dataclass
+class Caller:
+    """A signed-in user, with their global roles and a cache of project roles."""
+
+    user: orm.User
+    session: Session
+    _project_roles: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.user.username
+
+    @property
+    def roles(self) -> list[str]:
+        return list(self.user.roles or [])
+
+    def project_roles(self, project_id: int) -> list[str]:
+        if project_id not in self._project_roles:
+            member = self.session.get(orm.ProjectMember, (project_id, self.user.id))
+            self._project_roles[project_id] = list(member.roles) if member else []
+        return self._project_roles[project_id]
+
+    def can(self, permission: Permission, project: orm.Project | None = None) -> bool:
+        project_roles = self.project_roles(project.id) if project is not None else ()
+        return granted(self.roles, permission, project_roles)
+
+    def require(self, permission: Permission, project: orm.Project | None = None) -> None:
+        """Deny by default: a 403 that says which permission is missing, and where."""
+        if not self.can(permission, project):
+            where = f" in project {project.slug}" if project is not None else ""
+            raise ProblemError(
+                403,
+                f"{self.name} may not {permission.value.replace('_', ' ')}{where}: ask "
+                + ("the project's coordinator for a role" if project else "an administrator"),
+            )
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() in ("bearer", "token") and credential.strip():
+        return credential.strip()
+    return None
+
+
+def current_caller(request: Request, session: SessionDep) -> Caller:
+    token = _bearer(request)
+    now = orm.utcnow()
+    if token is not None:
+        row = session.scalar(select(orm.ApiToken).where(orm.ApiToken.hash == token_hash(token)))
+        if row is None or row.revoked_at is not None:
+            raise ProblemError(401, "the API token is not valid: create a new one", headers=BEARER)
+        if row.expires_at is not None and row.expires_at <= now:
+            raise ProblemError(401, "the API token has expired: create a new one", headers=BEARER)
+        if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+            row.last_used_at = now
+            session.commit()
+        return Caller(row.user, session)
+    hub = getattr(request.app.state, "hub_auth", None)
+    username = hub.username_for(request) if hub is not None else None
+    if username is not None:
+        user = session.scalar(select(orm.User).where(orm.User.username == username))
+        if user is not None:
+            return Caller(user, session)
+    raise ProblemError(401, "sign in: send `Authorization: Bearer <API token>`", headers=BEARER)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def current_backend(request: Request, session: SessionDep) -> orm.Backend:
+    """A runner, known by its backend's runner token."""
+    token = _bearer(request)
+    row = (
+        session.scalar(select(orm.RunnerToken).where(orm.RunnerToken.hash == token_hash(token)))
+        if token
+        else None
+    )
+    if row is None or row.revoked_at is not None:
+        raise ProblemError(
+            401,
+            "runners must send their backend's runner token as a Bearer token",
+            headers=BEARER,
+        )
+    return row.backend
+
+
+BackendDep = Annotated[orm.Backend, Depends(current_backend)]
+
+
+def permission(name: Permission, scope: str = "global") -> dict[str, Any]:
+    """OpenAPI annotation of the permission a route asks for; the permission walk reads it."""
+    return {"x-permission": name.value, "x-scope": scope}

@@ -1,0 +1,134 @@
+"""Who may do what: one table, asked by every endpoint. Deny by default.
+
+A permission is granted by a global role, or, for things inside a project, by
+the roles of the caller's membership of that project. The three project roles
+may also be held globally, and then apply to every project. Being signed in
+grants only `SIGNED_IN`. The table is data, so tests walk it and pages show it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from ..schema.states import PROJECT_ROLES, Role
+
+
+class Permission(StrEnum):
+    SIGNED_IN = "signed_in"  # see oneself, apply for a project, manage one's own tokens
+    USER_VIEW = "user_view"
+    USER_MANAGE = "user_manage"  # create users, set global roles
+    ORG_CREATE = "org_create"
+    ORG_MANAGE = "org_manage"  # rename, members, the backends it may use
+    BACKEND_VIEW_ALL = "backend_view_all"
+    BACKEND_MANAGE = "backend_manage"  # create, edit, runner tokens
+    APPLICATION_VIEW_ALL = "application_view_all"
+    APPLICATION_REVIEW = "application_review"  # approve or reject
+    PROJECT_CREATE = "project_create"
+    PROJECT_VIEW = "project_view"  # its workspaces, job requests, jobs and logs
+    PROJECT_MANAGE = "project_manage"  # name and status
+    MEMBER_ADD = "member_add"
+    MEMBER_MANAGE = "member_manage"  # remove members, change their project roles
+    WORKSPACE_MANAGE = "workspace_manage"  # create, archive, notifications
+    JOB_RUN = "job_run"
+    JOB_CANCEL = "job_cancel"
+    OUTPUTS_VIEW_UNRELEASED = "outputs_view_unreleased"
+    RELEASE_REQUEST = "release_request"
+    RELEASE_REVIEW = "release_review"
+    RELEASE_PUBLISH = "release_publish"
+    RELEASE_VIEW = "release_view"
+    AUDIT_VIEW = "audit_view"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.CORE_DEVELOPER: frozenset(
+        {
+            P.USER_VIEW,
+            P.USER_MANAGE,
+            P.ORG_CREATE,
+            P.ORG_MANAGE,
+            P.BACKEND_VIEW_ALL,
+            P.BACKEND_MANAGE,
+            P.APPLICATION_VIEW_ALL,
+            P.APPLICATION_REVIEW,
+            P.PROJECT_CREATE,
+            P.PROJECT_VIEW,
+            P.PROJECT_MANAGE,
+            P.MEMBER_ADD,
+            P.MEMBER_MANAGE,
+            P.WORKSPACE_MANAGE,
+            P.AUDIT_VIEW,
+        }
+    ),
+    Role.DATA_INVESTIGATOR: frozenset({P.PROJECT_VIEW, P.BACKEND_VIEW_ALL}),
+    Role.GOVERNANCE_REVIEWER: frozenset({P.APPLICATION_VIEW_ALL, P.PROJECT_VIEW}),
+    Role.ONBOARDING_AGENT: frozenset({P.USER_VIEW, P.APPLICATION_VIEW_ALL, P.MEMBER_ADD}),
+    Role.OUTPUT_CHECKER: frozenset(
+        {
+            P.PROJECT_VIEW,
+            P.OUTPUTS_VIEW_UNRELEASED,
+            P.RELEASE_REVIEW,
+            P.RELEASE_VIEW,
+        }
+    ),
+    Role.OUTPUT_PUBLISHER: frozenset({P.PROJECT_VIEW, P.RELEASE_PUBLISH, P.RELEASE_VIEW}),
+    Role.TECHNICAL_REVIEWER: frozenset(
+        {
+            P.APPLICATION_VIEW_ALL,
+            P.APPLICATION_REVIEW,
+            P.BACKEND_VIEW_ALL,
+            P.PROJECT_VIEW,
+        }
+    ),
+    Role.PROJECT_COLLABORATOR: frozenset({P.PROJECT_VIEW, P.RELEASE_VIEW}),
+    Role.PROJECT_COORDINATOR: frozenset(
+        {
+            P.PROJECT_VIEW,
+            P.PROJECT_MANAGE,
+            P.MEMBER_MANAGE,
+            P.RELEASE_VIEW,
+        }
+    ),
+    Role.PROJECT_DEVELOPER: frozenset(
+        {
+            P.PROJECT_VIEW,
+            P.WORKSPACE_MANAGE,
+            P.JOB_RUN,
+            P.JOB_CANCEL,
+            P.OUTPUTS_VIEW_UNRELEASED,
+            P.RELEASE_REQUEST,
+            P.RELEASE_VIEW,
+        }
+    ),
+}
+
+# Permissions that only make sense inside one project: project roles grant only these.
+PROJECT_SCOPED = frozenset(
+    {
+        P.PROJECT_VIEW,
+        P.PROJECT_MANAGE,
+        P.MEMBER_MANAGE,
+        P.WORKSPACE_MANAGE,
+        P.JOB_RUN,
+        P.JOB_CANCEL,
+        P.OUTPUTS_VIEW_UNRELEASED,
+        P.RELEASE_REQUEST,
+        P.RELEASE_VIEW,
+    }
+)
+
+assert all(ROLE_PERMISSIONS[r] <= PROJECT_SCOPED for r in PROJECT_ROLES), "project roles overreach"
+
+
+def granted(
+    global_roles: Iterable[str], permission: Permission, project_roles: Iterable[str] = ()
+) -> bool:
+    """Whether these roles allow `permission` (project roles count only project-scoped ones)."""
+    if permission is P.SIGNED_IN:
+        return True
+    if any(permission in ROLE_PERMISSIONS.get(Role(r), ()) for r in global_roles):
+        return True
+    return permission in PROJECT_SCOPED and any(
+        permission in ROLE_PERMISSIONS.get(Role(r), ()) for r in project_roles
+    )

@@ -1,0 +1,14 @@
+"""The API's routes, one module per resource; `routers` lists them in order."""
+
+from . import accounts, events, job_requests, jobs, orgs, projects, runner, workspaces
+
+routers = [
+    accounts.router,
+    orgs.router,
+    projects.router,
+    workspaces.router,
+    job_requests.router,
+    jobs.router,
+    events.router,
+    runner.router,
+]

@@ -1,0 +1,115 @@
+"""The event log of jobs across the workspaces one may see, a job, and its log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import or_, select
+
+from ... import schema
+from ...schema.states import JobState
+from .. import orm, views
+from ..audit import record
+from ..deps import CallerDep, SessionDep, permission
+from ..errors import ProblemError
+from ..events import emit, wake_backend
+from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from ..permissions import Permission as P
+from ._common import backend_named, user_named, workspace_named
+from .job_requests import cancel_jobs
+from .projects import visible_projects
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.get("/jobs", openapi_extra=permission(P.SIGNED_IN))
+def event_log(
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    q: str | None = Query(None, max_length=200, description="Part of an action or job identifier."),
+    job_request: str | None = None,
+    backend: str | None = None,
+    status: JobState | None = None,
+    user: str | None = None,
+    workspace: str | None = None,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    cursor: str | None = None,
+) -> schema.Page[schema.Job]:
+    """Jobs newest first, filtered; only those of projects the caller may view."""
+    query = select(orm.Job)
+    if not caller.can(P.PROJECT_VIEW):
+        projects = visible_projects(caller).with_only_columns(orm.Project.id)
+        workspaces = select(orm.Workspace.id).where(orm.Workspace.project_id.in_(projects))
+        query = query.where(orm.Job.workspace_id.in_(workspaces))
+    if q:
+        query = query.where(or_(orm.Job.action.contains(q), orm.Job.identifier.startswith(q)))
+    if job_request:
+        query = query.where(orm.Job.job_request_id == job_request)
+    if backend:
+        query = query.where(orm.Job.backend_id == backend_named(session, backend).id)
+    if status:
+        query = query.where(orm.Job.state == status.value)
+    if user:
+        query = query.where(orm.Job.created_by_id == user_named(session, user).id)
+    if workspace:
+        query = query.where(orm.Job.workspace_id == workspace_named(session, workspace).id)
+    if (before := decode_cursor(cursor)) is not None:
+        if not isinstance(before, int):
+            raise ProblemError(400, "the cursor is not one this server made")
+        query = query.where(orm.Job.id < before)
+    rows = session.scalars(query.order_by(orm.Job.id.desc()).limit(limit + 1)).all()
+    items, next_url = page(request, rows, limit, lambda j: j.id)
+    return schema.Page(items=[views.job(j) for j in items], next=next_url)
+
+
+def _job(caller, session, identifier: str, permission_needed: P = P.PROJECT_VIEW) -> orm.Job:
+    job = session.scalar(select(orm.Job).where(orm.Job.identifier == identifier))
+    if job is None:
+        raise ProblemError(404, f"there is no job {identifier!r}, or you may not see it")
+    caller.require(permission_needed, job.job_request.workspace.project)
+    return job
+
+
+@router.get("/jobs/{identifier}", openapi_extra=permission(P.PROJECT_VIEW, "project"))
+def get_job(identifier: str, caller: CallerDep, session: SessionDep) -> schema.Job:
+    return views.job(_job(caller, session, identifier))
+
+
+@router.get("/jobs/{identifier}/logs", openapi_extra=permission(P.PROJECT_VIEW, "project"))
+def get_logs(
+    identifier: str,
+    caller: CallerDep,
+    session: SessionDep,
+    after: int = Query(-1, ge=-1, description="Only lines after this sequence number."),
+    limit: int = Query(1000, ge=1, le=10_000),
+) -> list[schema.LogLine]:
+    job = _job(caller, session, identifier)
+    rows = session.scalars(
+        select(orm.LogLine)
+        .where(orm.LogLine.job_id == job.id, orm.LogLine.seq > after)
+        .order_by(orm.LogLine.seq)
+        .limit(limit)
+    )
+    return [schema.LogLine(seq=r.seq, text=r.text, at=r.at) for r in rows]
+
+
+@router.post("/jobs/{identifier}/cancel", openapi_extra=permission(P.JOB_CANCEL, "project"))
+def cancel_job(identifier: str, caller: CallerDep, session: SessionDep) -> schema.Job:
+    job = _job(caller, session, identifier, P.JOB_CANCEL)
+    if not cancel_jobs(session, caller.user, [job]):
+        raise ProblemError(
+            409, f"the job {identifier} has finished ({job.state}): nothing to cancel"
+        )
+    request = job.job_request
+    record(session, caller.name, "job.cancel", job, after={"state": job.state})
+    emit(
+        session,
+        "job",
+        views.job(job).model_dump(mode="json"),
+        workspace=request.workspace,
+        backend=request.backend,
+        job_request_id=request.id,
+    )
+    wake_backend(session, job.backend_id)
+    session.commit()
+    return views.job(job)

@@ -1,0 +1,279 @@
+"""The runner's side of the API: long-poll for work, report state, logs, outputs, heartbeats.
+
+Runners live on backends that accept no connections, so they call in. A poll
+is answered the moment its backend has a job that can start; jobs are leased
+(state running) with one conditional UPDATE, so two runners never take the
+same job. A lease lives while heartbeats renew it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from ... import schema
+from .. import orm, views
+from ..audit import record
+from ..deps import BackendDep, SessionDep, current_backend
+from ..errors import ProblemError
+from ..events import emit
+from ..states import FINISHED_JOB_STATES, advance
+
+router = APIRouter(prefix="/runner", tags=["runner"])
+
+
+def _settings(request: Request):
+    return request.app.state.settings
+
+
+def _runner_job(session: Session, backend: orm.Backend, identifier: str) -> orm.Job:
+    job = session.scalar(select(orm.Job).where(orm.Job.identifier == identifier))
+    if job is None or job.backend_id != backend.id:
+        raise ProblemError(404, f"the backend {backend.slug} has no job {identifier!r}")
+    return job
+
+
+def _emit_job(session: Session, job: orm.Job) -> None:
+    request = job.job_request
+    emit(
+        session,
+        "job",
+        views.job(job).model_dump(mode="json"),
+        workspace=request.workspace,
+        backend=request.backend,
+        job_request_id=request.id,
+    )
+
+
+def lease_jobs(
+    session: Session, backend: orm.Backend, capacity: int, lease: dt.timedelta, vault
+) -> list[schema.Lease]:
+    """Start what can start: pending jobs of the backend whose dependencies all succeeded.
+
+    A job whose dependency failed or was cancelled fails here, saying which.
+    """
+    if capacity <= 0:
+        return []
+    pending = session.scalars(
+        select(orm.Job)
+        .where(orm.Job.backend_id == backend.id, orm.Job.state == "pending")
+        .order_by(orm.Job.id)
+        .limit(500)
+    ).all()
+    waited = {i for job in pending for i in job.wait_for}
+    states = (
+        dict(
+            session.execute(
+                select(orm.Job.identifier, orm.Job.state).where(orm.Job.identifier.in_(waited))
+            ).all()
+        )
+        if waited
+        else {}
+    )
+    leases = []
+    now = orm.utcnow()
+    for job in pending:
+        blocking = [i for i in job.wait_for if states.get(i) != "succeeded"]
+        broken = [i for i in blocking if states.get(i) in ("failed", "cancelled")]
+        if broken:
+            job.state, job.completed_at = "failed", now
+            job.status_message = f"not started: the job {broken[0]} it needs did not succeed"
+            record(session, f"runner:{backend.slug}", "job.fail", job, after={"state": "failed"})
+            _emit_job(session, job)
+            continue
+        if blocking or len(leases) >= capacity:
+            continue
+        taken = session.execute(
+            update(orm.Job)
+            .where(orm.Job.id == job.id, orm.Job.state == "pending")
+            .values(
+                state="running",
+                started_at=now,
+                lease_expires_at=now + lease,
+                runner=backend.slug,
+                status_message=f"started on {backend.slug}",
+            )
+        ).rowcount
+        if not taken:
+            continue
+        session.refresh(job)
+        request = job.job_request
+        token = vault.decrypt(request.github_token) if request.github_token else None
+        leases.append(
+            schema.Lease(
+                identifier=job.identifier,
+                job_request=request.id,
+                workspace=request.workspace.name,
+                action=job.action,
+                repo=request.workspace.repo,
+                sha=request.sha,
+                run=job.run,
+                needs=job.needs,
+                wait_for=job.wait_for,
+                outputs=job.outputs_spec,
+                requires_db=job.requires_db,
+                github_token=token,
+                lease_expires_at=now + lease,
+            )
+        )
+        record(
+            session,
+            f"runner:{backend.slug}",
+            "job.start",
+            job,
+            {"state": "pending"},
+            {"state": "running"},
+        )
+        _emit_job(session, job)
+    backend.last_seen_at = now
+    session.commit()
+    return leases
+
+
+@router.post("/poll")
+async def poll(body: schema.Poll, request: Request) -> list[schema.Lease]:
+    """Jobs to run now; held open up to `wait` seconds until there are some."""
+    app = request.app
+    settings = app.state.settings
+    deadline = time.monotonic() + body.wait
+
+    def attempt() -> tuple[int, list[schema.Lease]]:
+        with app.state.sessionmaker() as session:
+            backend = current_backend(request, session)
+            return backend.id, lease_jobs(
+                session, backend, body.capacity, settings.lease, app.state.vault
+            )
+
+    while True:
+        backend_id, leases = await run_in_threadpool(attempt)
+        remaining = deadline - time.monotonic()
+        if leases or remaining <= 0:
+            return leases
+        await app.state.bus.wait_for_work(backend_id, remaining)
+
+
+@router.post("/heartbeat")
+def heartbeat(
+    body: schema.Heartbeat, request: Request, backend: BackendDep, session: SessionDep
+) -> schema.HeartbeatReply:
+    now = orm.utcnow()
+    backend.last_seen_at, backend.runner_version = now, body.version
+    backend.executor, backend.capacity = body.executor, body.capacity
+    running = session.scalars(
+        select(orm.Job).where(orm.Job.backend_id == backend.id, orm.Job.state == "running")
+    ).all()
+    reported = set(body.running)
+    for job in running:
+        if job.identifier in reported:
+            job.lease_expires_at = now + _settings(request).lease
+    cancel = [j.identifier for j in running if j.cancel_requested]
+    session.commit()
+    return schema.HeartbeatReply(cancel=cancel)
+
+
+@router.post("/jobs/{identifier}/status")
+def report_status(
+    identifier: str, body: schema.StatusUpdate, backend: BackendDep, session: SessionDep
+) -> schema.Job:
+    job = _runner_job(session, backend, identifier)
+    if job.state == body.state.value:  # a repeat of the last report: nothing changes
+        job.status_message = body.status_message or job.status_message
+        session.commit()
+        return views.job(job)
+    before = {"state": job.state}
+    job.state = advance("job", job.state, body.state.value)
+    now = orm.utcnow()
+    job.status_message = body.status_message
+    job.exit_code = body.exit_code
+    if job.state in FINISHED_JOB_STATES:
+        job.completed_at, job.lease_expires_at = now, None
+        if job.state == "cancelled" and job.cancelled_by is not None:
+            job.status_message = body.status_message or f"cancelled by {job.cancelled_by.username}"
+        request = job.job_request
+        if all(j.state in FINISHED_JOB_STATES for j in request.jobs):
+            request.github_token = None  # a token given for one request is not kept
+    elif job.state == "pending":  # re-queued by its runner
+        job.started_at = job.runner = job.lease_expires_at = None
+    record(
+        session,
+        f"runner:{backend.slug}",
+        f"job.{job.state}",
+        job,
+        before,
+        {"state": job.state, "exit_code": job.exit_code},
+    )
+    _emit_job(session, job)
+    session.commit()
+    return views.job(job)
+
+
+@router.post("/jobs/{identifier}/logs", status_code=204)
+def report_logs(
+    identifier: str,
+    body: schema.LogBatch,
+    request: Request,
+    backend: BackendDep,
+    session: SessionDep,
+) -> Response:
+    """Lines with sequence numbers: a repeat is skipped, a gap is refused, none is lost."""
+    job = _runner_job(session, backend, identifier)
+    if body.first_seq > job.log_seq:
+        raise ProblemError(
+            409,
+            f"log lines are missing: the next line expected is {job.log_seq}",
+            errors=[{"field": "first_seq", "expected": job.log_seq}],
+        )
+    fresh = body.lines[job.log_seq - body.first_seq :]  # lines not seen before
+    start, cap = job.log_seq, _settings(request).log_line_cap
+    job.log_seq += len(fresh)  # sequence numbers stay the runner's, whatever is kept
+    rows = [(start + i, text[:10_000]) for i, text in enumerate(fresh[: max(0, cap - start)])]
+    if start <= cap < start + len(fresh):  # this batch crosses the cap: say so, once
+        rows.append((cap, f"[log capped at {cap} lines: the rest is kept on the backend]"))
+    if backend.log_policy == "status":
+        rows = []  # the backend's policy: only states and status messages leave the site
+    if rows:
+        now = orm.utcnow()
+        session.execute(
+            insert(orm.LogLine),
+            [{"job_id": job.id, "seq": seq, "text": text, "at": now} for seq, text in rows],
+        )
+        request_row = job.job_request
+        emit(
+            session,
+            "log",
+            {"job": job.identifier, "lines": [[q, t] for q, t in rows]},
+            workspace=request_row.workspace,
+            backend=backend,
+            job_request_id=request_row.id,
+        )
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/jobs/{identifier}/outputs", status_code=204)
+def report_outputs(
+    identifier: str, body: schema.OutputsReport, backend: BackendDep, session: SessionDep
+) -> Response:
+    job = _runner_job(session, backend, identifier)
+    for output in body.outputs:
+        if output.path.startswith("/") or ".." in output.path.split("/"):
+            raise ProblemError(422, f"output path {output.path!r} is not inside the workspace")
+        session.merge(
+            orm.JobOutput(
+                job_id=job.id,
+                path=output.path,
+                size=output.size,
+                sha256=output.sha256,
+                privacy_level=output.privacy_level,
+            )
+        )
+    record(
+        session, f"runner:{backend.slug}", "job.outputs", job, after={"outputs": len(body.outputs)}
+    )
+    session.commit()
+    return Response(status_code=204)

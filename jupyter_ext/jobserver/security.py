@@ -1,0 +1,48 @@
+"""Secrets at rest: tokens kept as hashes, GitHub tokens encrypted, nothing in clear."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+TOKEN_BYTES = 32
+PREFIX_LENGTH = 8
+
+
+def new_token(kind: str) -> str:
+    """A random token that says what it is for: `jxa_...` (API) or `jxr_...` (runner)."""
+    return f"{kind}_{secrets.token_urlsafe(TOKEN_BYTES)}"
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 suffices: the tokens are long and random, so there is nothing to guess."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_prefix(token: str) -> str:
+    return token[:PREFIX_LENGTH]
+
+
+class Vault:
+    """Encrypts GitHub tokens with Fernet. Several keys rotate: the first encrypts."""
+
+    def __init__(self, keys: list[str]) -> None:
+        if not keys:
+            raise ValueError(
+                "no encryption key: set JobServerApp.crypt_keys (or JUPYTER_EXT_CRYPT_KEY) "
+                "to one or more Fernet keys, from `python -c 'from cryptography.fernet import "
+                "Fernet; print(Fernet.generate_key().decode())'`"
+            )
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
+
+    def encrypt(self, secret: str) -> bytes:
+        return self._fernet.encrypt(secret.encode())
+
+    def decrypt(self, blob: bytes) -> str | None:
+        """The secret, or None when no configured key opens it (keys were replaced)."""
+        try:
+            return self._fernet.decrypt(blob).decode()
+        except InvalidToken:
+            return None

@@ -1,0 +1,102 @@
+"""Job requests, their jobs, logs, and the live events about them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from .common import Model, Slug, Timestamp
+from .states import JobRequestState, JobState, PrivacyLevel
+
+
+class JobRequestCreate(Model):
+    workspace: Slug
+    backend: Slug
+    actions: list[str] = Field(min_length=1, description="Action names, or run_all.")
+    sha: str | None = Field(
+        None, pattern=r"^[0-9a-f]{40}$", description="Commit to run; the branch head if absent."
+    )
+    force_run_dependencies: bool = False
+    notify: bool = True
+    github_token: str | None = Field(
+        None, repr=False, description="Used for this request only and not kept."
+    )
+
+
+class Job(Model):
+    identifier: str = Field(description="Short id used in logs and URLs.")
+    job_request: str
+    workspace: str
+    backend: str
+    action: str
+    state: JobState
+    status_message: str = ""
+    exit_code: int | None = None
+    needs: list[str] = Field(default_factory=list)
+    wait_for: list[str] = Field(default_factory=list, description="Identifiers of jobs first.")
+    runner: str | None = None
+    cancelled_by: str | None = None
+    created_at: Timestamp
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
+
+
+class JobRequest(Model):
+    id: str
+    workspace: str
+    project: str
+    backend: str
+    sha: str
+    actions: list[str]
+    force_run_dependencies: bool
+    notify: bool
+    state: JobRequestState
+    created_by: str
+    created_at: Timestamp
+    jobs: list[Job] = Field(default_factory=list)
+    project_yaml: str | None = Field(None, description="project.yaml as validated, on one request.")
+
+
+class LogLine(Model):
+    seq: int
+    text: str
+    at: Timestamp | None = None
+
+
+class Output(Model):
+    path: str
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    privacy_level: PrivacyLevel
+
+
+class ActionStatus(Model):
+    """One action of a workspace's project.yaml with the last state of its job per backend."""
+
+    name: str
+    needs: list[str]
+    run: str
+    outputs: dict[str, dict[str, str]]
+    line: int | None = None
+    last_state: dict[str, JobState] = Field(default_factory=dict, description="backend -> state")
+
+
+class Actions(Model):
+    workspace: str
+    sha: str
+    actions: list[ActionStatus] = Field(default_factory=list)
+    problems: list[dict[str, Any]] = Field(default_factory=list, description="When invalid.")
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Event(Model):
+    """What the event stream carries: `kind` names the thing, `data` is its new shape."""
+
+    id: int
+    kind: str = Field(description="job, job_request, log, backend")
+    workspace: str | None = None
+    backend: str | None = None
+    job_request: str | None = None
+    data: dict[str, Any]
+    created_at: Timestamp

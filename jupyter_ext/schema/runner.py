@@ -1,0 +1,59 @@
+"""What a backend's runner and the job server say to each other."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .common import Model, Timestamp
+from .jobs import Output
+from .states import JobState
+
+
+class Heartbeat(Model):
+    version: str
+    executor: str
+    capacity: int = Field(ge=0, description="Jobs it can start now.")
+    running: list[str] = Field(default_factory=list, description="Identifiers it is running.")
+
+
+class HeartbeatReply(Model):
+    cancel: list[str] = Field(default_factory=list, description="Jobs to stop now.")
+
+
+class Lease(Model):
+    """A job handed to a runner: everything it needs to run it, and nothing more."""
+
+    identifier: str
+    job_request: str
+    workspace: str
+    action: str
+    repo: str
+    sha: str
+    run: str
+    needs: list[str]
+    wait_for: list[str]
+    outputs: dict[str, dict[str, str]]
+    requires_db: bool = False
+    github_token: str | None = Field(None, repr=False, description="For the checkout only.")
+    lease_expires_at: Timestamp
+
+
+class Poll(Model):
+    capacity: int = Field(1, ge=0, le=1000)
+    wait: float = Field(25.0, ge=0, le=60, description="Seconds to hold the request open.")
+
+
+class StatusUpdate(Model):
+    state: JobState
+    status_message: str = Field("", max_length=2000)
+    exit_code: int | None = None
+
+
+class LogBatch(Model):
+    first_seq: int = Field(ge=0, description="Sequence number of the first line.")
+    lines: list[str] = Field(max_length=10_000)
+    truncated: bool = Field(False, description="The cap was reached: later lines stay on site.")
+
+
+class OutputsReport(Model):
+    outputs: list[Output]
