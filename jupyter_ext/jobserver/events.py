@@ -53,7 +53,7 @@ def wake_backend(session: Session, backend_id: int) -> None:
     session.info.setdefault("wake", set()).add(backend_id)
 
 
-@dataclass
+@dataclass(eq=False)  # each subscription is its own: hashed by identity
 class Subscription:
     matches: Callable[[orm.Event], bool]
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))

@@ -69,6 +69,7 @@ class JobServer:
         self.app = make_app(self.factory, self.vault, repos, settings)
         self.tokens: dict[str, str] = {}
         self._clients: list[httpx.Client] = []
+        self._by_caller: dict[tuple[str | None, str | None], httpx.Client] = {}
 
     # -- seeding, as an administrator would with `jupyter ext admin` -------------
 
@@ -131,7 +132,10 @@ class JobServer:
 
     def client(self, username: str | None = None, token: str | None = None) -> httpx.Client:
         """A client of the running server (see `start`), speaking as `username`."""
-        return self.http(self.base_url, username, token)
+        key = (username, token)
+        if key not in self._by_caller:
+            self._by_caller[key] = self.http(self.base_url, username, token)
+        return self._by_caller[key]
 
     @contextmanager
     def serve(self):

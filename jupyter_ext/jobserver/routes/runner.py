@@ -25,6 +25,8 @@ from ..events import emit
 from ..states import FINISHED_JOB_STATES, advance
 
 router = APIRouter(prefix="/runner", tags=["runner"])
+# runners authenticate with their backend's runner token, never as a user
+RUNNER_ONLY = {"x-permission": "runner_token", "x-scope": "runner"}
 
 
 def _settings(request: Request):
@@ -135,7 +137,7 @@ def lease_jobs(
     return leases
 
 
-@router.post("/poll")
+@router.post("/poll", openapi_extra=RUNNER_ONLY)
 async def poll(body: schema.Poll, request: Request) -> list[schema.Lease]:
     """Jobs to run now; held open up to `wait` seconds until there are some."""
     app = request.app
@@ -157,7 +159,7 @@ async def poll(body: schema.Poll, request: Request) -> list[schema.Lease]:
         await app.state.bus.wait_for_work(backend_id, remaining)
 
 
-@router.post("/heartbeat")
+@router.post("/heartbeat", openapi_extra=RUNNER_ONLY)
 def heartbeat(
     body: schema.Heartbeat, request: Request, backend: BackendDep, session: SessionDep
 ) -> schema.HeartbeatReply:
@@ -176,7 +178,7 @@ def heartbeat(
     return schema.HeartbeatReply(cancel=cancel)
 
 
-@router.post("/jobs/{identifier}/status")
+@router.post("/jobs/{identifier}/status", openapi_extra=RUNNER_ONLY)
 def report_status(
     identifier: str, body: schema.StatusUpdate, backend: BackendDep, session: SessionDep
 ) -> schema.Job:
@@ -212,7 +214,7 @@ def report_status(
     return views.job(job)
 
 
-@router.post("/jobs/{identifier}/logs", status_code=204)
+@router.post("/jobs/{identifier}/logs", status_code=204, openapi_extra=RUNNER_ONLY)
 def report_logs(
     identifier: str,
     body: schema.LogBatch,
@@ -255,7 +257,7 @@ def report_logs(
     return Response(status_code=204)
 
 
-@router.post("/jobs/{identifier}/outputs", status_code=204)
+@router.post("/jobs/{identifier}/outputs", status_code=204, openapi_extra=RUNNER_ONLY)
 def report_outputs(
     identifier: str, body: schema.OutputsReport, backend: BackendDep, session: SessionDep
 ) -> Response:
