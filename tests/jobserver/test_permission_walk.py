@@ -70,9 +70,15 @@ def samples(world) -> dict[tuple[str, str], dict]:
         ("GET", "/orgs/{org}"): {"path": "/orgs/uni"},
         ("PATCH", "/orgs/{org}"): {"path": "/orgs/uni", "json": {"name": "Uni"}},
         ("GET", "/orgs/{org}/members"): {"path": "/orgs/uni/members"},
-        ("POST", "/orgs/{org}/members"): {"path": "/orgs/uni/members", "json": {"username": "victim"}},
+        ("POST", "/orgs/{org}/members"): {
+            "path": "/orgs/uni/members",
+            "json": {"username": "victim"},
+        },
         ("DELETE", "/orgs/{org}/members/{username}"): {"path": "/orgs/uni/members/orgmate"},
-        ("POST", "/orgs/{org}/backends"): {"path": "/orgs/uni/backends", "json": {"backend": "spare"}},
+        ("POST", "/orgs/{org}/backends"): {
+            "path": "/orgs/uni/backends",
+            "json": {"backend": "spare"},
+        },
         ("DELETE", "/orgs/{org}/backends/{backend}"): {"path": "/orgs/uni/backends/spare"},
         ("GET", "/backends"): {},
         ("POST", "/backends"): {"json": {"slug": "newbackend", "name": "New"}},
@@ -82,24 +88,36 @@ def samples(world) -> dict[tuple[str, str], dict]:
         ("GET", "/projects"): {},
         ("POST", "/projects"): {"json": {"org": "uni", "name": "Another study"}},
         ("GET", "/projects/{project}"): {"path": "/projects/walk-study"},
-        ("PATCH", "/projects/{project}"): {"path": "/projects/walk-study", "json": {"name": "Walk study"}},
+        ("PATCH", "/projects/{project}"): {
+            "path": "/projects/walk-study",
+            "json": {"name": "Walk study"},
+        },
         ("GET", "/projects/{project}/members"): {"path": "/projects/walk-study/members"},
         ("POST", "/projects/{project}/members"): {
             "path": "/projects/walk-study/members",
             "json": {"username": "outsider", "roles": ["project_collaborator"]},
         },
         ("PATCH", "/projects/{project}/members/{username}"): {
-            "path": "/projects/walk-study/members/victim", "json": {"roles": ["project_collaborator"]},
+            "path": "/projects/walk-study/members/victim",
+            "json": {"roles": ["project_collaborator"]},
         },
         ("DELETE", "/projects/{project}/members/{username}"): {
             "path": "/projects/walk-study/members/victim"
         },
         ("GET", "/workspaces"): {},
-        ("POST", "/workspaces"): {"json": {"name": "walk-two", "project": "walk-study",
-                                           "repo": world.repo_path, "branch": "main"}},
+        ("POST", "/workspaces"): {
+            "json": {
+                "name": "walk-two",
+                "project": "walk-study",
+                "repo": world.repo_path,
+                "branch": "main",
+            }
+        },
         ("GET", "/workspaces/{workspace}"): {"path": "/workspaces/walk"},
-        ("PATCH", "/workspaces/{workspace}"): {"path": "/workspaces/walk",
-                                               "json": {"notifications": True}},
+        ("PATCH", "/workspaces/{workspace}"): {
+            "path": "/workspaces/walk",
+            "json": {"notifications": True},
+        },
         ("GET", "/workspaces/{workspace}/actions"): {"path": "/workspaces/walk/actions"},
         ("POST", "/job-requests"): {"json": body_request},
         ("GET", "/job-requests"): {},
@@ -111,14 +129,22 @@ def samples(world) -> dict[tuple[str, str], dict]:
         ("POST", "/jobs/{identifier}/cancel"): {"path": f"/jobs/{job}/cancel"},
         ("GET", "/events"): {"stream": True},
         ("POST", "/runner/poll"): {"json": {"wait": 0}},
-        ("POST", "/runner/heartbeat"): {"json": {"version": "t", "executor": "local", "capacity": 0}},
-        ("POST", "/runner/jobs/{identifier}/status"): {"path": f"/runner/jobs/{job}/status",
-                                                      "json": {"state": "running"}},
-        ("POST", "/runner/jobs/{identifier}/logs"): {"path": f"/runner/jobs/{job}/logs",
-                                                    "json": {"first_seq": 0, "lines": []}},
-        ("POST", "/runner/jobs/{identifier}/outputs"): {"path": f"/runner/jobs/{job}/outputs",
-                                                       "json": {"outputs": []}},
-    }  # fmt: skip
+        ("POST", "/runner/heartbeat"): {
+            "json": {"version": "t", "executor": "local", "capacity": 0}
+        },
+        ("POST", "/runner/jobs/{identifier}/status"): {
+            "path": f"/runner/jobs/{job}/status",
+            "json": {"state": "running"},
+        },
+        ("POST", "/runner/jobs/{identifier}/logs"): {
+            "path": f"/runner/jobs/{job}/logs",
+            "json": {"first_seq": 0, "lines": []},
+        },
+        ("POST", "/runner/jobs/{identifier}/outputs"): {
+            "path": f"/runner/jobs/{job}/outputs",
+            "json": {"outputs": []},
+        },
+    }
 
 
 def routes(app) -> dict[tuple[str, str], tuple[str, str]]:
