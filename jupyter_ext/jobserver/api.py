@@ -36,6 +36,8 @@ class Settings:
     requeue_expired: bool = False  # else a job whose runner vanished fails, saying so
     log_line_cap: int = 100_000
     sweep_every: float = 10.0  # seconds between looks for expired leases
+    release_dir: str = "jupyter_ext_releases"  # released files, by their sha256
+    required_approvals: int = 2  # independent output checkers per file
 
 
 def make_app(
@@ -73,12 +75,13 @@ def make_app(
     app.state.settings, app.state.bus, app.state.hub_auth = settings, bus, hub_auth
     install_error_handlers(app)
 
-    from .routes import routers
+    from .routes import releases, routers
 
     api = APIRouter(prefix=f"{prefix}/api/v1")
     for router in routers:
         api.include_router(router)
     app.include_router(api)
+    app.include_router(releases.files_router, prefix=f"{prefix}/api/v2")
     return app
 
 

@@ -124,5 +124,9 @@ BackendDep = Annotated[orm.Backend, Depends(current_backend)]
 
 
 def permission(name: Permission, scope: str = "global") -> dict[str, Any]:
-    """OpenAPI annotation of the permission a route asks for; the permission walk reads it."""
+    """OpenAPI annotation of the permission a route asks for; the permission walk reads it.
+
+    `scope` is "global", "project" (project roles count) or "owner" (only whoever made
+    the thing, e.g. the applicant, on top of the permission).
+    """
     return {"x-permission": name.value, "x-scope": scope}

@@ -320,3 +320,58 @@ class AuditEvent(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[dt.datetime] = created()
     __table_args__ = (Index("ix_audit_events_target", "target_type", "target_id"),)
+
+
+class Release(Base):
+    """A request to release moderately sensitive outputs of one workspace on one backend."""
+
+    __tablename__ = "releases"
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    backend_id: Mapped[int] = mapped_column(ForeignKey("backends.id"))
+    state: Mapped[str] = mapped_column(String(16), default="requested")
+    groups: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # context, disclosure
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = created()
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    workspace: Mapped[Workspace] = relationship(lazy="joined")
+    backend: Mapped[Backend] = relationship(lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    files: Mapped[list[ReleaseFile]] = relationship(
+        back_populates="release", order_by="ReleaseFile.id", lazy="selectin"
+    )
+
+
+class ReleaseFile(Base):
+    """One file, frozen at the sha256 its job recorded; its bytes arrive only once published."""
+
+    __tablename__ = "release_files"
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
+    release_id: Mapped[str] = mapped_column(ForeignKey("releases.id"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    group: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(24), default="requested")
+    uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    release: Mapped[Release] = relationship(back_populates="files", lazy="joined")
+    job: Mapped[Job] = relationship(lazy="joined")
+    reviews: Mapped[list[Review]] = relationship(order_by="Review.id", lazy="selectin")
+
+
+class Review(Base):
+    """One output checker's vote on one file; a file takes one vote per checker."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_file_id: Mapped[str] = mapped_column(ForeignKey("release_files.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(24))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = created()
+    reviewer: Mapped[User] = relationship(lazy="joined")
+    __table_args__ = (UniqueConstraint("release_file_id", "reviewer_id"),)

@@ -72,7 +72,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RELEASE_VIEW,
         }
     ),
-    Role.OUTPUT_PUBLISHER: frozenset({P.PROJECT_VIEW, P.RELEASE_PUBLISH, P.RELEASE_VIEW}),
+    Role.OUTPUT_PUBLISHER: frozenset(
+        {
+            P.PROJECT_VIEW,
+            P.OUTPUTS_VIEW_UNRELEASED,
+            P.RELEASE_PUBLISH,
+            P.RELEASE_VIEW,
+        }
+    ),
     Role.TECHNICAL_REVIEWER: frozenset(
         {
             P.APPLICATION_VIEW_ALL,

@@ -49,7 +49,26 @@ from .projects import (
     WorkspaceCreate,
     WorkspaceUpdate,
 )
-from .runner import Heartbeat, HeartbeatReply, Lease, LogBatch, OutputsReport, Poll, StatusUpdate
+from .releases import (
+    Decision,
+    Release,
+    ReleaseCreate,
+    ReleaseFile,
+    ReleaseFileRequest,
+    ReleaseGroup,
+    Review,
+    ReviewCreate,
+)
+from .runner import (
+    Heartbeat,
+    HeartbeatReply,
+    Lease,
+    LogBatch,
+    OutputsReport,
+    Poll,
+    ReleaseUpload,
+    StatusUpdate,
+)
 from .states import (
     PROJECT_ROLES,
     ApplicationState,
@@ -75,6 +94,7 @@ __all__ = [
     "Backend",
     "BackendCreate",
     "BackendUpdate",
+    "Decision",
     "Event",
     "GitHubToken",
     "Heartbeat",
@@ -107,7 +127,15 @@ __all__ = [
     "Project",
     "ProjectCreate",
     "ProjectUpdate",
+    "Release",
+    "ReleaseCreate",
+    "ReleaseFile",
+    "ReleaseFileRequest",
+    "ReleaseGroup",
     "ReleaseState",
+    "ReleaseUpload",
+    "Review",
+    "ReviewCreate",
     "Role",
     "RunnerTokenCreated",
     "StatusUpdate",

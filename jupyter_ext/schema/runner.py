@@ -16,8 +16,20 @@ class Heartbeat(Model):
     running: list[str] = Field(default_factory=list, description="Identifiers it is running.")
 
 
+class ReleaseUpload(Model):
+    file: str = Field(description="Release file id (ULID).")
+    job: str
+    workspace: str
+    path: str
+    sha256: str
+    size: int
+
+
 class HeartbeatReply(Model):
     cancel: list[str] = Field(default_factory=list, description="Jobs to stop now.")
+    uploads: list[ReleaseUpload] = Field(
+        default_factory=list, description="Published files to upload from the site."
+    )
 
 
 class Lease(Model):

@@ -162,16 +162,16 @@ def test_check_db_says_to_upgrade_an_empty_database(sqlite_url, engines):
     db.check_db(engine)
 
 
-def test_check_db_says_to_upgrade_an_old_database(sqlite_url, engines, monkeypatch):
-    db.upgrade_db(sqlite_url)
+def test_check_db_says_to_upgrade_an_old_database(sqlite_url, engines):
+    db.upgrade_db(sqlite_url, revision="0001")  # a database an older jupyter-ext made
     engine = connect(engines, sqlite_url)
-    # a jupyter-ext with a newer migration than this database has
-    monkeypatch.setattr(db, "head_revision", lambda: "0002")
     with pytest.raises(db.DatabaseOutOfDate, match=r"is at revision 0001, this jupyter-ext ") as e:
         db.check_db(engine)
     assert str(e.value).endswith(
-        "needs 0002: run `jupyter ext jobserver --upgrade-db` (back it up first)"
+        f"needs {db.head_revision()}: run `jupyter ext jobserver --upgrade-db` (back it up first)"
     )
+    db.upgrade_db(sqlite_url)
+    db.check_db(engine)
 
 
 def test_check_db_on_a_database_from_a_newer_jupyter_ext(sqlite_url, engines):
@@ -214,8 +214,9 @@ def test_a_failed_upgrade_leaves_the_database_as_it_was(sqlite_url, engines, tmp
     """All migrations run in one transaction, DDL included (not SQLite's default)."""
     migrations = tmp_path / "migrations"
     shutil.copytree(db.MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
-    (migrations / "versions" / "0002_broken.py").write_text(
-        'revision = "0002"\ndown_revision = "0001"\n'
+    head = db.head_revision()
+    (migrations / "versions" / "9999_broken.py").write_text(
+        f'revision = "9999"\ndown_revision = "{head}"\n'
         "def upgrade():\n    raise RuntimeError('broken migration')\n"
     )
     monkeypatch.setattr(db, "MIGRATIONS", migrations)

@@ -47,7 +47,53 @@ def walk_world(server, tmp_path):
                                              "actions": ["make_table"]}).json()  # fmt: skip
     server.job_request = request["id"]
     server.job = request["jobs"][0]["identifier"]
+    seed_release_and_application(server)
     return server
+
+
+def seed_release_and_application(server) -> None:
+    """A succeeded job with a releasable output, a release of it, and an application."""
+    from sqlalchemy import select
+
+    from jupyter_ext.jobserver import orm
+
+    with server.factory() as session:
+        job = session.scalar(select(orm.Job).where(orm.Job.identifier == server.job))
+        job.state = "succeeded"
+        session.add(
+            orm.JobOutput(
+                job_id=job.id,
+                path="output/table.csv",
+                size=3,
+                sha256="0" * 64,
+                privacy_level="moderately_sensitive",
+            )
+        )
+        victim = session.scalar(select(orm.User).where(orm.User.username == "victim"))
+        release = orm.Release(
+            workspace_id=job.workspace_id,
+            backend_id=job.backend_id,
+            created_by_id=victim.id,
+            groups={"g": {"context": "c", "disclosure_control": "d"}},
+        )
+        release.files.append(
+            orm.ReleaseFile(
+                job_id=job.id, group="g", path="output/table.csv", sha256="0" * 64, size=3
+            )
+        )
+        org = session.scalar(select(orm.Org))
+        application = orm.Application(
+            study_name="Walked",
+            org_id=org.id,
+            purpose="p",
+            data="d",
+            backends=["tpp"],
+            created_by_id=victim.id,
+        )
+        session.add_all([release, application])
+        session.commit()
+        server.release, server.release_file = release.id, release.files[0].id
+        server.application = application.id
 
 
 def samples(world) -> dict[tuple[str, str], dict]:
@@ -128,6 +174,63 @@ def samples(world) -> dict[tuple[str, str], dict]:
         ("GET", "/jobs/{identifier}/logs"): {"path": f"/jobs/{job}/logs"},
         ("POST", "/jobs/{identifier}/cancel"): {"path": f"/jobs/{job}/cancel"},
         ("GET", "/events"): {"stream": True},
+        ("POST", "/applications"): {
+            "json": {
+                "study_name": "Walk two",
+                "org": "uni",
+                "purpose": "p",
+                "data": "d",
+                "backends": ["tpp"],
+            }
+        },
+        ("GET", "/applications"): {},
+        ("GET", "/applications/{application_id}"): {"path": f"/applications/{world.application}"},
+        ("POST", "/applications/{application_id}/approve"): {
+            "path": f"/applications/{world.application}/approve",
+            "json": {"reason": ""},
+        },
+        ("POST", "/applications/{application_id}/reject"): {
+            "path": f"/applications/{world.application}/reject",
+            "json": {"reason": "no"},
+        },
+        ("POST", "/applications/{application_id}/resubmit"): {
+            "path": f"/applications/{world.application}/resubmit",
+            "json": {
+                "study_name": "Walked",
+                "org": "uni",
+                "purpose": "p",
+                "data": "d",
+                "backends": ["tpp"],
+            },
+        },
+        ("POST", "/releases"): {
+            "json": {
+                "workspace": "walk",
+                "backend": "tpp",
+                "groups": {
+                    "g": {
+                        "context": "c",
+                        "disclosure_control": "d",
+                        "files": [{"job": job, "path": "output/table.csv"}],
+                    }
+                },
+            }
+        },
+        ("GET", "/releases"): {},
+        ("GET", "/releases/{release_id}"): {"path": f"/releases/{world.release}"},
+        ("POST", "/releases/{release_id}/files/{file_id}/reviews"): {
+            "path": f"/releases/{world.release}/files/{world.release_file}/reviews",
+            "json": {"decision": "approve"},
+        },
+        ("POST", "/releases/{release_id}/publish"): {"path": f"/releases/{world.release}/publish"},
+        ("GET", "/api/v2/releases/file/{file_id}"): {
+            "url": f"{world.root}api/v2/releases/file/{world.release_file}"
+        },
+        ("GET", "/audit"): {},
+        ("PUT", "/runner/release-files/{file_id}"): {
+            "path": f"/runner/release-files/{world.release_file}",
+            "content": b"abc",
+        },
         ("POST", "/runner/poll"): {"json": {"wait": 0}},
         ("POST", "/runner/heartbeat"): {
             "json": {"version": "t", "executor": "local", "capacity": 0}
@@ -159,10 +262,12 @@ def routes(app) -> dict[tuple[str, str], tuple[str, str]]:
 
 
 def call(client, method: str, path: str, sample: dict) -> int:
-    url = sample.get("path", path).lstrip("/")
+    url = sample.get("url") or sample.get("path", path).lstrip("/")
     if sample.get("stream"):
         with client.stream(method, url) as response:
             return response.status_code
+    if "content" in sample:
+        return client.request(method, url, content=sample["content"]).status_code
     return client.request(method, url, json=sample.get("json")).status_code
 
 
@@ -177,6 +282,7 @@ def expected(
 def test_every_endpoint_with_every_role(walk_world, tmp_path):
     world = walk_world
     world.repo_path = str(tmp_path / "repos" / "walk")
+    world.root = world.base_url.removesuffix("api/v1/")
     table = routes(world.app)
     catalogue = samples(world)
     assert set(catalogue) == set(table), "routes missing from the walk (or stale samples)"
@@ -198,6 +304,10 @@ def test_every_endpoint_with_every_role(walk_world, tmp_path):
                 assert call(world.client(name), method, path, sample) == 401, (method, path)
             continue
         assert call(world.client(), method, path, sample) == 401, (method, path, "anonymous")
+        if scope == "owner":  # only the thing's maker (who is none of the callers)
+            for name in callers:
+                assert call(world.client(name), method, path, sample) in (403, 404), (path, name)
+            continue
         assert call(world.client(token=world.runner_token), method, path, sample) == 401
         for name, (global_roles, project_roles) in callers.items():
             status = call(world.client(name), method, path, sample)

@@ -1,6 +1,18 @@
 """The API's routes, one module per resource; `routers` lists them in order."""
 
-from . import accounts, events, job_requests, jobs, orgs, projects, runner, workspaces
+from . import (
+    accounts,
+    applications,
+    audit,
+    events,
+    job_requests,
+    jobs,
+    orgs,
+    projects,
+    releases,
+    runner,
+    workspaces,
+)
 
 routers = [
     accounts.router,
@@ -11,4 +23,7 @@ routers = [
     jobs.router,
     events.router,
     runner.router,
+    applications.router,
+    releases.router,
+    audit.router,
 ]

@@ -9,6 +9,9 @@ same job. A lease lives while heartbeats renew it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
+import tempfile
 import time
 
 from fastapi import APIRouter, Request, Response
@@ -23,6 +26,7 @@ from ..deps import BackendDep, SessionDep, current_backend
 from ..errors import ProblemError
 from ..events import emit
 from ..states import FINISHED_JOB_STATES, advance
+from .releases import stored_path
 
 router = APIRouter(prefix="/runner", tags=["runner"])
 # runners authenticate with their backend's runner token, never as a user
@@ -174,8 +178,20 @@ def heartbeat(
         if job.identifier in reported:
             job.lease_expires_at = now + _settings(request).lease
     cancel = [j.identifier for j in running if j.cancel_requested]
+    waiting = session.scalars(
+        select(orm.ReleaseFile)
+        .join(orm.Release, orm.Release.id == orm.ReleaseFile.release_id)
+        .where(orm.Release.backend_id == backend.id, orm.ReleaseFile.state == "released",
+               orm.ReleaseFile.uploaded_at.is_(None))
+        .limit(100)
+    ).all()  # fmt: skip
+    uploads = [
+        schema.ReleaseUpload(file=f.id, job=f.job.identifier, workspace=f.release.workspace.name,
+                             path=f.path, sha256=f.sha256, size=f.size)
+        for f in waiting
+    ]  # fmt: skip
     session.commit()
-    return schema.HeartbeatReply(cancel=cancel)
+    return schema.HeartbeatReply(cancel=cancel, uploads=uploads)
 
 
 @router.post("/jobs/{identifier}/status", openapi_extra=RUNNER_ONLY)
@@ -278,4 +294,81 @@ def report_outputs(
         session, f"runner:{backend.slug}", "job.outputs", job, after={"outputs": len(body.outputs)}
     )
     session.commit()
+    return Response(status_code=204)
+
+
+@router.put("/release-files/{file_id}", status_code=204, openapi_extra=RUNNER_ONLY)
+async def upload_release_file(file_id: str, request: Request) -> Response:
+    """The bytes of a published file, streamed; refused unless they hash to what was frozen."""
+    app = request.app
+    settings = app.state.settings
+
+    def expected() -> tuple[str, int]:
+        with app.state.sessionmaker() as session:
+            backend = current_backend(request, session)
+            row = session.get(orm.ReleaseFile, file_id)
+            if row is None or row.release.backend_id != backend.id:
+                raise ProblemError(
+                    404, f"the backend {backend.slug} has no release file {file_id!r}"
+                )
+            if row.state != "released":
+                raise ProblemError(409, "the file is not published: it may not leave the backend")
+            return row.sha256, row.size
+
+    sha256, size = await run_in_threadpool(expected)
+    target = stored_path(settings.release_dir, sha256)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest, received = hashlib.sha256(), 0
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as part:
+        try:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > size:
+                    break
+                digest.update(chunk)
+                part.write(chunk)
+        except BaseException:
+            os.unlink(part.name)
+            raise
+    if received != size or digest.hexdigest() != sha256:
+        os.unlink(part.name)
+
+        def refuse() -> None:
+            with app.state.sessionmaker() as session:
+                backend = current_backend(request, session)
+                row = session.get(orm.ReleaseFile, file_id)
+                record(
+                    session,
+                    f"runner:{backend.slug}",
+                    "release_file.upload.refused",
+                    row,
+                    after={"received_bytes": received, "sha256": digest.hexdigest()},
+                )
+                session.commit()
+
+        await run_in_threadpool(refuse)
+        raise ProblemError(
+            422,
+            f"the upload does not match the frozen file ({size} bytes, "
+            f"sha256 {sha256[:12]}…): the file changed on the site",
+        )
+
+    os.replace(part.name, target)
+
+    def done() -> None:
+        with app.state.sessionmaker() as session:
+            backend = current_backend(request, session)
+            row = session.get(orm.ReleaseFile, file_id)
+            if row.uploaded_at is None:
+                row.uploaded_at = orm.utcnow()
+                record(
+                    session,
+                    f"runner:{backend.slug}",
+                    "release_file.upload",
+                    row,
+                    after={"sha256": sha256},
+                )
+                session.commit()
+
+    await run_in_threadpool(done)
     return Response(status_code=204)
