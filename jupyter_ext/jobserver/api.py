@@ -49,18 +49,23 @@ def make_app(
     base_url: str = "/",
     hub_auth: object | None = None,
 ) -> FastAPI:
-    bus = EventBus()
+    shared = factory.kw["bind"].dialect.name == "postgresql"
+    bus = EventBus(shared=shared)
     bus.attach(factory)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         bus.bind(loop)
-        sweeper = asyncio.create_task(_sweep_expired_leases(app))
+        tasks = [asyncio.create_task(_sweep_expired_leases(app))]
+        if shared:
+            tasks.append(asyncio.create_task(bus.listen(factory)))
+            await asyncio.wait_for(bus.listening.wait(), 10)
         try:
             yield
         finally:
-            sweeper.cancel()
+            for task in tasks:
+                task.cancel()
 
     prefix = base_url.rstrip("/")
     app = FastAPI(

@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event as sa_event
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import orm
 
 QUEUE_SIZE = 10_000
+CHANNEL = "jupyter_ext_events"
+NOTIFY_BATCH = 500  # ids per NOTIFY: a payload must stay under 8,000 bytes
+log = logging.getLogger("jupyter_ext.jobserver")
 
 
 def emit(
@@ -61,7 +68,9 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = False) -> None:
+        self.shared = shared  # several processes share the database: fan out through it
+        self.listening = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.subscriptions: set[Subscription] = set()
         self.backend_waiters: dict[int, asyncio.Event] = {}
@@ -71,19 +80,76 @@ class EventBus:
         self.loop = loop
 
     def attach(self, factory: sessionmaker) -> None:
-        """Publish each session's events once it commits, and forget them on rollback."""
+        """Publish each session's events once it commits, and forget them on rollback.
+
+        On PostgreSQL the commit itself carries a NOTIFY with the events' ids, and every
+        job server process on the database (this one included) fans them out from its
+        listener; elsewhere they are handed straight to this process's subscribers.
+        """
+
+        @sa_event.listens_for(factory, "before_commit")
+        def _notify(session: Session) -> None:
+            if not self.shared or not (session.info.get("events") or session.info.get("wake")):
+                return
+            session.flush()
+            ids = [row.id for row in session.info.get("events", [])]
+            wake = sorted(session.info.get("wake", ()))
+            for start in range(0, max(len(ids), 1), NOTIFY_BATCH):
+                payload = json.dumps({"events": ids[start : start + NOTIFY_BATCH], "wake": wake})
+                session.execute(
+                    text("SELECT pg_notify(:channel, :payload)"),
+                    {"channel": CHANNEL, "payload": payload},
+                )
 
         @sa_event.listens_for(factory, "after_commit")
         def _committed(session: Session) -> None:
             rows = session.info.pop("events", [])
             wake = session.info.pop("wake", set())
-            if rows or wake:
+            if (rows or wake) and not self.shared:
                 self.publish([_detached(r) for r in rows], wake)
 
         @sa_event.listens_for(factory, "after_rollback")
         def _rolled_back(session: Session) -> None:
             session.info.pop("events", None)
             session.info.pop("wake", None)
+
+    async def listen(self, factory: sessionmaker) -> None:
+        """Fan out what every process on this PostgreSQL database commits (runs for ever)."""
+        import psycopg
+
+        url = factory.kw["bind"].url.set(drivername="postgresql")
+        conninfo = url.render_as_string(hide_password=False)
+        backoff = 0.1
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
+                    backoff = 0.1
+                    async for note in conn.notifies():
+                        await self._fetch_and_deliver(factory, json.loads(note.payload))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning(
+                    "listening for events failed; retrying in %.1f s", backoff, exc_info=True
+                )
+                self.listening.clear()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _fetch_and_deliver(self, factory: sessionmaker, payload: dict) -> None:
+        ids = payload.get("events", [])
+
+        def fetch() -> list[orm.Event]:
+            with factory() as session:
+                rows = session.scalars(
+                    select(orm.Event).where(orm.Event.id.in_(ids)).order_by(orm.Event.id)
+                ).all()
+                return [_detached(r) for r in rows]
+
+        rows = await run_in_threadpool(fetch) if ids else []
+        self._deliver(rows, set(payload.get("wake", ())))
 
     def publish(self, rows: list[orm.Event], wake: set[int] = frozenset()) -> None:  # type: ignore[assignment]
         if self.loop is None or self.loop.is_closed():

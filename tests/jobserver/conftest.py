@@ -23,7 +23,13 @@ def server(db_url, tmp_path):
 
 @pytest.fixture
 def world(server, tmp_path):
+    return build_world(server, tmp_path)
+
+
+def build_world(server, tmp_path):
     """An organisation with a backend, a project with members in each role, a workspace."""
+    if getattr(server, "base_url", None) is None:
+        server.start()
     server.runner_token = server.backend("tpp")
     server.org("uni", ["tpp"])
     server.user("admin", ["core_developer"])
@@ -31,15 +37,10 @@ def world(server, tmp_path):
     server.user("coord")
     server.user("collab")
     server.user("outsider")
-    server.project(
-        "uni",
-        "Sample study",
-        {
-            "dev": ["project_developer"],
-            "coord": ["project_coordinator"],
-            "collab": ["project_collaborator"],
-        },
-    )
+    server.project("uni", "Sample study", {
+        "dev": ["project_developer"], "coord": ["project_coordinator"],
+        "collab": ["project_collaborator"],
+    })  # fmt: skip
     server.sha = make_repo(tmp_path / "repos" / "sample")
     server.workspace("sample-study", "sample", tmp_path / "repos" / "sample")
     return server

@@ -122,3 +122,35 @@ def test_unfinished_lease_fails_or_requeues_when_its_runner_vanishes(world):
     assert expire_leases(world.factory, Settings()) == 1
     job = world.client("dev").get(f"jobs/{lease['identifier']}").json()
     assert job["state"] == "failed" and "runner stopped reporting" in job["status_message"]
+
+
+def test_several_job_servers_on_one_postgresql_share_events_and_wake_runners(
+    postgres_url, tmp_path
+):
+    """Users who outgrow one process run several: NOTIFY carries events between them."""
+    from .conftest import build_world
+    from .harness import JobServer
+
+    first = build_world(JobServer(postgres_url, tmp_path), tmp_path)
+    second = JobServer(postgres_url, tmp_path)
+    second.start()
+    try:
+        runner = second.http(second.base_url, token=first.runner_token)
+        result = {}
+
+        def poll():
+            result["leases"] = runner.post("runner/poll", json={"wait": 60}, timeout=90).json()
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        dev_on_second = second.http(second.base_url, token=first.tokens["dev"])
+        with dev_on_second.stream("GET", "events", params={"kind": "job_request"}) as response:
+            request = submit(first)  # submitted to the first process
+            (event,) = EventStream(response).next(1)
+            assert json.loads(event["data"])["id"] == request["id"]
+        thread.join(30)
+        assert not thread.is_alive()
+        assert [lease["job_request"] for lease in result["leases"]] == [request["id"]]
+    finally:
+        second.close()
+        first.close()
