@@ -29,18 +29,17 @@ class AdminCommand(JupyterExtBase):
         return self.config.get("JobServerApp", {}).get("db_url", DEFAULT_DB)
 
     def session(self):
-        from .db import DatabaseOutOfDate, check_db, make_engine, make_sessionmaker
+        from .db import DatabaseOutOfDate, DatabaseUnavailable, make_sessionmaker, open_database
 
-        engine = make_engine(self.db_url)
         try:
-            check_db(engine)
-        except DatabaseOutOfDate as exc:
-            self.exit(f"error: {exc}")
+            engine = open_database(self.db_url)
+        except (DatabaseOutOfDate, DatabaseUnavailable) as exc:
+            self.fail(str(exc))
         return make_sessionmaker(engine)()
 
     def argument(self, what: str) -> str:
         if len(self.extra_args) != 1:
-            self.exit(f"error: give one {what}: jupyter ext admin {self.name} {what.upper()}")
+            self.fail(f"give one {what}: jupyter ext admin {self.name} {what.upper()}")
         return self.extra_args[0]
 
     def fail(self, message: str) -> None:

@@ -8,11 +8,13 @@ migrations; starting on an old schema without it stops with a message.
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
+import logging
 import os
 from urllib.parse import urlparse
 
-from traitlets import Bool, Float, Integer, List, Unicode, default
+from traitlets import Bool, Float, Integer, List, Unicode, default, validate
 
 from ..app import JupyterExtBase, base_aliases, base_flags
 
@@ -70,6 +72,9 @@ class JobServerApp(JupyterExtBase):
     requeue_expired_leases = Bool(
         False, help="Queue a job again when its runner stops reporting, instead of failing it."
     ).tag(config=True)
+    shutdown_timeout = Float(
+        5, help="Seconds open requests (runners' long-polls, event streams) get when stopping."
+    ).tag(config=True)
     log_line_cap = Integer(
         100_000, help="Log lines kept per job; the rest stays on the backend."
     ).tag(config=True)
@@ -77,6 +82,16 @@ class JobServerApp(JupyterExtBase):
     @default("base_url")
     def _default_base_url(self) -> str:
         return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+
+    @validate("base_url")
+    def _valid_base_url(self, proposal: dict) -> str:
+        """`/prefix/` whatever slashes were given, as JupyterHub normalises its base_url."""
+        inner = proposal["value"].strip("/")
+        return f"/{inner}/" if inner else "/"
+
+    @default("log_level")
+    def _default_log_level(self) -> int:
+        return logging.INFO
 
     @default("crypt_keys")
     def _default_crypt_keys(self) -> list[str]:
@@ -99,22 +114,37 @@ class JobServerApp(JupyterExtBase):
         return (urlparse(url).port or 8100) if url else 8100
 
     def run(self) -> None:
-        from .db import DatabaseOutOfDate, check_db, make_engine, upgrade_db
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from .db import DatabaseOutOfDate, DatabaseUnavailable, describe, open_database, upgrade_db
 
         if self.upgrade_db:
-            upgrade_db(self.db_url)
-            self.log.info("The database is up to date.")
+            try:
+                upgrade_db(self.db_url)
+            except SQLAlchemyError as exc:
+                reason = getattr(exc, "orig", None) or exc
+                self.exit(
+                    f"error: cannot upgrade the database at {describe(self.db_url)}: {reason}"
+                )
+            self.log.info("The database at %s is up to date.", describe(self.db_url))
             return
-        engine = make_engine(self.db_url)
         try:
-            check_db(engine)
-        except DatabaseOutOfDate as exc:
-            self.exit(f"error: {exc}")
+            engine = open_database(self.db_url)
+        except (DatabaseOutOfDate, DatabaseUnavailable) as exc:
+            hint = "" if self.db_url == DEFAULT_DB else f" (with --db-url={describe(self.db_url)})"
+            self.exit(f"error: {exc}{hint}")
         app = self.make_app(engine)
         import uvicorn
 
         self.log.info("The job server listens on http://%s:%s%s", self.ip, self.port, self.base_url)
-        uvicorn.run(app, host=self.ip, port=self.port, log_level="warning")
+        # long-polls are held up to a minute: shutting down does not wait for them
+        uvicorn.run(
+            app,
+            host=self.ip,
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=self.shutdown_timeout,
+        )
 
     def make_app(self, engine):
         from .api import Settings, make_app
@@ -126,6 +156,11 @@ class JobServerApp(JupyterExtBase):
             vault = Vault(self.crypt_keys)
         except ValueError as exc:
             self.exit(f"error: {exc}")
+        except (TypeError, binascii.Error) as exc:
+            self.exit(
+                f"error: JobServerApp.crypt_keys (or JUPYTER_EXT_CRYPT_KEY) holds a key that "
+                f"is not a Fernet key ({exc}): {Vault.HOW_TO_MAKE_A_KEY}"
+            )
         repos = Repositories(
             GitHub(self.github_api_url, self.github_url), LocalGit(self.local_repo_roots)
         )

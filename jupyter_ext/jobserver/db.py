@@ -234,3 +234,26 @@ def _known(scripts: ScriptDirectory, revision: str) -> bool:
         return scripts.get_revision(revision) is not None
     except CommandError:
         return False
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached or opened at all."""
+
+
+def describe(url: str) -> str:
+    """A database URL fit for a message: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_database(url: str) -> Engine:
+    """An engine on an up-to-date database, or an exception whose message says what to do."""
+    engine = make_engine(url)
+    try:
+        check_db(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        reason = getattr(exc, "orig", None) or exc
+        raise DatabaseUnavailable(
+            f"cannot open the database at {describe(url)}: {reason}"
+        ) from None
+    return engine

@@ -270,6 +270,8 @@ class Job(Base):
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
     __table_args__ = (
         Index("ix_jobs_workspace_action", "workspace_id", "backend_id", "action", "id"),
+        Index("ix_jobs_workspace_id_id", "workspace_id", "id"),
+        Index("ix_jobs_backend_id_id", "backend_id", "id"),
         Index("ix_jobs_backend_state", "backend_id", "state", "id"),
         Index("ix_jobs_state_id", "state", "id"),
         Index("ix_jobs_created_by_id", "created_by_id", "id"),

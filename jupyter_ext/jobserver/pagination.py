@@ -14,22 +14,27 @@ from .errors import ProblemError
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+INT32_MAX = 2**31 - 1  # the largest INTEGER of PostgreSQL: ids and numbers
+INT64_MAX = 2**63 - 1  # the largest BIGINT: event and audit ids
 
 
 def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> Any:
+def decode_cursor(cursor: str | None, kind: type = int, maximum: int = INT32_MAX) -> Any:
+    """The sort key a `next` link carries; a cursor this server did not make is a 400."""
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
-        raise ProblemError(
-            400, "the cursor is not one this server made: use the `next` link of a page"
-        ) from None
+        value = None
+    valid = type(value) is kind and (kind is not int or 0 <= value <= maximum)
+    if not valid:
+        raise ProblemError(400, "the cursor is not one this server made: use the `next` link")
+    return value
 
 
 def page(

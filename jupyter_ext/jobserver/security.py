@@ -28,14 +28,21 @@ def token_prefix(token: str) -> str:
 class Vault:
     """Encrypts GitHub tokens with Fernet. Several keys rotate: the first encrypts."""
 
+    HOW_TO_MAKE_A_KEY = (
+        "make one with `python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'`"
+    )
+
     def __init__(self, keys: list[str]) -> None:
         if not keys:
             raise ValueError(
-                "no encryption key: set JobServerApp.crypt_keys (or JUPYTER_EXT_CRYPT_KEY) "
-                "to one or more Fernet keys, from `python -c 'from cryptography.fernet import "
-                "Fernet; print(Fernet.generate_key().decode())'`"
+                "no encryption key: set JobServerApp.crypt_keys (or JUPYTER_EXT_CRYPT_KEY) to "
+                f"one or more Fernet keys; {self.HOW_TO_MAKE_A_KEY}"
             )
-        self._fernet = MultiFernet([Fernet(key) for key in keys])
+        try:
+            self._fernet = MultiFernet([Fernet(key) for key in keys])
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"{exc}") from None
 
     def encrypt(self, secret: str) -> bytes:
         return self._fernet.encrypt(secret.encode())

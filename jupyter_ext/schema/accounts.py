@@ -7,7 +7,7 @@ from pydantic import Field
 from .common import Model, Timestamp
 from .states import Role
 
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,200}\.[^@\s]{1,50}$"
 
 
 class User(Model):
@@ -21,13 +21,13 @@ class User(Model):
 
 class UserCreate(Model):
     username: str = Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
-    fullname: str = ""
+    fullname: str = Field("", max_length=200)
     email: str | None = Field(None, pattern=EMAIL)
     roles: list[Role] = Field(default_factory=list)
 
 
 class UserUpdate(Model):
-    fullname: str | None = None
+    fullname: str | None = Field(None, max_length=200)
     email: str | None = Field(None, pattern=EMAIL)
     roles: list[Role] | None = None
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from .common import Model, Slug, Timestamp
 from .states import JobRequestState, JobState, PrivacyLevel
@@ -13,7 +13,9 @@ from .states import JobRequestState, JobState, PrivacyLevel
 class JobRequestCreate(Model):
     workspace: Slug
     backend: Slug
-    actions: list[str] = Field(min_length=1, description="Action names, or run_all.")
+    actions: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=1000, description="Action names, or run_all."
+    )
     sha: str | None = Field(
         None, pattern=r"^[0-9a-f]{40}$", description="Commit to run; the branch head if absent."
     )
@@ -66,7 +68,7 @@ class LogLine(Model):
 
 class Output(Model):
     path: str
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=2**62)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     privacy_level: PrivacyLevel
 

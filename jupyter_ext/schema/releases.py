@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from .common import Model, Slug, Timestamp
 from .states import ReleaseState
@@ -32,7 +33,9 @@ class ReleaseGroup(Model):
 class ReleaseCreate(Model):
     workspace: Slug
     backend: Slug
-    groups: dict[str, ReleaseGroup] = Field(min_length=1)
+    groups: dict[Annotated[str, StringConstraints(min_length=1, max_length=200)], ReleaseGroup] = (
+        Field(min_length=1, max_length=100)
+    )
 
 
 class ReviewCreate(Model):

@@ -10,9 +10,9 @@ from .states import JobState
 
 
 class Heartbeat(Model):
-    version: str
-    executor: str
-    capacity: int = Field(ge=0, description="Jobs it can start now.")
+    version: str = Field(max_length=64)
+    executor: str = Field(max_length=64)
+    capacity: int = Field(ge=0, le=100_000, description="Jobs it can start now.")
     running: list[str] = Field(default_factory=list, description="Identifiers it is running.")
 
 
@@ -58,11 +58,11 @@ class Poll(Model):
 class StatusUpdate(Model):
     state: JobState
     status_message: str = Field("", max_length=2000)
-    exit_code: int | None = None
+    exit_code: int | None = Field(None, ge=-(2**31), le=2**31 - 1)
 
 
 class LogBatch(Model):
-    first_seq: int = Field(ge=0, description="Sequence number of the first line.")
+    first_seq: int = Field(ge=0, le=2**62, description="Sequence number of the first line.")
     lines: list[str] = Field(max_length=10_000)
     truncated: bool = Field(False, description="The cap was reached: later lines stay on site.")
 

@@ -158,14 +158,14 @@ def timed(
     after: Callable[[httpx.Response], None] | None = None,
     warmup: int = 3,
 ) -> tuple[list[float], httpx.Response]:
-    """Times of `call` in ms: `samples` of them, or fewer (never under 20) if `budget` runs out."""
+    """Times of `call` in ms: `samples` of them, or fewer (never under 30) if `budget` runs out."""
     for _ in range(warmup):
         response = call()
         if after:
             after(response)
     times: list[float] = []
     began = time.perf_counter()
-    while len(times) < samples and (len(times) < 20 or time.perf_counter() - began < budget):
+    while len(times) < samples and (len(times) < 30 or time.perf_counter() - began < budget):
         start = time.perf_counter()
         response = call()
         times.append((time.perf_counter() - start) * 1000)
@@ -407,7 +407,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         "fill (bulk inserts): " + ", ".join(f"{r.database} {r.fill_seconds:.1f} s" for r in results)
     )
     print(
-        f"each row: up to {args.samples} requests, fewer (at least 20) when a row "
+        f"each row: up to {args.samples} requests, fewer (at least 30) when a row "
         f"passes {args.budget:g} s; times in ms"
     )
     print()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,7 +14,7 @@ from .. import orm, views
 from ..audit import record
 from ..deps import CallerDep, SessionDep, permission
 from ..errors import ProblemError
-from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from ..pagination import DEFAULT_LIMIT, INT32_MAX, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
 from ..security import new_token, token_hash, token_prefix
 from ._common import snapshot, user_named
@@ -39,7 +40,7 @@ def list_users(
     query = select(orm.User).order_by(orm.User.username)
     if q:
         query = query.where(orm.User.username.contains(q))
-    if (after := decode_cursor(cursor)) is not None:
+    if (after := decode_cursor(cursor, str)) is not None:
         query = query.where(orm.User.username > after)
     rows, next_url = page(
         request, session.scalars(query.limit(limit + 1)).all(), limit, lambda u: u.username
@@ -143,7 +144,9 @@ def create_token(
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204, openapi_extra=permission(P.SIGNED_IN))
-def revoke_token(token_id: int, caller: CallerDep, session: SessionDep) -> Response:
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=INT32_MAX)], caller: CallerDep, session: SessionDep
+) -> Response:
     row = session.get(orm.ApiToken, token_id)
     if row is None or row.user_id != caller.user.id or row.revoked_at is not None:
         raise ProblemError(404, f"you have no token {token_id}")

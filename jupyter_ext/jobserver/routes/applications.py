@@ -72,7 +72,7 @@ def list_applications(
         query = query.where(orm.Application.created_by_id == caller.user.id)
     if state:
         query = query.where(orm.Application.state == state.value)
-    if (before := decode_cursor(cursor)) is not None:
+    if (before := decode_cursor(cursor, str)) is not None:
         query = query.where(orm.Application.id < before)
     rows = session.scalars(query.order_by(orm.Application.id.desc()).limit(limit + 1)).all()
     items, next_url = page(request, rows, limit, lambda a: a.id)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from .. import orm
 from ..deps import CallerDep, SessionDep, permission
-from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from ..pagination import DEFAULT_LIMIT, INT64_MAX, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
 
 router = APIRouter(tags=["audit"])
@@ -53,7 +53,7 @@ def audit_log(
     ):
         if value is not None:
             query = query.where(column == value)
-    if (before := decode_cursor(cursor)) is not None:
+    if (before := decode_cursor(cursor, int, INT64_MAX)) is not None:
         query = query.where(orm.AuditEvent.id < before)
     rows = session.scalars(query.order_by(orm.AuditEvent.id.desc()).limit(limit + 1)).all()
     items, next_url = page(request, rows, limit, lambda e: e.id)

@@ -91,6 +91,8 @@ def create_job_request(
         raise ProblemError(409, f"nothing to do: {exc}") from None
     except PlanningError as exc:
         raise ProblemError(422, str(exc)) from None
+    if long := [job.action for job in plan.jobs if len(job.action) > 200]:
+        raise ProblemError(422, f"the action name {long[0][:40]}… is too long: keep names to 200")
 
     job_request = orm.JobRequest(
         workspace_id=workspace.id,
@@ -205,7 +207,7 @@ def list_job_requests(
         query = query.join(orm.User, orm.User.id == orm.JobRequest.created_by_id).where(
             orm.User.username == user
         )
-    if (before := decode_cursor(cursor)) is not None:
+    if (before := decode_cursor(cursor, str)) is not None:
         query = query.where(orm.JobRequest.id < before)
     rows, next_url = page(
         request,

@@ -12,7 +12,7 @@ from ..audit import record
 from ..deps import CallerDep, SessionDep, permission
 from ..errors import ProblemError
 from ..events import emit, wake_backend
-from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
+from ..pagination import DEFAULT_LIMIT, INT32_MAX, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
 from ._common import backend_named, user_named, workspace_named
 from .job_requests import cancel_jobs
@@ -36,13 +36,18 @@ def event_log(
     cursor: str | None = None,
 ) -> schema.Page[schema.Job]:
     """Jobs newest first, filtered; only those of projects the caller may view."""
-    query = select(orm.Job)
+    query = select(orm.Job.id)  # ids first: the page's rows are loaded after, by id
     if not caller.can(P.PROJECT_VIEW):
         projects = visible_projects(caller).with_only_columns(orm.Project.id)
         workspaces = select(orm.Workspace.id).where(orm.Workspace.project_id.in_(projects))
         query = query.where(orm.Job.workspace_id.in_(workspaces))
     if q:
-        query = query.where(or_(orm.Job.action.contains(q), orm.Job.identifier.startswith(q)))
+        query = query.where(
+            or_(
+                orm.Job.action.icontains(q, autoescape=True),
+                orm.Job.identifier.startswith(q.lower(), autoescape=True),
+            )
+        )
     if job_request:
         query = query.where(orm.Job.job_request_id == job_request)
     if backend:
@@ -54,12 +59,11 @@ def event_log(
     if workspace:
         query = query.where(orm.Job.workspace_id == workspace_named(session, workspace).id)
     if (before := decode_cursor(cursor)) is not None:
-        if not isinstance(before, int):
-            raise ProblemError(400, "the cursor is not one this server made")
         query = query.where(orm.Job.id < before)
-    rows = session.scalars(query.order_by(orm.Job.id.desc()).limit(limit + 1)).all()
-    items, next_url = page(request, rows, limit, lambda j: j.id)
-    return schema.Page(items=[views.job(j) for j in items], next=next_url)
+    ids = session.scalars(query.order_by(orm.Job.id.desc()).limit(limit + 1)).all()
+    ids, next_url = page(request, ids, limit, lambda i: i)
+    rows = session.scalars(select(orm.Job).where(orm.Job.id.in_(ids)).order_by(orm.Job.id.desc()))
+    return schema.Page(items=[views.job(j) for j in rows], next=next_url)
 
 
 def _job(caller, session, identifier: str, permission_needed: P = P.PROJECT_VIEW) -> orm.Job:
@@ -80,7 +84,7 @@ def get_logs(
     identifier: str,
     caller: CallerDep,
     session: SessionDep,
-    after: int = Query(-1, ge=-1, description="Only lines after this sequence number."),
+    after: int = Query(-1, ge=-1, le=INT32_MAX, description="Only lines after this number."),
     limit: int = Query(1000, ge=1, le=10_000),
 ) -> list[schema.LogLine]:
     job = _job(caller, session, identifier)

@@ -154,7 +154,7 @@ def list_releases(
         query = query.where(orm.Release.workspace_id == workspace_named(session, workspace).id)
     if state:
         query = query.where(orm.Release.state == state)
-    if (before := decode_cursor(cursor)) is not None:
+    if (before := decode_cursor(cursor, str)) is not None:
         query = query.where(orm.Release.id < before)
     rows = session.scalars(query.order_by(orm.Release.id.desc()).limit(limit + 1)).all()
     items, next_url = page(request, rows, limit, lambda r: r.id)

@@ -31,6 +31,7 @@ from .releases import stored_path
 router = APIRouter(prefix="/runner", tags=["runner"])
 # runners authenticate with their backend's runner token, never as a user
 RUNNER_ONLY = {"x-permission": "runner_token", "x-scope": "runner"}
+PENDING_PAGE = 500
 
 
 def _settings(request: Request):
@@ -65,12 +66,32 @@ def lease_jobs(
     """
     if capacity <= 0:
         return []
-    pending = session.scalars(
-        select(orm.Job)
-        .where(orm.Job.backend_id == backend.id, orm.Job.state == "pending")
-        .order_by(orm.Job.id)
-        .limit(500)
-    ).all()
+    leases: list[schema.Lease] = []
+    after = 0
+    while len(leases) < capacity:  # page on: blocked jobs must not hide runnable ones
+        pending = session.scalars(
+            select(orm.Job)
+            .where(orm.Job.backend_id == backend.id, orm.Job.state == "pending", orm.Job.id > after)
+            .order_by(orm.Job.id)
+            .limit(PENDING_PAGE)
+        ).all()
+        if not pending:
+            break
+        after = pending[-1].id
+        leases += _lease_page(session, backend, pending, capacity - len(leases), lease, vault)
+    backend.last_seen_at = orm.utcnow()
+    session.commit()
+    return leases
+
+
+def _lease_page(
+    session: Session,
+    backend: orm.Backend,
+    pending: list[orm.Job],
+    capacity: int,
+    lease: dt.timedelta,
+    vault,
+) -> list[schema.Lease]:
     waited = {i for job in pending for i in job.wait_for}
     states = (
         dict(
@@ -136,8 +157,6 @@ def lease_jobs(
             {"state": "running"},
         )
         _emit_job(session, job)
-    backend.last_seen_at = now
-    session.commit()
     return leases
 
 

@@ -66,7 +66,7 @@ def list_workspaces(
         query = query.where(orm.Workspace.project_id == project_named(session, project).id)
     if archived is not None:
         query = query.where(orm.Workspace.archived == archived)
-    if (after := decode_cursor(cursor)) is not None:
+    if (after := decode_cursor(cursor, str)) is not None:
         query = query.where(orm.Workspace.name > after)
     rows, next_url = page(
         request,
