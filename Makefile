@@ -17,6 +17,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_pipeline.py
+	$(BIN)/python tests/benchmarks/bench_jobserver.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -53,33 +53,33 @@ class LocalGit(RepositorySource):
             raise RepositoryError(f"{repo} is not a git repository")
         return path
 
-    def _git(self, repo: str, *args: str) -> str:
+    def _git(self, path: Path, *args: str) -> str:
         result = subprocess.run(
-            ["git", "-C", str(self._path(repo)), *args],
-            capture_output=True,
-            text=True,
-            timeout=30,
+            ["git", "-C", str(path), *args],
+            capture_output=True, text=True, timeout=30,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )
+        )  # fmt: skip
         if result.returncode != 0:
             raise RepositoryError(result.stderr.strip().splitlines()[-1] if result.stderr else "")
         return result.stdout
 
     def head(self, repo: str, branch: str, token: str | None) -> str:
+        path = self._path(repo)
         try:
             return self._git(
-                repo, "rev-parse", "--verify", f"refs/heads/{branch}^{{commit}}"
+                path, "rev-parse", "--verify", f"refs/heads/{branch}^{{commit}}"
             ).strip()
         except RepositoryError:
             raise RepositoryError(f"the branch {branch!r} does not exist in {repo}") from None
 
     def read(self, repo: str, sha: str, path: str, token: str | None) -> str:
+        where = self._path(repo)
         try:
-            self._git(repo, "cat-file", "-e", f"{sha}^{{commit}}")
+            self._git(where, "cat-file", "-e", f"{sha}^{{commit}}")
         except RepositoryError:
             raise RepositoryError(f"the commit {sha} does not exist in {repo}") from None
         try:
-            return self._git(repo, "show", f"{sha}:{path}")
+            return self._git(where, "show", f"{sha}:{path}")
         except RepositoryError:
             raise RepositoryError(f"there is no {path} at commit {sha[:12]} of {repo}") from None
 
