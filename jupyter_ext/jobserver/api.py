@@ -23,7 +23,7 @@ from .._version import __version__
 from . import orm
 from .audit import record
 from .errors import install_error_handlers
-from .events import EventBus, emit
+from .events import EventBus, emit_job
 from .repos import RepositorySource
 from .security import Vault
 
@@ -102,7 +102,6 @@ async def _sweep_expired_leases(app: FastAPI) -> None:
 
 
 def expire_leases(factory: sessionmaker, settings: Settings) -> int:
-    from . import views
 
     with factory() as session:
         now = orm.utcnow()
@@ -119,14 +118,6 @@ def expire_leases(factory: sessionmaker, settings: Settings) -> int:
                 job.status_message = "failed: its runner stopped reporting (lease expired)"
             job.lease_expires_at = None
             record(session, "system", f"job.{job.state}", job, before, {"state": job.state})
-            request = job.job_request
-            emit(
-                session,
-                "job",
-                views.job(job).model_dump(mode="json"),
-                workspace=request.workspace,
-                backend=request.backend,
-                job_request_id=request.id,
-            )
+            emit_job(session, job)
         session.commit()
         return len(jobs)

@@ -55,6 +55,21 @@ def emit(
     session.info.setdefault("events", []).append(row)
 
 
+def emit_job(session: Session, job: orm.Job) -> None:
+    """The job's new shape, to everyone watching its workspace."""
+    from .views import job as job_view
+
+    request = job.job_request
+    emit(
+        session,
+        "job",
+        job_view(job, request).model_dump(mode="json"),
+        workspace=request.workspace,
+        backend=request.backend,
+        job_request_id=request.id,
+    )
+
+
 def wake_backend(session: Session, backend_id: int) -> None:
     """After this commit, answer the waiting long-polls of that backend's runners."""
     session.info.setdefault("wake", set()).add(backend_id)

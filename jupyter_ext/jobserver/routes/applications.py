@@ -32,6 +32,15 @@ def _application(caller: Caller, session: Session, application_id: str) -> orm.A
     return row
 
 
+def _reviewable(caller: Caller, session: Session, application_id: str) -> orm.Application:
+    """An application the caller may review: a reviewer's, and never their own."""
+    caller.require(P.APPLICATION_REVIEW)
+    row = _application(caller, session, application_id)
+    if row.created_by_id == caller.user.id:
+        raise ProblemError(403, "you may not review your own application: ask another reviewer")
+    return row
+
+
 @router.post("/applications", status_code=201, openapi_extra=permission(P.SIGNED_IN))
 def apply(
     body: schema.ApplicationCreate, caller: CallerDep, session: SessionDep
@@ -93,10 +102,7 @@ def approve(
     application_id: str, body: schema.ApplicationReview, caller: CallerDep, session: SessionDep
 ) -> schema.Application:
     """Approval makes the project: the study's name, the applicant as coordinator and developer."""
-    caller.require(P.APPLICATION_REVIEW)
-    row = _application(caller, session, application_id)
-    if row.created_by_id == caller.user.id:
-        raise ProblemError(403, "you may not review your own application: ask another reviewer")
+    row = _reviewable(caller, session, application_id)
     row.state = advance("application", row.state, ApplicationState.APPROVED.value)
     project = create_project(session, caller.name, row.org, row.study_name)
     session.flush()
@@ -127,10 +133,7 @@ def approve(
 def reject(
     application_id: str, body: schema.ApplicationReview, caller: CallerDep, session: SessionDep
 ) -> schema.Application:
-    caller.require(P.APPLICATION_REVIEW)
-    row = _application(caller, session, application_id)
-    if row.created_by_id == caller.user.id:
-        raise ProblemError(403, "you may not review your own application: ask another reviewer")
+    row = _reviewable(caller, session, application_id)
     if not body.reason.strip():
         raise ProblemError(422, "say why it is rejected: give a reason the applicant can act on")
     row.state = advance("application", row.state, ApplicationState.REJECTED.value)

@@ -15,7 +15,7 @@ from .. import orm, views
 from ..audit import record
 from ..deps import CallerDep, SessionDep, permission
 from ..errors import ProblemError
-from ..events import emit, wake_backend
+from ..events import emit, emit_job, wake_backend
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
 from ..repos import RepositoryError
@@ -266,14 +266,7 @@ def cancel_job_request(
         raise ProblemError(409, "nothing to cancel: every job of this request has finished")
     for job in changed:
         record(session, caller.name, "job.cancel", job, after={"state": job.state})
-        emit(
-            session,
-            "job",
-            views.job(job, row).model_dump(mode="json"),
-            workspace=row.workspace,
-            backend=row.backend,
-            job_request_id=row.id,
-        )
+        emit_job(session, job)
     wake_backend(session, row.backend_id)
     session.commit()
     return views.job_request(row)

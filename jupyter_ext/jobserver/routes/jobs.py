@@ -11,7 +11,7 @@ from .. import orm, views
 from ..audit import record
 from ..deps import CallerDep, SessionDep, permission
 from ..errors import ProblemError
-from ..events import emit, wake_backend
+from ..events import emit_job, wake_backend
 from ..pagination import DEFAULT_LIMIT, INT32_MAX, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
 from ._common import backend_named, user_named, workspace_named
@@ -104,16 +104,8 @@ def cancel_job(identifier: str, caller: CallerDep, session: SessionDep) -> schem
         raise ProblemError(
             409, f"the job {identifier} has finished ({job.state}): nothing to cancel"
         )
-    request = job.job_request
     record(session, caller.name, "job.cancel", job, after={"state": job.state})
-    emit(
-        session,
-        "job",
-        views.job(job).model_dump(mode="json"),
-        workspace=request.workspace,
-        backend=request.backend,
-        job_request_id=request.id,
-    )
+    emit_job(session, job)
     wake_backend(session, job.backend_id)
     session.commit()
     return views.job(job)

@@ -24,7 +24,7 @@ from .. import orm, views
 from ..audit import record
 from ..deps import BackendDep, SessionDep, current_backend
 from ..errors import ProblemError
-from ..events import emit
+from ..events import emit, emit_job
 from ..states import FINISHED_JOB_STATES, advance
 from .releases import stored_path
 
@@ -43,18 +43,6 @@ def _runner_job(session: Session, backend: orm.Backend, identifier: str) -> orm.
     if job is None or job.backend_id != backend.id:
         raise ProblemError(404, f"the backend {backend.slug} has no job {identifier!r}")
     return job
-
-
-def _emit_job(session: Session, job: orm.Job) -> None:
-    request = job.job_request
-    emit(
-        session,
-        "job",
-        views.job(job).model_dump(mode="json"),
-        workspace=request.workspace,
-        backend=request.backend,
-        job_request_id=request.id,
-    )
 
 
 def lease_jobs(
@@ -111,7 +99,7 @@ def _lease_page(
             job.state, job.completed_at = "failed", now
             job.status_message = f"not started: the job {broken[0]} it needs did not succeed"
             record(session, f"runner:{backend.slug}", "job.fail", job, after={"state": "failed"})
-            _emit_job(session, job)
+            emit_job(session, job)
             continue
         if blocking or len(leases) >= capacity:
             continue
@@ -156,7 +144,7 @@ def _lease_page(
             {"state": "pending"},
             {"state": "running"},
         )
-        _emit_job(session, job)
+        emit_job(session, job)
     return leases
 
 
@@ -244,7 +232,7 @@ def report_status(
         before,
         {"state": job.state, "exit_code": job.exit_code},
     )
-    _emit_job(session, job)
+    emit_job(session, job)
     session.commit()
     return views.job(job)
 
