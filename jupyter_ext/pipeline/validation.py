@@ -264,7 +264,7 @@ class _Validator:
                     (*path, "run"),
                 )
             if feats is not None and feats.unique_output_paths:
-                for level, output, pattern in action.outputs:
+                for level, output, pattern in _declared(action.outputs):
                     owner = outputs_seen.setdefault(pattern, (name, level, output))
                     if owner != (name, level, output):
                         first = "this action" if owner[0] == name else f"action `{owner[0]}`"
@@ -277,7 +277,9 @@ class _Validator:
         return built
 
     def check_action(self, name: str, spec: Any, path: tuple, feats: Features | None):
-        if not self.expect(spec, dict, path, f"action `{name}`"):
+        # the common, valid case builds no message and no key path: they are made on failure
+        if type(spec) is not dict:
+            self.expect(spec, dict, path, f"action `{name}`")
             return None
         for key in spec if spec.keys() - ACTION_KEY_SET else ():
             if key not in ACTION_KEY_SET:
@@ -294,12 +296,11 @@ class _Validator:
                     self.error(
                         "missing-key", f"action `{name}` has no `{key}`: {hint}", path, at_key=True
                     )
-        run = self.check_run(spec.get("run"), (*path, "run"), feats) if "run" in spec else None
-        outputs = (
-            self.check_outputs(spec["outputs"], (*path, "outputs")) if "outputs" in spec else None
-        )
+        run = self.check_run(spec["run"], (*path, "run"), feats) if "run" in spec else None
+        outputs = self.check_outputs(spec["outputs"], path) if "outputs" in spec else None
         needs = spec.get("needs")
-        if needs is not None and not self.expect(needs, list, (*path, "needs"), "`needs`"):
+        if needs is not None and type(needs) is not list:
+            self.expect(needs, list, (*path, "needs"), "`needs`")
             needs = None
         elif needs and not all(type(n) is str and " " not in n for n in needs):
             for i, need in enumerate(needs):
@@ -318,9 +319,9 @@ class _Validator:
                         (*path, "needs", i),
                     )
         config, dummy = spec.get("config"), spec.get("dummy_data_file")
-        if config is not None:
+        if config is not None and type(config) is not dict:
             self.expect(config, dict, (*path, "config"), "`config`")
-        if dummy is not None:
+        if dummy is not None and type(dummy) is not str:
             self.expect(dummy, str, (*path, "dummy_data_file"), "`dummy_data_file`")
         if run is None or outputs is None:
             return None
@@ -330,7 +331,8 @@ class _Validator:
         return Action(name, run, needs, outputs, config, dummy, self.doc.key_line(path))
 
     def check_run(self, raw: Any, path: tuple, feats: Features | None) -> Run | None:
-        if not self.expect(raw, str, path, "`run`"):
+        if type(raw) is not str:
+            self.expect(raw, str, path, "`run`")
             return None
         example = "python:v2 analysis/model.py"
         try:
@@ -372,8 +374,10 @@ class _Validator:
             )
         return run
 
-    def check_outputs(self, outputs: Any, path: tuple) -> Outputs | None:
-        if not self.expect(outputs, dict, path, "`outputs`"):
+    def check_outputs(self, outputs: Any, action_path: tuple) -> Outputs | None:
+        path = (*action_path, "outputs")
+        if type(outputs) is not dict:
+            self.expect(outputs, dict, path, "`outputs`")
             return None
         ok = True
         for key in outputs if outputs.keys() - LEVEL_SET else ():
@@ -397,7 +401,8 @@ class _Validator:
             )
             return None
         for level, named in by_level.items():
-            if not self.expect(named, dict, (*path, level), f"`{level}`"):
+            if type(named) is not dict:
+                self.expect(named, dict, (*path, level), f"`{level}`")
                 ok = False
                 continue
             well_formed = well_formed_pattern(level)
@@ -509,6 +514,13 @@ class _Validator:
                 "ever run: remove one of these needs",
                 ("actions", closing, "needs", index),
             )
+
+
+def _declared(outputs: Outputs) -> list[tuple[str, str, str]]:
+    """(level, name, pattern) of each output, as a list: cheaper than iterating `Outputs`."""
+    return [
+        (level, name, p) for level, named in outputs.by_level.items() for name, p in named.items()
+    ]
 
 
 def _split_directory_and_extension(spec: str) -> tuple[str, str]:

@@ -27,6 +27,7 @@ _INDICATORS = frozenset("&*!|>{}%@`?[]-#,:'\"")
 # first characters of plain scalars that can only be strings (YAML 1.2: not null,
 # bool, number or date)
 _LETTERS = frozenset("abcdeghijklmopqrsuvwxyzABCDEGHIJKLMOPQRSUVWXYZ_/")
+_NOT_LAST = frozenset(" :")
 _FLOW_ITEM_FORBIDDEN = re.compile(r"[\[\]{}'\"#&*!|>%@`:]")
 
 Marks = dict[tuple[Any, ...], tuple[int, int]]
@@ -105,7 +106,13 @@ class _Reader:
                 if shallow:
                     column = indent + len(key_text) + len(colon) + 1
                     self.value_marks[(*path, key)] = (number, column)
-                top[key] = self.value(rest)
+                if (  # a plain one-word-or-more scalar, the usual value: read inline
+                    rest[0] not in _INDICATORS and rest[-1] not in _NOT_LAST
+                    and " #" not in rest and ": " not in rest
+                ):  # fmt: skip
+                    top[key] = rest if rest[0] in _LETTERS else self.resolve(rest)
+                else:
+                    top[key] = self.value(rest)
         if not content:
             raise _Unhandled  # an empty document is None, not {}
         return root, self.key_marks, self.value_marks
