@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import orm
 from .errors import ProblemError
-from .permissions import Permission, granted
+from .permissions import DOES, PROJECT_SCOPED, Permission, granted
 from .security import token_hash
 
 BEARER = {"WWW-Authenticate": "Bearer"}
@@ -62,12 +63,13 @@ class Caller:
     def require(self, permission: Permission, project: orm.Project | None = None) -> None:
         """Deny by default: a 403 that says which permission is missing, and where."""
         if not self.can(permission, project):
-            where = f" in project {project.slug}" if project is not None else ""
-            raise ProblemError(
-                403,
-                f"{self.name} may not {permission.value.replace('_', ' ')}{where}: ask "
-                + ("the project's coordinator for a role" if project else "an administrator"),
-            )
+            if project is not None and permission in PROJECT_SCOPED:
+                raise ProblemError(
+                    403,
+                    f"{self.name} may not {DOES[permission]} the project "
+                    f"{project.slug}: ask its coordinator for a role",
+                )
+            raise ProblemError(403, f"{self.name} may not {DOES[permission]}: ask an administrator")
 
 
 def _bearer(request: Request) -> str | None:
@@ -76,6 +78,27 @@ def _bearer(request: Request) -> str | None:
     if scheme.lower() in ("bearer", "token") and credential.strip():
         return credential.strip()
     return None
+
+
+def _note_use(session: Session, token_id: int, now: dt.datetime) -> None:
+    """Record when a token was last used: best effort, one short write of its own.
+
+    The read that found the token ends first, so the write never has to upgrade a
+    read snapshot (which SQLite refuses under concurrent writers); when many requests
+    race to note the same use, one wins and the others change nothing.
+    """
+    session.commit()
+    try:
+        session.execute(
+            update(orm.ApiToken)
+            .where(orm.ApiToken.id == token_id)
+            .where(or_(orm.ApiToken.last_used_at.is_(None),
+                       orm.ApiToken.last_used_at < now - LAST_USED_RESOLUTION))
+            .values(last_used_at=now)
+        )  # fmt: skip
+        session.commit()
+    except OperationalError:
+        session.rollback()
 
 
 def current_caller(request: Request, session: SessionDep) -> Caller:
@@ -88,13 +111,17 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
         if row.expires_at is not None and row.expires_at <= now:
             raise ProblemError(401, "the API token has expired: create a new one", headers=BEARER)
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-            row.last_used_at = now
-            session.commit()
+            _note_use(session, row.id, now)
+        # give the connection back before the next dependency runs, in another thread:
+        # holding it there while the thread pool is full of requests waiting for
+        # connections would starve both pools
+        session.commit()
         return Caller(row.user, session)
     hub = getattr(request.app.state, "hub_auth", None)
     username = hub.username_for(request) if hub is not None else None
     if username is not None:
         user = session.scalar(select(orm.User).where(orm.User.username == username))
+        session.commit()
         if user is not None:
             return Caller(user, session)
     raise ProblemError(401, "sign in: send `Authorization: Bearer <API token>`", headers=BEARER)

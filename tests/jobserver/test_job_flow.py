@@ -136,7 +136,10 @@ def test_bad_job_requests_say_what_to_change_and_write_nothing(world, tmp_path):
     refused({**base, "actions": []}, 422, "actions")
     refused({**base, "colour": "red"}, 422, "colour")
     outsider = world.client("outsider").post("job-requests", json=base)
-    assert outsider.status_code == 403 and "may not job run" in outsider.json()["detail"]
+    assert (
+        outsider.status_code == 403
+        and "may not run jobs in the project sample-study" in outsider.json()["detail"]
+    )
     collab = world.client("collab").post("job-requests", json=base)
     assert collab.status_code == 403
     assert dev.get("job-requests").json()["items"] == []

@@ -154,3 +154,27 @@ def test_several_job_servers_on_one_postgresql_share_events_and_wake_runners(
     finally:
         second.close()
         first.close()
+
+
+def test_a_burst_of_a_hundred_subscribers_all_connect(world):
+    """Each request gives its database connection back between dependencies: a burst
+    larger than the connection pool must not starve the thread pool (and so hang)."""
+    import asyncio
+
+    async def burst() -> int:
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        timeout = httpx.Timeout(20, read=None)
+        connected = 0
+        async with httpx.AsyncClient(base_url=world.base_url, limits=limits, timeout=timeout) as c:
+
+            async def subscribe(user: str) -> None:
+                nonlocal connected
+                headers = {"Authorization": f"Bearer {world.tokens[user]}"}
+                async with c.stream("GET", "events", headers=headers) as response:
+                    assert response.status_code == 200
+                    connected += 1
+
+            await asyncio.gather(*(subscribe(u) for u in ["admin", "dev", "collab", "coord"] * 25))
+        return connected
+
+    assert asyncio.run(burst()) == 100
