@@ -75,6 +75,10 @@ class JobServerApp(JupyterExtBase):
     shutdown_timeout = Float(
         5, help="Seconds open requests (runners' long-polls, event streams) get when stopping."
     ).tag(config=True)
+    hub_auth = Bool(
+        help="""Accept JupyterHub tokens of users the hub lets use this service (scope
+        access:services!service=<name>). Default: on when running as a JupyterHub service."""
+    ).tag(config=True)
     log_line_cap = Integer(
         100_000, help="Log lines kept per job; the rest stays on the backend."
     ).tag(config=True)
@@ -88,6 +92,10 @@ class JobServerApp(JupyterExtBase):
         """`/prefix/` whatever slashes were given, as JupyterHub normalises its base_url."""
         inner = proposal["value"].strip("/")
         return f"/{inner}/" if inner else "/"
+
+    @default("hub_auth")
+    def _default_hub_auth(self) -> bool:
+        return bool(os.environ.get("JUPYTERHUB_API_TOKEN"))
 
     @default("log_level")
     def _default_log_level(self) -> int:
@@ -169,4 +177,18 @@ class JobServerApp(JupyterExtBase):
             requeue_expired=self.requeue_expired_leases,
             log_line_cap=self.log_line_cap,
         )
-        return make_app(make_sessionmaker(engine), vault, repos, settings, base_url=self.base_url)
+        hub_users = None
+        if self.hub_auth:
+            from jupyterhub.services.auth import HubAuth
+
+            from .hubauth import HubUsers
+
+            hub_users = HubUsers(HubAuth(parent=self))  # JUPYTERHUB_* environment, or config
+        return make_app(
+            make_sessionmaker(engine),
+            vault,
+            repos,
+            settings,
+            base_url=self.base_url,
+            hub_auth=hub_users,
+        )

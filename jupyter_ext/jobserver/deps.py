@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from . import orm
+from .audit import record
 from .errors import ProblemError
 from .permissions import DOES, PROJECT_SCOPED, Permission, granted
 from .security import token_hash
@@ -104,8 +105,11 @@ def _note_use(session: Session, token_id: int, now: dt.datetime) -> None:
 def current_caller(request: Request, session: SessionDep) -> Caller:
     token = _bearer(request)
     now = orm.utcnow()
+    hub = getattr(request.app.state, "hub_auth", None)
     if token is not None:
         row = session.scalar(select(orm.ApiToken).where(orm.ApiToken.hash == token_hash(token)))
+        if row is None and hub is not None and (username := hub.username_for(token)):
+            return Caller(_hub_user(session, username), session)
         if row is None or row.revoked_at is not None:
             raise ProblemError(401, "the API token is not valid: create a new one", headers=BEARER)
         if row.expires_at is not None and row.expires_at <= now:
@@ -117,14 +121,23 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
         # connections would starve both pools
         session.commit()
         return Caller(row.user, session)
-    hub = getattr(request.app.state, "hub_auth", None)
-    username = hub.username_for(request) if hub is not None else None
-    if username is not None:
-        user = session.scalar(select(orm.User).where(orm.User.username == username))
-        session.commit()
-        if user is not None:
-            return Caller(user, session)
     raise ProblemError(401, "sign in: send `Authorization: Bearer <API token>`", headers=BEARER)
+
+
+def _hub_user(session: Session, username: str) -> orm.User:
+    """The job server's user for a hub user: added on first sight, with no role."""
+    user = session.scalar(select(orm.User).where(orm.User.username == username))
+    if user is None:
+        user = orm.User(username=username, roles=[])
+        session.add(user)
+        record(session, "hub", "user.create", user, after={"roles": []})
+        try:
+            session.commit()
+        except IntegrityError:  # another request added them first
+            session.rollback()
+            user = session.scalar(select(orm.User).where(orm.User.username == username))
+    session.commit()  # as above: no connection held between dependencies
+    return user
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
