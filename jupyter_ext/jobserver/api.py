@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -48,6 +48,7 @@ def make_app(
     *,
     base_url: str = "/",
     hub_auth: object | None = None,
+    browser_auth: object | None = None,
 ) -> FastAPI:
     shared = factory.kw["bind"].dialect.name == "postgresql"
     bus = EventBus(shared=shared)
@@ -78,6 +79,7 @@ def make_app(
     )
     app.state.sessionmaker, app.state.vault, app.state.repos = factory, vault, repos
     app.state.settings, app.state.bus, app.state.hub_auth = settings, bus, hub_auth
+    app.state.browser_auth = browser_auth
     install_error_handlers(app)
 
     from .routes import releases, routers
@@ -87,6 +89,8 @@ def make_app(
         api.include_router(router)
     app.include_router(api)
     app.include_router(releases.files_router, prefix=f"{prefix}/api/v2")
+    if browser_auth is not None:
+        _add_sign_in(app, prefix, browser_auth)
     return app
 
 
@@ -121,3 +125,17 @@ def expire_leases(factory: sessionmaker, settings: Settings) -> int:
             emit_job(session, job)
         session.commit()
         return len(jobs)
+
+
+def _add_sign_in(app: FastAPI, prefix: str, browser_auth) -> None:
+    """`/login` and `/oauth_callback`: a browser signs in through the hub."""
+
+    @app.get(f"{prefix}/login", include_in_schema=False)
+    def login(request: Request, next: str = Query("", max_length=2000)):
+        return browser_auth.login(request, next)
+
+    @app.get(f"{prefix}/oauth_callback", include_in_schema=False)
+    def oauth_callback(
+        request: Request, code: str = Query(max_length=2000), state: str = Query(max_length=200)
+    ):
+        return browser_auth.callback(request, code, state)

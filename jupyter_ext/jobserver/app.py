@@ -177,18 +177,16 @@ class JobServerApp(JupyterExtBase):
             requeue_expired=self.requeue_expired_leases,
             log_line_cap=self.log_line_cap,
         )
-        hub_users = None
+        hub_users = browser = None
         if self.hub_auth:
-            from jupyterhub.services.auth import HubAuth
+            from jupyterhub.services.auth import HubOAuth
 
-            from .hubauth import HubUsers
+            from .hubauth import HubBrowserAuth, HubUsers
 
-            hub_users = HubUsers(HubAuth(parent=self))  # JUPYTERHUB_* environment, or config
+            oauth = HubOAuth(parent=self)  # from the JUPYTERHUB_* environment, or config
+            hub_users = HubUsers(oauth)
+            browser = HubBrowserAuth(oauth, vault, hub_users, self.base_url)
         return make_app(
-            make_sessionmaker(engine),
-            vault,
-            repos,
-            settings,
-            base_url=self.base_url,
-            hub_auth=hub_users,
-        )
+            make_sessionmaker(engine), vault, repos, settings, base_url=self.base_url,
+            hub_auth=hub_users, browser_auth=browser,
+        )  # fmt: skip

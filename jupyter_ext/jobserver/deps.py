@@ -121,6 +121,10 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
         # connections would starve both pools
         session.commit()
         return Caller(row.user, session)
+    browser = getattr(request.app.state, "browser_auth", None)
+    hub_token = browser.token_from(request) if browser is not None else None
+    if hub_token and (username := browser.users.username_for(hub_token)):
+        return Caller(_hub_user(session, username), session)
     raise ProblemError(401, "sign in: send `Authorization: Bearer <API token>`", headers=BEARER)
 
 

@@ -59,8 +59,9 @@ def make_repo(path: Path, source: Path = SAMPLE_PROJECT, branch: str = "main") -
 
 class JobServer:
     def __init__(
-        self, url: str, repo_root: Path, settings: Settings = Settings(), hub_auth=None
-    ) -> None:
+        self, url: str, repo_root: Path, settings: Settings = Settings(), hub_auth=None,
+        browser_auth=None,
+    ) -> None:  # fmt: skip
         self.engine = make_engine(url)
         upgrade_db(self.engine if url == "sqlite://" else url)
         self.factory = make_sessionmaker(self.engine)
@@ -68,7 +69,10 @@ class JobServer:
         repos = Repositories(
             LocalGit([str(repo_root)]), GitHub("http://127.0.0.1:9", "https://github.com")
         )
-        self.app = make_app(self.factory, self.vault, repos, settings, hub_auth=hub_auth)
+        if callable(browser_auth):  # it needs this server's vault
+            browser_auth = browser_auth(self.vault)
+        self.app = make_app(self.factory, self.vault, repos, settings, hub_auth=hub_auth,
+                            browser_auth=browser_auth)  # fmt: skip
         self.tokens: dict[str, str] = {}
         self._clients: list[httpx.Client] = []
         self._by_caller: dict[tuple[str | None, str | None], httpx.Client] = {}
