@@ -33,6 +33,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[test]"
+	@# byte-compile once: every `jupyter ext` process then starts in a fraction of the time
+	@$(BIN)/python -m compileall -q -j 0 $(VENV)/lib jupyter_ext > /dev/null 2>&1 || true
 	@touch $@
 
 clean:

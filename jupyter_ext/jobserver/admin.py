@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from traitlets import List, Unicode, default
+from traitlets import Enum, List, Unicode, default
 
 from ..app import JupyterExtBase, base_aliases, base_flags
 from .app import DEFAULT_DB
@@ -79,8 +79,9 @@ class AddUser(AdminCommand):
 class Token(AdminCommand):
     name = "token"
     description = "Create an API token for a user; it is printed once."
-    aliases = {**db_aliases, "name": "Token.token_name"}
+    aliases = {**db_aliases, "name": "Token.token_name", "scope": "Token.scope"}
     token_name = Unicode("admin", help="What the token is for.").tag(config=True)
+    scope = Enum(["read", "write"], "write", help="read: it may only look.").tag(config=True)
 
     def run(self) -> None:
         from sqlalchemy import select
@@ -94,7 +95,7 @@ class Token(AdminCommand):
             user = session.scalar(select(orm.User).where(orm.User.username == username))
             if user is None:
                 self.fail(f"there is no user {username}: add it with `jupyter ext admin add-user`")
-            created = issue_api_token(session, user, self.token_name)
+            created = issue_api_token(session, user, self.token_name, scope=self.scope)
             record(session, "admin-cli", "api_token.create", user, after={"name": self.token_name})
             session.commit()
         print(created.token)

@@ -72,6 +72,13 @@ class JobServerApp(JupyterExtBase):
     requeue_expired_leases = Bool(
         False, help="Queue a job again when its runner stops reporting, instead of failing it."
     ).tag(config=True)
+    release_dir = Unicode(
+        "jupyter_ext_releases",
+        help="Folder of released files, stored by their sha256 (immutable once written).",
+    ).tag(config=True)
+    required_approvals = Integer(
+        2, help="Independent output checkers who must approve a file before it is published."
+    ).tag(config=True)
     shutdown_timeout = Float(
         5, help="Seconds open requests (runners' long-polls, event streams) get when stopping."
     ).tag(config=True)
@@ -176,6 +183,8 @@ class JobServerApp(JupyterExtBase):
             lease=dt.timedelta(seconds=self.lease_seconds),
             requeue_expired=self.requeue_expired_leases,
             log_line_cap=self.log_line_cap,
+            release_dir=self.release_dir,
+            required_approvals=self.required_approvals,
         )
         hub_users = browser = None
         if self.hub_auth:

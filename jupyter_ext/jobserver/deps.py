@@ -114,6 +114,8 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
             raise ProblemError(401, "the API token is not valid: create a new one", headers=BEARER)
         if row.expires_at is not None and row.expires_at <= now:
             raise ProblemError(401, "the API token has expired: create a new one", headers=BEARER)
+        if row.scope == "read" and request.method not in ("GET", "HEAD"):
+            raise ProblemError(403, "this API token may only read: use one with scope write")
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
             _note_use(session, row.id, now)
         # give the connection back before the next dependency runs, in another thread:

@@ -95,6 +95,7 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(16))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(8), default="write")  # read: safe methods only
     created_at: Mapped[dt.datetime] = created()
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -26,6 +26,7 @@ def api_token(row: orm.ApiToken) -> schema.ApiToken:
         id=row.id,
         name=row.name,
         prefix=row.prefix,
+        scope=row.scope,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         expires_at=row.expires_at,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import Field
 
 from .common import Model, Timestamp
@@ -36,8 +38,14 @@ class GitHubToken(Model):
     token: str = Field(min_length=20, max_length=255, repr=False)
 
 
+class TokenScope(StrEnum):
+    READ = "read"  # look, never change
+    WRITE = "write"  # everything its owner may do
+
+
 class ApiTokenCreate(Model):
     name: str = Field(min_length=1, max_length=100)
+    scope: TokenScope = TokenScope.WRITE
     expires_in_days: int | None = Field(None, ge=1, le=3650)
 
 
@@ -45,6 +53,7 @@ class ApiToken(Model):
     id: int
     name: str
     prefix: str = Field(description="The first characters of the token, to recognise it.")
+    scope: TokenScope = TokenScope.WRITE
     created_at: Timestamp
     last_used_at: Timestamp | None = None
     expires_at: Timestamp | None = None

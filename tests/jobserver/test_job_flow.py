@@ -189,3 +189,49 @@ def test_event_log_filters_and_pages(world):
     assert dev.get("jobs", params={"user": "dev", "backend": "tpp"}).json()["items"]
     assert world.client("outsider").get("jobs").json()["items"] == []
     assert dev.get("jobs", params={"cursor": "garbage"}).status_code == 400
+
+
+def test_a_read_only_token_reads_and_never_changes(world):
+    dev = world.client("dev")
+    made = dev.post("me/tokens", json={"name": "dashboard", "scope": "read"}).json()
+    assert made["scope"] == "read" and made["token"].startswith("jxa_")
+    reader = world.client(token=made["token"])
+    assert reader.get("jobs").status_code == 200
+    refused = reader.post(
+        "job-requests",
+        json={"workspace": "sample", "backend": "tpp", "actions": ["generate_dataset"]},
+    )
+    assert refused.status_code == 403 and "may only read" in refused.json()["detail"]
+    assert dev.get("job-requests").json()["items"] == []
+
+
+def test_refusals_for_the_workspace_backend_and_token(world):
+    from sqlalchemy import select
+
+    from jupyter_ext.jobserver import orm
+
+    dev, admin = world.client("dev"), world.client("admin")
+    body = {"workspace": "sample", "backend": "tpp", "actions": ["generate_dataset"]}
+    admin.post("backends", json={"slug": "elsewhere", "name": "Elsewhere"})
+    other = dev.post("job-requests", json={**body, "backend": "elsewhere"})
+    assert (
+        other.status_code == 422 and "may not use the backend elsewhere" in other.json()["detail"]
+    )
+    dev.patch("workspaces/sample", json={"archived": True})
+    archived = dev.post("job-requests", json=body)
+    assert archived.status_code == 409 and "unarchive it first" in archived.json()["detail"]
+    with world.factory() as session:  # a GitHub workspace, and dev has saved no token
+        project = session.scalar(select(orm.Project))
+        session.add(
+            orm.Workspace(
+                name="on-github",
+                project_id=project.id,
+                branch="main",
+                repo="https://github.com/org/study",
+                created_by_id=1,
+            )
+        )
+        session.commit()
+    no_token = dev.post("job-requests", json={**body, "workspace": "on-github"})
+    assert no_token.status_code == 422 and "no GitHub token" in no_token.json()["detail"]
+    assert dev.get("job-requests").json()["items"] == []

@@ -116,7 +116,11 @@ def list_tokens(caller: CallerDep, session: SessionDep) -> list[schema.ApiToken]
 
 
 def issue_api_token(
-    session: Session, user: orm.User, name: str, expires_in_days: int | None = None
+    session: Session,
+    user: orm.User,
+    name: str,
+    expires_in_days: int | None = None,
+    scope: str = "write",
 ) -> schema.ApiTokenCreated:
     """Make an API token; only its hash is kept, so this is the one time it is seen."""
     token = new_token("jxa")
@@ -127,6 +131,7 @@ def issue_api_token(
         prefix=token_prefix(token),
         hash=token_hash(token),
         expires_at=expires,
+        scope=scope,
     )
     session.add(row)
     session.flush()
@@ -137,7 +142,7 @@ def issue_api_token(
 def create_token(
     body: schema.ApiTokenCreate, caller: CallerDep, session: SessionDep
 ) -> schema.ApiTokenCreated:
-    created = issue_api_token(session, caller.user, body.name, body.expires_in_days)
+    created = issue_api_token(session, caller.user, body.name, body.expires_in_days, body.scope)
     record(session, caller.name, "api_token.create", caller.user, after={"name": body.name})
     session.commit()
     return created
