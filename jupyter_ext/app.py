@@ -124,6 +124,10 @@ class JupyterExtApp(JupyterExtBase):
             "jupyter_ext.jobserver.app.JobServerApp",
             "Run the job server (REST API, live events, runner endpoints).",
         ),
+        "runner": (
+            "jupyter_ext.runner.app.RunnerApp",
+            "Run a backend's jobs next to its data.",
+        ),
         "admin": (
             "jupyter_ext.jobserver.admin.AdminApp",
             "Administer the job server's database: users, tokens, organisations, backends.",

@@ -1,0 +1,55 @@
+"""The job server's runner endpoints, as a small client (the runner's only way out)."""
+
+from __future__ import annotations
+
+import httpx
+
+from .. import schema
+
+
+class JobServerError(Exception):
+    """The job server refused something; `.status` and the server's sentence say what."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status, self.detail = status, detail
+
+
+class JobServerAPI:
+    def __init__(self, url: str, token: str, timeout: float = 30.0) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=url.rstrip("/") + "/api/v1/runner/",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout, read=timeout + 60),
+        )
+
+    async def _post(self, path: str, body: schema.Model) -> httpx.Response:
+        response = await self.http.post(
+            path, content=body.model_dump_json(), headers={"Content-Type": "application/json"}
+        )
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise JobServerError(response.status_code, detail)
+        return response
+
+    async def poll(self, capacity: int, wait: float) -> list[schema.Lease]:
+        response = await self._post("poll", schema.Poll(capacity=capacity, wait=wait))
+        return [schema.Lease.model_validate(item) for item in response.json()]
+
+    async def heartbeat(self, beat: schema.Heartbeat) -> schema.HeartbeatReply:
+        return schema.HeartbeatReply.model_validate((await self._post("heartbeat", beat)).json())
+
+    async def status(self, identifier: str, update: schema.StatusUpdate) -> None:
+        await self._post(f"jobs/{identifier}/status", update)
+
+    async def logs(self, identifier: str, batch: schema.LogBatch) -> None:
+        await self._post(f"jobs/{identifier}/logs", batch)
+
+    async def outputs(self, identifier: str, report: schema.OutputsReport) -> None:
+        await self._post(f"jobs/{identifier}/outputs", report)
+
+    async def close(self) -> None:
+        await self.http.aclose()

@@ -1,0 +1,158 @@
+"""The runner with the local executor against the real job server: the sample project runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+
+from jupyter_ext.runner.agent import Agent
+from jupyter_ext.runner.api import JobServerAPI
+from jupyter_ext.runner.executors import LocalExecutor
+
+from ..jobserver.conftest import build_world
+from ..jobserver.harness import JobServer
+
+
+class RunnerThread:
+    """An agent on its own event loop, as `jupyter ext runner` would run it."""
+
+    def __init__(self, world, workdir) -> None:
+        self.loop = asyncio.new_event_loop()
+        root = world.base_url.removesuffix("/api/v1/")
+        self.api = JobServerAPI(root, world.runner_token)
+        self.agent = Agent(self.api, LocalExecutor(), workdir, capacity=2, heartbeat_every=0.5)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.task = self.loop.create_task(self.agent.run_forever(poll_wait=1))
+        with contextlib.suppress(asyncio.CancelledError):
+            self.loop.run_until_complete(self.task)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.loop.call_soon_threadsafe(self.task.cancel)
+        self.thread.join(10)
+        self.loop.run_until_complete(self.api.close())
+        self.loop.close()
+
+
+def wait_for(world, request_id: str, timeout: float = 60) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        request = world.client("dev").get(f"job-requests/{request_id}").json()
+        if request["state"] in ("succeeded", "failed", "cancelled"):
+            return request
+        time.sleep(0.2)
+    raise AssertionError(f"the job request did not finish: {request}")
+
+
+def wait_for_log(world, identifier: str, text: str, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = world.client("dev").get(f"jobs/{identifier}/logs").json()
+        if text in [line["text"] for line in lines]:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never reached the log of {identifier}")
+
+
+def test_the_sample_project_runs_with_its_outputs_recorded(tmp_path):
+    world = build_world(JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path), tmp_path)
+    try:
+        with RunnerThread(world, tmp_path / "site"):
+            request = (
+                world.client("dev")
+                .post(
+                    "job-requests",
+                    json={"workspace": "sample", "backend": "tpp", "actions": ["make_table"]},
+                )
+                .json()
+            )
+            done = wait_for(world, request["id"])
+        assert [j["state"] for j in done["jobs"]] == ["succeeded"] * 3, done["jobs"]
+        table = done["jobs"][-1]
+        logs = world.client("dev").get(f"jobs/{table['identifier']}/logs").json()
+        assert logs and all(line["seq"] == i for i, line in enumerate(logs))
+        with world.factory() as session:
+            from sqlalchemy import select
+
+            from jupyter_ext.jobserver import orm
+
+            outputs = {o.path: o.privacy_level for o in session.scalars(select(orm.JobOutput))}
+        assert outputs["output/dataset.csv"] == "highly_sensitive"
+        assert outputs["output/table_by_region.csv"] == "moderately_sensitive"
+        assert (tmp_path / "site" / "workspaces" / "sample" / "output" / "dataset.csv").exists()
+    finally:
+        world.close()
+
+
+FAULTS = {
+    "project.yaml": """version: "5"
+actions:
+  fails:
+    run: python:v2 fail.py
+    outputs: {highly_sensitive: {x: out/fails.csv}}
+  lazy:
+    run: python:v2 lazy.py
+    outputs: {moderately_sensitive: {table: out/table.csv}}
+  sleeper:
+    run: python:v2 sleeper.py
+    outputs: {highly_sensitive: {x: out/sleep.csv}}
+  unknown_image:
+    run: stata-mp:v1 analysis.do
+    outputs: {highly_sensitive: {x: out/stata.csv}}
+""",
+    "fail.py": "import sys\nprint('about to fail')\nsys.exit(3)\n",
+    "lazy.py": "print('wrote nothing')\n",
+    "sleeper.py": "import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n",
+}
+
+
+def test_faults_end_with_a_clear_status(tmp_path):
+    from ..jobserver.harness import make_repo
+
+    source = tmp_path / "faults-src"
+    source.mkdir()
+    for name, text in FAULTS.items():
+        (source / name).write_text(text)
+    world = build_world(JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path), tmp_path)
+    make_repo(tmp_path / "repos" / "faults", source)
+    world.workspace("sample-study", "faults", tmp_path / "repos" / "faults")
+    dev = world.client("dev")
+
+    def submit(action):
+        return dev.post(
+            "job-requests", json={"workspace": "faults", "backend": "tpp", "actions": [action]}
+        ).json()
+
+    try:
+        with RunnerThread(world, tmp_path / "site"):
+            failed = wait_for(world, submit("fails")["id"])["jobs"][0]
+            lazy = wait_for(world, submit("lazy")["id"])["jobs"][0]
+            unknown = wait_for(world, submit("unknown_image")["id"])["jobs"][0]
+            sleeper = submit("sleeper")
+            ident = sleeper["jobs"][0]["identifier"]
+            wait_for_log(world, ident, "sleeping")
+            dev.post(f"jobs/{ident}/cancel")
+            cancelled = wait_for(world, sleeper["id"])["jobs"][0]
+        assert (failed["state"], failed["exit_code"], failed["status_message"]) == (
+            "failed",
+            3,
+            "exit code 3",
+        )
+        assert dev.get(f"jobs/{failed['identifier']}/logs").json()[0]["text"] == "about to fail"
+        assert lazy["state"] == "failed"
+        assert "declared outputs were not produced: out/table.csv" in lazy["status_message"]
+        assert unknown["state"] == "failed" and "has no local command" in unknown["status_message"]
+        assert cancelled["state"] == "cancelled" and cancelled["cancelled_by"] == "dev"
+    finally:
+        world.close()
