@@ -26,6 +26,7 @@ class LogShipper:
         self.pending: list[str] = []
         self.sent = 0  # lines the server has
         self.seen = 0
+        self.capped = False
         self.wake = asyncio.Event()
         self.task = asyncio.create_task(self._ship())
 
@@ -34,6 +35,12 @@ class LogShipper:
         self.seen += 1
         if self.sent + len(self.pending) < self.cap:
             self.pending.append(line)
+            self.wake.set()
+        elif not self.capped:  # say once that the rest stays here
+            self.capped = True
+            self.pending.append(
+                f"[log capped at {self.cap} lines: the rest is kept on the backend]"
+            )
             self.wake.set()
 
     async def _ship(self) -> None:

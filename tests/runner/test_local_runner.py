@@ -17,11 +17,13 @@ from ..jobserver.harness import JobServer
 class RunnerThread:
     """An agent on its own event loop, as `jupyter ext runner` would run it."""
 
-    def __init__(self, world, workdir) -> None:
+    def __init__(self, world, workdir, log_cap: int = 100_000) -> None:
         self.loop = asyncio.new_event_loop()
         root = world.base_url.removesuffix("/api/v1/")
         self.api = JobServerAPI(root, world.runner_token)
-        self.agent = Agent(self.api, LocalExecutor(), workdir, capacity=2, heartbeat_every=0.5)
+        self.agent = Agent(
+            self.api, LocalExecutor(), workdir, capacity=2, heartbeat_every=0.5, log_cap=log_cap
+        )
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -107,6 +109,12 @@ actions:
   sleeper:
     run: python:v2 sleeper.py
     outputs: {highly_sensitive: {x: out/sleep.csv}}
+  chatty:
+    run: python:v2 chatty.py
+    outputs: {highly_sensitive: {x: out/chatty.csv}}
+  escapes:
+    run: python:v2 escapes.py
+    outputs: {moderately_sensitive: {x: out/secret.csv}}
   unknown_image:
     run: stata-mp:v1 analysis.do
     outputs: {highly_sensitive: {x: out/stata.csv}}
@@ -114,6 +122,11 @@ actions:
     "fail.py": "import sys\nprint('about to fail')\nsys.exit(3)\n",
     "lazy.py": "print('wrote nothing')\n",
     "sleeper.py": "import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n",
+    "chatty.py": (
+        "import pathlib\nfor i in range(5000):\n    print(i)\n"
+        "pathlib.Path('out').mkdir()\npathlib.Path('out/chatty.csv').write_text('x')\n"
+    ),
+    "escapes.py": "import os\nos.makedirs('out')\nos.symlink('/etc/passwd', 'out/secret.csv')\n",
 }
 
 
@@ -135,10 +148,12 @@ def test_faults_end_with_a_clear_status(tmp_path):
         ).json()
 
     try:
-        with RunnerThread(world, tmp_path / "site"):
+        with RunnerThread(world, tmp_path / "site", log_cap=1000):
             failed = wait_for(world, submit("fails")["id"])["jobs"][0]
             lazy = wait_for(world, submit("lazy")["id"])["jobs"][0]
             unknown = wait_for(world, submit("unknown_image")["id"])["jobs"][0]
+            chatty = wait_for(world, submit("chatty")["id"])["jobs"][0]
+            escapes = wait_for(world, submit("escapes")["id"])["jobs"][0]
             sleeper = submit("sleeper")
             ident = sleeper["jobs"][0]["identifier"]
             wait_for_log(world, ident, "sleeping")
@@ -154,5 +169,13 @@ def test_faults_end_with_a_clear_status(tmp_path):
         assert "declared outputs were not produced: out/table.csv" in lazy["status_message"]
         assert unknown["state"] == "failed" and "has no local command" in unknown["status_message"]
         assert cancelled["state"] == "cancelled" and cancelled["cancelled_by"] == "dev"
+        # a log past the cap: the first lines leave the site, with a note; all stay on it
+        shipped = dev.get(f"jobs/{chatty['identifier']}/logs", params={"limit": 10000}).json()
+        assert chatty["state"] == "succeeded" and len(shipped) == 1001
+        assert shipped[-1]["text"].startswith("[log capped at 1000 lines")
+        on_site = (tmp_path / "site" / "logs" / f"{chatty['identifier']}.log").read_text()
+        assert on_site.splitlines()[-1] == "4999"
+        # an output that is a link out of the workspace is never taken
+        assert escapes["state"] == "failed" and "out/secret.csv" in escapes["status_message"]
     finally:
         world.close()
