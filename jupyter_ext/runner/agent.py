@@ -17,6 +17,8 @@ import shlex
 import shutil
 from pathlib import Path
 
+import httpx
+
 from .. import schema
 from .._version import __version__
 from ..pipeline import Outputs, match_outputs
@@ -48,7 +50,7 @@ class Agent:
                     continue
                 try:
                     leases = await self.api.poll(free, poll_wait)
-                except (JobServerError, OSError) as exc:  # the server away: try again soon
+                except (JobServerError, httpx.HTTPError) as exc:  # away too long: try again
                     log.warning("polling the job server failed: %s", exc)
                     await asyncio.sleep(1)
                     continue
@@ -73,7 +75,7 @@ class Agent:
                 reply = await self.api.heartbeat(beat)
                 for identifier in reply.cancel:
                     await self.executor.cancel(identifier)
-            except (JobServerError, OSError) as exc:
+            except (JobServerError, httpx.HTTPError) as exc:
                 log.warning("heartbeat failed: %s", exc)
             await asyncio.sleep(self.heartbeat_every)
 

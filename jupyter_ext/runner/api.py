@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from .. import schema
@@ -16,7 +18,10 @@ class JobServerError(Exception):
 
 
 class JobServerAPI:
-    def __init__(self, url: str, token: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, token: str, timeout: float = 30.0, retry_for: float = 600.0
+    ) -> None:
+        self.retry_for = retry_for  # how long to keep trying while the job server is away
         self.http = httpx.AsyncClient(
             base_url=url.rstrip("/") + "/api/v1/runner/",
             headers={"Authorization": f"Bearer {token}"},
@@ -24,9 +29,24 @@ class JobServerAPI:
         )
 
     async def _post(self, path: str, body: schema.Model) -> httpx.Response:
-        response = await self.http.post(
-            path, content=body.model_dump_json(), headers={"Content-Type": "application/json"}
-        )
+        """Every runner call is safe to repeat (logs carry sequence numbers, a repeated state
+        changes nothing), so while the job server is away the call waits and tries again."""
+        content = body.model_dump_json()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_for
+        delay = 0.2
+        while True:
+            try:
+                response = await self.http.post(
+                    path, content=content, headers={"Content-Type": "application/json"}
+                )
+                if response.status_code not in (502, 503, 504) or loop.time() > deadline:
+                    break
+            except httpx.TransportError:
+                if loop.time() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)

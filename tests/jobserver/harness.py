@@ -144,12 +144,13 @@ class JobServer:
         return self._by_caller[key]
 
     @contextmanager
-    def serve(self):
-        """The app under uvicorn on 127.0.0.1; yields its base URL."""
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
+    def serve(self, port: int | None = None):
+        """The app under uvicorn on 127.0.0.1 (on `port`, or a free one); yields its base URL."""
+        if port is None:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            sock.close()
         server = uvicorn.Server(
             uvicorn.Config(
                 self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
@@ -177,9 +178,16 @@ class JobServer:
         self._clients.append(client)
         return client
 
-    def start(self) -> None:
-        self._serving = self.serve()
+    def start(self, port: int | None = None) -> None:
+        self._serving = self.serve(port)
         self.base_url = self._serving.__enter__()
+
+    def stop(self) -> int:
+        """Stop serving (the database stays); returns the port, to start again on it."""
+        port = int(self.base_url.split(":")[2].split("/")[0])
+        self._serving.__exit__(None, None, None)
+        self._serving = None
+        return port
 
     def close(self) -> None:
         for client in self._clients:

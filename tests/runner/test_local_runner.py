@@ -115,6 +115,9 @@ actions:
   escapes:
     run: python:v2 escapes.py
     outputs: {moderately_sensitive: {x: out/secret.csv}}
+  steady:
+    run: python:v2 steady.py
+    outputs: {highly_sensitive: {x: out/steady.csv}}
   unknown_image:
     run: stata-mp:v1 analysis.do
     outputs: {highly_sensitive: {x: out/stata.csv}}
@@ -125,6 +128,11 @@ actions:
     "chatty.py": (
         "import pathlib\nfor i in range(5000):\n    print(i)\n"
         "pathlib.Path('out').mkdir()\npathlib.Path('out/chatty.csv').write_text('x')\n"
+    ),
+    "steady.py": (
+        "import pathlib, time\nfor i in range(40):\n    print(f'line {i}', flush=True)\n"
+        "    time.sleep(0.1)\n"
+        "pathlib.Path('out').mkdir()\npathlib.Path('out/steady.csv').write_text('x')\n"
     ),
     "escapes.py": "import os\nos.makedirs('out')\nos.symlink('/etc/passwd', 'out/secret.csv')\n",
 }
@@ -177,5 +185,38 @@ def test_faults_end_with_a_clear_status(tmp_path):
         assert on_site.splitlines()[-1] == "4999"
         # an output that is a link out of the workspace is never taken
         assert escapes["state"] == "failed" and "out/secret.csv" in escapes["status_message"]
+    finally:
+        world.close()
+
+
+def test_the_job_server_going_away_loses_no_line_and_repeats_none(tmp_path):
+    import time
+
+    from ..jobserver.harness import make_repo
+
+    source = tmp_path / "faults-src"
+    source.mkdir()
+    for name, text in FAULTS.items():
+        (source / name).write_text(text)
+    world = build_world(JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path), tmp_path)
+    make_repo(tmp_path / "repos" / "faults", source)
+    world.workspace("sample-study", "faults", tmp_path / "repos" / "faults")
+    dev = world.client("dev")
+    try:
+        with RunnerThread(world, tmp_path / "site"):
+            request = dev.post(
+                "job-requests",
+                json={"workspace": "faults", "backend": "tpp", "actions": ["steady"]},
+            ).json()
+            ident = request["jobs"][0]["identifier"]
+            wait_for_log(world, ident, "line 5")
+            port = world.stop()  # the job server goes away while the job runs
+            time.sleep(2)
+            world.start(port)
+            done = wait_for(world, request["id"])["jobs"][0]
+        assert done["state"] == "succeeded", done
+        lines = dev.get(f"jobs/{ident}/logs").json()
+        assert [line["text"] for line in lines] == [f"line {i}" for i in range(40)]
+        assert [line["seq"] for line in lines] == list(range(40))
     finally:
         world.close()
