@@ -24,7 +24,7 @@ from .. import orm, views
 from ..audit import record
 from ..deps import BackendDep, SessionDep, current_backend
 from ..errors import ProblemError
-from ..events import emit, emit_job
+from ..events import emit, emit_job, wake_backend
 from ..states import FINISHED_JOB_STATES, advance
 from .releases import stored_path
 
@@ -233,6 +233,8 @@ def report_status(
         {"state": job.state, "exit_code": job.exit_code},
     )
     emit_job(session, job)
+    if job.state in FINISHED_JOB_STATES:
+        wake_backend(session, backend.id)  # jobs that waited for this one may start now
     session.commit()
     return views.job(job)
 
