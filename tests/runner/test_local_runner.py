@@ -11,7 +11,7 @@ from jupyter_ext.runner.api import JobServerAPI
 from jupyter_ext.runner.executors import LocalExecutor
 
 from ..jobserver.conftest import build_world
-from ..jobserver.harness import JobServer
+from ..jobserver.harness import JobServer, make_repo
 
 
 class RunnerThread:
@@ -138,9 +138,8 @@ actions:
 }
 
 
-def test_faults_end_with_a_clear_status(tmp_path):
-    from ..jobserver.harness import make_repo
-
+def faults_world(tmp_path):
+    """The usual world, plus a workspace `faults` whose actions misbehave (FAULTS)."""
     source = tmp_path / "faults-src"
     source.mkdir()
     for name, text in FAULTS.items():
@@ -148,6 +147,11 @@ def test_faults_end_with_a_clear_status(tmp_path):
     world = build_world(JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path), tmp_path)
     make_repo(tmp_path / "repos" / "faults", source)
     world.workspace("sample-study", "faults", tmp_path / "repos" / "faults")
+    return world
+
+
+def test_faults_end_with_a_clear_status(tmp_path):
+    world = faults_world(tmp_path)
     dev = world.client("dev")
 
     def submit(action):
@@ -192,15 +196,7 @@ def test_faults_end_with_a_clear_status(tmp_path):
 def test_the_job_server_going_away_loses_no_line_and_repeats_none(tmp_path):
     import time
 
-    from ..jobserver.harness import make_repo
-
-    source = tmp_path / "faults-src"
-    source.mkdir()
-    for name, text in FAULTS.items():
-        (source / name).write_text(text)
-    world = build_world(JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path), tmp_path)
-    make_repo(tmp_path / "repos" / "faults", source)
-    world.workspace("sample-study", "faults", tmp_path / "repos" / "faults")
+    world = faults_world(tmp_path)
     dev = world.client("dev")
     try:
         with RunnerThread(world, tmp_path / "site"):
