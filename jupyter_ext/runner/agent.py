@@ -4,13 +4,14 @@ A job: check the repository out at its commit, give it the outputs of the action
 it needs (kept in the workspace's folder on the site), run its command in the
 executor, stream its log, then match what it produced against its declared
 outputs, record each output's size, sha256 and privacy level, and keep the
-files on the site. Heartbeats renew leases and bring cancellations.
+files on the site. Heartbeats renew leases and bring cancellations and the
+release files to upload. The journal makes a restart lose nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import json
 import logging
 import shlex
@@ -24,22 +25,33 @@ from .._version import __version__
 from ..pipeline import Outputs, match_outputs
 from .api import JobServerAPI, JobServerError
 from .checkout import CheckoutError, checkout
-from .executors import Executor
+from .executors import Executor, JobSpec
+from .hashing import sha256_file
+from .journal import Journal
 from .logs import LogShipper
+from .policy import LogPolicy
+from .uploads import Uploader
 
 log = logging.getLogger("jupyter_ext.runner")
 RECORDS = ".jupyter-ext"  # the workspace folder's record of which action made which files
 
 
 class Agent:
-    def __init__(self, api: JobServerAPI, executor: Executor, workdir: Path, capacity: int = 2,
-                 log_cap: int = 100_000, heartbeat_every: float = 10.0) -> None:  # fmt: skip
+    def __init__(
+        self, api: JobServerAPI, executor: Executor, workdir: Path, capacity: int = 2,
+        log_cap: int = 100_000, heartbeat_every: float = 10.0,
+        datasets: dict[str, Path] | None = None, log_policy: LogPolicy | None = None,
+    ) -> None:  # fmt: skip
         self.api, self.executor, self.workdir = api, executor, Path(workdir)
         self.capacity, self.log_cap, self.heartbeat_every = capacity, log_cap, heartbeat_every
+        self.datasets, self.log_policy = dict(datasets or {}), log_policy or LogPolicy()
+        self.journal = Journal(self.workdir / "journal")
+        self.uploader = Uploader(api, self.workdir / "workspaces")
         self.running: dict[str, asyncio.Task] = {}
         self.freed = asyncio.Event()
 
     async def run_forever(self, poll_wait: float = 25.0) -> None:
+        self.resume()
         beats = asyncio.create_task(self._heartbeats())
         try:
             while True:
@@ -55,11 +67,25 @@ class Agent:
                     await asyncio.sleep(1)
                     continue
                 for lease in leases:
-                    task = asyncio.create_task(self.run_job(lease))
-                    self.running[lease.identifier] = task
-                    task.add_done_callback(lambda _, i=lease.identifier: self._done(i))
+                    if lease.identifier not in self.running:  # never the same job twice
+                        self._track(lease.identifier, self.run_job(lease))
         finally:
             beats.cancel()
+            await self.uploader.close()
+
+    def resume(self) -> None:
+        """Take back what an earlier runner process left: follow its jobs on, resend reports."""
+        for lease, final in self.journal.entries():
+            if final is None:
+                log.info("following job %s on after a restart", lease.identifier)
+                self._track(lease.identifier, self.run_job(lease, recovering=True))
+            else:
+                self._track(lease.identifier, self._report(lease.identifier, final))
+
+    def _track(self, identifier: str, work) -> None:
+        task = asyncio.create_task(work)
+        self.running[identifier] = task
+        task.add_done_callback(lambda _: self._done(identifier))
 
     def _done(self, identifier: str) -> None:
         self.running.pop(identifier, None)
@@ -75,54 +101,91 @@ class Agent:
                 reply = await self.api.heartbeat(beat)
                 for identifier in reply.cancel:
                     await self.executor.cancel(identifier)
+                self.uploader.want(reply.uploads)
             except (JobServerError, httpx.HTTPError) as exc:
                 log.warning("heartbeat failed: %s", exc)
             await asyncio.sleep(self.heartbeat_every)
 
-    async def run_job(self, lease: schema.Lease) -> None:
+    async def run_job(self, lease: schema.Lease, recovering: bool = False) -> None:
         ident = lease.identifier
-        job_dir = self.workdir / "jobs" / ident
-        space = self.workdir / "workspaces" / lease.workspace
-        shipper = LogShipper(self.api, ident, self.workdir / "logs" / f"{ident}.log", self.log_cap)
+        if not recovering:
+            self.journal.start(lease)
+        spec = self._spec(lease)
+        shipper = LogShipper(self.api, ident, self.workdir / "logs" / f"{ident}.log",
+                             self.log_cap, self.log_policy)  # fmt: skip
         try:
-            state, message, code = await self._run(lease, job_dir, space, shipper)
+            state, message, code = await self._run(lease, spec, shipper, recovering)
         except Exception as exc:  # the job fails, saying why; the runner goes on
             log.exception("job %s failed in the runner", ident)
             state, message, code = "failed", f"the runner failed: {type(exc).__name__}: {exc}", None
         finally:
-            await shipper.close()
-            shutil.rmtree(job_dir, ignore_errors=True)
-        await self.api.status(
-            ident, schema.StatusUpdate(state=state, status_message=message[:2000], exit_code=code)
-        )
+            with contextlib.suppress(JobServerError, httpx.HTTPError):
+                await shipper.close()  # else the lines stay on disk for the next start
+        update = schema.StatusUpdate(state=state, status_message=message[:2000], exit_code=code)
+        self.journal.finish(ident, update)
+        shutil.rmtree(spec.workdir, ignore_errors=True)
+        shutil.rmtree(spec.scratch, ignore_errors=True)
+        await self._report(ident, update)
 
-    async def _run(self, lease, job_dir: Path, space: Path, shipper: LogShipper):
+    async def _report(self, identifier: str, update: schema.StatusUpdate) -> None:
+        """Send a job's final state; once the job server has it, forget the job."""
         try:
-            await checkout(
-                lease.repo, lease.sha, job_dir, self.workdir / "repos", lease.github_token
-            )
-        except CheckoutError as exc:
-            return "failed", f"checkout failed: {exc}", None
-        self._bring_needs(lease, job_dir, space)
-        before = _files(job_dir)
-        parts = shlex.split(lease.run)
-        image = parts[0].partition(":")[0]
+            await self.api.status(identifier, update)
+        except JobServerError as exc:  # it moved on (lease expired, job gone): say so, forget
+            log.warning("the job server refused the end of %s: %s", identifier, exc.detail)
+        except httpx.HTTPError as exc:
+            log.warning("the end of %s stays in the journal until next start: %s", identifier, exc)
+            return
+        self.journal.forget(identifier)
+
+    def _spec(self, lease: schema.Lease) -> JobSpec:
+        job_dir = self.workdir / "jobs" / lease.identifier
+        image, *args = shlex.split(lease.run)
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(job_dir), "LANG": "C.UTF-8"}
-        execution = await self.executor.run(lease.identifier, [image, *parts[1:]], job_dir, env,
-                                            shipper.add)  # fmt: skip
+        return JobSpec(
+            identifier=lease.identifier, image=image.partition(":")[0], args=args,
+            workdir=job_dir, env=env, datasets=self.datasets,
+            scratch=self.workdir / "scratch" / lease.identifier,
+            labels={"workspace": lease.workspace, "action": lease.action},
+        )  # fmt: skip
+
+    async def _run(self, lease, spec: JobSpec, shipper: LogShipper, recovering: bool):
+        before_file = spec.scratch / "before.json"
+        if recovering:
+            if not before_file.exists():
+                return "failed", "the runner stopped before the job started: run it again", None
+            before = {p: tuple(sig) for p, sig in json.loads(before_file.read_text()).items()}
+            execution = await self.executor.recover(spec, shipper.add, shipper.seen)
+        else:
+            try:
+                await checkout(lease.repo, lease.sha, spec.workdir, self.workdir / "repos",
+                               lease.github_token)  # fmt: skip
+            except CheckoutError as exc:
+                return "failed", f"checkout failed: {exc}", None
+            space = self.workdir / "workspaces" / lease.workspace
+            self._bring_needs(lease, spec.workdir, space)
+            before = _files(spec.workdir)
+            spec.scratch.mkdir(parents=True, exist_ok=True)
+            before_file.write_text(json.dumps(before))
+            execution = await self.executor.run(spec, shipper.add)
         if execution.cancelled:
             return "cancelled", "", execution.exit_code
         if execution.exit_code != 0:
             return "failed", execution.message, execution.exit_code
+        return await self._collect(lease, spec.workdir, before)
+
+    async def _collect(self, lease, job_dir: Path, before: dict):
+        """Match what the job made against its declared outputs; keep them on the site."""
         produced = {p for p, sig in _files(job_dir).items() if before.get(p) != sig}
         matched = match_outputs(Outputs(lease.outputs), produced)
         if matched.missing:
             names = ", ".join(pattern for _, _, pattern in matched.missing)
             return "failed", f"declared outputs were not produced: {names}", 0
         outputs = [schema.Output(path=path, size=(job_dir / path).stat().st_size,
-                                 sha256=_sha256(job_dir / path), privacy_level=level)
+                                 sha256=sha256_file(job_dir / path), privacy_level=level)
                    for path, (level, _, _) in sorted(matched.matched.items())]  # fmt: skip
         await self.api.outputs(lease.identifier, schema.OutputsReport(outputs=outputs))
+        space = self.workdir / "workspaces" / lease.workspace
         self._keep(lease, job_dir, space, [o.path for o in outputs])
         note = f"; {len(matched.undeclared)} undeclared files stayed" if matched.undeclared else ""
         return "succeeded", f"{len(outputs)} outputs{note}", 0
@@ -153,11 +216,3 @@ def _files(root: Path) -> dict[str, tuple[int, int]]:
             info = path.stat()
             found[path.relative_to(root).as_posix()] = (info.st_size, info.st_mtime_ns)
     return found
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -1,8 +1,19 @@
 """The executor contract: small, so a Kubernetes executor can be added without the rest.
 
-An executor runs one job's command with the job's folder as its working
-directory, hands each line it prints to `on_line` as it comes, stops it when
-asked, and says how it ended. Limits (CPU, memory, time) are the executor's.
+An executor runs one job (a `JobSpec`): the command of its `run:` image with
+the job's checkout as its working directory and the backend's datasets beside
+it, read-only. It hands each line the job prints to `on_line` as it comes,
+stops the job when asked or when it outlives its time limit, and says how it
+ended (`Execution`). Limits (CPU, memory, time) are the executor's traits.
+
+Four methods make an executor:
+- `run(spec, on_line)`: start the job and follow it to its end;
+- `recover(spec, on_line, seen)`: follow on a job that an earlier runner
+  process started and lost (killed, restarted), skipping the `seen` lines it
+  already handed on; an engine that cannot find it again says so;
+- `cancel(identifier)`: stop it within a second; `run`/`recover` then return
+  an `Execution` with `cancelled` set;
+- `describe()`: what the health report says about it.
 """
 
 from __future__ import annotations
@@ -14,10 +25,26 @@ from pathlib import Path
 from traitlets import Float, Integer
 from traitlets.config import LoggingConfigurable
 
+LABEL = "jupyter-ext.job"  # names the job on an engine (container label, Slurm job name)
+
+
+@dataclass
+class JobSpec:
+    """One job as an executor sees it."""
+
+    identifier: str
+    image: str  # the `run:` image without its version: python, r, ...
+    args: list[str]  # the action's arguments, after the image
+    workdir: Path  # the job's checkout: its working directory, the only place it writes
+    env: dict[str, str]
+    datasets: dict[str, Path] = field(default_factory=dict)  # name -> folder, read-only
+    scratch: Path = Path()  # the executor's own files of this job (pid, script), off the checkout
+    labels: dict[str, str] = field(default_factory=dict)  # workspace, action: for people
+
 
 @dataclass
 class Execution:
-    """How a command ended: its exit code, or why it never had one."""
+    """How a job ended: its exit code, or why it never had one."""
 
     exit_code: int | None
     message: str = ""
@@ -27,7 +54,7 @@ class Execution:
 
 
 class Executor(LoggingConfigurable):
-    """Base of executors. Subclasses implement `run` and `cancel`; `describe` for health."""
+    """Base of executors; see the module's docstring for the contract."""
 
     name = "base"
     isolates = False  # whether a job is kept from what it was not given
@@ -38,14 +65,20 @@ class Executor(LoggingConfigurable):
     cpus = Float(1.0, help="CPUs a job may use.").tag(config=True)
     memory_mb = Integer(4096, help="Memory a job may use, in MB.").tag(config=True)
 
-    async def run(
-        self, identifier: str, argv: list[str], cwd: Path, env: dict[str, str],
-        on_line: Callable[[str], None],
-    ) -> Execution:  # fmt: skip
+    async def run(self, spec: JobSpec, on_line: Callable[[str], None]) -> Execution:
         raise NotImplementedError
+
+    async def recover(self, spec: JobSpec, on_line: Callable[[str], None], seen: int) -> Execution:
+        return Execution(
+            None, f"the runner restarted and the {self.name} executor cannot follow a job on"
+        )
 
     async def cancel(self, identifier: str) -> None:
         raise NotImplementedError
 
     def describe(self) -> dict:
         return {"executor": self.name, "isolates": self.isolates}
+
+
+def timed_out(limit: float) -> str:
+    return f"stopped: it ran longer than its limit of {limit:g} s"

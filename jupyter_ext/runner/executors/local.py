@@ -2,7 +2,9 @@
 
 It does not isolate: a job can read what the runner's user can read. Its health
 report says so. Each job is a process group of its own, so a cancel or a time
-limit stops everything it started, within a second.
+limit stops everything it started, within a second. Its output comes through a
+pipe, so a job cannot outlive a runner that was killed: a restarted runner
+stops what is left of it and says so.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 
 from traitlets import Dict, Float
 
-from .base import Execution, Executor
+from .base import Execution, Executor, JobSpec, timed_out
 
 
 class LocalExecutor(Executor):
@@ -44,69 +46,87 @@ class LocalExecutor(Executor):
     def program(self, image: str) -> list[str] | None:
         return (self.commands or self._default_commands()).get(image)
 
-    async def run(self, identifier, argv, cwd, env, on_line: Callable[[str], None]) -> Execution:
-        image, *args = argv
-        program = self.program(image)
+    async def run(self, spec: JobSpec, on_line: Callable[[str], None]) -> Execution:
+        program = self.program(spec.image)
         if program is None or shutil.which(program[0]) is None:
             return Execution(
                 None,
-                f"the image {image!r} has no local command here: set "
+                f"the image {spec.image!r} has no local command here: set "
                 "LocalExecutor.commands, or run it on a Docker backend",
             )
+        env = dict(spec.env)
+        if spec.datasets:
+            env["JUPYTER_EXT_DATASETS"] = str(self._link_datasets(spec))
         try:
             process = await asyncio.create_subprocess_exec(
-                *program,
-                *args,
-                cwd=cwd,
-                env=env,
-                start_new_session=True,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+                *program, *spec.args, cwd=spec.workdir, env=env, start_new_session=True,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
         except OSError as exc:
             return Execution(None, f"the command could not start: {exc.strerror}")
-        self.processes[identifier] = process
-        provenance = {
-            "executor": "local",
-            "interpreter": program[0],
-            "python": platform.python_version(),
-        }
+        spec.scratch.mkdir(parents=True, exist_ok=True)
+        (spec.scratch / "pid").write_text(str(process.pid))
+        self.processes[spec.identifier] = process
+        provenance = {"executor": "local", "interpreter": program[0],
+                      "python": platform.python_version()}  # fmt: skip
         try:
             async with asyncio.timeout(self.time_limit):
                 async for raw in process.stdout:
                     on_line(raw.decode(errors="replace").rstrip("\n"))
                 code = await process.wait()
         except TimeoutError:
-            await self._stop(process)
-            return Execution(
-                None,
-                f"stopped: it ran longer than its limit of {self.time_limit:g} s",
-                timed_out=True,
-                provenance=provenance,
-            )
+            await self._stop(process.pid, process.wait)
+            return Execution(None, timed_out(self.time_limit), timed_out=True,
+                             provenance=provenance)  # fmt: skip
         finally:
-            self.processes.pop(identifier, None)
-        if identifier in self.cancelled:
-            self.cancelled.discard(identifier)
+            self.processes.pop(spec.identifier, None)
+        if spec.identifier in self.cancelled:
+            self.cancelled.discard(spec.identifier)
             return Execution(code, "cancelled", cancelled=True, provenance=provenance)
         return Execution(code, "" if code == 0 else f"exit code {code}", provenance=provenance)
+
+    async def recover(self, spec: JobSpec, on_line, seen: int) -> Execution:
+        """A local job's pipe died with the runner: stop what is left of it, say so."""
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((spec.scratch / "pid").read_text())
+            await self._stop(pid, None)
+        return Execution(
+            None,
+            "the runner stopped while the job ran, and a local process cannot be followed on: "
+            "it was stopped; run the action again",
+        )
 
     async def cancel(self, identifier: str) -> None:
         process = self.processes.get(identifier)
         if process is not None:
             self.cancelled.add(identifier)
-            await self._stop(process)
+            await self._stop(process.pid, process.wait)
 
-    async def _stop(self, process: asyncio.subprocess.Process) -> None:
+    async def _stop(self, pid: int, wait) -> None:
         """SIGTERM the whole process group, then SIGKILL what is left."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
             try:
-                await asyncio.wait_for(process.wait(), self.grace)
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                return
+            if wait is None:
+                await asyncio.sleep(self.grace)
+                continue
+            try:
+                await asyncio.wait_for(wait(), self.grace)
                 return
             except TimeoutError:
                 continue
+
+    def _link_datasets(self, spec: JobSpec):
+        """A folder of links to the datasets (no isolation here: read-only is a courtesy)."""
+        folder = spec.scratch / "datasets"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, path in spec.datasets.items():
+            link = folder / name
+            if not link.is_symlink():
+                link.symlink_to(path)
+        return folder
 
     def describe(self) -> dict:
         return {**super().describe(), "note": "local processes: no isolation (development only)"}
