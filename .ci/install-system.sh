@@ -38,3 +38,19 @@ else
     echo "postgresql: installing"
     apt_install postgresql
 fi
+
+# docker: the engine for the Docker executor's tests, and debootstrap to build its images
+if command -v dockerd >/dev/null && command -v debootstrap >/dev/null; then
+    echo "docker: present"
+else
+    echo "docker: installing"
+    apt_install docker.io debootstrap
+fi
+if docker info >/dev/null 2>&1; then
+    echo "dockerd: running"
+else
+    echo "dockerd: starting"
+    "${sudo[@]}" sh -c 'nohup dockerd >/var/log/jupyter-ext-dockerd.log 2>&1 &'
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+    docker info >/dev/null 2>&1 || { tail -20 /var/log/jupyter-ext-dockerd.log >&2; exit 1; }
+fi

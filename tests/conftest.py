@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from .parts import PartMissing
+from .parts.docker import docker_images  # noqa: F401  (a fixture)
 from .parts.postgres import PostgresCluster
 
 REPO = Path(__file__).resolve().parent.parent

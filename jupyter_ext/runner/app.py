@@ -1,8 +1,10 @@
 """`jupyter ext runner`: the runner of one backend, as a traitlets Application.
 
     jupyter ext runner --server URL --backend SLUG --token-file FILE --executor local --workdir DIR
+    jupyter ext runner build-images
 
-Flags are aliases of traits; a config file holds the rest (image map, limits).
+Flags are aliases of traits; a config file holds the rest (image map, limits,
+datasets, log policy).
 """
 
 from __future__ import annotations
@@ -11,12 +13,40 @@ import asyncio
 import signal
 from pathlib import Path
 
-from traitlets import Integer, Unicode, default
+from traitlets import Dict, Enum, Integer, List, Unicode, default
+from traitlets.utils.importstring import import_item
 
 from ..app import JupyterExtBase, base_aliases, base_flags
-from .executors import LocalExecutor
+from .policy import POLICIES, LogPolicy
 
-EXECUTORS = {"local": LocalExecutor}
+EXECUTORS = {
+    "local": "jupyter_ext.runner.executors.local.LocalExecutor",
+    "docker": "jupyter_ext.runner.executors.docker.DockerExecutor",
+    "slurm": "jupyter_ext.runner.executors.slurm.SlurmExecutor",
+}
+
+
+class BuildImagesApp(JupyterExtBase):
+    name = "jupyter-ext-runner-build-images"
+    description = """Build the images of the Docker executor locally, from a Debian root file
+    system (debootstrap from the site's Debian mirror), into the local Docker engine.
+    Images already there are kept."""
+    aliases = {**base_aliases, "mirror": "BuildImagesApp.mirror"}
+    mirror = Unicode("", help="Debian mirror URL ('' = the one this machine's apt uses).").tag(
+        config=True
+    )
+
+    def run(self) -> None:
+        import docker
+
+        from .images import ImageBuildError, ensure_images
+
+        try:
+            ensure_images(docker.from_env(), self.extra_args or None, self.mirror or None)
+        except (ImageBuildError, KeyError) as exc:
+            self.exit(f"error: {exc}")
+        except docker.errors.DockerException as exc:
+            self.exit(f"error: the Docker engine cannot be reached: {exc}")
 
 
 class RunnerApp(JupyterExtBase):
@@ -35,42 +65,68 @@ class RunnerApp(JupyterExtBase):
         "capacity": "RunnerApp.capacity",
     }
     flags = base_flags
-    classes = [LocalExecutor]
+    subcommands = {
+        "build-images": (BuildImagesApp, BuildImagesApp.description.splitlines()[0]),
+    }
 
     server = Unicode("http://127.0.0.1:8100", help="The job server's address.").tag(config=True)
     backend = Unicode("", help="The slug of the backend this runner serves.").tag(config=True)
     token_file = Unicode(
         "", help="File holding the backend's runner token (never give it on the command line)."
     ).tag(config=True)
-    executor = Unicode("local", help=f"How jobs run: {', '.join(EXECUTORS)}.").tag(config=True)
+    executor = Enum(list(EXECUTORS), "local", help="How jobs run.").tag(config=True)
     workdir = Unicode(help="Folder of checkouts, workspaces' outputs and logs, on the site.").tag(
         config=True
     )
     capacity = Integer(2, help="Jobs run at once.").tag(config=True)
     log_cap = Integer(100_000, help="Log lines per job sent to the job server.").tag(config=True)
+    datasets = Dict(
+        help="""The backend's datasets, given to every job read-only: {name: folder}.
+        Jobs find them under $JUPYTER_EXT_DATASETS/<name>."""
+    ).tag(config=True)
+    log_policy = Enum(
+        list(POLICIES), "full",
+        help="What of a job's log leaves the site: full (lines, redacted) or status (none).",
+    ).tag(config=True)  # fmt: skip
+    log_redact = List(
+        Unicode(),
+        help="Regular expressions whose matches are replaced by [redacted] in lines sent.",
+    ).tag(config=True)
+
+    @property
+    def classes(self) -> list[type]:  # type: ignore[override]
+        return [*super().classes, *(import_item(path) for path in EXECUTORS.values())]
 
     @default("workdir")
     def _default_workdir(self) -> str:
         return str(Path.cwd() / "jupyter_ext_runner")
 
     def run(self) -> None:
-        if self.executor not in EXECUTORS:
-            self.exit(f"error: --executor must be one of {', '.join(EXECUTORS)}")
         try:
             token = Path(self.token_file).read_text().strip() if self.token_file else ""
         except OSError as exc:
             self.exit(f"error: cannot read the token file {self.token_file}: {exc.strerror}")
         if not token:
             self.exit("error: give the backend's runner token in a file: --token-file FILE")
-        asyncio.run(self._serve(token))
+        missing = [f"{name} ({path})" for name, path in self.datasets.items()
+                   if not Path(path).is_dir()]  # fmt: skip
+        if missing:
+            self.exit(f"error: these datasets are not folders on this site: {', '.join(missing)}")
+        try:
+            policy = LogPolicy(self.log_policy, list(self.log_redact))
+        except ValueError as exc:
+            self.exit(f"error: {exc}")
+        asyncio.run(self._serve(token, policy))
 
-    async def _serve(self, token: str) -> None:
+    async def _serve(self, token: str, policy: LogPolicy) -> None:
         from .agent import Agent
         from .api import JobServerAPI
 
         api = JobServerAPI(self.server, token)
-        executor = EXECUTORS[self.executor](parent=self)
-        agent = Agent(api, executor, Path(self.workdir), self.capacity, self.log_cap)
+        executor = import_item(EXECUTORS[self.executor])(parent=self)
+        datasets = {name: Path(path) for name, path in self.datasets.items()}
+        agent = Agent(api, executor, Path(self.workdir), self.capacity, self.log_cap,
+                      datasets=datasets, log_policy=policy)  # fmt: skip
         task = asyncio.create_task(agent.run_forever())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,13 +17,12 @@ from ..jobserver.harness import JobServer, make_repo
 class RunnerThread:
     """An agent on its own event loop, as `jupyter ext runner` would run it."""
 
-    def __init__(self, world, workdir, log_cap: int = 100_000) -> None:
+    def __init__(self, world, workdir, log_cap: int = 100_000, executor=None, **options) -> None:
         self.loop = asyncio.new_event_loop()
         root = world.base_url.removesuffix("/api/v1/")
         self.api = JobServerAPI(root, world.runner_token)
-        self.agent = Agent(
-            self.api, LocalExecutor(), workdir, capacity=2, heartbeat_every=0.5, log_cap=log_cap
-        )
+        self.agent = Agent(self.api, executor or LocalExecutor(), workdir, capacity=2,
+                           heartbeat_every=0.5, log_cap=log_cap, **options)  # fmt: skip
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:

@@ -1,0 +1,201 @@
+"""Run actions in Docker containers, isolated: the executor for secure sites.
+
+Each job is a container of its action's image (built locally, see
+`jupyter_ext.runner.images`) with no network, a read-only root file system,
+every capability dropped, no new privileges, a user that owns nothing but the
+job's folder (mounted at /workspace), CPU, memory and process limits, and the
+datasets mounted read-only under /datasets. Containers carry the job's
+identifier as a label, so a runner that restarts finds them and follows on.
+
+The docker SDK is synchronous: its calls run in threads, and the log stream's
+lines cross to the event loop as they come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from traitlets import Dict, Float, Integer, Unicode
+
+from ..images import JOB_USER, RECIPES, WORKSPACE
+from .base import LABEL, Execution, Executor, JobSpec, timed_out
+
+DATASETS = "/datasets"
+
+
+class DockerExecutor(Executor):
+    name = "docker"
+    isolates = True
+
+    images = Dict(
+        help="""The local image of each `run:` image: {"python": "jupyter-ext/python:bookworm"}.
+        Build them with `jupyter ext runner build-images`."""
+    ).tag(config=True)
+    docker_url = Unicode("", help="The Docker engine's address ('' = the environment's).").tag(
+        config=True
+    )
+    pids_limit = Integer(512, help="Processes a job may have at once.").tag(config=True)
+    tmp_mb = Integer(1024, help="Size of the job's /tmp (in memory), in MB.").tag(config=True)
+    grace = Float(0.5, help="Seconds between SIGTERM and SIGKILL when stopping a job.").tag(
+        config=True
+    )
+
+    def _default_images(self) -> dict[str, str]:
+        return {name: recipe.tag for name, recipe in RECIPES.items()}
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        import docker
+
+        self.docker = (
+            docker.DockerClient(base_url=self.docker_url)
+            if self.docker_url
+            else (docker.from_env())
+        )
+        self.cancelled: set[str] = set()
+
+    async def run(self, spec: JobSpec, on_line: Callable[[str], None]) -> Execution:
+        import docker.errors
+
+        image = (self.images or self._default_images()).get(spec.image)
+        if image is None:
+            return Execution(None, f"the image {spec.image!r} is not known on this backend: "
+                                   "add it to DockerExecutor.images")  # fmt: skip
+        user = self._own_workdir(spec.workdir)
+        env = {k: v for k, v in spec.env.items() if k not in ("HOME", "PATH")}
+        env.update(HOME="/tmp", JUPYTER_EXT_DATASETS=DATASETS)
+        volumes = {str(spec.workdir): {"bind": WORKSPACE, "mode": "rw"}}
+        for name, path in spec.datasets.items():
+            volumes[str(Path(path).resolve())] = {"bind": f"{DATASETS}/{name}", "mode": "ro"}
+        try:
+            container = await asyncio.to_thread(
+                self.docker.containers.run, image, spec.args, detach=True,
+                name=f"jupyter-ext-{spec.identifier}",
+                labels={LABEL: spec.identifier, **{f"jupyter-ext.{k}": v
+                                                   for k, v in spec.labels.items()}},
+                init=True,  # a real PID 1: signals reach the job, zombies are reaped
+                network_mode="none", read_only=True, cap_drop=["ALL"],
+                security_opt=["no-new-privileges"], user=user, environment=env,
+                working_dir=WORKSPACE, volumes=volumes,
+                tmpfs={"/tmp": f"size={self.tmp_mb}m,mode=1777"},
+                nano_cpus=int(self.cpus * 1e9), mem_limit=f"{self.memory_mb}m",
+                memswap_limit=f"{self.memory_mb}m", pids_limit=self.pids_limit,
+            )  # fmt: skip
+        except docker.errors.ImageNotFound:
+            return Execution(None, f"the image {image} is not on this backend: build it with "
+                                   "`jupyter ext runner build-images`")  # fmt: skip
+        except docker.errors.APIError as exc:
+            return Execution(None, f"the container could not start: {exc.explanation or exc}")
+        return await self._follow(spec.identifier, container, on_line, 0)
+
+    async def recover(self, spec: JobSpec, on_line, seen: int) -> Execution:
+        containers = await asyncio.to_thread(
+            self.docker.containers.list, all=True, filters={"label": f"{LABEL}={spec.identifier}"}
+        )
+        if not containers:
+            return Execution(None, "the runner stopped while the job ran, and its container "
+                                   "is gone: run the action again")  # fmt: skip
+        return await self._follow(spec.identifier, containers[0], on_line, seen)
+
+    async def _follow(self, identifier: str, container, on_line, skip: int) -> Execution:
+        """Stream its lines (after the first `skip`), wait for its end, remove it.
+
+        If the runner stops meanwhile (the task is cancelled), the container runs on
+        for the next runner process to follow."""
+        loop = asyncio.get_running_loop()
+        provenance = {"executor": "docker", "image": container.attrs["Config"]["Image"],
+                      "image_id": container.attrs["Image"]}  # fmt: skip
+        lines = asyncio.create_task(asyncio.to_thread(self._stream, container, on_line, loop, skip))
+        try:
+            async with asyncio.timeout(max(0.0, self.time_limit - _age(container))):
+                result = await asyncio.to_thread(container.wait)
+                await lines
+        except TimeoutError:
+            await self._stop(container)
+            with contextlib.suppress(Exception):
+                await lines
+            await self._remove(container)
+            return Execution(None, timed_out(self.time_limit), timed_out=True,
+                             provenance=provenance)  # fmt: skip
+        await asyncio.to_thread(container.reload)
+        await self._remove(container)
+        code = result.get("StatusCode")
+        if identifier in self.cancelled:
+            self.cancelled.discard(identifier)
+            return Execution(code, "cancelled", cancelled=True, provenance=provenance)
+        if result.get("Error"):
+            return Execution(None, f"the container failed: {result['Error']}")
+        if code == 137 and container.attrs["State"].get("OOMKilled"):
+            return Execution(code, f"stopped: it used more than {self.memory_mb} MB of memory")
+        return Execution(code, "" if code == 0 else f"exit code {code}", provenance=provenance)
+
+    @staticmethod
+    async def _remove(container) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(container.remove, force=True)
+
+    @staticmethod
+    def _stream(container, on_line, loop, skip: int) -> None:
+        """In a thread: the container's output, cut into lines, handed to the loop."""
+        buffer, count = b"", 0
+        for chunk in container.logs(stream=True, follow=True):
+            buffer += chunk
+            *complete, buffer = buffer.split(b"\n")
+            for raw in complete:
+                count += 1
+                if count > skip:
+                    loop.call_soon_threadsafe(on_line, raw.decode(errors="replace"))
+        if buffer and count + 1 > skip:
+            loop.call_soon_threadsafe(on_line, buffer.decode(errors="replace"))
+
+    async def cancel(self, identifier: str) -> None:
+        containers = await asyncio.to_thread(
+            self.docker.containers.list, filters={"label": f"{LABEL}={identifier}"}
+        )
+        for container in containers:
+            self.cancelled.add(identifier)
+            await self._stop(container)
+
+    async def _stop(self, container) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds (Docker's own stop counts whole seconds)."""
+        import docker.errors
+
+        with contextlib.suppress(docker.errors.APIError):
+            await asyncio.to_thread(container.kill, "SIGTERM")
+            try:
+                await asyncio.wait_for(asyncio.to_thread(container.wait), self.grace)
+            except TimeoutError:
+                await asyncio.to_thread(container.kill)
+
+    def _own_workdir(self, workdir: Path) -> str:
+        """Root runners hand the job's folder to the job's user; others run jobs as themselves."""
+        if os.getuid() != 0:
+            return f"{os.getuid()}:{os.getgid()}"
+        uid, gid = (int(part) for part in JOB_USER.split(":"))
+        for folder, dirs, files in os.walk(workdir):
+            os.chown(folder, uid, gid)
+            for name in dirs + files:
+                os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
+        return JOB_USER
+
+    def describe(self) -> dict:
+        info = self.docker.info()
+        return {**super().describe(), "engine": info.get("ServerVersion"),
+                "images": self.images or self._default_images()}  # fmt: skip
+
+
+def _age(container) -> float:
+    """Seconds since the container started (a recovered job's time limit counts from then)."""
+    started = container.attrs.get("State", {}).get("StartedAt", "")
+    try:
+        since = dt.datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00")
+    except ValueError:
+        return 0.0
+    if since.year < 2000:  # not started yet: Docker's zero time
+        return 0.0
+    return max(0.0, (dt.datetime.now(dt.UTC) - since).total_seconds())

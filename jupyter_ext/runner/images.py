@@ -1,0 +1,103 @@
+"""Build the images that actions run in, locally, from a Debian root file system.
+
+A secure site pulls nothing from outside at job time, and often cannot reach
+an image registry at all: its images are built on the site from a Debian root
+file system (`debootstrap`, from the site's own Debian mirror) and imported
+into the local Docker engine. One root file system gives every image that
+shares it (the `python` image is Debian's python3 with the standard library);
+its entry point is the image's interpreter, so `run: python:v2 analysis.py`
+runs `python3 analysis.py` in /workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+SUITE = "bookworm"
+WORKSPACE = "/workspace"
+JOB_USER = "10000:10000"  # no account in the image: a job owns nothing but /workspace
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """One image: Debian packages on top of minbase, and the program it runs."""
+
+    tag: str
+    packages: tuple[str, ...]
+    entrypoint: tuple[str, ...]
+
+
+RECIPES = {
+    "python": ImageRecipe("jupyter-ext/python:bookworm", ("python3",), ("python3",)),
+}
+
+
+class ImageBuildError(Exception):
+    """An image could not be built; the message says what to fix."""
+
+
+def host_mirror(sources: Path = Path("/etc/apt/sources.list.d/debian.sources")) -> str | None:
+    """The Debian mirror this machine's apt uses: a site's mirror is the one it trusts."""
+    try:
+        text = sources.read_text()
+    except OSError:
+        return None
+    match = re.search(r"^URIs:\s*(\S+)", text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def build_image(client, recipe: ImageRecipe, mirror: str | None = None) -> str:
+    """Build `recipe` into the Docker engine behind `client`; returns the image id."""
+    if shutil.which("debootstrap") is None:
+        raise ImageBuildError("debootstrap is not installed: apt-get install debootstrap")
+    mirror = mirror or host_mirror()
+    if mirror is None:
+        raise ImageBuildError("no Debian mirror known: give one (--mirror URL)")
+    with tempfile.TemporaryDirectory(prefix="jupyter-ext-rootfs-") as tmp:
+        root = Path(tmp) / "root"
+        command = ["debootstrap", "--variant=minbase", f"--include={','.join(recipe.packages)}",
+                   SUITE, str(root), mirror]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = "\n".join(done.stdout.splitlines()[-5:] + done.stderr.splitlines()[-5:])
+            raise ImageBuildError(f"debootstrap failed:\n{tail}")
+        shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
+        (root / WORKSPACE.lstrip("/")).mkdir(exist_ok=True)
+        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+        repository, _, tag = recipe.tag.partition(":")
+        changes = [
+            f"ENTRYPOINT {json.dumps(list(recipe.entrypoint))}",
+            f"WORKDIR {WORKSPACE}",
+            f"USER {JOB_USER}",
+            "ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
+        ]
+        reply = client.api.import_image_from_stream(
+            tar.stdout, repository=repository, tag=tag or "latest", changes=changes
+        )
+        tar.wait()
+    last = reply.strip().splitlines()[-1] if isinstance(reply, str) else str(reply)
+    if "error" in last.lower():
+        raise ImageBuildError(f"docker import failed: {last}")
+    return client.images.get(recipe.tag).id
+
+
+def ensure_images(client, names=None, mirror: str | None = None, log=print) -> dict[str, str]:
+    """Build what is missing (an image present is kept): {name: image id}."""
+    import docker.errors
+
+    built = {}
+    for name in names or RECIPES:
+        recipe = RECIPES[name]
+        try:
+            built[name] = client.images.get(recipe.tag).id
+            log(f"{recipe.tag}: present")
+        except docker.errors.ImageNotFound:
+            log(f"{recipe.tag}: building from Debian {SUITE} (about a minute)")
+            built[name] = build_image(client, recipe, mirror)
+    return built

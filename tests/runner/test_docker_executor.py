@@ -1,0 +1,162 @@
+"""The Docker executor against this machine's real Docker engine and locally built image."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from jupyter_ext.runner.executors.base import JobSpec
+from jupyter_ext.runner.executors.docker import DockerExecutor
+
+from ..jobserver.conftest import build_world
+from ..jobserver.harness import JobServer
+from .test_local_runner import RunnerThread, wait_for
+
+pytestmark = pytest.mark.usefixtures("docker_images")
+
+PROBE = """
+import json, os, socket
+checks = {"uid": os.getuid(), "cwd": os.getcwd()}
+def tries(name, fn):
+    try:
+        fn()
+        checks[name] = "allowed"
+    except OSError as exc:
+        checks[name] = type(exc).__name__
+tries("write_root", lambda: open("/etc/x", "w"))
+tries("write_dataset", lambda: open("/datasets/cohort/new.csv", "w"))
+tries("chown", lambda: os.chown("probe.py", 0, 0))
+tries("connect", lambda: socket.create_connection(("127.0.0.1", PORT), timeout=2))
+checks["dataset"] = open(os.environ["JUPYTER_EXT_DATASETS"] + "/cohort/rows.csv").read()
+checks["interfaces"] = sorted(name for _, name in socket.if_nameindex())
+open("out.json", "w").write(json.dumps(checks))
+print("probed")
+"""
+
+
+def spec(tmp_path, name: str, args: list[str], files: dict[str, str], **extra) -> JobSpec:
+    workdir = tmp_path / name
+    workdir.mkdir()
+    for path, text in files.items():
+        (workdir / path).write_text(text)
+    return JobSpec(identifier=f"test{name}", image="python", args=args, workdir=workdir,
+                   env={"LANG": "C.UTF-8"}, scratch=tmp_path / f"{name}-scratch", **extra)  # fmt: skip
+
+
+def run(executor, job, lines=None):
+    return asyncio.run(executor.run(job, (lines if lines is not None else []).append))
+
+
+def test_a_job_is_isolated_and_sees_only_what_it_was_given(tmp_path):
+    listener = socket.create_server(("127.0.0.1", 0))  # a port on the host it must not reach
+    port = listener.getsockname()[1]
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "rows.csv").write_text("id\n1\n")
+    job = spec(tmp_path, "probe", ["probe.py"], {"probe.py": PROBE.replace("PORT", str(port))},
+               datasets={"cohort": data})  # fmt: skip
+    lines: list[str] = []
+    execution = run(DockerExecutor(), job, lines)
+    listener.close()
+    assert (execution.exit_code, lines) == (0, ["probed"]), execution
+    checks = json.loads((job.workdir / "out.json").read_text())
+    assert checks["uid"] == 10000 and checks["cwd"] == "/workspace"
+    assert checks["write_root"] != "allowed" and checks["write_dataset"] != "allowed"
+    assert checks["chown"] == "PermissionError"  # no capabilities
+    assert checks["connect"] != "allowed" and checks["interfaces"] == ["lo"]
+    assert checks["dataset"] == "id\n1\n"
+    assert execution.provenance["image"] == "jupyter-ext/python:bookworm"
+
+
+def test_exit_codes_unknown_images_and_the_memory_limit_say_what_happened(tmp_path):
+    executor = DockerExecutor(memory_mb=64)
+    failed = run(executor, spec(tmp_path, "fail", ["f.py"], {"f.py": "raise SystemExit(4)"}))
+    assert (failed.exit_code, failed.message) == (4, "exit code 4")
+    unknown = spec(tmp_path, "stata", ["a.do"], {})
+    unknown.image = "stata-mp"
+    assert "not known on this backend" in run(executor, unknown).message
+    hog = run(executor, spec(tmp_path, "hog", ["h.py"], {"h.py": "x = bytearray(512 << 20)"}))
+    assert hog.exit_code == 137 and "more than 64 MB" in hog.message
+
+
+def test_a_job_past_its_time_limit_is_stopped(tmp_path):
+    job = spec(tmp_path, "slow", ["s.py"], {"s.py": "import time\ntime.sleep(60)"})
+    execution = run(DockerExecutor(time_limit=1, grace=0.2), job)
+    assert execution.timed_out and "limit of 1 s" in execution.message
+    assert not DockerExecutor().docker.containers.list(all=True, filters={"name": job.identifier})
+
+
+def test_a_cancelled_job_stops_and_says_so(tmp_path):
+    job = spec(tmp_path, "cancel", ["s.py"],
+               {"s.py": "import time\nprint('up', flush=True)\ntime.sleep(60)"})  # fmt: skip
+    executor = DockerExecutor(grace=0.2)
+
+    async def main():
+        started = asyncio.Event()
+        running = asyncio.create_task(executor.run(job, lambda line: started.set()))
+        await started.wait()
+        await executor.cancel(job.identifier)
+        return await running
+
+    execution = asyncio.run(main())
+    assert execution.cancelled and execution.message == "cancelled"
+
+
+FIRST_RUNNER = """
+import asyncio, sys
+from pathlib import Path
+from jupyter_ext.runner.executors.base import JobSpec
+from jupyter_ext.runner.executors.docker import DockerExecutor
+job = JobSpec(identifier=sys.argv[1], image="python", args=["r.py"], workdir=Path(sys.argv[2]),
+              env={}, scratch=Path(sys.argv[3]))
+asyncio.run(DockerExecutor().run(job, lambda line: print(line, flush=True)))
+"""
+
+
+def test_a_runner_killed_mid_job_is_followed_on_by_the_next_without_repeating_lines(tmp_path):
+    script = ("import time, pathlib\nfor i in range(8):\n    print(f'line {i}', flush=True)\n"
+              "    time.sleep(0.25)\npathlib.Path('done.txt').write_text('ok')\n")  # fmt: skip
+    job = spec(tmp_path, "recover", ["r.py"], {"r.py": script})
+    first_runner = subprocess.Popen(
+        [sys.executable, "-c", FIRST_RUNNER, job.identifier, str(job.workdir), str(job.scratch)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    first = [first_runner.stdout.readline().rstrip("\n") for _ in range(3)]
+    first_runner.kill()  # SIGKILL: no clean-up of any kind; the container runs on
+    first_runner.wait()
+    first_runner.stdout.close()
+    rest: list[str] = []
+    execution = asyncio.run(DockerExecutor().recover(job, rest.append, seen=len(first)))
+    assert execution.exit_code == 0
+    assert first + rest == [f"line {i}" for i in range(8)]
+    assert (job.workdir / "done.txt").read_text() == "ok"
+
+
+def test_a_lost_container_is_said_to_be_lost(tmp_path):
+    execution = asyncio.run(DockerExecutor().recover(spec(tmp_path, "gone", [], {}), print, 0))
+    assert execution.exit_code is None and "its container is gone" in execution.message
+
+
+def test_the_sample_project_runs_end_to_end_in_docker(tmp_path):
+    world = build_world(JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path), tmp_path)
+    try:
+        with RunnerThread(world, tmp_path / "site", executor=DockerExecutor()):
+            request = (
+                world.client("dev")
+                .post(
+                    "job-requests",
+                    json={"workspace": "sample", "backend": "tpp", "actions": ["report"]},
+                )
+                .json()
+            )
+            done = wait_for(world, request["id"], timeout=120)
+        assert {j["state"] for j in done["jobs"]} == {"succeeded"}, done["jobs"]
+        site = tmp_path / "site" / "workspaces" / "sample" / "output"
+        assert (site / "table_by_region.csv").exists()
+    finally:
+        world.close()
