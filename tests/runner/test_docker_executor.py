@@ -44,8 +44,9 @@ def spec(tmp_path, name: str, args: list[str], files: dict[str, str], **extra) -
     workdir.mkdir()
     for path, text in files.items():
         (workdir / path).write_text(text)
+    scratch = tmp_path / f"{name}-scratch"
     return JobSpec(identifier=f"test{name}", image="python", args=args, workdir=workdir,
-                   env={"LANG": "C.UTF-8"}, scratch=tmp_path / f"{name}-scratch", **extra)  # fmt: skip
+                   env={"LANG": "C.UTF-8"}, scratch=scratch, **extra)  # fmt: skip
 
 
 def run(executor, job, lines=None):
