@@ -54,3 +54,12 @@ else
     for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
     docker info >/dev/null 2>&1 || { tail -20 /var/log/jupyter-ext-dockerd.log >&2; exit 1; }
 fi
+
+# slurm: munged, slurmctld, slurmd and the client commands for tests/parts/slurm.py
+has_sbin() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ]; }
+if command -v sbatch >/dev/null && has_sbin slurmctld && has_sbin slurmd && has_sbin munged; then
+    echo "slurm: present"
+else
+    echo "slurm: installing"
+    apt_install slurmctld slurmd slurm-client munge
+fi

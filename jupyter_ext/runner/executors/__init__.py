@@ -2,5 +2,6 @@
 
 from .base import Execution, Executor, JobSpec
 from .local import LocalExecutor
+from .slurm import SlurmExecutor
 
-__all__ = ["Execution", "Executor", "JobSpec", "LocalExecutor"]
+__all__ = ["Execution", "Executor", "JobSpec", "LocalExecutor", "SlurmExecutor"]

@@ -1,0 +1,454 @@
+"""Run actions as Slurm batch jobs: the executor for HPC sites.
+
+Each job is one batch job, submitted with `sbatch` and named `jupyter-ext-<identifier>`. Its
+batch script (in the job's scratch folder, never in its checkout) runs the `run:` image's
+command with exactly the job's environment, in the job's checkout. The compute nodes must see
+the runner's work folder at the same path (a shared file system): the checkout, the datasets'
+links and the job's output file live there.
+
+The job's output goes to `slurm.log` in its scratch folder; the executor tails that file and
+hands on each complete line as it appears (a last line without a newline when the job ends),
+and reads the job's state and exit code from `scontrol show job` (no `sacct`: a site need not
+run accounting; a finished job stays visible for slurmctld's MinJobAge). Because both the job
+id (in `slurm_id`) and the output file are on disk, a restarted runner follows a job on.
+
+Limits go to Slurm (--cpus-per-task, --mem, --time in whole minutes), and the executor also
+stops a job itself (scancel) once it has run `time_limit` seconds, counted from its start, not
+from its submission: a job may wait in the queue. A cancel is a `scancel`: Slurm sends SIGTERM
+and, after the cluster's KillWait, SIGKILL.
+
+It does not isolate: a job runs as the runner's user, as Slurm does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from traitlets import Dict, Float, Unicode
+
+from .base import Execution, Executor, JobSpec, timed_out
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "jupyter-ext-{}"
+OUTPUT = "slurm.log"  # in the job's scratch folder
+JOB_ID = "slurm_id"
+SCRIPT = "job.sh"
+MISSING = "command-missing"  # the batch script leaves it when the command is not on the node
+STOPPED = "stopped"  # why the executor stopped the job: CANCELLED or TIMED_OUT
+CANCELLED, TIMED_OUT = "cancelled", "timed out"
+# Slurm's job states after which nothing runs any more (COMPLETING is not one of them).
+ENDED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",
+         "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "SPECIAL_EXIT", "REVOKED"}  # fmt: skip
+# What Slurm tells a job about itself: passed on beside the job's own environment.
+SLURM_VARS = ("SLURM_JOB_ID", "SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE",
+              "SLURM_JOB_PARTITION", "SLURM_JOB_NODELIST", "SLURM_CLUSTER_NAME")  # fmt: skip
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # an environment variable's name
+_FIELD = re.compile(r"(?:^|\s)([A-Za-z][\w:/]*)=(\S*)")
+
+
+class SlurmError(Exception):
+    """A Slurm client command failed (not installed, or the controller did not answer)."""
+
+
+class SlurmExecutor(Executor):
+    name = "slurm"
+    isolates = False
+
+    partition = Unicode("", help="The Slurm partition of jobs ('' = the cluster's default).").tag(
+        config=True
+    )
+    slurm_conf = Unicode(
+        "", help="The slurm.conf the client commands use ('' = the environment's SLURM_CONF)."
+    ).tag(config=True)
+    commands = Dict(
+        help="""What each `run:` image runs on the compute nodes: {image: [program, ...]}. The
+        action's arguments follow. Example: c.SlurmExecutor.commands = {"python":
+        ["/opt/python3.11/bin/python3"]}"""
+    ).tag(config=True)
+    poll_interval = Float(
+        0.2, help="Seconds between two looks at a job's output file and its state."
+    ).tag(config=True)
+    lost_after = Float(
+        300, help="Seconds Slurm may fail to answer about a running job before it is given up."
+    ).tag(config=True)
+
+    def _default_commands(self) -> dict[str, list[str]]:
+        return {"python": [sys.executable], "r": ["Rscript"], "stata-mp": ["stata-mp", "-b"]}
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.jobs: dict[str, Followed] = {}  # the jobs this executor follows, by identifier
+        self.cluster: dict | None = None
+
+    def program(self, image: str) -> list[str] | None:
+        return (self.commands or self._default_commands()).get(image)
+
+    # -- the contract ----------------------------------------------------------------------------
+
+    async def run(self, spec: JobSpec, on_line: Callable[[str], None]) -> Execution:
+        program = self.program(spec.image)
+        if not program:
+            return Execution(
+                None,
+                f"the image {spec.image!r} has no command on this Slurm site: "
+                "set SlurmExecutor.commands",
+            )
+        if "%" in str(spec.scratch):
+            return Execution(None, f"the runner's folder {spec.scratch} has a '%' in its path, "
+                             "which Slurm reads as a pattern in --output: move it")  # fmt: skip
+        spec.scratch.mkdir(parents=True, exist_ok=True)
+        for stale in (OUTPUT, JOB_ID, MISSING, STOPPED):
+            (spec.scratch / stale).unlink(missing_ok=True)
+        script = spec.scratch / SCRIPT
+        script.write_text(self._script(spec, program))
+        script.chmod(0o700)
+        followed = self.jobs[spec.identifier] = Followed(spec.scratch)
+        try:
+            try:
+                followed.job_id = await self._submit(spec, script)
+            except SlurmError as exc:
+                return Execution(None, str(exc), provenance={"executor": self.name})
+            (spec.scratch / JOB_ID).write_text(followed.job_id)
+            if followed.stopping:  # cancelled while sbatch ran
+                await self._scancel(followed.job_id)
+            return await self._follow(spec, followed, on_line, seen=0, program=program)
+        finally:
+            self.jobs.pop(spec.identifier, None)
+
+    async def recover(self, spec: JobSpec, on_line: Callable[[str], None], seen: int) -> Execution:
+        """Follow on a job an earlier runner submitted: the rest of its lines, then its end."""
+        job_id = None
+        with contextlib.suppress(OSError):
+            job_id = (spec.scratch / JOB_ID).read_text().strip() or None
+        try:
+            if job_id is None:  # the runner stopped between sbatch and writing down the id
+                job_id = await self._find(spec.identifier)
+        except SlurmError as exc:
+            return Execution(None, f"the job cannot be followed on: {exc}")
+        if job_id is None:
+            return Execution(
+                None,
+                "the runner restarted and Slurm knows no job of this name: "
+                "it was never submitted or ended long ago; run the action again",
+            )
+        followed = self.jobs[spec.identifier] = Followed(spec.scratch, job_id)
+        try:
+            return await self._follow(spec, followed, on_line, seen, self.program(spec.image))
+        finally:
+            self.jobs.pop(spec.identifier, None)
+
+    async def cancel(self, identifier: str) -> None:
+        followed = self.jobs.get(identifier)
+        if followed is None:  # not ours to follow: stop it by its name all the same
+            with contextlib.suppress(SlurmError):
+                await self._slurm("scancel", "--name", JOB_NAME.format(identifier))
+            return
+        await self._stop(followed, CANCELLED)
+
+    def describe(self) -> dict:
+        """The partition and the cluster; asks Slurm once (briefly blocking), then remembers."""
+        if self.cluster is None:
+            self.cluster = self._cluster_info()
+        note = "Slurm batch jobs, run as the runner's user: no isolation beyond Slurm's limits"
+        return {**super().describe(), "partition": self.partition or "(default)",
+                **self.cluster, "note": note}  # fmt: skip
+
+    # -- following a job -------------------------------------------------------------------------
+
+    async def _follow(self, spec: JobSpec, followed: Followed, on_line, seen: int, program):
+        """Hand on the output file's new lines and watch the job's state until it ends."""
+        job_id = followed.job_id
+        assert job_id is not None
+        tail = Tail(spec.scratch / OUTPUT, skip=seen)
+        loop = asyncio.get_running_loop()
+        deadline = None  # loop time at which the job has run time_limit seconds
+        silent_since = None
+        provenance = {"executor": self.name, "slurm_job": job_id}
+        if program:
+            provenance["interpreter"] = program[0]
+        while True:
+            tail.read(on_line)
+            try:
+                info = await self._job(job_id)
+                silent_since = None
+            except SlurmError as exc:
+                silent_since = silent_since or loop.time()
+                if loop.time() - silent_since > self.lost_after:
+                    tail.read(on_line, final=True)
+                    return Execution(None, f"lost contact with Slurm about job {job_id}: {exc}",
+                                     provenance=provenance)  # fmt: skip
+                log.warning("asking Slurm about job %s failed: %s", job_id, exc)
+                await followed.pause(self.poll_interval)
+                continue
+            if info is None:
+                tail.read(on_line, final=True)
+                return Execution(
+                    None,
+                    f"Slurm no longer knows job {job_id}: it ended longer ago than the "
+                    "cluster's MinJobAge, and its exit code is lost; run the action again",
+                    provenance=provenance,
+                )
+            state = info.get("JobState", "")
+            provenance.update(partition=info.get("Partition"), node=info.get("NodeList"))
+            if state in ENDED:
+                tail.read(on_line, final=True)
+                return self._ended(spec, info, state, provenance)
+            if deadline is None and state in ("RUNNING", "COMPLETING", "SUSPENDED"):
+                deadline = loop.time() - _seconds(info.get("RunTime", "")) + self.time_limit
+            if deadline is not None and loop.time() >= deadline and not followed.stopping:
+                await self._stop(followed, TIMED_OUT)
+                continue
+            await followed.pause(self.poll_interval)
+
+    async def _stop(self, followed: Followed, why: str) -> None:
+        """scancel the job, noting why beside it first (so a restarted runner knows too)."""
+        if followed.stopping:
+            return
+        followed.stopping = why
+        with contextlib.suppress(OSError):
+            (followed.scratch / STOPPED).write_text(why)
+        if followed.job_id is not None:  # else run() cancels it as soon as sbatch says its id
+            await self._scancel(followed.job_id)
+        followed.wake()
+
+    def _ended(self, spec: JobSpec, info: dict, state: str, provenance: dict) -> Execution:
+        code, signal = _exit_code(info.get("ExitCode", ""))
+        exit_code = -signal if signal else code
+        stopped = ""
+        with contextlib.suppress(OSError):
+            stopped = (spec.scratch / STOPPED).read_text()
+        if stopped == CANCELLED:
+            return Execution(exit_code, "cancelled", cancelled=True, provenance=provenance)
+        if stopped == TIMED_OUT or state in ("TIMEOUT", "DEADLINE"):
+            return Execution(None, timed_out(self.time_limit), timed_out=True,
+                             provenance=provenance)  # fmt: skip
+        if (spec.scratch / MISSING).exists():
+            program = self.program(spec.image) or ["?"]
+            return Execution(
+                None,
+                f"the command {program[0]!r} of the image {spec.image!r} is not on the Slurm "
+                f"node {info.get('NodeList')}: set SlurmExecutor.commands",
+                provenance=provenance,
+            )
+        if state == "COMPLETED":
+            return Execution(0, "", provenance=provenance)
+        if state == "OUT_OF_MEMORY":
+            return Execution(exit_code, f"stopped: it used more than its {self.memory_mb} MB of "
+                             "memory", provenance=provenance)  # fmt: skip
+        if state == "FAILED":
+            message = f"killed by signal {signal}" if signal else f"exit code {code}"
+            return Execution(exit_code, message, provenance=provenance)
+        reason = info.get("Reason", "")
+        because = f" ({reason})" if reason and reason != "None" else ""
+        return Execution(None, f"Slurm ended the job: {state}{because}", provenance=provenance)
+
+    # -- the batch script ------------------------------------------------------------------------
+
+    def _script(self, spec: JobSpec, program: list[str]) -> str:
+        """A batch script that runs the command with exactly the job's environment (and what
+        Slurm says about the job), or says that the command is not on the node."""
+        env = {name: value for name, value in spec.env.items() if _NAME.fullmatch(name)}
+        if spec.datasets:
+            env["JUPYTER_EXT_DATASETS"] = str(self._link_datasets(spec))
+        assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items()))
+        slurm = " ".join(f'${{{name}:+"{name}=${name}"}}' for name in SLURM_VARS)
+        command = " ".join(shlex.quote(part) for part in [*program, *spec.args])
+        path = shlex.quote(env.get("PATH", os.defpath))
+        found = shlex.quote(program[0])
+        return f"""#!/bin/sh
+# A job of jupyter-ext's Slurm executor.
+if ! (PATH={path}; command -v {found}) >/dev/null 2>&1; then
+    printf 'jupyter-ext: the command %s is not on %s\\n' {found} "$(hostname)"
+    : > {shlex.quote(str(spec.scratch / MISSING))}
+    exit 127
+fi
+exec env -i {assignments} {slurm} {command}
+"""
+
+    def _link_datasets(self, spec: JobSpec) -> Path:
+        """A folder of links to the datasets (no isolation here: read-only is a courtesy)."""
+        folder = spec.scratch / "datasets"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, path in spec.datasets.items():
+            link = folder / name
+            if not link.is_symlink():
+                link.symlink_to(path)
+        return folder
+
+    # -- Slurm's client commands -----------------------------------------------------------------
+
+    async def _submit(self, spec: JobSpec, script: Path) -> str:
+        args = [
+            "sbatch", "--parsable", "--job-name", JOB_NAME.format(spec.identifier),
+            "--chdir", str(spec.workdir), "--output", str(spec.scratch / OUTPUT),
+            "--export=NONE", "--no-requeue", "--ntasks=1",
+            f"--cpus-per-task={max(1, math.ceil(self.cpus))}",
+            f"--time={max(1, math.ceil(self.time_limit / 60))}",
+        ]  # fmt: skip
+        if self.memory_mb > 0:  # 0: the partition's default (clusters that do not count memory)
+            args.append(f"--mem={self.memory_mb}")
+        if self.partition:
+            args.append(f"--partition={self.partition}")
+        code, out, err = await self._slurm(*args, str(script))
+        if code != 0:
+            lines = [line.removeprefix("sbatch: error: ") for line in err.splitlines()]
+            raise SlurmError(f"Slurm refused the job: {'; '.join(filter(None, lines)) or code}")
+        job_id = out.strip().split(";")[0]
+        if not job_id.isdigit():
+            raise SlurmError(f"sbatch said no job id: {out.strip()!r}")
+        return job_id
+
+    async def _job(self, job_id: str) -> dict | None:
+        """The job's fields from `scontrol show job`, or None when Slurm no longer knows it."""
+        code, out, err = await self._slurm("scontrol", "show", "job", "-o", job_id)
+        if code != 0:
+            if "Invalid job id" in err:
+                return None
+            raise SlurmError(err.strip() or f"scontrol exited with {code}")
+        return dict(_FIELD.findall(out.strip().splitlines()[0] if out.strip() else ""))
+
+    async def _find(self, identifier: str) -> str | None:
+        code, out, err = await self._slurm(
+            "squeue", "-h", "--states=all", "--name", JOB_NAME.format(identifier), "-o", "%i"
+        )
+        if code != 0:
+            raise SlurmError(err.strip() or f"squeue exited with {code}")
+        ids = out.split()
+        return max(ids, key=int) if ids else None
+
+    async def _scancel(self, job_id: str) -> None:
+        try:
+            code, _, err = await self._slurm("scancel", job_id)
+        except SlurmError as exc:
+            log.warning("scancel %s failed: %s", job_id, exc)
+            return
+        if code != 0:  # often: it had just ended
+            log.info("scancel %s: %s", job_id, err.strip())
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.slurm_conf:
+            env["SLURM_CONF"] = self.slurm_conf
+        return env
+
+    async def _slurm(self, *args: str) -> tuple[int, str, str]:
+        """Run a Slurm client command without blocking the loop: (exit code, stdout, stderr)."""
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env=self._env(),
+            )  # fmt: skip
+        except OSError as exc:
+            message = f"{args[0]} could not start: {exc.strerror} (is Slurm installed?)"
+            raise SlurmError(message) from None
+        try:
+            out, err = await process.communicate()
+        except asyncio.CancelledError:  # the runner abandons the job: leave no process behind
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise
+        return process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+    def _cluster_info(self) -> dict:
+        def ask(*args: str) -> str:
+            try:
+                result = subprocess.run(args, env=self._env(), capture_output=True, text=True,
+                                        stdin=subprocess.DEVNULL, timeout=5)  # fmt: skip
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return f"error: {exc}"
+            return result.stdout if result.returncode == 0 else f"error: {result.stderr.strip()}"
+
+        config = ask("scontrol", "show", "config")
+        if config.startswith("error: "):
+            return {"cluster": None, "error": config.removeprefix("error: ")}
+        fields = dict(
+            (key.strip(), value.strip())
+            for key, _, value in (line.partition("=") for line in config.splitlines())
+        )
+        info = {"cluster": fields.get("ClusterName"), "slurm_version": fields.get("SLURM_VERSION")}
+        which = ["-p", self.partition] if self.partition else []
+        for line in ask("sinfo", "-h", *which, "-o", "%P|%a|%D|%C").splitlines():
+            name, avail, nodes, cpus = [*line.split("|"), "", "", ""][:4]
+            if self.partition or name.endswith("*"):
+                info["partition_state"] = {"name": name.rstrip("*"), "available": avail,
+                                           "nodes": nodes, "cpus": cpus}  # fmt: skip
+                break
+        return info
+
+
+class Followed:
+    """A job this executor follows: its scratch folder, its Slurm id once known, its stop."""
+
+    def __init__(self, scratch: Path, job_id: str | None = None) -> None:
+        self.scratch = scratch
+        self.job_id = job_id
+        self.stopping = ""  # CANCELLED or TIMED_OUT once the executor stops it
+        self.waker = asyncio.Event()
+
+    async def pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less when a stop wants the job's end seen at once."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.waker.wait(), seconds)
+        self.waker.clear()
+
+    def wake(self) -> None:
+        self.waker.set()
+
+
+class Tail:
+    """New complete lines of a file that grows, skipping the first `skip`."""
+
+    def __init__(self, path: Path, skip: int = 0) -> None:
+        self.path = path
+        self.skip = skip
+        self.offset = 0
+        self.rest = b""
+
+    def read(self, on_line: Callable[[str], None], final: bool = False) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            data = b""
+        self.offset += len(data)
+        *lines, self.rest = (self.rest + data).split(b"\n")
+        if final and self.rest:
+            lines.append(self.rest)
+            self.rest = b""
+        for raw in lines:
+            if self.skip:
+                self.skip -= 1
+                continue
+            on_line(raw.decode(errors="replace"))
+
+
+def _seconds(runtime: str) -> float:
+    """Slurm's [days-]hours:minutes:seconds as seconds (0 when it is not a time)."""
+    days, _, clock = runtime.rpartition("-")
+    try:
+        hours, minutes, seconds = ([0, 0, 0] + [int(p) for p in clock.split(":")])[-3:]
+        return float(int(days or 0) * 86400 + hours * 3600 + minutes * 60 + seconds)
+    except ValueError:
+        return 0.0
+
+
+def _exit_code(value: str) -> tuple[int, int]:
+    """Slurm's ExitCode `code:signal`."""
+    code, _, signal = value.partition(":")
+    try:
+        return int(code), int(signal or 0)
+    except ValueError:
+        return 0, 0
