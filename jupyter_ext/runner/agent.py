@@ -36,6 +36,10 @@ log = logging.getLogger("jupyter_ext.runner")
 RECORDS = ".jupyter-ext"  # the workspace folder's record of which action made which files
 
 
+class RunnerRefused(Exception):
+    """The job server will not talk to this runner (its token): stopping is the only answer."""
+
+
 class Agent:
     def __init__(
         self, api: JobServerAPI, executor: Executor, workdir: Path, capacity: int = 2,
@@ -62,7 +66,16 @@ class Agent:
                     continue
                 try:
                     leases = await self.api.poll(free, poll_wait)
-                except (JobServerError, httpx.HTTPError) as exc:  # away too long: try again
+                except JobServerError as exc:
+                    if exc.status in (401, 403):  # no point trying again: say what to fix
+                        raise RunnerRefused(
+                            f"the job server refused this runner ({exc.detail}): check the "
+                            "backend's runner token in --token-file"
+                        ) from None
+                    log.warning("polling the job server failed: %s", exc)
+                    await asyncio.sleep(1)
+                    continue
+                except httpx.HTTPError as exc:  # away too long: try again
                     log.warning("polling the job server failed: %s", exc)
                     await asyncio.sleep(1)
                     continue

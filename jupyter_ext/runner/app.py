@@ -116,7 +116,12 @@ class RunnerApp(JupyterExtBase):
             policy = LogPolicy(self.log_policy, list(self.log_redact))
         except ValueError as exc:
             self.exit(f"error: {exc}")
-        asyncio.run(self._serve(token, policy))
+        from .agent import RunnerRefused
+
+        try:
+            asyncio.run(self._serve(token, policy))
+        except RunnerRefused as exc:
+            self.exit(f"error: {exc}")
 
     async def _serve(self, token: str, policy: LogPolicy) -> None:
         from .agent import Agent

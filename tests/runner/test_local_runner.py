@@ -215,3 +215,42 @@ def test_the_job_server_going_away_loses_no_line_and_repeats_none(tmp_path):
         assert [line["seq"] for line in lines] == list(range(40))
     finally:
         world.close()
+
+
+def submit(world, workspace: str, action: str) -> dict:
+    body = {"workspace": workspace, "backend": "tpp", "actions": [action]}
+    return world.client("dev").post("job-requests", json=body).json()
+
+
+def test_time_limit_log_policy_and_a_vanished_repository(tmp_path):
+    import shutil
+
+    from jupyter_ext.runner.policy import LogPolicy
+
+    world = faults_world(tmp_path)
+    dev = world.client("dev")
+    policy = LogPolicy("full", [r"line 1\d"])
+    try:
+        with RunnerThread(world, tmp_path / "site0", executor=LocalExecutor(time_limit=1)):
+            slow = wait_for(world, submit(world, "faults", "sleeper")["id"])["jobs"][0]
+        with RunnerThread(world, tmp_path / "site", log_policy=policy):
+            steady = wait_for(world, submit(world, "faults", "steady")["id"])["jobs"][0]
+        with RunnerThread(world, tmp_path / "site2", log_policy=LogPolicy("status")):
+            quiet = wait_for(world, submit(world, "faults", "fails")["id"])["jobs"][0]
+        request = submit(world, "faults", "lazy")  # no runner is polling now
+        shutil.rmtree(tmp_path / "repos" / "faults")  # gone between submit and checkout
+        with RunnerThread(world, tmp_path / "site3"):
+            gone = wait_for(world, request["id"])["jobs"][0]
+        texts = [line["text"] for line in dev.get(f"jobs/{steady['identifier']}/logs").json()]
+        quiet_lines = dev.get(f"jobs/{quiet['identifier']}/logs").json()
+    finally:
+        world.close()
+    assert slow["state"] == "failed" and "limit of 1 s" in slow["status_message"]
+    # redaction applies to what leaves; the site keeps what was printed
+    assert "line 9" in texts and "line 12" not in texts and "[redacted]" in texts
+    on_site = (tmp_path / "site" / "logs" / f"{steady['identifier']}.log").read_text()
+    assert "line 12" in on_site
+    # a backend whose policy is status: only the state and its message leave
+    assert quiet["status_message"] == "exit code 3"
+    assert quiet_lines == []
+    assert gone["state"] == "failed" and gone["status_message"].startswith("checkout failed")

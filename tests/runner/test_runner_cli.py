@@ -77,3 +77,22 @@ def test_a_backend_runner_started_from_the_command_line_runs_a_job(tmp_path):
         log_file.close()
     assert runner.returncode in (0, -signal.SIGTERM), runner_log.read_text()
     assert token not in runner_log.read_text() and runner_token not in runner_log.read_text()
+
+
+def test_a_runner_with_a_wrong_token_stops_saying_what_to_fix(tmp_path):
+    from ..jobserver.conftest import build_world
+    from ..jobserver.harness import JobServer
+
+    world = build_world(JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path), tmp_path)
+    (tmp_path / "runner.token").write_text("jxr_not-the-token")
+    try:
+        done = jupyter_ext(
+            "runner", "--server", world.base_url.removesuffix("/api/v1/"),
+            "--token-file", str(tmp_path / "runner.token"), "--workdir", str(tmp_path / "site"),
+            cwd=tmp_path, env=environment(),
+        )  # fmt: skip
+    finally:
+        world.close()
+    assert done.returncode == 1
+    assert "refused this runner" in done.stderr and "--token-file" in done.stderr
+    assert "jxr_not-the-token" not in done.stderr
