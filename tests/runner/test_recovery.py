@@ -19,31 +19,31 @@ from ..jobserver.test_jobserver_cli import SCRIPT, environment
 from .test_local_runner import faults_world, wait_for, wait_for_log
 
 
-def start_runner(world, tmp_path, executor: str, log) -> subprocess.Popen:
+def start_runner(world, tmp_path, executor: str, log, *options: str) -> subprocess.Popen:
     token = tmp_path / "runner.token"
     token.write_text(world.runner_token)
     root = world.base_url.removesuffix("/api/v1/")
     return subprocess.Popen(
         [str(SCRIPT), "runner", "--server", root, "--backend", "tpp", "--token-file", str(token),
-         "--executor", executor, "--workdir", str(tmp_path / "site")],
+         "--executor", executor, "--workdir", str(tmp_path / "site"), *options],
         cwd=tmp_path, env=environment(), stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
 
 
-def kill_mid_job_and_restart(world, tmp_path, executor: str) -> tuple[dict, list[str]]:
+def kill_mid_job_and_restart(world, tmp_path, executor: str, *options) -> tuple[dict, list[str]]:
     dev = world.client("dev")
     request = dev.post(
         "job-requests", json={"workspace": "faults", "backend": "tpp", "actions": ["steady"]}
     ).json()
     ident = request["jobs"][0]["identifier"]
     with (tmp_path / "runner.log").open("w") as log:
-        first = start_runner(world, tmp_path, executor, log)
+        first = start_runner(world, tmp_path, executor, log, *options)
         try:
             wait_for_log(world, ident, "line 5")
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(10)
-        second = start_runner(world, tmp_path, executor, log)
+        second = start_runner(world, tmp_path, executor, log, *options)
         try:
             done = wait_for(world, request["id"], timeout=90)["jobs"][0]
         finally:
@@ -63,6 +63,17 @@ def test_docker_a_killed_runners_job_is_followed_on_to_its_end(tmp_path):
     assert done["state"] == "succeeded", (done, (tmp_path / "runner.log").read_text()[-3000:])
     assert lines == [f"line {i}" for i in range(40)]
     assert not list((tmp_path / "site" / "journal").glob("*.json"))  # nothing left to resend
+
+
+def test_slurm_a_killed_runners_job_is_followed_on_to_its_end(slurm_cluster, tmp_path):
+    world = faults_world(tmp_path)
+    options = (f"--SlurmExecutor.slurm_conf={slurm_cluster.conf}", "--SlurmExecutor.memory_mb=100")
+    try:
+        done, lines = kill_mid_job_and_restart(world, tmp_path, "slurm", *options)
+    finally:
+        world.close()
+    assert done["state"] == "succeeded", (done, (tmp_path / "runner.log").read_text()[-3000:])
+    assert lines == [f"line {i}" for i in range(40)]
 
 
 def test_local_a_killed_runners_job_fails_saying_why_and_is_stopped(tmp_path):

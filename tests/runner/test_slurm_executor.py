@@ -243,3 +243,20 @@ def test_describe_names_the_partition_and_the_cluster(slurm_cluster, executor):
     assert described["cluster"] == slurm_cluster.cluster_name
     assert described["partition"] == "(default)"
     assert described["partition_state"]["name"] == "debug"
+
+
+def test_the_sample_project_runs_end_to_end_on_slurm(slurm_cluster, tmp_path):
+    from ..jobserver.conftest import build_world
+    from ..jobserver.harness import JobServer
+    from .test_local_runner import RunnerThread, wait_for
+
+    world = build_world(JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path), tmp_path)
+    try:
+        with RunnerThread(world, tmp_path / "site", executor=new_executor(slurm_cluster)):
+            body = {"workspace": "sample", "backend": "tpp", "actions": ["report"]}
+            request = world.client("dev").post("job-requests", json=body).json()
+            done = wait_for(world, request["id"], timeout=180)
+    finally:
+        world.close()
+    assert {j["state"] for j in done["jobs"]} == {"succeeded"}, done["jobs"]
+    assert (tmp_path / "site" / "workspaces" / "sample" / "output" / "report.md").exists()
