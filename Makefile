@@ -18,6 +18,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_pipeline.py
 	$(BIN)/python tests/benchmarks/bench_jobserver.py
+	$(BIN)/python tests/benchmarks/bench_runner.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
