@@ -61,15 +61,31 @@ async def _git(*args: str, cwd: Path | None = None, token: str | None = None) ->
     return out
 
 
+_mirror_locks: dict[tuple[int, Path], asyncio.Lock] = {}  # per event loop and mirror
+
+
 async def checkout(repo: str, sha: str, dest: Path, cache: Path, token: str | None) -> None:
     """`dest` holds the repository's files at `sha` (and no .git of its own)."""
     mirror = cache / hashlib.sha256(repo.encode()).hexdigest()[:16]
+    key = (id(asyncio.get_running_loop()), mirror)
+    async with _mirror_locks.setdefault(key, asyncio.Lock()):  # one repo's jobs take turns
+        await _update_mirror(repo, sha, mirror, token)
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = await _git("archive", "--format=tar", sha, cwd=mirror)  # no index, no lock
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")  # refuses links and paths out of `dest`
+
+
+async def _update_mirror(repo: str, sha: str, mirror: Path, token: str | None) -> None:
+    """The bare cache holds `sha`: cloned once (into place atomically), then fetched as needed."""
     if not (mirror / "HEAD").exists():
         mirror.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            await _git("clone", "--quiet", "--bare", repo, str(mirror), token=token)
-        except CheckoutError as exc:
-            raise CheckoutError(f"cannot clone {repo}: {exc}") from None
+        with tempfile.TemporaryDirectory(dir=mirror.parent) as tmp:
+            try:
+                await _git("clone", "--quiet", "--bare", repo, f"{tmp}/m", token=token)
+            except CheckoutError as exc:
+                raise CheckoutError(f"cannot clone {repo}: {exc}") from None
+            os.replace(f"{tmp}/m", mirror)
     try:
         await _git("cat-file", "-e", f"{sha}^{{commit}}", cwd=mirror)
     except CheckoutError:
@@ -80,7 +96,3 @@ async def checkout(repo: str, sha: str, dest: Path, cache: Path, token: str | No
             await _git("cat-file", "-e", f"{sha}^{{commit}}", cwd=mirror)
         except CheckoutError:
             raise CheckoutError(f"the commit {sha} does not exist in {repo}") from None
-    dest.mkdir(parents=True, exist_ok=True)
-    archive = await _git("archive", "--format=tar", sha, cwd=mirror)  # no index, no lock
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(dest, filter="data")  # refuses links and paths out of `dest`

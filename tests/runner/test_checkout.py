@@ -52,3 +52,15 @@ def test_a_second_job_fetches_only_what_is_new_and_a_missing_commit_is_clear(ser
     assert any("git-upload-pack" in path for path, _ in served.requests)  # a fetch, not a clone
     with pytest.raises(CheckoutError, match="does not exist"):
         asyncio.run(checkout(url, "0" * 40, tmp_path / "three", cache, TOKEN))
+
+
+def test_jobs_of_a_repository_not_yet_cached_check_out_together(served, tmp_path):
+    url = f"{served.url}/study.git"
+
+    async def three_at_once():
+        await asyncio.gather(*(checkout(url, served.sha, tmp_path / f"job{i}", tmp_path / "cache",
+                                        TOKEN) for i in range(3)))  # fmt: skip
+
+    asyncio.run(three_at_once())
+    assert all((tmp_path / f"job{i}" / "project.yaml").exists() for i in range(3))
+    assert len(list((tmp_path / "cache").iterdir())) == 1  # one mirror, cloned once
