@@ -20,7 +20,7 @@ It prints:
 3. jobs per second: one job request of 500 independent trivial actions (a generated
    project.yaml), run 4 at a time; jobs / seconds from just before the POST until the last
    one succeeded. One job of that workspace runs first, untimed, so the runner holds the
-   repository's mirror (first jobs of a repository that start together race to clone it).
+   repository's mirror, as a site's runner would after its first job.
 4. the sample project end to end (`run_all`, its 5 actions, a fresh workspace or folder
    each run), median of 3 runs of each, interleaved run by run:
    (a) our runner + local executor, and (b) our runner + Docker executor (a second
@@ -351,8 +351,8 @@ async def log_delivery(http: httpx.AsyncClient, watcher: Watcher, lines: int) ->
 async def throughput(http: httpx.AsyncClient, watcher: Watcher, jobs: int) -> float:
     """(3) Seconds from submitting `jobs` independent jobs in one request to the last success.
 
-    One job of the workspace runs first, untimed, so the runner has the repository's mirror:
-    first jobs of a repository that start together race to clone it (one fails)."""
+    One job of the workspace runs first, untimed, so the runner has the repository's mirror,
+    as it would on a site: the figure is the steady state, not the first clone."""
     await finish(watcher, await submit(http, "many", "local", many_actions(1)), 60)
     request = await submit(http, "many", "local", many_actions(jobs))
     return await finish(watcher, request, max(600.0, jobs * 2.0)) - request.start
