@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 
 from .. import schema
+from ..schema.runner import ReleaseFileState
 
 
 class JobServerError(Exception):
@@ -73,3 +75,37 @@ class JobServerAPI:
 
     async def close(self) -> None:
         await self.http.aclose()
+
+    @staticmethod
+    def _checked(response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise JobServerError(response.status_code, detail)
+        return response
+
+    async def release_file_state(self, file_id: str) -> ReleaseFileState:
+        """How much of a release file the job server holds (an upload goes on from there)."""
+        response = self._checked(await self.http.get(f"release-files/{file_id}"))
+        return ReleaseFileState.model_validate(response.json())
+
+    async def upload_release_file(self, file_id: str, path: Path, start: int, size: int) -> None:
+        """Stream bytes `start`..`size` of the file; from 0 the server starts over, else it
+        appends them to the bytes it holds (Content-Range)."""
+        headers = {"Content-Type": "application/octet-stream"}
+        if start:
+            headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+        content = read_chunks(path, start, size - start)
+        response = await self.http.put(f"release-files/{file_id}", content=content, headers=headers)
+        self._checked(response)
+
+
+async def read_chunks(path: Path, start: int, length: int, chunk: int = 1 << 20):
+    """`length` bytes of the file from `start`, 1 MiB at a time, read off the event loop."""
+    with path.open("rb") as f:
+        f.seek(start)
+        while length > 0 and (data := await asyncio.to_thread(f.read, min(chunk, length))):
+            length -= len(data)
+            yield data

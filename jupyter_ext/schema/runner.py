@@ -25,6 +25,15 @@ class ReleaseUpload(Model):
     size: int
 
 
+class ReleaseFileState(Model):
+    """How much of a release file the job server holds: an interrupted upload goes on from it."""
+
+    received: int = Field(ge=0, description="Bytes held (all of them once uploaded).")
+    size: int
+    sha256: str
+    uploaded: bool = Field(description="The whole file has come and matched its sha256.")
+
+
 class HeartbeatReply(Model):
     cancel: list[str] = Field(default_factory=list, description="Jobs to stop now.")
     uploads: list[ReleaseUpload] = Field(

@@ -231,6 +231,9 @@ def samples(world) -> dict[tuple[str, str], dict]:
             "path": f"/runner/release-files/{world.release_file}",
             "content": b"abc",
         },
+        ("GET", "/runner/release-files/{file_id}"): {
+            "path": f"/runner/release-files/{world.release_file}"
+        },
         ("POST", "/runner/poll"): {"json": {"wait": 0}},
         ("POST", "/runner/heartbeat"): {
             "json": {"version": "t", "executor": "local", "capacity": 0}
