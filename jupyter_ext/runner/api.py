@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 
 from .. import schema
-from ..schema.runner import ReleaseFileState
 
 
 class JobServerError(Exception):
@@ -86,10 +85,10 @@ class JobServerAPI:
             raise JobServerError(response.status_code, detail)
         return response
 
-    async def release_file_state(self, file_id: str) -> ReleaseFileState:
+    async def release_file_state(self, file_id: str) -> schema.ReleaseFileState:
         """How much of a release file the job server holds (an upload goes on from there)."""
         response = self._checked(await self.http.get(f"release-files/{file_id}"))
-        return ReleaseFileState.model_validate(response.json())
+        return schema.ReleaseFileState.model_validate(response.json())
 
     async def upload_release_file(self, file_id: str, path: Path, start: int, size: int) -> None:
         """Stream bytes `start`..`size` of the file; from 0 the server starts over, else it

@@ -67,6 +67,7 @@ from .runner import (
     LogBatch,
     OutputsReport,
     Poll,
+    ReleaseFileState,
     ReleaseUpload,
     StatusUpdate,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "ReleaseCreate",
     "ReleaseFile",
     "ReleaseFileRequest",
+    "ReleaseFileState",
     "ReleaseGroup",
     "ReleaseState",
     "ReleaseUpload",

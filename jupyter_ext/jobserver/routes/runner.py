@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
 from ... import schema
-from ...schema.runner import ReleaseFileState
 from .. import orm, views
 from ..audit import record
 from ..deps import BackendDep, SessionDep, current_backend
@@ -348,12 +347,14 @@ def _held(partial: Path, size: int, uploaded: bool) -> int:
 @router.get("/release-files/{file_id}", openapi_extra=RUNNER_ONLY)
 def release_file_state(
     file_id: str, request: Request, backend: BackendDep, session: SessionDep
-) -> ReleaseFileState:
+) -> schema.ReleaseFileState:
     """How much of the file the server holds, so that an interrupted upload goes on from there."""
     row = _release_file(session, backend, file_id)
     uploaded = row.uploaded_at is not None
     received = _held(_partial(request, file_id), row.size, uploaded)
-    return ReleaseFileState(received=received, size=row.size, sha256=row.sha256, uploaded=uploaded)
+    return schema.ReleaseFileState(
+        received=received, size=row.size, sha256=row.sha256, uploaded=uploaded
+    )
 
 
 def _start(content_range: str | None, held: int, size: int) -> int:
