@@ -246,10 +246,6 @@ def test_the_runner_clones_a_private_repository_only_with_a_token_that_may(fake,
     assert git(tmp_path / "work" / "study", "rev-parse", "HEAD") == sha
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AttributeError,
-    reason="repos.GitHub.read takes GitHub's answer for a folder (a JSON list) for a file's",
-)  # fmt: skip
 def test_the_job_server_reading_a_folder_says_so(fake):
     alice = fake.add_user("alice", orgs=["study-org"])
     fake.add_repo("study-org/study", SAMPLE_PROJECT)

@@ -140,6 +140,8 @@ class GitHub(RepositorySource):
         if response.status_code != 200:
             raise RepositoryError(f"there is no {path} at commit {sha[:12]} of {name}")
         body = response.json()
+        if not isinstance(body, dict) or body.get("type") != "file":
+            raise RepositoryError(f"{path} at commit {sha[:12]} of {name} is not a file")
         return base64.b64decode(body.get("content", "")).decode("utf-8")
 
 
