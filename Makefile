@@ -6,11 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench lint format install clean
 
-# The sample project's plan, until the hub and job server join the demo.
+# The whole system on this machine (hub, proxy, job server, runner, demo data), on loopback.
 demo: $(STAMP)
-	$(BIN)/jupyter-ext pipeline check notebooks/sample-project/project.yaml
-	$(BIN)/jupyter-ext pipeline graph notebooks/sample-project/project.yaml
-	$(BIN)/jupyter-ext pipeline plan notebooks/sample-project/project.yaml
+	$(BIN)/jupyter-ext demo --port $(or $(PORT),8000) --dir jupyter_ext_demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -128,6 +128,10 @@ class JupyterExtApp(JupyterExtBase):
             "jupyter_ext.runner.app.RunnerApp",
             "Run a backend's jobs next to its data.",
         ),
+        "demo": (
+            "jupyter_ext.cli.demo.DemoApp",
+            "Start the whole system on this machine (hub, job server, runner), with demo data.",
+        ),
         "admin": (
             "jupyter_ext.jobserver.admin.AdminApp",
             "Administer the job server's database: users, tokens, organisations, backends.",

@@ -1,0 +1,238 @@
+"""`jupyter ext demo`: the whole system on one machine, on loopback, in one command.
+
+It starts the proxy, the hub (with a development login), the job server on
+SQLite and a runner with the local executor and a synthetic dataset, all in one
+demo folder; the first time it seeds an organisation, a backend, a project
+with members in several roles and a workspace whose repository is a local git
+repository made from notebooks/sample-project. Running it again reuses the
+folder. Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet
+from traitlets import Integer, Unicode
+
+from ..app import JupyterExtBase, base_aliases, base_flags
+from .hubstack import BIN, HubStack, StackError, wait_until
+
+ORG, BACKEND, PROJECT, WORKSPACE = "demo-university", "demo", "Demo study", "demo-study"
+USERS = {  # login: (global roles, roles in the demo project)
+    "analyst": ([], ["project_developer"]),
+    "checker": (["output_checker"], ["project_collaborator"]),
+    "publisher": (["output_publisher"], ["project_collaborator"]),
+    "admin": (["core_developer"], ["project_coordinator"]),
+}
+
+
+def package_data(name: str) -> Path:
+    """A folder shipped with the package (in a source checkout: beside it)."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / name, package.parent / name):
+        if candidate.exists():
+            return candidate
+    raise StackError(f"{name}/ is missing from this installation")
+
+
+def is_loopback(ip: str) -> bool:
+    import ipaddress
+
+    try:
+        return ip == "localhost" or ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
+class DemoApp(JupyterExtBase):
+    name = "jupyter-ext-demo"
+    description = __doc__.split("\n\n")[0]
+    examples = "jupyter ext demo --port 8000 --dir ./jupyter_ext_demo"
+    aliases = {**base_aliases, "port": "DemoApp.port", "dir": "DemoApp.dir", "ip": "DemoApp.ip"}
+    flags = base_flags
+
+    port = Integer(8000, help="The port of the hub (the proxy's public port).").tag(config=True)
+    ip = Unicode("127.0.0.1", help="The address to listen on: loopback only.").tag(config=True)
+    dir = Unicode("jupyter_ext_demo", help="The demo folder (reused when it exists).").tag(
+        config=True
+    )
+
+    def run(self) -> None:
+        if not is_loopback(self.ip):
+            self.exit(
+                f"error: the demo signs people in without passwords, so it listens on loopback "
+                f"only, not {self.ip}: use --ip 127.0.0.1 (a real hub uses hub_config/ with GitHub)"
+            )
+        folder = Path(self.dir).resolve()
+        try:
+            demo = Demo(folder, self.port, self.log)
+            demo.start()
+        except StackError as exc:
+            self.exit(f"error: {exc}")
+        print(f"\njupyter-ext demo: {demo.stack.url}", flush=True)
+        print(f"  sign in as {', '.join(USERS)} (any password; the development login)")
+        print(f"  folder: {folder}\n  Ctrl-C stops everything.", flush=True)
+        stopped = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopped.set())
+        while not stopped.wait(1):
+            if demo.stack.process.poll() is not None:
+                print("the hub exited: see hub.log in the demo folder", file=sys.stderr)
+                break
+        demo.stop()
+
+
+class Demo:
+    """The demo's parts in `folder`: what is seeded once, and the processes of each run."""
+
+    def __init__(self, folder: Path, port: int, log) -> None:
+        self.folder, self.port, self.log = folder, port, log
+        self.runner: subprocess.Popen | None = None
+        self.stack: HubStack | None = None
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        keys = self._keys()
+        repo = self._repository()
+        dataset = self._dataset()
+        db = f"sqlite:///{self.folder / 'jobserver.sqlite'}"
+        self._seed_accounts(db, keys)
+        self.hub_log = (self.folder / "hub.log").open("a")
+        self.stack = HubStack(
+            self.folder, self.port,
+            {
+                "JupyterExtHub.login": "dev",
+                "JupyterExtHub.dev_users": list(USERS),
+                "JupyterExtHub.admin_users": {"admin"},
+                "JupyterExtHub.jobserver_db_url": db,
+                "JupyterExtHub.jobserver_args": [
+                    f"--JobServerApp.local_repo_roots={[str(repo.parent)]}",
+                    f"--JobServerApp.release_dir={self.folder / 'releases'}",
+                ],
+                "JupyterExtHub.workspaces_root": str(self.folder / "workspaces"),
+            },
+            env={"JUPYTER_EXT_CRYPT_KEY": keys["jobserver"],
+                 "JUPYTERHUB_CRYPT_KEY": keys["hub"]},
+            log=self.hub_log,
+        )  # fmt: skip
+        self.stack.start()
+        self._seed_project(repo)
+        self.runner_log = (self.folder / "runner.log").open("a")
+        self.runner = subprocess.Popen(
+            [str(BIN / "jupyter-ext"), "runner", "--server", self.stack.jobserver_url,
+             "--backend", BACKEND, "--token-file", str(self.folder / "runner.token"),
+             "--executor", "local", "--workdir", str(self.folder / "site"),
+             f"--RunnerApp.datasets=synthetic={dataset}"],
+            cwd=self.folder, stdout=self.runner_log, stderr=self.runner_log,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.runner is not None and self.runner.poll() is None:
+            self.runner.send_signal(signal.SIGTERM)
+            try:
+                self.runner.wait(15)
+            except subprocess.TimeoutExpired:
+                self.runner.kill()
+                self.runner.wait()
+        if self.stack is not None:
+            self.stack.stop()
+
+    # -- made once, reused after --------------------------------------------------------------
+
+    def _keys(self) -> dict[str, str]:
+        path = self.folder / "keys.json"
+        if not path.exists():
+            import secrets
+
+            path.write_text(json.dumps(
+                {"jobserver": Fernet.generate_key().decode(), "hub": secrets.token_hex(32)}
+            ))  # fmt: skip
+            path.chmod(0o600)
+        return json.loads(path.read_text())
+
+    def _repository(self) -> Path:
+        repo = self.folder / "repos" / WORKSPACE
+        if not (repo / ".git").exists():
+            shutil.copytree(package_data("notebooks") / "sample-project", repo)
+            env = {"GIT_AUTHOR_NAME": "jupyter-ext demo", "GIT_AUTHOR_EMAIL": "demo@localhost",
+                   "GIT_COMMITTER_NAME": "jupyter-ext demo",
+                   "GIT_COMMITTER_EMAIL": "demo@localhost", "PATH": "/usr/bin:/bin"}  # fmt: skip
+            for args in (["init", "-q", "-b", "main"], ["add", "."],
+                         ["commit", "-q", "-m", "The sample project"]):  # fmt: skip
+                subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+        return repo
+
+    def _dataset(self) -> Path:
+        """A synthetic dataset on the demo backend's site (rows of made-up patients)."""
+        folder = self.folder / "datasets" / "synthetic"
+        if not (folder / "patients.csv").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            rng = random.Random(20240101)
+            with (folder / "patients.csv").open("w", newline="") as f:
+                out = csv.writer(f)
+                out.writerow(["patient_id", "age", "sex", "region", "has_condition"])
+                for i in range(1000):
+                    out.writerow([i, rng.randint(18, 95), rng.choice("FM"),
+                                  rng.choice(["North", "South", "East", "West"]),
+                                  int(rng.random() < 0.2)])  # fmt: skip
+        return folder
+
+    def _seed_accounts(self, db: str, keys: dict[str, str]) -> None:
+        """Users, the organisation and its backend, through `jupyter ext admin` (first run)."""
+        token_file = self.folder / "runner.token"
+        if token_file.exists():
+            return
+        env = {"JUPYTER_EXT_CRYPT_KEY": keys["jobserver"]}
+
+        def admin(*args: str) -> str:
+            return _run([str(BIN / "jupyter-ext"), *args, "--db-url", db], self.folder, env)
+
+        _run([str(BIN / "jupyter-ext"), "jobserver", "--upgrade-db", "--db-url", db],
+             self.folder, env)  # fmt: skip
+        for login, (roles, _) in USERS.items():
+            admin("admin", "add-user", login, *(f"--role={r}" for r in roles))
+        (self.folder / "admin.token").write_text(admin("admin", "token", "admin").strip())
+        admin("admin", "add-org", ORG, "--name", "Demo University")
+        token = admin("admin", "add-backend", BACKEND, "--org", ORG, "--name", "Demo backend")
+        token_file.write_text(token.strip())
+        token_file.chmod(0o600)
+
+    def _seed_project(self, repo: Path) -> None:
+        """The project, its members and the workspace, through the API (first run)."""
+        token = (self.folder / "admin.token").read_text().strip()
+        api = httpx.Client(base_url=f"{self.stack.jobserver_url}api/v1/", timeout=30,
+                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        with api:
+            wait_until(lambda: api.get("me").status_code == 200, "the job server", 30)
+            if api.get(f"workspaces/{WORKSPACE}").status_code == 200:
+                return
+            project = api.post("projects", json={"org": ORG, "name": PROJECT})
+            if project.status_code not in (201, 409):
+                raise StackError(f"seeding the project failed: {project.text}")
+            slug = PROJECT.lower().replace(" ", "-")
+            for login, (_, roles) in USERS.items():
+                api.post(f"projects/{slug}/members", json={"username": login, "roles": roles})
+            made = api.post("workspaces", json={"name": WORKSPACE, "project": slug,
+                                                "repo": str(repo), "branch": "main"})  # fmt: skip
+            if made.status_code != 201:
+                raise StackError(f"seeding the workspace failed: {made.text}")
+
+
+def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
+    import os
+
+    done = subprocess.run(argv, cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StackError(f"{' '.join(argv[1:4])} failed: {done.stderr.strip()[-500:]}")
+    return done.stdout

@@ -1,0 +1,88 @@
+"""The product as people see it: the real hub, proxy and job server, GitHub faked, local servers.
+
+Sign in with GitHub, see the workspaces on the home page, start a workspace's
+server with its repository checked out at its branch, run an action through the
+job server and a runner, see its log and outputs, stop the server. Someone who
+is not a member of the project can neither start its workspace nor see its jobs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from ..runner.test_local_runner import RunnerThread, wait_for
+from .harness import HubWorld
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    world = HubWorld(tmp_path_factory.mktemp("hub"))
+    yield world
+    world.close()
+
+
+class RunnerFor:
+    """What RunnerThread expects of a world: the job server's address and a runner token."""
+
+    def __init__(self, world: HubWorld) -> None:
+        self.base_url = world.stack.jobserver_url + "api/v1/"
+        self.runner_token = world.runner_token
+
+
+def test_a_member_signs_in_starts_the_workspace_and_runs_an_action(world, tmp_path):
+    alice = world.browser("alice")
+    home = alice.sign_in()
+    assert home.url.path == "/hub/home" and 'data-server-name="study"' in home.text
+    assert "study-org/study" in home.text and "<code>main</code>" in home.text
+    lab = alice.start("study")
+    assert lab.status_code == 200 and lab.url.path == "/user/alice/study/lab"
+    checkout = world.folder / "workspaces" / "alice" / "study"
+    git = lambda *a: subprocess.run(["git", "-C", str(checkout), *a], capture_output=True,  # noqa: E731
+                                    text=True, check=True).stdout.strip()  # fmt: skip
+    assert git("rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert git("remote", "get-url", "origin") == world.github.html_url("study-org/study")
+    assert world.gh_tokens["alice"] not in (checkout / ".git" / "config").read_text()
+
+    token = alice.token(["access:services!service=jobserver"])
+    api = world.jobserver(token, through_proxy=True)  # the hub's token, through the proxy
+    body = {"workspace": "study", "backend": "tpp", "actions": ["generate_dataset"]}
+    request = api.post("job-requests", json=body)
+    assert request.status_code == 201, request.text
+    with RunnerThread(RunnerFor(world), tmp_path / "site"):
+        done = wait_for(_AsUser(api), request.json()["id"], timeout=120)
+    job = done["jobs"][0]
+    assert job["state"] == "succeeded", job
+    assert api.get(f"jobs/{job['identifier']}/logs").json()
+    home = alice.http.get("hub/home")
+    assert 'class="badge text-bg-secondary job-state">succeeded' in home.text
+    alice.stop("study")
+    assert all(r.secret_in_url is False for r in world.github.requests)
+
+
+def test_someone_outside_the_project_can_neither_start_it_nor_see_its_jobs(world):
+    bob = world.browser("bob")
+    home = bob.sign_in()
+    assert home.url.path == "/hub/home" and 'data-server-name="study"' not in home.text
+    refused = bob.start("study")
+    assert refused.status_code == 403 or "may not use the workspace study" in refused.text
+    assert "study" not in bob.api("GET", "users/bob").json().get("servers", {})
+    api = world.jobserver(bob.token(["access:services!service=jobserver"]), through_proxy=True)
+    assert api.get("workspaces/study").status_code in (403, 404)
+    assert api.get("job-requests", params={"workspace": "study"}).json()["items"] == []
+
+
+def test_someone_outside_the_organisation_cannot_sign_in(world):
+    mallory = world.browser("mallory")
+    assert mallory.sign_in().status_code == 403
+
+
+class _AsUser:
+    """wait_for() asks `client("dev")`; here the client is the signed-in user's."""
+
+    def __init__(self, api) -> None:
+        self.api = api
+
+    def client(self, _name):
+        return self.api
