@@ -63,3 +63,19 @@ else
     echo "slurm: installing"
     apt_install slurmctld slurmd slurm-client munge
 fi
+
+# node and npm: the hub's proxy (configurable-http-proxy, installed by npm into a local cache)
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    echo "node: present"
+else
+    echo "node: installing"
+    apt_install nodejs npm
+fi
+
+# git: workspaces are git repositories (the hub clones them, the runner checks them out)
+if command -v git >/dev/null; then
+    echo "git: present"
+else
+    echo "git: installing"
+    apt_install git
+fi
