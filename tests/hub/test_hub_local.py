@@ -55,6 +55,10 @@ def test_a_member_signs_in_starts_the_workspace_and_runs_an_action(world, tmp_pa
     job = done["jobs"][0]
     assert job["state"] == "succeeded", job
     assert api.get(f"jobs/{job['identifier']}/logs").json()
+    outputs = api.get(f"jobs/{job['identifier']}/outputs").json()
+    assert [(o["path"], o["privacy_level"]) for o in outputs] == [
+        ("output/dataset.csv", "highly_sensitive")
+    ]
     home = alice.http.get("hub/home")
     assert 'class="badge text-bg-secondary job-state">succeeded' in home.text
     alice.stop("study")

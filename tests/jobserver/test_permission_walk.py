@@ -172,6 +172,7 @@ def samples(world) -> dict[tuple[str, str], dict]:
         ("GET", "/jobs"): {},
         ("GET", "/jobs/{identifier}"): {"path": f"/jobs/{job}"},
         ("GET", "/jobs/{identifier}/logs"): {"path": f"/jobs/{job}/logs"},
+        ("GET", "/jobs/{identifier}/outputs"): {"path": f"/jobs/{job}/outputs"},
         ("POST", "/jobs/{identifier}/cancel"): {"path": f"/jobs/{job}/cancel"},
         ("GET", "/events"): {"stream": True},
         ("POST", "/applications"): {

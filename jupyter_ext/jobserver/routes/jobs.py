@@ -97,6 +97,19 @@ def get_logs(
     return [schema.LogLine(seq=r.seq, text=r.text, at=r.at) for r in rows]
 
 
+@router.get("/jobs/{identifier}/outputs", openapi_extra=permission(P.PROJECT_VIEW, "project"))
+def get_outputs(identifier: str, caller: CallerDep, session: SessionDep) -> list[schema.Output]:
+    """What the job produced, as its runner recorded it (the files stay on the backend)."""
+    job = _job(caller, session, identifier)
+    rows = session.scalars(
+        select(orm.JobOutput).where(orm.JobOutput.job_id == job.id).order_by(orm.JobOutput.path)
+    )
+    return [
+        schema.Output(path=r.path, size=r.size, sha256=r.sha256, privacy_level=r.privacy_level)
+        for r in rows
+    ]
+
+
 @router.post("/jobs/{identifier}/cancel", openapi_extra=permission(P.JOB_CANCEL, "project"))
 def cancel_job(identifier: str, caller: CallerDep, session: SessionDep) -> schema.Job:
     job = _job(caller, session, identifier, P.JOB_CANCEL)
