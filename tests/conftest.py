@@ -17,11 +17,14 @@ import pytest
 from .parts import PartMissing
 from .parts.docker import docker_images  # noqa: F401  (a fixture)
 from .parts.postgres import PostgresCluster
+from .parts.slurm import SlurmCluster
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_PROJECT = REPO / "notebooks" / "sample-project"
 CORPUS = REPO.parent / "shared" / "corpus"
 REQUIRE_ALL = os.environ.get("JUPYTER_EXT_REQUIRE_ALL") == "1"
+# jp_serverapp, jp_fetch and friends: a real Jupyter server for the server extension's tests
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -68,3 +71,17 @@ def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
     name = f"t_{secrets.token_hex(8)}"
     yield postgres_cluster.create_database(name)
     postgres_cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """One throwaway Slurm cluster (munged, slurmctld, slurmd) for the session, on loopback."""
+    cluster = SlurmCluster()
+    try:
+        cluster.start()
+    except PartMissing as e:
+        pytest.skip(str(e))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -15,6 +15,7 @@ FORBIDDEN = {
     "schema": {"pipeline", "jobserver", "runner", "cli", "app"},
     "runner": {"jobserver"},
     "jobserver": {"runner"},
+    "serverext": {"jobserver", "runner", "cli", "app", "widgets"},
 }
 
 

@@ -1,0 +1,186 @@
+"""The handlers under `{base_url}jupyter-ext/`.
+
+- `workspace`: the workspace as the job server knows it, and the checkout's state;
+- `actions`: the actions of project.yaml in the checkout, read live (problems with their
+  lines when it is invalid), with the last state of each per backend and the commit a job
+  would run at, from the job server;
+- `api/...`: the job server's API, with the user's token added here (event streams too);
+- `files/<id>`: a released file, served as the job server serves it (no script runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from ..pipeline import check_pipeline
+from .checkout import checkout_state
+
+PASSED_REQUEST_HEADERS = ("Content-Type", "Accept", "Last-Event-ID", "Idempotency-Key")
+PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Content-Security-Policy",
+                           "X-Content-Type-Options", "Cache-Control", "Link")  # fmt: skip
+STREAM_TIMEOUT = httpx.Timeout(30.0, read=None)  # an event stream waits as long as it likes
+
+
+class Base(APIHandler):
+    def initialize(self, settings) -> None:
+        self.ext = settings
+
+    def jobserver(self, **kwargs) -> httpx.AsyncClient:
+        if not self.ext.jobserver_url:
+            raise web.HTTPError(503, "no job server is configured: set JUPYTER_EXT_JOBSERVER_URL")
+        headers = {"Authorization": f"Bearer {self.ext.token}"} if self.ext.token else {}
+        return httpx.AsyncClient(headers=headers, timeout=kwargs.pop("timeout", 30.0), **kwargs)
+
+    async def jobserver_json(self, path: str, **params) -> tuple[dict | None, str | None]:
+        """(answer, None) or (None, the job server's sentence of why not)."""
+        try:
+            async with self.jobserver() as http:
+                response = await http.get(self.ext.api_url + path, params=params)
+        except (httpx.HTTPError, web.HTTPError) as exc:
+            return None, f"the job server cannot be reached: {getattr(exc, 'log_message', exc)}"
+        if response.status_code != 200:
+            try:
+                return None, response.json().get("detail", response.text)
+            except ValueError:
+                return None, response.text
+        return response.json(), None
+
+    def write_json(self, data: dict) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data))
+
+
+class WorkspaceHandler(Base):
+    @web.authenticated
+    async def get(self) -> None:
+        record, problem = await self.jobserver_json(f"workspaces/{self.ext.workspace}")
+        branch = record["branch"] if record else None
+        checkout = await checkout_state(Path(self.ext.root_dir), branch)
+        self.write_json({"name": self.ext.workspace, "workspace": record,
+                         "jobserver_error": problem, "checkout": checkout})  # fmt: skip
+
+
+class ActionsHandler(Base):
+    @web.authenticated
+    async def get(self) -> None:
+        path = Path(self.ext.root_dir) / "project.yaml"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise web.HTTPError(422, f"project.yaml cannot be read: {exc}") from None
+        remote, problem = await self.jobserver_json(f"workspaces/{self.ext.workspace}/actions")
+        result = {"file": "project.yaml", "sha": remote and remote["sha"], "actions": [],
+                  "problems": [], "warnings": [], "jobserver_error": problem}  # fmt: skip
+        if text is None:
+            result["problems"] = [{"message": "there is no project.yaml in the checkout: add one "
+                                   "at the top of the repository", "line": None}]  # fmt: skip
+            return self.write_json(result)
+        pipeline, problems, warnings = check_pipeline(text, "project.yaml")
+        result["problems"] = [p.to_json() for p in problems]
+        result["warnings"] = [w.to_json() for w in warnings]
+        states = {a["name"]: a["last_state"] for a in (remote or {}).get("actions", [])}
+        if pipeline is not None:
+            result["actions"] = [
+                {"name": name, "needs": list(a.needs), "run": a.run.raw, "line": a.line,
+                 "outputs": a.outputs.to_json(), "last_state": states.get(name, {})}
+                for name, a in pipeline.actions.items()
+            ]  # fmt: skip
+        self.write_json(result)
+
+
+class ProxyHandler(Base):
+    """The job server's API as this user: the token is added here, never sent to the browser."""
+
+    prefix = "api/v1/"
+    upstream: asyncio.Task | None = None
+
+    def on_connection_close(self) -> None:
+        """The browser went away: stop reading the job server for it (event streams)."""
+        if self.upstream is not None:
+            self.upstream.cancel()
+
+    async def forward(self, path: str) -> None:
+        self.upstream = asyncio.current_task()
+        try:
+            await self._forward(path)
+        except asyncio.CancelledError:
+            if not self.request.connection.stream.closed():
+                raise
+
+    async def _forward(self, path: str) -> None:
+        if ".." in path.split("/") or path.startswith("runner"):
+            raise web.HTTPError(404, "not a path of the job server's API")
+        url = self.ext.api_url.removesuffix("api/v1/") + self.prefix + path
+        if self.request.query:
+            url += "?" + self.request.query
+        headers = {h: self.request.headers[h] for h in PASSED_REQUEST_HEADERS
+                   if h in self.request.headers}  # fmt: skip
+        body = self.request.body if self.request.method in ("POST", "PUT", "PATCH") else None
+        async with self.jobserver(timeout=STREAM_TIMEOUT) as http:
+            request = http.build_request(self.request.method, url, headers=headers, content=body)
+            try:
+                response = await http.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise web.HTTPError(502, f"the job server cannot be reached: {exc}") from None
+            try:
+                self.set_status(response.status_code)
+                for name in PASSED_RESPONSE_HEADERS:
+                    if name in response.headers:
+                        self.set_header(name, response.headers[name])
+                if response.headers.get("content-type", "").startswith("text/event-stream"):
+                    await self.flush()  # the stream is open: say so before its first event
+                async for chunk in response.aiter_raw():
+                    self.write(chunk)
+                    await self.flush()  # event streams: each event reaches the browser now
+            except StreamClosedError:
+                pass  # the browser went away
+            finally:
+                await response.aclose()
+        self.finish()
+
+    @web.authenticated
+    async def get(self, path: str) -> None:
+        await self.forward(path)
+
+    @web.authenticated
+    async def post(self, path: str) -> None:
+        await self.forward(path)
+
+    @web.authenticated
+    async def put(self, path: str) -> None:
+        await self.forward(path)
+
+    @web.authenticated
+    async def patch(self, path: str) -> None:
+        await self.forward(path)
+
+    @web.authenticated
+    async def delete(self, path: str) -> None:
+        await self.forward(path)
+
+
+class FileHandler(ProxyHandler):
+    """A released file by its id, as the job server serves it (no script can run in it)."""
+
+    prefix = "api/v2/releases/file/"
+
+
+def setup_handlers(web_app, settings) -> None:
+    base = url_path_join(web_app.settings["base_url"], "jupyter-ext")
+    args = {"settings": settings}
+    web_app.add_handlers(".*$", [
+        (url_path_join(base, "workspace"), WorkspaceHandler, args),
+        (url_path_join(base, "actions"), ActionsHandler, args),
+        (url_path_join(base, "api", "(.*)"), ProxyHandler, args),
+        (url_path_join(base, "files", "([0-9A-Za-z]+)"), FileHandler, args),
+    ])  # fmt: skip
