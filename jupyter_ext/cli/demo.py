@@ -28,6 +28,10 @@ from ..app import JupyterExtBase, base_aliases, base_flags
 from .hubstack import BIN, HubStack, StackError, wait_until
 
 ORG, BACKEND, PROJECT, WORKSPACE = "demo-university", "demo", "Demo study", "demo-study"
+DEBUG_WORKSPACE, DEBUG_BRANCH = "demo-study-debug", "debug-me"
+GIT_ENV = {"GIT_AUTHOR_NAME": "jupyter-ext demo", "GIT_AUTHOR_EMAIL": "demo@localhost",
+           "GIT_COMMITTER_NAME": "jupyter-ext demo", "GIT_COMMITTER_EMAIL": "demo@localhost",
+           "PATH": "/usr/bin:/bin", "HOME": "/tmp"}  # fmt: skip
 USERS = {  # login: (global roles, roles in the demo project)
     "analyst": ([], ["project_developer"]),
     "checker": (["output_checker"], ["project_collaborator"]),
@@ -162,15 +166,27 @@ class Demo:
         return json.loads(path.read_text())
 
     def _repository(self) -> Path:
-        repo = self.folder / "repos" / WORKSPACE
-        if not (repo / ".git").exists():
-            shutil.copytree(package_data("notebooks") / "sample-project", repo)
-            env = {"GIT_AUTHOR_NAME": "jupyter-ext demo", "GIT_AUTHOR_EMAIL": "demo@localhost",
-                   "GIT_COMMITTER_NAME": "jupyter-ext demo",
-                   "GIT_COMMITTER_EMAIL": "demo@localhost", "PATH": "/usr/bin:/bin"}  # fmt: skip
-            for args in (["init", "-q", "-b", "main"], ["add", "."],
-                         ["commit", "-q", "-m", "The sample project"]):  # fmt: skip
-                subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+        """A bare repository (so learners can push to it) of the sample project, with a
+        branch `debug-me` whose derive_measures.py has a bug, for the debugging notebook."""
+        repo = self.folder / "repos" / f"{WORKSPACE}.git"
+        if (repo / "HEAD").exists():
+            return repo
+        work = self.folder / "repos" / ".work"
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(package_data("notebooks") / "sample-project", work)
+        git = lambda *args: subprocess.run(["git", *args], cwd=work, env=GIT_ENV, check=True,  # noqa: E731
+                                           capture_output=True)  # fmt: skip
+        git("init", "-q", "-b", "main")
+        git("add", ".")
+        git("commit", "-q", "-m", "The sample project")
+        git("checkout", "-q", "-b", DEBUG_BRANCH)
+        script = work / "analysis" / "derive_measures.py"
+        script.write_text(script.read_text().replace('row["region"]', 'row["regoin"]'))
+        git("commit", "-q", "-am", "Tidy derive_measures (with a typo to find)")
+        git("checkout", "-q", "main")
+        subprocess.run(["git", "clone", "-q", "--bare", str(work), str(repo)], env=GIT_ENV,
+                       check=True, capture_output=True)  # fmt: skip
+        shutil.rmtree(work)
         return repo
 
     def _dataset(self) -> Path:
@@ -223,10 +239,11 @@ class Demo:
             slug = PROJECT.lower().replace(" ", "-")
             for login, (_, roles) in USERS.items():
                 api.post(f"projects/{slug}/members", json={"username": login, "roles": roles})
-            made = api.post("workspaces", json={"name": WORKSPACE, "project": slug,
-                                                "repo": str(repo), "branch": "main"})  # fmt: skip
-            if made.status_code != 201:
-                raise StackError(f"seeding the workspace failed: {made.text}")
+            for name, branch in ((WORKSPACE, "main"), (DEBUG_WORKSPACE, DEBUG_BRANCH)):
+                body = {"name": name, "project": slug, "repo": str(repo), "branch": branch}
+                made = api.post("workspaces", json=body)
+                if made.status_code != 201:
+                    raise StackError(f"seeding the workspace {name} failed: {made.text}")
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
