@@ -17,6 +17,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_pipeline.py
 	$(BIN)/python tests/benchmarks/bench_jobserver.py
 	$(BIN)/python tests/benchmarks/bench_runner.py
+	$(BIN)/python tests/benchmarks/bench_hub.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
