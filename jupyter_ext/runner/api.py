@@ -48,13 +48,7 @@ class JobServerAPI:
                     raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-        if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise JobServerError(response.status_code, detail)
-        return response
+        return self._checked(response)
 
     async def poll(self, capacity: int, wait: float) -> list[schema.Lease]:
         response = await self._post("poll", schema.Poll(capacity=capacity, wait=wait))

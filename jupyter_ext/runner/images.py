@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +53,30 @@ def host_mirror(sources: Path = Path("/etc/apt/sources.list.d/debian.sources")) 
     return match.group(1) if match else None
 
 
-def build_image(client, recipe: ImageRecipe, mirror: str | None = None) -> str:
-    """Build `recipe` into the Docker engine behind `client`; returns the image id."""
+def chroot(root: Path, *command: str, env: dict[str, str] | None = None) -> str:
+    """Run `command` inside the root file system `root` (as root, with chroot); its output.
+
+    For the setup steps of `build_debian_image`: the rootfs's own programs, no network."""
+    base = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root", "LANG": "C.UTF-8"}  # fmt: skip
+    done = subprocess.run(["chroot", str(root), *command], capture_output=True, text=True,
+                          env={**base, **(env or {})})  # fmt: skip
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.splitlines()[-10:] + done.stderr.splitlines()[-10:])
+        raise ImageBuildError(
+            f"{' '.join(command)} failed in the image's root file system:\n{tail}"
+        )
+    return done.stdout
+
+
+def build_debian_image(client, tag: str, packages: tuple[str, ...], changes: list[str],
+                       setup: Callable[[Path], None] | None = None,
+                       mirror: str | None = None) -> str:  # fmt: skip
+    """Debian minbase with `packages`, then `setup(root)`, imported as `tag`; the image id.
+
+    `changes` are the Dockerfile instructions `docker import` accepts (ENTRYPOINT, CMD,
+    ENV, USER, WORKDIR, LABEL, ...). `setup` gets the root file system before it is
+    imported: it may write files into it and run its programs with `chroot(root, ...)`."""
     if shutil.which("debootstrap") is None:
         raise ImageBuildError("debootstrap is not installed: apt-get install debootstrap")
     mirror = mirror or host_mirror()
@@ -61,30 +84,41 @@ def build_image(client, recipe: ImageRecipe, mirror: str | None = None) -> str:
         raise ImageBuildError("no Debian mirror known: give one (--mirror URL)")
     with tempfile.TemporaryDirectory(prefix="jupyter-ext-rootfs-") as tmp:
         root = Path(tmp) / "root"
-        command = ["debootstrap", "--variant=minbase", f"--include={','.join(recipe.packages)}",
+        command = ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
                    SUITE, str(root), mirror]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             tail = "\n".join(done.stdout.splitlines()[-5:] + done.stderr.splitlines()[-5:])
             raise ImageBuildError(f"debootstrap failed:\n{tail}")
+        if setup is not None:
+            setup(root)
         shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
-        (root / WORKSPACE.lstrip("/")).mkdir(exist_ok=True)
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-        repository, _, tag = recipe.tag.partition(":")
-        changes = [
-            f"ENTRYPOINT {json.dumps(list(recipe.entrypoint))}",
-            f"WORKDIR {WORKSPACE}",
-            f"USER {JOB_USER}",
-            "ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
-        ]
+        repository, _, version = tag.partition(":")
         reply = client.api.import_image_from_stream(
-            tar.stdout, repository=repository, tag=tag or "latest", changes=changes
+            tar.stdout, repository=repository, tag=version or "latest", changes=changes
         )
-        tar.wait()
+        if tar.wait() != 0:
+            raise ImageBuildError(f"tar of the root file system failed (status {tar.returncode})")
     last = reply.strip().splitlines()[-1] if isinstance(reply, str) else str(reply)
     if "error" in last.lower():
         raise ImageBuildError(f"docker import failed: {last}")
-    return client.images.get(recipe.tag).id
+    return client.images.get(tag).id
+
+
+def build_image(client, recipe: ImageRecipe, mirror: str | None = None) -> str:
+    """Build `recipe` into the Docker engine behind `client`; returns the image id."""
+    changes = [
+        f"ENTRYPOINT {json.dumps(list(recipe.entrypoint))}",
+        f"WORKDIR {WORKSPACE}",
+        f"USER {JOB_USER}",
+        "ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
+    ]
+
+    def setup(root: Path) -> None:
+        (root / WORKSPACE.lstrip("/")).mkdir(exist_ok=True)
+
+    return build_debian_image(client, recipe.tag, recipe.packages, changes, setup, mirror)
 
 
 def ensure_images(client, names=None, mirror: str | None = None, log=print) -> dict[str, str]:

@@ -82,3 +82,15 @@ class Executor(LoggingConfigurable):
 
 def timed_out(limit: float) -> str:
     return f"stopped: it ran longer than its limit of {limit:g} s"
+
+
+def link_datasets(spec: JobSpec) -> Path:
+    """A folder of links to the datasets, for executors that share the site's file system
+    (no isolation there: read-only is a courtesy, the Docker executor enforces it)."""
+    folder = spec.scratch / "datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, path in spec.datasets.items():
+        link = folder / name
+        if not link.is_symlink():
+            link.symlink_to(path)
+    return folder

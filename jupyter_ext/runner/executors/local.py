@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from traitlets import Dict, Float
 
-from .base import Execution, Executor, JobSpec, timed_out
+from .base import Execution, Executor, JobSpec, link_datasets, timed_out
 
 
 class LocalExecutor(Executor):
@@ -56,7 +56,7 @@ class LocalExecutor(Executor):
             )
         env = dict(spec.env)
         if spec.datasets:
-            env["JUPYTER_EXT_DATASETS"] = str(self._link_datasets(spec))
+            env["JUPYTER_EXT_DATASETS"] = str(link_datasets(spec))
         try:
             process = await asyncio.create_subprocess_exec(
                 *program, *spec.args, cwd=spec.workdir, env=env, start_new_session=True,
@@ -117,16 +117,6 @@ class LocalExecutor(Executor):
                 return
             except TimeoutError:
                 continue
-
-    def _link_datasets(self, spec: JobSpec):
-        """A folder of links to the datasets (no isolation here: read-only is a courtesy)."""
-        folder = spec.scratch / "datasets"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, path in spec.datasets.items():
-            link = folder / name
-            if not link.is_symlink():
-                link.symlink_to(path)
-        return folder
 
     def describe(self) -> dict:
         return {**super().describe(), "note": "local processes: no isolation (development only)"}

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from traitlets import Dict, Float, Unicode
 
-from .base import Execution, Executor, JobSpec, timed_out
+from .base import Execution, Executor, JobSpec, link_datasets, timed_out
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ class SlurmExecutor(Executor):
         Slurm says about the job), or says that the command is not on the node."""
         env = {name: value for name, value in spec.env.items() if _NAME.fullmatch(name)}
         if spec.datasets:
-            env["JUPYTER_EXT_DATASETS"] = str(self._link_datasets(spec))
+            env["JUPYTER_EXT_DATASETS"] = str(link_datasets(spec))
         assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items()))
         slurm = " ".join(f'${{{name}:+"{name}=${name}"}}' for name in SLURM_VARS)
         command = " ".join(shlex.quote(part) for part in [*program, *spec.args])
@@ -275,16 +275,6 @@ if ! (PATH={path}; command -v {found}) >/dev/null 2>&1; then
 fi
 exec env -i {assignments} {slurm} {command}
 """
-
-    def _link_datasets(self, spec: JobSpec) -> Path:
-        """A folder of links to the datasets (no isolation here: read-only is a courtesy)."""
-        folder = spec.scratch / "datasets"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, path in spec.datasets.items():
-            link = folder / name
-            if not link.is_symlink():
-                link.symlink_to(path)
-        return folder
 
     # -- Slurm's client commands -----------------------------------------------------------------
 
