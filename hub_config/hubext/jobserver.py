@@ -40,8 +40,10 @@ class JobServer:
             try:
                 response = await http.get(f"{self.api}workspaces/{name}",
                                           headers=self._headers(token))  # fmt: skip
-            except httpx.HTTPError as exc:
-                raise JobServerRefused(503, f"the job server cannot be reached: {exc}") from None
+            except httpx.HTTPError as exc:  # a timeout's text is empty: name it
+                raise JobServerRefused(
+                    503, f"the job server cannot be reached: {type(exc).__name__} {exc}".strip()
+                ) from None
         if response.status_code != 200:
             raise JobServerRefused(response.status_code, _detail(response))
         return response.json()

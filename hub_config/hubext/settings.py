@@ -50,6 +50,11 @@ class JupyterExtHub(LoggingConfigurable):
     jobserver_args = List(
         Unicode(), help="More `jupyter ext jobserver` options, e.g. --JobServerApp.release_dir=..."
     ).tag(config=True)
+    jobserver_timeout = Integer(
+        30,
+        help="""Seconds the hub waits for the job server's answers before a spawn (the job server
+        asks the hub who a token is, so a hub busy with a workshop's spawns answers slowly).""",
+    ).tag(config=True)
     jobserver_environment = Dict(
         help="Environment of the job server (JUPYTER_EXT_CRYPT_KEY is passed on from the hub's)."
     ).tag(config=True)
@@ -68,6 +73,33 @@ class JupyterExtHub(LoggingConfigurable):
     docker_image = Unicode(
         "jupyter-ext/singleuser:bookworm", help="The image of workspace servers with Docker."
     ).tag(config=True)
+
+    slurm_exec_prefix = Unicode(
+        "",
+        help="""With Slurm: what precedes sbatch, squeue and scancel. Empty (the default): the
+        hub's own OS user submits, and the servers' jobs run as that user, with
+        `<workspaces_root>/<user>` as their home (the people signed in need not be OS users).
+        `sudo -E -u {username}` (batchspawner's choice): each job runs as the OS user of the
+        person's name, with their own home; the hub's user needs the sudo rights.""",
+    ).tag(config=True)  # fmt: skip
+    slurm_partition = Unicode(
+        "", help="With Slurm: the partition of the servers' jobs (empty: the cluster's default)."
+    ).tag(config=True)
+    slurm_runtime = Unicode(
+        "", help="With Slurm: a server's time limit, e.g. `8:00:00` (empty: the partition's)."
+    ).tag(config=True)
+    slurm_memory = Unicode(
+        "", help="With Slurm: a server's memory, e.g. `4G` (empty: the partition's default)."
+    ).tag(config=True)
+    slurm_cpus = Integer(1, help="With Slurm: a server's CPUs (--cpus-per-task).").tag(config=True)
+    slurm_server_ip = Unicode(
+        "0.0.0.0",
+        help="""With Slurm: where a server listens on its node. `0.0.0.0` (the default): all of
+        the node's addresses, and the hub connects to the node by the name squeue gives it
+        (set c.JupyterHub.hub_connect_ip so that jobs reach the hub). One address that is the
+        same on every node, e.g. `127.0.0.1` when the hub runs on the single node itself: the
+        server listens there only, and the hub connects there.""",
+    ).tag(config=True)  # fmt: skip
 
     @property
     def jobserver_url(self) -> str:

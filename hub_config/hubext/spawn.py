@@ -31,7 +31,7 @@ async def prepare_workspace_server(spawner, settings) -> None:
         raise web.HTTPError(
             400, "servers here are per workspace: start one from the list of your workspaces"
         )
-    jobserver = JobServer(settings.jobserver_url)
+    jobserver = JobServer(settings.jobserver_url, timeout=settings.jobserver_timeout)
     try:
         workspace = await jobserver.workspace(name, spawner.api_token)
     except JobServerRefused as exc:
