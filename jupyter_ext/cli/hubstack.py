@@ -79,12 +79,17 @@ def wait_until(check, what: str, timeout: float, process: subprocess.Popen | Non
 
 
 class HubStack:
-    """One hub, its proxy and its job server, in `folder`, on loopback."""
+    """One hub, its proxy and its job server, in `folder`, on loopback.
 
-    def __init__(self, folder: Path, port: int, settings: dict[str, object],
-                 env: dict[str, str] | None = None, log=None) -> None:  # fmt: skip
+    `plain=True` runs JupyterHub with `settings` alone, none of hub_config/ (for
+    comparisons): no job server, no hook, the hub's own pages."""
+
+    def __init__(
+        self, folder: Path, port: int, settings: dict[str, object],
+        env: dict[str, str] | None = None, log=None, plain: bool = False,
+    ) -> None:  # fmt: skip
         self.folder, self.port, self.settings = Path(folder), port, settings
-        self.env, self.log = env or {}, log
+        self.env, self.log, self.plain = env or {}, log, plain
         self.jobserver_port = int(settings.get("JupyterExtHub.jobserver_port") or free_port())
         self.process: subprocess.Popen | None = None
 
@@ -109,7 +114,7 @@ class HubStack:
             "ConfigurableHTTPProxy.command": [str(ensure_proxy())],
             "ConfigurableHTTPProxy.api_url": f"http://127.0.0.1:{free_port()}",
             "ConfigurableHTTPProxy.pid_file": str(self.folder / "proxy.pid"),
-            "JupyterExtHub.jobserver_port": self.jobserver_port,
+            **({} if self.plain else {"JupyterExtHub.jobserver_port": self.jobserver_port}),
             **self.settings,
         }
         lines = ["# written by jupyter-ext for this run: every change here is lost on restart",
@@ -123,16 +128,18 @@ class HubStack:
         self.folder.mkdir(parents=True, exist_ok=True)
         config = self.write_config()
         env = {**os.environ, **self.env, "JUPYTER_EXT_HUB_CONFIG": str(config)}
+        main = config if self.plain else hub_config_dir() / "jupyterhub_config.py"
         self.process = subprocess.Popen(
-            [str(BIN / "jupyterhub"), "-f", str(hub_config_dir() / "jupyterhub_config.py")],
+            [str(BIN / "jupyterhub"), "-f", str(main)],
             cwd=self.folder, env=env, stdout=self.log or subprocess.DEVNULL,
             stderr=self.log or subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
             wait_until(lambda: httpx.get(f"{self.url}hub/api/").status_code == 200,
                        "JupyterHub", timeout, self.process)  # fmt: skip
-            wait_until(lambda: httpx.get(f"{self.jobserver_url}api/v1/").status_code < 500,
-                       "the job server", timeout, self.process)  # fmt: skip
+            if not self.plain:
+                wait_until(lambda: httpx.get(f"{self.jobserver_url}api/v1/").status_code < 500,
+                           "the job server", timeout, self.process)  # fmt: skip
         except StackError:
             self.stop()
             raise
