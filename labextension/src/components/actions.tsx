@@ -1,0 +1,129 @@
+import * as React from 'react';
+
+import { actionTree, problemLabel } from '../model';
+import type { JobsStore } from '../store';
+import { ErrorNote, Section, StateBadge } from './common';
+
+/** The actions of project.yaml as a dependency tree, or its problems; and the submit form. */
+export function ActionsView(props: { store: JobsStore }): JSX.Element {
+  const store = props.store;
+  const answer = store.actions;
+  const file = answer?.file ?? 'project.yaml';
+  const rows = answer ? actionTree(answer.actions) : [];
+  return (
+    <Section title="Actions" id="actions">
+      <ErrorNote message={store.errors.actions} />
+      {answer?.problems.length ? (
+        <div className="jp-ext-problems" role="alert">
+          <div>{file} is not valid: no job can run until it is fixed.</div>
+          <ul>
+            {answer.problems.map((p, i) => (
+              <li key={i}>
+                <button
+                  className="jp-ext-link"
+                  title={`Open ${p.path ?? file} at this line`}
+                  onClick={() => store.openFileAt(file, p.line, p.column)}
+                >
+                  {problemLabel(p)}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      {rows.length > 0 && (
+        <ul className="jp-ext-tree" aria-label="Actions">
+          {rows.map(row => {
+            const a = row.action;
+            const id = `jp-ext-action-${a.name}`;
+            return (
+              <li key={a.name} className="jp-ext-action" style={{ paddingLeft: `${row.depth * 14}px` }}>
+                <input
+                  type="checkbox"
+                  id={id}
+                  checked={store.selected.has(a.name)}
+                  onChange={e => store.toggle(a.name, e.currentTarget.checked)}
+                />
+                <label htmlFor={id} title={a.run}>
+                  {row.depth > 0 && <span className="jp-ext-dim">└ </span>}
+                  {a.name}
+                </label>
+                {row.alsoNeeds.length > 0 && (
+                  <span className="jp-ext-dim jp-ext-needs"> + {row.alsoNeeds.join(', ')}</span>
+                )}
+                {Object.entries(a.last_state).map(([backend, state]) => (
+                  <StateBadge key={backend} state={state} label={backend} />
+                ))}
+                {a.line ? (
+                  <button
+                    className="jp-ext-icon-button"
+                    aria-label={`Open ${file} at ${a.name}`}
+                    title={`${file}, line ${a.line}`}
+                    onClick={() => store.openFileAt(file, a.line)}
+                  >
+                    ↗
+                  </button>
+                ) : null}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      <SubmitForm store={store} />
+    </Section>
+  );
+}
+
+function SubmitForm(props: { store: JobsStore }): JSX.Element {
+  const store = props.store;
+  const count = store.selected.size;
+  const dirty = (store.workspace?.checkout.warnings.length ?? 0) > 0;
+  return (
+    <form
+      className="jp-ext-submit"
+      onSubmit={e => {
+        e.preventDefault();
+        void store.submit();
+      }}
+    >
+      <label>
+        Backend{' '}
+        <select
+          aria-label="Backend"
+          value={store.backend}
+          onChange={e => store.setOption('backend', e.currentTarget.value)}
+        >
+          {store.backends.map(b => (
+            <option key={b.slug} value={b.slug}>
+              {b.name || b.slug}
+              {b.online ? '' : ' (offline)'}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          checked={store.forceRunDependencies}
+          onChange={e => store.setOption('forceRunDependencies', e.currentTarget.checked)}
+        />{' '}
+        Force run dependencies
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          checked={store.notify}
+          onChange={e => store.setOption('notify', e.currentTarget.checked)}
+        />{' '}
+        Notify me
+      </label>
+      {dirty && count > 0 && (
+        <div className="jp-ext-dim">Jobs run the pushed commit, not the files on screen.</div>
+      )}
+      <ErrorNote message={store.errors.submit} />
+      <button type="submit" className="jp-mod-styled jp-mod-accept jp-ext-run" disabled={!store.canSubmit}>
+        {store.submitting ? 'Submitting…' : count ? `Run ${count} action${count > 1 ? 's' : ''}` : 'Select actions to run'}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,53 @@
+import * as React from 'react';
+
+/** A job's, request's or action's state as a small coloured word. */
+export function StateBadge(props: { state: string; label?: string }): JSX.Element {
+  const text = props.label ? `${props.label}: ${props.state}` : props.state;
+  return (
+    <span className={`jp-ext-state jp-ext-state-${props.state}`} title={text}>
+      {props.label ? `${props.label} ` : ''}
+      {props.state.replace(/_/g, ' ')}
+    </span>
+  );
+}
+
+/** A part of the panel that folds (a <details>: keyboard and screen readers know it). */
+export function Section(props: {
+  title: string;
+  id: string;
+  open?: boolean;
+  extra?: React.ReactNode;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <details className={`jp-ext-section jp-ext-section-${props.id}`} open={props.open ?? true}>
+      <summary className="jp-ext-section-title">
+        <span>{props.title}</span>
+        {props.extra}
+      </summary>
+      <div className="jp-ext-section-body">{props.children}</div>
+    </details>
+  );
+}
+
+export function ErrorNote(props: { message?: string }): JSX.Element | null {
+  return props.message ? (
+    <div className="jp-ext-error" role="alert">
+      {props.message}
+    </div>
+  ) : null;
+}
+
+export function shortSha(sha: string | null | undefined): string {
+  return sha ? sha.slice(0, 7) : '—';
+}
+
+/** 14:03:27 today, else the date and time. */
+export function when(iso: string | null | undefined): string {
+  if (!iso) {
+    return '';
+  }
+  const d = new Date(iso);
+  const today = new Date().toDateString() === d.toDateString();
+  return today ? d.toLocaleTimeString() : d.toLocaleString();
+}

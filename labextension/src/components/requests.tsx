@@ -1,0 +1,149 @@
+import * as React from 'react';
+
+import { formatDuration, sortedRequests, timeline } from '../model';
+import type { JobsStore } from '../store';
+import type { IJob, IJobRequest } from '../types';
+import { ErrorNote, Section, shortSha, StateBadge, when } from './common';
+import { LogView } from './log';
+
+/** Job requests newest first; one opened shows its jobs, their timeline and a log. */
+export function RequestsView(props: { store: JobsStore }): JSX.Element {
+  const store = props.store;
+  const request = store.request;
+  const live = store.streamOpen ? (
+    <span className="jp-ext-live" title="Updating live">● live</span>
+  ) : null;
+  return (
+    <Section title="Job requests" id="requests" extra={live}>
+      <ErrorNote message={store.errors.requests} />
+      <ErrorNote message={store.errors.stream && `Live updates paused: ${store.errors.stream}`} />
+      {request ? <RequestDetail store={store} request={request} /> : <RequestList store={store} />}
+    </Section>
+  );
+}
+
+function RequestList(props: { store: JobsStore }): JSX.Element {
+  const store = props.store;
+  const requests = sortedRequests(store.jobs, store.name);
+  if (!requests.length) {
+    return <div className="jp-ext-dim">No job requests yet.</div>;
+  }
+  return (
+    <ul className="jp-ext-requests" aria-label="Job requests">
+      {requests.map(r => (
+        <li key={r.id}>
+          <button className="jp-ext-request" onClick={() => store.openRequest(r.id)}>
+            <StateBadge state={r.state} />
+            <span className="jp-ext-request-actions">{r.actions.join(', ') || r.id}</span>
+            <span className="jp-ext-dim">
+              {r.backend} · {when(r.created_at)}
+              {r.created_by ? ` · ${r.created_by}` : ''}
+            </span>
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function RequestDetail(props: { store: JobsStore; request: IJobRequest }): JSX.Element {
+  const { store, request } = props;
+  const view = store.view.kind === 'request' ? store.view : null;
+  const now = useNow(request.jobs.some(j => j.state === 'running' || j.state === 'pending'));
+  const chart = timeline(request.jobs, now);
+  const job = request.jobs.find(j => j.identifier === view?.job);
+  return (
+    <div className="jp-ext-request-detail" aria-label={`Job request ${request.id}`}>
+      <div className="jp-ext-row">
+        <button className="jp-ext-link" onClick={() => store.showList()}>
+          ← All requests
+        </button>
+        <StateBadge state={request.state} />
+      </div>
+      <div className="jp-ext-dim">
+        {request.actions.join(', ')} on {request.backend} at {shortSha(request.sha)}
+        {request.force_run_dependencies ? ', dependencies forced' : ''} · {when(request.created_at)}
+      </div>
+      <ul className="jp-ext-jobs" aria-label="Jobs">
+        {chart.bars.map(bar => (
+          <li key={bar.job.identifier}>
+            <button
+              className={`jp-ext-job${bar.job.identifier === view?.job ? ' jp-mod-selected' : ''}`}
+              aria-pressed={bar.job.identifier === view?.job}
+              onClick={() => store.openJob(bar.job.identifier)}
+              title={bar.job.status_message}
+            >
+              <span className="jp-ext-job-name">{bar.job.action}</span>
+              <StateBadge state={bar.job.state} />
+              <span className="jp-ext-dim jp-ext-job-times">
+                waited {formatDuration(bar.waitedMs)}
+                {bar.ranMs !== null ? `, ran ${formatDuration(bar.ranMs)}` : ''}
+              </span>
+              <span className="jp-ext-timeline" aria-hidden="true">
+                <span
+                  className="jp-ext-bar-wait"
+                  style={{ left: pct(bar.start), width: pct((bar.runStart ?? bar.end) - bar.start) }}
+                />
+                {bar.runStart !== null && (
+                  <span
+                    className={`jp-ext-bar-run jp-ext-state-${bar.job.state}`}
+                    style={{ left: pct(bar.runStart), width: pct(Math.max(bar.end - bar.runStart, 0.01)) }}
+                  />
+                )}
+              </span>
+            </button>
+          </li>
+        ))}
+      </ul>
+      <div className="jp-ext-dim">Timeline: {formatDuration(chart.spanMs)} from the request</div>
+      {job && <JobDetail store={store} job={job} following={!!view?.follow} />}
+    </div>
+  );
+}
+
+function JobDetail(props: { store: JobsStore; job: IJob; following: boolean }): JSX.Element {
+  const { store, job, following } = props;
+  const lines = store.jobs.logs.get(job.identifier) ?? [];
+  const outputs = store.outputs.get(job.identifier) ?? [];
+  return (
+    <div className="jp-ext-job-detail">
+      <div className="jp-ext-row">
+        <strong>{job.action}</strong>
+        <span className="jp-ext-dim">{job.identifier}</span>
+        {!following && (
+          <button className="jp-ext-link" onClick={() => store.followRunning()}>
+            Follow the running job
+          </button>
+        )}
+      </div>
+      {job.status_message && <div className="jp-ext-dim">{job.status_message}</div>}
+      <LogView job={job.identifier} lines={lines} live={job.state === 'running' || job.state === 'pending'} />
+      {outputs.length > 0 && (
+        <ul className="jp-ext-outputs" aria-label="Outputs">
+          {outputs.map(o => (
+            <li key={o.path}>
+              {o.path} <span className="jp-ext-dim">({o.privacy_level.replace(/_/g, ' ')}, {o.size} bytes)</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function pct(fraction: number): string {
+  return `${Math.max(0, Math.min(1, fraction)) * 100}%`;
+}
+
+/** The time now, ticking each second while `ticking`. */
+function useNow(ticking: boolean): number {
+  const [now, setNow] = React.useState(Date.now());
+  React.useEffect(() => {
+    if (!ticking) {
+      return;
+    }
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [ticking]);
+  return ticking ? now : Date.now();
+}

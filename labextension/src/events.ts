@@ -1,0 +1,118 @@
+/**
+ * The job server's live events (`GET jupyter-ext/api/events`, Server-Sent Events):
+ * jobs, job requests and log lines of this workspace.
+ *
+ * The browser's EventSource is used first: same origin, the server's login cookie,
+ * and it reconnects by itself sending `Last-Event-ID`, so the job server replays
+ * what was missed. Where the server does not take the cookie (the stream is
+ * refused), the stream is read with fetch through ServerConnection instead, which
+ * sends the page's token, and reconnects the same way.
+ */
+import { ServerConnection } from '@jupyterlab/services';
+
+import { SSEParser } from './sse';
+
+export const KINDS = ['job', 'job_request', 'log'];
+
+export interface IEventStreamOptions {
+  url: string;
+  onEvent: (kind: string, data: any) => void;
+  /** The stream is open (again): `first` for the first time. */
+  onOpen: (first: boolean) => void;
+  onError: (message: string) => void;
+}
+
+export class EventStream {
+  private source: EventSource | null = null;
+  private abort: AbortController | null = null;
+  private opened = false;
+  private disposed = false;
+  /** How the stream is read: `eventsource` or `fetch`. */
+  mode: 'eventsource' | 'fetch' = 'eventsource';
+
+  constructor(private options: IEventStreamOptions) {}
+
+  start(): void {
+    if (typeof EventSource === 'undefined') {
+      void this.startFetch();
+      return;
+    }
+    const source = new EventSource(this.options.url, { withCredentials: true });
+    this.source = source;
+    source.onopen = () => this.opened_();
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED && !this.disposed) {
+        source.close(); // refused (no cookie the server takes): read it with fetch
+        this.source = null;
+        void this.startFetch();
+      }
+    };
+    for (const kind of KINDS) {
+      source.addEventListener(kind, (e: MessageEvent) => this.dispatch(kind, e.data));
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.source?.close();
+    this.abort?.abort();
+  }
+
+  private opened_(): void {
+    const first = !this.opened;
+    this.opened = true;
+    this.options.onOpen(first);
+  }
+
+  private dispatch(kind: string, text: string): void {
+    let data: any;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      return;
+    }
+    this.options.onEvent(kind, data);
+  }
+
+  private async startFetch(): Promise<void> {
+    this.mode = 'fetch';
+    const parser = new SSEParser();
+    const settings = ServerConnection.makeSettings();
+    let wait = 500;
+    while (!this.disposed) {
+      this.abort = new AbortController();
+      try {
+        const headers: Record<string, string> = { Accept: 'text/event-stream' };
+        if (parser.lastEventId !== null) {
+          headers['Last-Event-ID'] = parser.lastEventId;
+        }
+        const init = { headers, signal: this.abort.signal, cache: 'no-store' as RequestCache };
+        const response = await ServerConnection.makeRequest(this.options.url, init, settings);
+        if (!response.ok || !response.body) {
+          throw new Error(`the event stream was refused: ${response.status} ${await response.text()}`);
+        }
+        this.opened_();
+        wait = 500;
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) {
+            break;
+          }
+          for (const message of parser.feed(value)) {
+            if (KINDS.includes(message.event)) {
+              this.dispatch(message.event, message.data);
+            }
+          }
+        }
+      } catch (error) {
+        if (this.disposed) {
+          return;
+        }
+        this.options.onError(error instanceof Error ? error.message : String(error));
+      }
+      await new Promise(resolve => setTimeout(resolve, wait));
+      wait = Math.min(wait * 2, 15000);
+    }
+  }
+}

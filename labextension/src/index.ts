@@ -1,0 +1,141 @@
+/**
+ * jupyter-ext's Jobs panel: the workspace, its actions, job requests with live
+ * logs, and released outputs, in JupyterLab's left sidebar. It talks only to the
+ * server extension's handlers under `{base}jupyter-ext/`.
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+
+import { DRIVE_NAME, ReleasedDrive } from './drive';
+import { jobsIcon } from './icon';
+import { JobsPanel } from './panel';
+import { JobsStore } from './store';
+import type { IJobRequest, IRelease } from './types';
+
+export namespace CommandIDs {
+  export const open = 'jupyter-ext:open-jobs';
+  export const refresh = 'jupyter-ext:refresh';
+  export const submit = 'jupyter-ext:run-selected';
+  export const openProject = 'jupyter-ext:open-project-yaml';
+}
+
+const POLL_MS = 30_000; // the checkout's state and releases, while the panel is shown
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-ext-labextension:plugin',
+  description: 'The Jobs panel: run project.yaml actions, follow their logs, open released outputs.',
+  autoStart: true,
+  requires: [IDocumentManager],
+  optional: [ICommandPalette, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    docManager: IDocumentManager,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    const openFileAt = (path: string, line?: number | null, column?: number | null) => {
+      const widget = docManager.openOrReveal(path);
+      if (!widget || !line) {
+        return;
+      }
+      void widget.context.ready.then(() => {
+        const editor = (widget.content as any).editor;
+        if (!editor?.setCursorPosition) {
+          return;
+        }
+        const position = { line: line - 1, column: Math.max((column ?? 1) - 1, 0) };
+        editor.setCursorPosition(position);
+        editor.revealPosition?.(position);
+        editor.focus?.();
+      });
+    };
+    const store: JobsStore = new JobsStore({
+      openFileAt,
+      openReleased: (release: IRelease, path: string) => {
+        docManager.openOrReveal(`${DRIVE_NAME}:${release.id}/${path}`);
+      },
+      finished: (request: IJobRequest) => {
+        const what = `${request.actions.join(', ')} on ${request.backend}`;
+        const say = {
+          succeeded: Notification.success,
+          failed: Notification.error,
+          cancelled: Notification.warning,
+          nothing_to_do: Notification.info
+        }[request.state as 'succeeded'] ?? Notification.info;
+        say(`Job request ${request.state.replace(/_/g, ' ')}: ${what}`, {
+          autoClose: 8000,
+          actions: [
+            {
+              label: 'Show',
+              callback: () => {
+                app.shell.activateById(panel.id);
+                store.openRequest(request.id);
+              }
+            }
+          ]
+        });
+      }
+    });
+    app.serviceManager.contents.addDrive(new ReleasedDrive(() => store.currentReleases()));
+
+    const panel = new JobsPanel(store);
+    panel.title.icon = jobsIcon;
+    app.shell.add(panel, 'left', { rank: 600 });
+    restorer?.add(panel, 'jupyter-ext-jobs');
+
+    app.commands.addCommand(CommandIDs.open, {
+      label: 'Show the Jobs panel',
+      caption: 'Actions of project.yaml, job requests and released outputs',
+      execute: () => app.shell.activateById(panel.id)
+    });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh the Jobs panel',
+      execute: () => store.refresh()
+    });
+    app.commands.addCommand(CommandIDs.submit, {
+      label: () => `Run the selected actions (${store.selected.size})`,
+      isEnabled: () => store.canSubmit,
+      execute: () => store.submit()
+    });
+    app.commands.addCommand(CommandIDs.openProject, {
+      label: 'Open project.yaml',
+      execute: () => openFileAt(store.actions?.file ?? 'project.yaml', 1)
+    });
+    app.commands.addKeyBinding({ command: CommandIDs.open, keys: ['Accel Alt J'], selector: 'body' });
+    app.commands.addKeyBinding({
+      command: CommandIDs.submit,
+      keys: ['Accel Enter'],
+      selector: '.jp-ext-panel'
+    });
+    for (const command of Object.values(CommandIDs)) {
+      palette?.addItem({ command, category: 'Jobs' });
+    }
+    store.changed.connect(() => app.commands.notifyCommandChanged(CommandIDs.submit));
+
+    // project.yaml saved: read the actions again; any save may change the checkout's state
+    app.serviceManager.contents.fileChanged.connect((_, change) => {
+      const path = change.newValue?.path ?? change.oldValue?.path ?? '';
+      if (path.includes(':')) {
+        return; // another drive (released outputs)
+      }
+      if (path === (store.actions?.file ?? 'project.yaml')) {
+        void store.loadActions();
+      }
+      void store.loadWorkspace();
+    });
+    setInterval(() => {
+      if (panel.isVisible) {
+        void store.loadWorkspace();
+        void store.loadReleases();
+      }
+    }, POLL_MS);
+    void app.restored.then(() => store.start());
+  }
+};
+
+export default plugin;

@@ -1,0 +1,46 @@
+/**
+ * The Jobs panel of the left sidebar: a ReactWidget drawing the store.
+ */
+import { ReactWidget } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { ActionsView } from './components/actions';
+import { ReleasesView } from './components/releases';
+import { RequestsView } from './components/requests';
+import { WorkspaceView } from './components/workspace';
+import type { JobsStore } from './store';
+
+export class JobsPanel extends ReactWidget {
+  constructor(readonly store: JobsStore) {
+    super();
+    this.addClass('jp-ext-panel');
+    this.id = 'jupyter-ext-jobs';
+    this.title.caption = 'Jobs';
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', 'Jobs');
+    store.changed.connect(() => this.update(), this);
+  }
+
+  render(): JSX.Element {
+    const store = this.store;
+    return (
+      <div className="jp-ext-panel-body">
+        <div className="jp-ext-toolbar">
+          <h2 className="jp-ext-heading">Jobs</h2>
+          <button
+            className="jp-ext-icon-button"
+            aria-label="Refresh"
+            title="Refresh"
+            onClick={() => void store.refresh()}
+          >
+            ⟳
+          </button>
+        </div>
+        <WorkspaceView store={store} />
+        <ActionsView store={store} />
+        <RequestsView store={store} />
+        <ReleasesView store={store} />
+      </div>
+    );
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * The panel's state and what changes it: answers of the server extension, the
+ * event stream, and the analyst's choices. Views read it and listen to `changed`;
+ * the pure parts of each change are in model.ts.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { api, errorMessage, extURL } from './api';
+import { EventStream } from './events';
+import {
+  applyEvent,
+  emptyState,
+  IJobsState,
+  jobToFollow,
+  newlyFinished,
+  withLastStates,
+  withLogLines,
+  withRequests
+} from './model';
+import type { IActions, IBackend, IJobRequest, IOutput, IRelease, IWorkspaceInfo } from './types';
+
+/** What the panel asks of JupyterLab (kept out of the store so it stays testable). */
+export interface IPanelHost {
+  openFileAt(path: string, line?: number | null, column?: number | null): void;
+  openReleased(release: IRelease, path: string): void;
+  finished(request: IJobRequest): void;
+}
+
+export type View =
+  | { kind: 'list' }
+  | { kind: 'request'; id: string; job: string | null; follow: boolean };
+
+export type ErrorKey = 'workspace' | 'actions' | 'requests' | 'submit' | 'stream' | 'releases';
+
+export class JobsStore {
+  workspace: IWorkspaceInfo | null = null;
+  actions: IActions | null = null;
+  backends: IBackend[] = [];
+  jobs: IJobsState = emptyState();
+  releases: IRelease[] = [];
+  outputs = new Map<string, IOutput[]>();
+  selected = new Set<string>();
+  backend = '';
+  forceRunDependencies = false;
+  notify = true;
+  submitting = false;
+  streamOpen = false;
+  view: View = { kind: 'list' };
+  errors: Partial<Record<ErrorKey, string>> = {};
+  /** Jobs whose log so far has been read (later lines come with the events). */
+  private logsLoaded = new Set<string>();
+  private stream: EventStream | null = null;
+  private _changed = new Signal<this, void>(this);
+
+  constructor(private host: IPanelHost) {}
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  get name(): string {
+    return this.workspace?.name ?? '';
+  }
+
+  /** Load everything, then follow the workspace's events. */
+  async start(): Promise<void> {
+    await Promise.all([this.loadWorkspace(), this.loadActions(), this.loadBackends()]);
+    if (!this.name) {
+      return;
+    }
+    this.stream?.dispose();
+    this.stream = new EventStream({
+      url: extURL('api/events', { workspace: this.name }),
+      onEvent: (kind, data) => this.onEvent(kind, data),
+      onOpen: first => {
+        this.streamOpen = true;
+        this.setError('stream', undefined);
+        if (first) {
+          // the stream is open before the lists are read: nothing falls between
+          void this.loadRequests();
+          void this.loadReleases();
+        }
+      },
+      onError: message => {
+        this.streamOpen = false;
+        this.setError('stream', message);
+      }
+    });
+    this.stream.start();
+  }
+
+  dispose(): void {
+    this.stream?.dispose();
+    Signal.clearData(this);
+  }
+
+  async refresh(): Promise<void> {
+    await Promise.all([
+      this.loadWorkspace(),
+      this.loadActions(),
+      this.loadRequests(),
+      this.loadReleases()
+    ]);
+  }
+
+  async loadWorkspace(): Promise<void> {
+    await this.guard('workspace', async () => {
+      this.workspace = await api.workspace();
+    });
+  }
+
+  async loadActions(): Promise<void> {
+    await this.guard('actions', async () => {
+      const answer = await api.actions();
+      const jobs = [...this.jobs.requests.values()].flatMap(r => r.jobs);
+      this.actions = { ...answer, actions: withLastStates(answer.actions, jobs) };
+      const names = new Set(answer.actions.map(a => a.name));
+      this.selected = new Set([...this.selected].filter(n => names.has(n)));
+    });
+  }
+
+  async loadBackends(): Promise<void> {
+    await this.guard('submit', async () => {
+      this.backends = await api.backends();
+      if (!this.backends.some(b => b.slug === this.backend)) {
+        this.backend = (this.backends.find(b => b.online) ?? this.backends[0])?.slug ?? '';
+      }
+    });
+  }
+
+  async loadRequests(): Promise<void> {
+    if (!this.name) {
+      return;
+    }
+    await this.guard('requests', async () => {
+      const page = await api.jobRequests(this.name);
+      this.jobs = withRequests(this.jobs, page.items);
+    });
+  }
+
+  async loadReleases(): Promise<void> {
+    if (!this.name) {
+      return;
+    }
+    await this.guard('releases', async () => {
+      this.releases = (await api.releases(this.name)).items;
+    });
+  }
+
+  /** The releases, for the `Released:` drive (read again when older than a few seconds). */
+  private releasesAt = 0;
+  async currentReleases(): Promise<IRelease[]> {
+    if (Date.now() - this.releasesAt > 5000) {
+      this.releasesAt = Date.now();
+      await this.loadReleases();
+    }
+    return this.releases;
+  }
+
+  onEvent(kind: string, data: any): void {
+    const before = this.jobs;
+    this.jobs = applyEvent(this.jobs, kind, data);
+    if (kind === 'job' && this.actions) {
+      this.actions = { ...this.actions, actions: withLastStates(this.actions.actions, [data]) };
+    }
+    for (const request of newlyFinished(before, this.jobs)) {
+      this.host.finished(request);
+    }
+    this.followJob();
+    this._changed.emit();
+  }
+
+  toggle(action: string, on: boolean): void {
+    const selected = new Set(this.selected);
+    on ? selected.add(action) : selected.delete(action);
+    this.selected = selected;
+    this._changed.emit();
+  }
+
+  setOption(option: 'backend' | 'forceRunDependencies' | 'notify', value: string | boolean): void {
+    (this as any)[option] = value;
+    this._changed.emit();
+  }
+
+  get canSubmit(): boolean {
+    return (
+      !this.submitting &&
+      this.selected.size > 0 &&
+      !!this.backend &&
+      !!this.name &&
+      !(this.actions?.problems.length ?? 0)
+    );
+  }
+
+  async submit(): Promise<IJobRequest | null> {
+    if (!this.canSubmit) {
+      return null;
+    }
+    const order = (this.actions?.actions ?? []).map(a => a.name);
+    const actions = order.filter(n => this.selected.has(n));
+    this.submitting = true;
+    this.setError('submit', undefined);
+    try {
+      const request = await api.submit({
+        workspace: this.name,
+        backend: this.backend,
+        actions,
+        force_run_dependencies: this.forceRunDependencies,
+        notify: this.notify
+      });
+      const known = this.jobs.requests.get(request.id);
+      // events may have come first and carry newer job states: keep those
+      const merged = known?.jobs.length ? { ...request, jobs: known.jobs, state: known.state } : request;
+      this.jobs = withRequests(this.jobs, [merged]);
+      this.view = { kind: 'request', id: request.id, job: null, follow: true };
+      this.followJob();
+      return request;
+    } catch (error) {
+      this.errors = { ...this.errors, submit: errorMessage(error) };
+      return null;
+    } finally {
+      this.submitting = false;
+      this._changed.emit();
+    }
+  }
+
+  showList(): void {
+    this.view = { kind: 'list' };
+    this._changed.emit();
+  }
+
+  openRequest(id: string): void {
+    this.view = { kind: 'request', id, job: null, follow: true };
+    this.followJob();
+    this._changed.emit();
+    if (!this.jobs.requests.get(id)?.jobs.length) {
+      void this.guard('requests', async () => {
+        this.jobs = withRequests(this.jobs, [await api.jobRequest(id)]);
+        this.followJob();
+      });
+    }
+  }
+
+  /** Show this job's log (and stop following the running one). */
+  openJob(identifier: string): void {
+    if (this.view.kind !== 'request') {
+      return;
+    }
+    this.view = { ...this.view, job: identifier, follow: false };
+    this.loadJob(identifier);
+    this._changed.emit();
+  }
+
+  followRunning(): void {
+    if (this.view.kind === 'request') {
+      this.view = { ...this.view, follow: true };
+      this.followJob();
+      this._changed.emit();
+    }
+  }
+
+  get request(): IJobRequest | undefined {
+    return this.view.kind === 'request' ? this.jobs.requests.get(this.view.id) : undefined;
+  }
+
+  /** In a followed request, show the running job (or the last that ran). */
+  private followJob(): void {
+    const view = this.view;
+    if (view.kind !== 'request') {
+      return;
+    }
+    if (!view.follow) {
+      if (view.job) {
+        this.loadJob(view.job);
+      }
+      return;
+    }
+    const request = this.jobs.requests.get(view.id);
+    const job = request && jobToFollow(request);
+    if (job && job.identifier !== view.job) {
+      this.view = { ...view, job: job.identifier };
+    }
+    if (job) {
+      this.loadJob(job.identifier);
+    }
+  }
+
+  /** The log so far (lines that came before the stream saw them) and, once finished, the outputs. */
+  private loadJob(identifier: string): void {
+    if (!this.logsLoaded.has(identifier)) {
+      this.logsLoaded.add(identifier);
+      void this.guard('requests', async () => {
+        this.jobs = withLogLines(this.jobs, identifier, await api.logs(identifier));
+      });
+    }
+    const job = [...this.jobs.requests.values()]
+      .flatMap(r => r.jobs)
+      .find(j => j.identifier === identifier);
+    if (job && (job.state === 'succeeded' || job.state === 'failed') && !this.outputs.has(identifier)) {
+      this.outputs.set(identifier, []);
+      void this.guard('requests', async () => {
+        this.outputs.set(identifier, await api.outputs(identifier));
+      });
+    }
+  }
+
+  openFileAt(path: string, line?: number | null, column?: number | null): void {
+    this.host.openFileAt(path, line, column);
+  }
+
+  openReleased(release: IRelease, path: string): void {
+    this.host.openReleased(release, path);
+  }
+
+  private setError(key: ErrorKey, message: string | undefined): void {
+    if (this.errors[key] === message) {
+      return;
+    }
+    const errors = { ...this.errors };
+    if (message === undefined) {
+      delete errors[key];
+    } else {
+      errors[key] = message;
+    }
+    this.errors = errors;
+    this._changed.emit();
+  }
+
+  /** Run a load; its failure is shown where it belongs, its success clears that. */
+  private async guard(key: ErrorKey, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+      this.setError(key, undefined);
+    } catch (error) {
+      this.setError(key, errorMessage(error));
+    }
+    this._changed.emit();
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * What the server extension and the job server answer, named as in
+ * jupyter_ext/schema (Job, JobRequest, LogLine, Output, Release, ReleaseFile,
+ * Backend) and jupyter_ext/serverext/handlers.py (workspace, actions).
+ */
+
+export type JobState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export type JobRequestState = JobState | 'nothing_to_do';
+
+export interface IJob {
+  identifier: string;
+  job_request: string;
+  workspace: string;
+  backend: string;
+  action: string;
+  state: JobState;
+  status_message: string;
+  exit_code: number | null;
+  needs: string[];
+  wait_for: string[];
+  runner: string | null;
+  cancelled_by: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+}
+
+export interface IJobRequest {
+  id: string;
+  workspace: string;
+  project: string;
+  backend: string;
+  sha: string;
+  actions: string[];
+  force_run_dependencies: boolean;
+  notify: boolean;
+  state: JobRequestState;
+  created_by: string;
+  created_at: string;
+  jobs: IJob[];
+}
+
+export interface IJobRequestCreate {
+  workspace: string;
+  backend: string;
+  actions: string[];
+  force_run_dependencies: boolean;
+  notify: boolean;
+}
+
+export interface ILogLine {
+  seq: number;
+  text: string;
+  at?: string | null;
+}
+
+export interface IOutput {
+  path: string;
+  size: number;
+  sha256: string;
+  privacy_level: string;
+}
+
+export interface IBackend {
+  slug: string;
+  name: string;
+  online: boolean;
+  executor: string | null;
+}
+
+export interface IReview {
+  reviewer: string;
+  decision: string;
+  comment: string;
+}
+
+export interface IReleaseFile {
+  id: string;
+  group: string;
+  path: string;
+  job: string;
+  sha256: string;
+  size: number;
+  state: string;
+  uploaded: boolean;
+}
+
+export interface IRelease {
+  id: string;
+  workspace: string;
+  backend: string;
+  state: string;
+  created_by: string;
+  created_at: string;
+  published_at: string | null;
+  files: IReleaseFile[];
+}
+
+export interface IPage<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** `GET jupyter-ext/workspace`. */
+export interface ICheckout {
+  is_repository: boolean;
+  branch?: string;
+  head?: string;
+  upstream?: string | null;
+  uncommitted?: string[];
+  uncommitted_count?: number;
+  unpushed?: number;
+  behind?: number;
+  warnings: string[];
+}
+
+export interface IWorkspace {
+  name: string;
+  project: string;
+  repo: string;
+  branch: string;
+}
+
+export interface IWorkspaceInfo {
+  name: string;
+  workspace: IWorkspace | null;
+  jobserver_error: string | null;
+  checkout: ICheckout;
+}
+
+/** `GET jupyter-ext/actions`. */
+export interface IActionStatus {
+  name: string;
+  needs: string[];
+  run: string;
+  line: number | null;
+  outputs: Record<string, Record<string, string>>;
+  last_state: Record<string, JobState>;
+}
+
+export interface IProblem {
+  message: string;
+  line: number | null;
+  column?: number | null;
+  path?: string | null;
+  code?: string;
+}
+
+export interface IActions {
+  file: string;
+  sha: string | null;
+  actions: IActionStatus[];
+  problems: IProblem[];
+  warnings: IProblem[];
+  jobserver_error: string | null;
+}
+
+/** One message of `GET api/events` (Server-Sent Events). */
+export interface IServerEvent {
+  id: string | null;
+  event: string;
+  data: string;
+}
