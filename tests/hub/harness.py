@@ -36,7 +36,8 @@ def cli(folder: Path, env: dict[str, str], *args: str) -> str:
 
 
 class HubWorld:
-    def __init__(self, folder: Path, spawner: str = "local", settings: dict | None = None) -> None:
+    def __init__(self, folder: Path, spawner: str = "local", settings: dict | None = None,
+                 env: dict[str, str] | None = None) -> None:  # fmt: skip
         self.folder = folder
         self.github = FakeGitHub(folder / "github").start()
         self.port = free_port()
@@ -52,7 +53,7 @@ class HubWorld:
         self.env = {"JUPYTER_EXT_CRYPT_KEY": Fernet.generate_key().decode(),
                     "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32),
                     "OAUTH_CLIENT_ID": CLIENT_ID, "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
-                    "OAUTH_CALLBACK_URL": callback}  # fmt: skip
+                    "OAUTH_CALLBACK_URL": callback, **(env or {})}  # fmt: skip
         self.db = f"sqlite:///{folder / 'jobserver.sqlite'}"
         self.clients: list[httpx.Client] = []  # closed with the world
         self._seed_accounts()
