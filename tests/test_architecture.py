@@ -16,6 +16,7 @@ FORBIDDEN = {
     "runner": {"jobserver"},
     "jobserver": {"runner"},
     "serverext": {"jobserver", "runner", "cli", "app", "widgets"},
+    "widgets": {"jobserver", "runner", "cli", "app", "serverext"},
 }
 
 

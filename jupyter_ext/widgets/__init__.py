@@ -1,0 +1,17 @@
+"""ipywidgets for notebooks: pick and run actions, watch jobs and logs, browse releases.
+
+Each widget takes a `Client` (or makes one from the environment, as inside a
+workspace server), updates live from the job server's event stream in a
+background thread (the kernel stays free), and has a plain text form for
+frontends without widgets.
+
+    from jupyter_ext.widgets import ActionPicker
+    ActionPicker()
+"""
+
+from .action_picker import ActionPicker
+from .job_monitor import JobMonitor
+from .log_view import LogView
+from .release_browser import ReleaseBrowser
+
+__all__ = ["ActionPicker", "JobMonitor", "LogView", "ReleaseBrowser"]
