@@ -35,6 +35,7 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "jupyter-ext demo", "GIT_AUTHOR_EMAIL": "demo@loca
 USERS = {  # login: (global roles, roles in the demo project)
     "analyst": ([], ["project_developer"]),
     "checker": (["output_checker"], ["project_collaborator"]),
+    "checker2": (["output_checker"], ["project_collaborator"]),
     "publisher": (["output_publisher"], ["project_collaborator"]),
     "admin": (["core_developer"], ["project_coordinator"]),
 }
@@ -140,6 +141,8 @@ class Demo:
             cwd=self.folder, stdout=self.runner_log, stderr=self.runner_log,
             start_new_session=True,
         )  # fmt: skip
+        self.seeding = threading.Thread(target=self._seed_release, daemon=True)
+        self.seeding.start()
 
     def stop(self) -> None:
         if self.runner is not None and self.runner.poll() is None:
@@ -218,15 +221,53 @@ class Demo:
              self.folder, env)  # fmt: skip
         for login, (roles, _) in USERS.items():
             admin("admin", "add-user", login, *(f"--role={r}" for r in roles))
-        (self.folder / "admin.token").write_text(admin("admin", "token", "admin").strip())
+        tokens = {login: admin("admin", "token", login).strip() for login in USERS}
+        (self.folder / "tokens.json").write_text(json.dumps(tokens))
+        (self.folder / "tokens.json").chmod(0o600)
         admin("admin", "add-org", ORG, "--name", "Demo University")
         token = admin("admin", "add-backend", BACKEND, "--org", ORG, "--name", "Demo backend")
         token_file.write_text(token.strip())
         token_file.chmod(0o600)
 
+    @property
+    def tokens(self) -> dict[str, str]:
+        return json.loads((self.folder / "tokens.json").read_text())
+
+    def _seed_release(self) -> None:
+        """A released table and chart to browse from the first minute (first run only): the
+        analyst runs make_table and make_plot, two checkers approve, the publisher publishes,
+        and the runner uploads them on its next heartbeat."""
+        from ..client import Client
+
+        marker = self.folder / "release.seeded"
+        if marker.exists():
+            return
+        url, tokens = self.stack.jobserver_url, self.tokens
+        try:
+            with Client(url, token=tokens["analyst"], workspace=WORKSPACE) as analyst:
+                request = analyst.job_requests.create(actions=["make_table", "make_plot"],
+                                                      backend=BACKEND)  # fmt: skip
+                request = request.wait(timeout=300, progress=False)
+                jobs = {job.action: job.identifier for job in request.jobs}
+                files = [{"job": jobs["make_table"], "path": "output/table_by_region.csv"},
+                         {"job": jobs["make_plot"], "path": "output/plot_rates.svg"}]  # fmt: skip
+                group = {"context": "Condition rates by region, the demo's first results",
+                         "disclosure_control": "counts rounded to 5, cells under 7 suppressed",
+                         "files": files}  # fmt: skip
+                release = analyst.releases.create(backend=BACKEND, groups={"results": group})
+            for checker in ("checker", "checker2"):
+                with Client(url, token=tokens[checker]) as client:
+                    for file in release.files:
+                        client.releases.review(release, file, "approve", "fine to release")
+            with Client(url, token=tokens["publisher"]) as publisher:
+                publisher.releases.publish(release)
+            marker.write_text(release.id)
+        except Exception as exc:  # the demo runs on without it; the log says why
+            self.log.warning("the demo's release could not be seeded: %s", exc)
+
     def _seed_project(self, repo: Path) -> None:
         """The project, its members and the workspace, through the API (first run)."""
-        token = (self.folder / "admin.token").read_text().strip()
+        token = self.tokens["admin"]
         api = httpx.Client(base_url=f"{self.stack.jobserver_url}api/v1/", timeout=30,
                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         with api:
