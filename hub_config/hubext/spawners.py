@@ -6,18 +6,22 @@ SlurmSpawner); this module only sets them up for workspaces.
 
 from __future__ import annotations
 
-import random
+import asyncio
+import os
 import shlex
+import socket
 from pathlib import Path
 
-from traitlets import Unicode, default
+from traitlets import Integer, Unicode, default
 
+from .git import ASKPASS
 from .settings import BIN
 
 try:
+    import docker.errors
     from dockerspawner import DockerSpawner
 except ImportError:  # the `docker` extra is not installed: only `local` and `slurm` work
-    DockerSpawner = object
+    DockerSpawner = None
 
 try:
     from batchspawner import SlurmSpawner
@@ -32,36 +36,116 @@ except ImportError:  # the `slurm` extra is not installed: only `local` and `doc
     SlurmSpawner = BatchSpawnerAPIHandler = object
     default_handlers = []
 
+WORK = "/home/jovyan/work"  # where the image's user finds the checkout (settings.place_checkout)
+CONTAINER_ASKPASS = "/opt/jupyter-ext-hub/askpass.sh"  # the hub's askpass.sh, mounted read-only
 
-class HostNetworkDockerSpawner(DockerSpawner):
-    """A container on the host's network, listening on 127.0.0.1 only.
 
-    With `network_mode=host` Docker refuses port bindings, so the server gets a
-    fresh free-looking port of its own and says where it is directly."""
+def free_port() -> int:
+    """A port free on 127.0.0.1 just now (the server binds it a moment later)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
-    def _port_default(self) -> int:
-        return random.randint(20000, 40000)
 
-    async def get_ip_and_port(self):
-        return "127.0.0.1", self.port
+def own_tree(top: Path, uid: int, gid: int) -> int:
+    """chown what under `top` is not uid:gid (symlinks themselves, never their targets, and
+    never across into another file system); how many entries changed."""
+    changed, device = 0, top.stat().st_dev
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if os.lstat(os.path.join(folder, d)).st_dev == device]
+        for path in [folder, *(os.path.join(folder, name) for name in dirs + files)]:
+            info = os.lstat(path)
+            if (info.st_uid, info.st_gid) != (uid, gid):
+                os.lchown(path, uid, gid)
+                changed += 1
+    return changed
 
-    async def start(self):
-        self.port = self._port_default()
-        self.extra_host_config = {**self.extra_host_config, "network_mode": "host"}
-        return await super().start()
 
-    def get_args(self):
-        return [*super().get_args(), "--ip=127.0.0.1", f"--port={self.port}"]
+if DockerSpawner is not None:
+
+    class HostNetworkDockerSpawner(DockerSpawner):
+        """A workspace server in a container on the host's network, listening on 127.0.0.1 only.
+
+        On the host network Docker refuses port bindings, so there are none
+        (`use_internal_ip`): each start takes a port free on 127.0.0.1, the server
+        binds it there (JUPYTERHUB_SERVICE_URL), and the hub and proxy reach it at
+        127.0.0.1:port, as the server reaches the hub and the job server. The
+        checkout (the volume at /home/jovyan/work) is handed to the image's user
+        first; the hub's askpass helper is mounted read-only and GIT_ASKPASS points
+        at it, so git in the container uses the user's token as the hub's clone did."""
+
+        work_uid = Integer(
+            1000, help="The uid (and gid) the image's server runs as: it must own the checkout."
+        ).tag(config=True)
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            return "127.0.0.1"
+
+        async def start(self):
+            self.port = free_port()
+            for host, bind in self.volume_binds.items():
+                if bind["bind"] == WORK and bind["mode"] == "rw":
+                    await asyncio.to_thread(self._own_checkout, Path(host))
+            return await super().start()
+
+        def _own_checkout(self, checkout: Path) -> None:
+            if os.geteuid() == 0:
+                changed = own_tree(checkout, self.work_uid, self.work_uid)
+                if changed:
+                    self.log.info("%s: %d entries now owned by uid %d", checkout, changed,
+                                  self.work_uid)  # fmt: skip
+            elif checkout.stat().st_uid != self.work_uid:
+                self.log.warning(
+                    "%s is owned by uid %d and the hub cannot chown it (not root): the server, "
+                    "uid %d, cannot write there", checkout, checkout.stat().st_uid, self.work_uid,
+                )  # fmt: skip
+
+        async def pull_image(self, image):
+            """Images are built on the site (hubext/image.py), never pulled: say so if missing."""
+            try:
+                await self.docker("inspect_image", image)
+            except docker.errors.ImageNotFound:
+                raise RuntimeError(
+                    f"the image {image} is not on this Docker engine: build it with "
+                    "`python hub_config/hubext/image.py`"
+                ) from None
+
+        async def get_ip_and_port(self):
+            return "127.0.0.1", self.port
+
+        def _askpass_mounted(self) -> bool:
+            return self.environment.get("GIT_ASKPASS") == str(ASKPASS)
+
+        @property
+        def volume_binds(self):
+            binds = super().volume_binds
+            if self._askpass_mounted():
+                binds[str(ASKPASS)] = {"bind": CONTAINER_ASKPASS, "mode": "ro"}
+            return binds
+
+        def get_env(self):
+            env = super().get_env()
+            if self._askpass_mounted():
+                env["GIT_ASKPASS"] = CONTAINER_ASKPASS
+            return env
 
 
 def configure_docker(c, settings) -> None:
+    if DockerSpawner is None:
+        raise ImportError(
+            "spawner = 'docker' needs DockerSpawner: pip install 'jupyter-ext[docker]'"
+        )
     c.JupyterHub.spawner_class = HostNetworkDockerSpawner
     c.DockerSpawner.image = settings.docker_image
+    c.DockerSpawner.pull_policy = "never"  # built here (hubext/image.py): no registry to pull from
     c.DockerSpawner.network_name = "host"
-    c.DockerSpawner.use_internal_ip = True
-    c.DockerSpawner.remove = True
+    c.DockerSpawner.use_internal_ip = True  # no port bindings: the host network refuses them
+    c.DockerSpawner.remove = True  # the container goes with its server; the checkout stays
     c.DockerSpawner.name_template = "jupyter-ext-{username}-{servername}"
-    c.DockerSpawner.hub_connect_url = "http://127.0.0.1:8081"
+    c.DockerSpawner.extra_host_config = {"init": True}  # an init as PID 1 reaps kernels' zombies
+    # c.Spawner.cpu_limit and c.Spawner.mem_limit become the container's CPU quota and memory
+    # limit (DockerSpawner's own traits of the same names read them)
 
 
 class WorkspaceSlurmSpawner(SlurmSpawner):

@@ -93,12 +93,12 @@ def build_debian_image(client, tag: str, packages: tuple[str, ...], changes: lis
         if setup is not None:
             setup(root)
         shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
-        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         repository, _, version = tag.partition(":")
-        reply = client.api.import_image_from_stream(
-            tar.stdout, repository=repository, tag=version or "latest", changes=changes
-        )
-        if tar.wait() != 0:
+        with subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE) as tar:
+            reply = client.api.import_image_from_stream(
+                tar.stdout, repository=repository, tag=version or "latest", changes=changes
+            )
+        if tar.returncode != 0:
             raise ImageBuildError(f"tar of the root file system failed (status {tar.returncode})")
     last = reply.strip().splitlines()[-1] if isinstance(reply, str) else str(reply)
     if "error" in last.lower():
