@@ -57,6 +57,10 @@ def test_the_demo_comes_up_runs_an_action_and_leaves_nothing_behind(tmp_path):
     try:
         url = wait_for_url(demo)
         assert url == f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 180  # the demo's first results: run, reviewed, released
+        while not (folder / "release.seeded").exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert (folder / "release.seeded").exists(), (folder / "hub.log").read_text()[-2000:]
         with closing(sign_in(url, "analyst")) as analyst:
             home = analyst.get("hub/home")
             assert home.url.path == "/hub/home" and 'data-server-name="demo-study"' in home.text
