@@ -171,11 +171,22 @@ export function emptyState(): IJobsState {
   return { requests: new Map(), logs: new Map() };
 }
 
-/** The listed requests replace what was known of them (their jobs included). */
+/**
+ * Listed requests merged into what is known: a list read while events arrive may be
+ * older than they are, so each job keeps whichever of its two shapes is further on.
+ */
 export function withRequests(state: IJobsState, listed: IJobRequest[]): IJobsState {
   const requests = new Map(state.requests);
   for (const request of listed) {
-    requests.set(request.id, { ...request, jobs: [...request.jobs] });
+    const known = requests.get(request.id);
+    let jobs = [...request.jobs];
+    if (known) {
+      const mine = new Map(known.jobs.map(j => [j.identifier, j]));
+      jobs = jobs.map(j => (mine.has(j.identifier) ? newer(mine.get(j.identifier)!, j) : j));
+      const listedIds = new Set(jobs.map(j => j.identifier));
+      jobs.push(...known.jobs.filter(j => !listedIds.has(j.identifier)));
+    }
+    requests.set(request.id, { ...request, jobs, state: jobs.length ? requestState(jobs) : request.state });
   }
   return { ...state, requests };
 }
@@ -207,12 +218,12 @@ export function applyEvent(state: IJobsState, kind: string, data: any): IJobsSta
   return state;
 }
 
-/** A job's state only moves forward: a late event never undoes a finish. */
-function newer(before: IJob, after: IJob): IJob {
-  if (FINISHED.has(before.state) && !FINISHED.has(after.state)) {
-    return before;
-  }
-  return after;
+const PROGRESS: Record<string, number> = { pending: 0, running: 1 };
+
+/** A job's state only moves forward: a late or stale shape never undoes a start or a finish. */
+export function newer(before: IJob, after: IJob): IJob {
+  const rank = (j: IJob) => PROGRESS[j.state] ?? 2;
+  return rank(after) >= rank(before) ? after : before;
 }
 
 function stubRequest(job: IJob): IJobRequest {

@@ -208,10 +208,7 @@ export class JobsStore {
         force_run_dependencies: this.forceRunDependencies,
         notify: this.notify
       });
-      const known = this.jobs.requests.get(request.id);
-      // events may have come first and carry newer job states: keep those
-      const merged = known?.jobs.length ? { ...request, jobs: known.jobs, state: known.state } : request;
-      this.jobs = withRequests(this.jobs, [merged]);
+      this.jobs = withRequests(this.jobs, [request]); // events that came first are kept
       this.view = { kind: 'request', id: request.id, job: null, follow: true };
       this.followJob();
       return request;
@@ -235,7 +232,8 @@ export class JobsStore {
     this._changed.emit();
     if (!this.jobs.requests.get(id)?.jobs.length) {
       void this.guard('requests', async () => {
-        this.jobs = withRequests(this.jobs, [await api.jobRequest(id)]);
+        const listed = await api.jobRequest(id);
+        this.jobs = withRequests(this.jobs, [listed]);
         this.followJob();
       });
     }
@@ -290,7 +288,8 @@ export class JobsStore {
     if (!this.logsLoaded.has(identifier)) {
       this.logsLoaded.add(identifier);
       void this.guard('requests', async () => {
-        this.jobs = withLogLines(this.jobs, identifier, await api.logs(identifier));
+        const lines = await api.logs(identifier);
+        this.jobs = withLogLines(this.jobs, identifier, lines);
       });
     }
     const job = [...this.jobs.requests.values()]

@@ -155,6 +155,17 @@ describe('applyEvent', () => {
     expect(state.requests.get('r1')!.jobs[0].state).toBe('succeeded');
   });
 
+  it('keeps what events said when an older list of requests arrives after them', () => {
+    let state = applyEvent(emptyState(), 'job', job({ state: 'running' }));
+    state = applyEvent(state, 'job', job({ identifier: 'j2', state: 'succeeded' }));
+    state = withRequests(state, [request({ jobs: [job({ state: 'pending' })] })]);
+    const r = state.requests.get('r1')!;
+    expect(r.jobs.map(j => [j.identifier, j.state])).toEqual([['j1', 'running'], ['j2', 'succeeded']]);
+    expect(r.state).toBe('running');
+    state = withRequests(state, [request({ jobs: [job({ state: 'failed' })] })]);
+    expect(state.requests.get('r1')!.state).toBe('failed');
+  });
+
   it('adds log lines in order without repeats, and ignores other kinds', () => {
     let state = applyEvent(emptyState(), 'log', { job: 'j1', lines: [[0, 'a'], [1, 'b']] });
     state = applyEvent(state, 'log', { job: 'j1', lines: [[1, 'b'], [2, 'c']] });

@@ -44,13 +44,17 @@ export function ActionsView(props: { store: JobsStore }): JSX.Element {
                   checked={store.selected.has(a.name)}
                   onChange={e => store.toggle(a.name, e.currentTarget.checked)}
                 />
-                <label htmlFor={id} title={a.run}>
+                <label
+                  htmlFor={id}
+                  className="jp-ext-action-name"
+                  title={row.alsoNeeds.length ? `${a.run}\nalso needs ${row.alsoNeeds.join(', ')}` : a.run}
+                >
                   {row.depth > 0 && <span className="jp-ext-dim">└ </span>}
                   {a.name}
+                  {row.alsoNeeds.length > 0 && (
+                    <span className="jp-ext-dim jp-ext-needs"> + {row.alsoNeeds.join(', ')}</span>
+                  )}
                 </label>
-                {row.alsoNeeds.length > 0 && (
-                  <span className="jp-ext-dim jp-ext-needs"> + {row.alsoNeeds.join(', ')}</span>
-                )}
                 {Object.entries(a.last_state).map(([backend, state]) => (
                   <StateBadge key={backend} state={state} label={backend} />
                 ))}

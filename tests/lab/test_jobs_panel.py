@@ -1,0 +1,194 @@
+"""The Jobs panel in a real JupyterLab, driven by Chromium, against the real job server and runner.
+
+An analyst opens the panel, sees the workspace and the actions, runs one and watches its
+log arrive live, then opens a released output in JupyterLab's CSV viewer; a broken
+project.yaml shows its problems and opens at their line; the dark theme draws it too.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+PANEL = ".jp-ext-panel"
+TIMEOUT = 60_000  # ms: a job runs a few seconds; a cold JupyterLab takes a few to load
+
+# In the page: when the Run button is clicked and when the first log line is drawn
+# (performance.now(), the page's clock), so the delay measured is what a person sees.
+WATCH_FIRST_LINE = """() => {
+  window.__jobs = {};
+  document.addEventListener('click', e => {
+    if (e.target.closest('.jp-ext-run')) { window.__jobs.clicked = performance.now(); }
+  }, true);
+  new MutationObserver((_, observer) => {
+    if (document.querySelector('.jp-ext-log-line')) {
+      window.__jobs.firstLine = performance.now();
+      observer.disconnect();
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+def open_panel(page, lab):
+    """JupyterLab with the Jobs panel shown (a restored layout hides it: click its tab)."""
+    page.goto(lab.page_url(), timeout=TIMEOUT)
+    tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-ext-jobs"]')
+    tab.wait_for(timeout=TIMEOUT)
+    if not page.locator(PANEL).is_visible():
+        tab.click()
+    panel = page.locator(PANEL)
+    panel.wait_for(state="visible")
+    # a wider sidebar, as an analyst would drag it: the screenshots show whole log lines
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    if box and box["x"] < 380:
+        page.mouse.move(box["x"] + 1, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(420, box["y"] + box["height"] / 2, steps=5)
+        page.mouse.up()
+    return panel
+
+
+def release_output(world, job: str, path: str) -> dict:
+    """A job's output asked for, approved twice and published (as in test_releases)."""
+    body = {"workspace": "sample", "backend": "tpp", "groups": {"tables": {
+        "context": "counts by region", "disclosure_control": "rounded to 5, small suppressed",
+        "files": [{"job": job, "path": path}]}}}  # fmt: skip
+    made = world.client("dev").post("releases", json=body)
+    assert made.status_code == 201, made.text
+    release = made.json()
+    vote = f"releases/{release['id']}/files/{release['files'][0]['id']}/reviews"
+    for checker in ("checker1", "checker2"):
+        answer = world.client(checker).post(vote, json={"decision": "approve"})
+        assert answer.status_code == 201, answer.text
+    published = world.client("publisher").post(f"releases/{release['id']}/publish")
+    assert published.status_code == 200, published.text
+    deadline = time.monotonic() + 30  # the runner uploads it at its next heartbeat
+    while time.monotonic() < deadline:
+        release = world.client("dev").get(f"releases/{release['id']}").json()
+        if release["files"][0]["uploaded"]:
+            return release
+        time.sleep(0.2)
+    raise AssertionError(f"the runner never uploaded {path}: {release}")
+
+
+def test_run_an_action_watch_its_log_live_and_open_a_released_file(page, lab, world, shots):
+    panel = open_panel(page, lab)
+    # the workspace at a glance, and the actions as a tree with the commit jobs run at
+    panel.locator(".jp-ext-facts", has_text="sample-study").wait_for()
+    tree = panel.locator(".jp-ext-tree")
+    tree.get_by_text("generate_dataset").wait_for()
+    names = tree.locator(".jp-ext-action label").all_inner_texts()
+    # report sits under make_table, the deeper of its needs, and names the other one
+    shown = [re.sub(r"^└\s*", "", n).strip() for n in names]
+    assert shown == ["generate_dataset", "derive_measures", "make_table", "report + make_plot",
+                     "make_plot"]  # fmt: skip
+    assert panel.locator(".jp-ext-sha").inner_text().startswith(world.sha[:7])
+    assert panel.locator(".jp-ext-warning").count() == 0  # a clean, pushed checkout
+    panel.locator(".jp-ext-live").wait_for()  # the event stream is open
+    shots(page, "01-panel")
+
+    # select make_table (it needs generate_dataset and derive_measures) and run it
+    panel.get_by_role("checkbox", name="make_table").check()
+    run = panel.get_by_role("button", name="Run 1 action")
+    assert run.is_enabled()
+    page.evaluate(WATCH_FIRST_LINE)
+    started = time.monotonic()
+    run.click()
+    panel.locator(".jp-ext-log-line").first.wait_for(timeout=TIMEOUT)
+    wall_ms = (time.monotonic() - started) * 1000
+    marks = page.evaluate("window.__jobs")
+    seen_ms = marks["firstLine"] - marks["clicked"]
+    print(f"\nsubmit click -> first log line on screen: {seen_ms:.0f} ms "
+          f"(in the page; {wall_ms:.0f} ms as Playwright saw it)")  # fmt: skip
+    shots(page, "02-first-log-line")
+
+    # the log follows live: later lines of the jobs arrive without a reload
+    detail = panel.locator(".jp-ext-request-detail")
+    detail.locator(".jp-ext-job").nth(2).wait_for(timeout=TIMEOUT)
+    assert detail.locator(".jp-ext-job-name").all_inner_texts() == [
+        "generate_dataset", "derive_measures", "make_table"
+    ]  # fmt: skip
+    detail.locator(":scope > .jp-ext-row .jp-ext-state-succeeded").wait_for(timeout=TIMEOUT)
+    panel.locator(".jp-ext-log-line", has_text="wrote output/table_by_region.csv").wait_for()
+    # the request finished: JupyterLab's notification says so
+    page.locator(".jp-Notification-Toast-success", has_text="make_table").wait_for()
+    assert detail.locator(".jp-ext-bar-run").count() == 3  # the timeline
+    panel.locator(".jp-ext-outputs", has_text="output/table_by_region.csv").wait_for()
+    shots(page, "03-request-finished")
+
+    # each action's last state on the backend, updated from the events
+    tree_row = tree.locator(".jp-ext-action", has_text="make_table")
+    assert "tpp succeeded" in tree_row.inner_text()
+
+    # back to the list: the request is there, newest first
+    panel.get_by_role("button", name="← All requests").click()
+    first = panel.locator(".jp-ext-request").first
+    assert "make_table" in first.inner_text() and "succeeded" in first.inner_text()
+
+    # a released output opens in JupyterLab's CSV viewer (read-only, nothing written)
+    request = world.client("dev").get("job-requests", params={"workspace": "sample"}).json()
+    job = next(j for j in request["items"][0]["jobs"] if j["action"] == "make_table")
+    release = release_output(world, job["identifier"], "output/table_by_region.csv")
+    panel.get_by_role("button", name="Refresh").click()
+    opened = panel.locator(".jp-ext-file", has_text="table_by_region.csv")
+    opened.wait_for(timeout=TIMEOUT)
+    download = panel.get_by_label("Download output/table_by_region.csv")
+    assert download.get_attribute("href").endswith(f"jupyter-ext/files/{release['files'][0]['id']}")
+    opened.click()
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="table_by_region.csv")
+    tab.wait_for(timeout=TIMEOUT)
+    page.locator(".jp-CSVViewer .lm-DataGrid").wait_for(timeout=TIMEOUT)
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.context?.isReady", timeout=TIMEOUT
+    )
+    shown = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.toString()")
+    served = world.client("dev").get(
+        world.base_url.removesuffix("api/v1/") + f"api/v2/releases/file/{release['files'][0]['id']}"
+    )
+    assert shown.startswith("region,") and shown == served.text
+    path = page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
+    assert path == f"Released:{release['id']}/output/table_by_region.csv"
+    page.wait_for_timeout(300)  # the grid paints
+    shots(page, "04-released-csv")
+    assert not page.errors, page.errors
+
+
+def test_problems_of_project_yaml_open_it_at_their_line_in_both_themes(page, lab, checkout, shots):
+    text = (checkout / "project.yaml").read_text()
+    broken = text.replace("needs: [derive_measures]\n    outputs:\n      moderately_sensitive:\n"
+                          "        table:", "needs: [derive_measure]\n    outputs:\n"
+                          "      moderately_sensitive:\n        table:")  # fmt: skip
+    assert broken != text
+    (checkout / "project.yaml").write_text(broken)
+    try:
+        panel = open_panel(page, lab)
+        problem = panel.locator(".jp-ext-problems button").first
+        problem.wait_for(timeout=TIMEOUT)
+        label = problem.inner_text()
+        line = int(re.match(r"line (\d+)", label).group(1))
+        assert "derive_measure" in label and broken.splitlines()[line - 1].strip().startswith(
+            "needs: [derive_measure]"
+        )
+        assert panel.get_by_role("button", name="Select actions to run").is_disabled()
+        # the change is not committed: the panel warns that jobs run the pushed commit
+        panel.locator(".jp-ext-warning", has_text="not committed").wait_for()
+        shots(page, "05-problems")
+        problem.click()
+        editor = page.locator(".jp-FileEditor")
+        editor.wait_for(timeout=TIMEOUT)
+        # the cursor is on the problem's line (the status bar says where)
+        page.locator(".jp-StatusBar-Widget", has_text=f"Ln {line}, Col").wait_for()
+        shots(page, "06-problem-opened")
+
+        page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', "
+                      "{theme: 'JupyterLab Dark'})")  # fmt: skip
+        page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+        page.wait_for_timeout(500)
+        shots(page, "07-dark-theme")
+    finally:
+        (checkout / "project.yaml").write_text(text)
