@@ -29,10 +29,14 @@ format: $(STAMP)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# the Jobs panel is built by the install (hatch-jupyter-builder): its sources make it stale too
+LABEXT_SOURCES := $(wildcard labextension/package.json labextension/yarn.lock labextension/src/*.ts* \
+	labextension/src/components/*.tsx labextension/style/*)
+
+$(STAMP): pyproject.toml $(LABEXT_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[test]"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --reinstall-package jupyter-ext -e ".[test]"
 	@# byte-compile once: every `jupyter ext` process then starts in a fraction of the time
 	@$(BIN)/python -m compileall -q -j 0 $(VENV)/lib jupyter_ext > /dev/null 2>&1 || true
 	@touch $@

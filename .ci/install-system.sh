@@ -79,3 +79,11 @@ else
     echo "git: installing"
     apt_install git
 fi
+
+# chromium: the browser the Jobs panel's UI tests drive with Playwright (tests/lab)
+if [ -x /usr/bin/chromium ]; then
+    echo "chromium: present"
+else
+    echo "chromium: installing"
+    apt_install chromium
+fi

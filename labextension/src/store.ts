@@ -58,6 +58,11 @@ export class JobsStore {
     return this._changed;
   }
 
+  /** How the event stream is read: `eventsource` (the server's cookie) or `fetch`. */
+  get streamMode(): string {
+    return this.stream?.mode ?? '';
+  }
+
   get name(): string {
     return this.workspace?.name ?? '';
   }

@@ -90,6 +90,8 @@ def test_run_an_action_watch_its_log_live_and_open_a_released_file(page, lab, wo
     assert panel.locator(".jp-ext-sha").inner_text().startswith(world.sha[:7])
     assert panel.locator(".jp-ext-warning").count() == 0  # a clean, pushed checkout
     panel.locator(".jp-ext-live").wait_for()  # the event stream is open
+    # read by the browser's EventSource: the server took the login cookie (no fetch fallback)
+    assert panel.locator(".jp-ext-live").get_attribute("data-mode") == "eventsource"
     shots(page, "01-panel")
 
     # select make_table (it needs generate_dataset and derive_measures) and run it

@@ -11,7 +11,9 @@ export function RequestsView(props: { store: JobsStore }): JSX.Element {
   const store = props.store;
   const request = store.request;
   const live = store.streamOpen ? (
-    <span className="jp-ext-live" title="Updating live">● live</span>
+    <span className="jp-ext-live" title="Updating live" data-mode={store.streamMode}>
+      ● live
+    </span>
   ) : null;
   return (
     <Section title="Job requests" id="requests" extra={live}>
