@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -72,10 +73,14 @@ def world(lab_tmp):
     for name, roles in (("checker1", ["output_checker"]), ("checker2", ["output_checker"]),
                         ("publisher", ["output_publisher"])):  # fmt: skip
         world.user(name, roles)
+    runner = RunnerThread(world, lab_tmp / "site").__enter__()
     try:
-        with RunnerThread(world, lab_tmp / "site"):
-            yield world
+        yield world
     finally:
+        # stopped from a thread of its own: Playwright's sync API may hold this thread's loop
+        stopping = threading.Thread(target=runner.__exit__, args=(None, None, None))
+        stopping.start()
+        stopping.join(30)
         world.close()
 
 
@@ -97,8 +102,6 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(lab_tmp, world, checkout):
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/install-system.sh)")
     port, token = free_port(), secrets.token_hex(16)
     home = lab_tmp / "home"
     (home / "config").mkdir(parents=True)
@@ -157,7 +160,9 @@ def lab(lab_tmp, world, checkout):
 
 
 @pytest.fixture(scope="module")
-def browser(lab):
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/install-system.sh)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -186,7 +191,7 @@ def shots(lab_tmp):
 
 
 @pytest.fixture
-def page(browser, lab, shots, request):
+def page(browser, shots, request):
     """A fresh browser context; on failure, a screenshot of where it stopped and the lab's log."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
@@ -197,6 +202,7 @@ def page(browser, lab, shots, request):
         yield page
         if getattr(request.node, "failed_call", False):
             print(f"screenshot: {shots(page, f'failed-{request.node.name}')}")
-            print(lab.log.read_text()[-4000:])
+            if "lab" in request.fixturenames:
+                print(request.getfixturevalue("lab").log.read_text()[-4000:])
     finally:
         context.close()

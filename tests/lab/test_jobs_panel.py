@@ -124,8 +124,8 @@ def test_run_an_action_watch_its_log_live_and_open_a_released_file(page, lab, wo
     shots(page, "03-request-finished")
 
     # each action's last state on the backend, updated from the events
-    tree_row = tree.locator(".jp-ext-action", has_text="make_table")
-    assert "tpp succeeded" in tree_row.inner_text()
+    badge = tree.locator(".jp-ext-action", has_text="make_table").locator(".jp-ext-state")
+    assert badge.get_attribute("title") == "tpp: succeeded" and badge.inner_text() == "✓"
 
     # back to the list: the request is there, newest first
     panel.get_by_role("button", name="← All requests").click()

@@ -55,8 +55,14 @@ export function ActionsView(props: { store: JobsStore }): JSX.Element {
                     <span className="jp-ext-dim jp-ext-needs"> + {row.alsoNeeds.join(', ')}</span>
                   )}
                 </label>
-                {Object.entries(a.last_state).map(([backend, state]) => (
-                  <StateBadge key={backend} state={state} label={backend} />
+                {Object.entries(a.last_state).map(([backend, state], _, all) => (
+                  <StateBadge
+                    key={backend}
+                    state={state}
+                    label={backend}
+                    hideLabel={all.length === 1 && backend === store.backend}
+                    compact
+                  />
                 ))}
                 {a.line ? (
                   <button

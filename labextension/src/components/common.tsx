@@ -1,12 +1,32 @@
 import * as React from 'react';
 
-/** A job's, request's or action's state as a small coloured word. */
-export function StateBadge(props: { state: string; label?: string }): JSX.Element {
-  const text = props.label ? `${props.label}: ${props.state}` : props.state;
+const SYMBOLS: Record<string, string> = {
+  pending: '…',
+  running: '▶',
+  succeeded: '✓',
+  failed: '✗',
+  cancelled: '⊘'
+};
+
+/**
+ * A job's, request's or action's state as a small coloured word; `compact`, as a
+ * symbol (the word in its title), for the narrow rows of the actions' tree.
+ */
+export function StateBadge(props: {
+  state: string;
+  label?: string;
+  compact?: boolean;
+  hideLabel?: boolean;
+}): JSX.Element {
+  const words = props.state.replace(/_/g, ' ');
+  const text = props.label ? `${props.label}: ${words}` : words;
+  const label = props.label && !props.hideLabel ? props.label : '';
+  const shown = props.compact
+    ? `${SYMBOLS[props.state] ?? '•'}${label ? ` ${label}` : ''}`
+    : `${label ? `${label} ` : ''}${words}`;
   return (
-    <span className={`jp-ext-state jp-ext-state-${props.state}`} title={text}>
-      {props.label ? `${props.label} ` : ''}
-      {props.state.replace(/_/g, ' ')}
+    <span className={`jp-ext-state jp-ext-state-${props.state}`} title={text} aria-label={text}>
+      {shown}
     </span>
   );
 }

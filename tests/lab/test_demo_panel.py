@@ -1,0 +1,60 @@
+"""`jupyter ext demo` as a newcomer sees it in a browser: the Jobs panel in every workspace server.
+
+The analyst signs in to the demo's hub, starts each workspace's server from the hub and finds
+the panel there with that workspace, its actions, the demo's job requests and its released files.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from jupyter_ext.cli.demo import DEBUG_WORKSPACE, WORKSPACE
+from jupyter_ext.cli.hubstack import free_port
+
+from ..hub.test_demo import start_demo, stop_demo, wait_for_url
+from .test_jobs_panel import PANEL, TIMEOUT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def demo(tmp_path):
+    """The demo, once it has run its first jobs and released their results."""
+    folder = tmp_path / "demo"
+    process = start_demo(folder, free_port())
+    try:
+        url = wait_for_url(process)
+        deadline = time.monotonic() + 180
+        while not (folder / "release.seeded").exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert (folder / "release.seeded").exists(), (folder / "hub.log").read_text()[-2000:]
+        yield url
+    finally:
+        stop_demo(process)
+
+
+def test_every_workspace_server_of_the_demo_shows_the_panel(demo, page, shots):
+    url = demo
+    page.goto(f"{url}hub/login", timeout=TIMEOUT)
+    page.fill("input[name=username]", "analyst")
+    page.fill("input[name=password]", "any")
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url("**/hub/home", timeout=TIMEOUT)
+    for n, workspace in enumerate((WORKSPACE, DEBUG_WORKSPACE)):
+        page.goto(f"{url}hub/spawn/analyst/{workspace}", timeout=TIMEOUT)
+        page.wait_for_url(f"**/user/analyst/{workspace}/lab**", timeout=120_000)
+        tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-ext-jobs"]')
+        tab.wait_for(timeout=TIMEOUT)
+        if not page.locator(PANEL).is_visible():
+            tab.click()
+        panel = page.locator(PANEL)
+        panel.locator(".jp-ext-facts", has_text=workspace).wait_for(timeout=TIMEOUT)
+        panel.locator(".jp-ext-tree", has_text="generate_dataset").wait_for(timeout=TIMEOUT)
+        panel.locator(".jp-ext-live").wait_for(timeout=TIMEOUT)
+        if workspace == WORKSPACE:  # the demo ran make_table and make_plot and released them
+            panel.locator(".jp-ext-request", has_text="make_table").first.wait_for(timeout=TIMEOUT)
+            panel.locator(".jp-ext-file").first.wait_for(timeout=TIMEOUT)
+        shots(page, f"demo-{n + 1}-{workspace}")
+    assert not page.errors, page.errors
