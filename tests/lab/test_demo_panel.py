@@ -56,5 +56,12 @@ def test_every_workspace_server_of_the_demo_shows_the_panel(demo, page, shots):
         if workspace == WORKSPACE:  # the demo ran make_table and make_plot and released them
             panel.locator(".jp-ext-request", has_text="make_table").first.wait_for(timeout=TIMEOUT)
             panel.locator(".jp-ext-file").first.wait_for(timeout=TIMEOUT)
+            # the released plot opens in JupyterLab's image viewer
+            panel.locator(".jp-ext-file", has_text="plot_rates.svg").click()
+            image = page.locator(".jp-ImageViewer img")
+            image.wait_for(timeout=TIMEOUT)
+            page.wait_for_function(
+                "() => document.querySelector('.jp-ImageViewer img')?.naturalWidth > 0"
+            )
         shots(page, f"demo-{n + 1}-{workspace}")
     assert not page.errors, page.errors

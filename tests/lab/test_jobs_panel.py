@@ -169,6 +169,18 @@ def test_problems_of_project_yaml_open_it_at_their_line_in_both_themes(page, lab
     (checkout / "project.yaml").write_text(broken)
     try:
         panel = open_panel(page, lab)
+        # keyboard: the file browser shown, Accel Alt J brings the Jobs panel back
+        page.locator('.jp-SideBar .lm-TabBar-tab[data-id="filebrowser"]').click()
+        panel.wait_for(state="hidden")
+        page.keyboard.press("Control+Alt+KeyJ")
+        panel.wait_for(state="visible")
+        # the command palette has the panel's commands
+        page.keyboard.press("Control+Shift+KeyC")
+        page.keyboard.type("Jobs")
+        palette = page.locator("#command-palette")
+        palette.get_by_text("Show the Jobs panel").wait_for()
+        palette.get_by_text("Refresh the Jobs panel").wait_for()
+        page.keyboard.press("Escape")
         problem = panel.locator(".jp-ext-problems button").first
         problem.wait_for(timeout=TIMEOUT)
         label = problem.inner_text()
