@@ -26,6 +26,8 @@ export class EventStream {
   private source: EventSource | null = null;
   private abort: AbortController | null = null;
   private opened = false;
+  /** The last event's id, handed on if the stream moves from EventSource to fetch. */
+  private lastId: string | null = null;
   private disposed = false;
   /** How the stream is read: `eventsource` or `fetch`. */
   mode: 'eventsource' | 'fetch' = 'eventsource';
@@ -41,14 +43,23 @@ export class EventStream {
     this.source = source;
     source.onopen = () => this.opened_();
     source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED && !this.disposed) {
-        source.close(); // refused (no cookie the server takes): read it with fetch
+      if (this.disposed) {
+        return;
+      }
+      if (source.readyState === EventSource.CLOSED) {
+        // refused (a cookie the server does not take, or the job server away): fetch retries
+        source.close();
         this.source = null;
         void this.startFetch();
+      } else {
+        this.options.onError('reconnecting…'); // the browser reconnects with Last-Event-ID
       }
     };
     for (const kind of KINDS) {
-      source.addEventListener(kind, (e: MessageEvent) => this.dispatch(kind, e.data));
+      source.addEventListener(kind, (e: MessageEvent) => {
+        this.lastId = e.lastEventId || this.lastId;
+        this.dispatch(kind, e.data);
+      });
     }
   }
 
@@ -77,6 +88,7 @@ export class EventStream {
   private async startFetch(): Promise<void> {
     this.mode = 'fetch';
     const parser = new SSEParser();
+    parser.lastEventId = this.lastId;
     const settings = ServerConnection.makeSettings();
     let wait = 500;
     while (!this.disposed) {
