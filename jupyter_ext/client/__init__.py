@@ -1,0 +1,62 @@
+"""A Python client of the job server's API, sync (`Client`) and async (`AsyncClient`).
+
+Inside a workspace server it configures itself from the environment; elsewhere
+give it the job server's URL and a personal API token:
+
+    from jupyter_ext.client import Client
+
+    client = Client()  # or Client("https://hub.example.org/services/jobserver/", token="jxa_…")
+    for backend in client.backends.list():
+        print(backend)
+    request = client.job_requests.create("my-workspace", actions=["make_table"], backend="tpp")
+    request.wait()  # a progress bar; progress=False for none
+    for line in client.jobs.logs(request.jobs[-1], follow=True):
+        print(line)
+    release = client.releases.get("01J…")
+    client.releases.download(release, "released/")  # each file's sha256 is checked
+
+It speaks only `jupyter_ext.schema`, the API's wire format; what it returns are
+those models, with a few conveniences (see `models`).
+"""
+
+from ._client import AsyncClient, Client
+from .errors import (
+    BadRequest,
+    ChecksumMismatch,
+    ClientError,
+    Conflict,
+    Forbidden,
+    JobServerError,
+    JobServerUnreachable,
+    NotFound,
+    ServerError,
+    Unauthorized,
+    ValidationError,
+    WaitTimeout,
+)
+from .events import LiveEvent
+from .models import Actions, Backend, Job, JobRequest, LogLine, Release
+
+__all__ = [
+    "Actions",
+    "AsyncClient",
+    "Backend",
+    "BadRequest",
+    "ChecksumMismatch",
+    "Client",
+    "ClientError",
+    "Conflict",
+    "Forbidden",
+    "Job",
+    "JobRequest",
+    "JobServerError",
+    "JobServerUnreachable",
+    "LiveEvent",
+    "LogLine",
+    "NotFound",
+    "Release",
+    "ServerError",
+    "Unauthorized",
+    "ValidationError",
+    "WaitTimeout",
+]

@@ -1,0 +1,267 @@
+"""What `Client` and `AsyncClient` share to talk to the job server, doing no I/O itself.
+
+`Config` finds the job server and the token; a `Call` says what to ask (method,
+path, parameters, body) and how to read the answer (`parse`); `Retry` decides
+whether a failed try may be sent again and when; `Base` builds requests and turns
+error answers into typed errors. The two clients only send.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import httpx
+
+from .. import schema
+from .._version import __version__
+from .errors import ClientError, JobServerUnreachable, WaitTimeout, error_from
+
+if TYPE_CHECKING:
+    from .models import JobRequest
+    from .resources import (
+        ActionsResource,
+        Backends,
+        Events,
+        JobRequests,
+        Jobs,
+        Projects,
+        Releases,
+        Workspaces,
+    )
+
+API = "api/v1/"
+FILES = "api/v2/"
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})  # a proxy's "not now": the app did nothing
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)  # the request never left: always safe
+# the request may have been handled: only a request that is safe to repeat is sent again
+LOST_ANSWER = (
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where the job server is, who speaks, and the default workspace.
+
+    Each comes from the argument if given, else from the environment a workspace
+    server has: JUPYTER_EXT_JOBSERVER_URL, JUPYTER_EXT_TOKEN or JUPYTERHUB_API_TOKEN,
+    JUPYTER_EXT_WORKSPACE. Read when a client is made, never at import.
+    """
+
+    root: str
+    token: str | None = field(default=None, repr=False)
+    workspace: str | None = None
+
+    @classmethod
+    def resolve(cls, url: str | None, token: str | None, workspace: str | None) -> Config:
+        env = os.environ
+        url = url or env.get("JUPYTER_EXT_JOBSERVER_URL")
+        if not url:
+            raise ClientError(
+                "no job server: give its URL, Client('https://…/services/jobserver/', "
+                "token=…), or set JUPYTER_EXT_JOBSERVER_URL"
+            )
+        root = url.rstrip("/") + "/"
+        root = root.removesuffix(API)  # the API's own address works as well as the root
+        token = token or env.get("JUPYTER_EXT_TOKEN") or env.get("JUPYTERHUB_API_TOKEN") or None
+        return cls(root, token, workspace or env.get("JUPYTER_EXT_WORKSPACE") or None)
+
+
+def read_json(response: httpx.Response) -> Any:
+    return response.json() if response.content else None
+
+
+@dataclass
+class Call:
+    """One API request and how to read its answer; sent again only where that is safe."""
+
+    method: str
+    path: str  # relative to {root}api/v1/, or a full URL (next links, file downloads)
+    params: dict[str, Any] | None = None
+    json: Any = None
+    parse: Callable[[httpx.Response], Any] = read_json
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def repeatable(self) -> bool:
+        """Sending it twice does what sending it once does."""
+        return self.method in IDEMPOTENT or "Idempotency-Key" in self.headers
+
+
+def clean(params: dict[str, Any]) -> dict[str, Any]:
+    """Query parameters without the ones left out (None)."""
+    return {k: v for k, v in params.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Exponential backoff: `retries` more tries, waiting `backoff`, twice that, ... up to `cap`."""
+
+    retries: int = 5
+    backoff: float = 0.5
+    cap: float = 10.0
+
+    def delay(
+        self,
+        call: Call,
+        attempt: int,
+        error: Exception | None = None,
+        response: httpx.Response | None = None,
+    ) -> float | None:
+        """Seconds to wait before trying `call` again after `attempt` (0 = the first), or None."""
+        if attempt >= self.retries:
+            return None
+        never_arrived = isinstance(error, NOT_SENT)  # refused or unreachable: nothing happened
+        not_answered = isinstance(error, LOST_ANSWER) or (
+            response is not None and response.status_code in RETRY_STATUSES
+        )
+        if not (never_arrived or (call.repeatable and not_answered)):
+            return None
+        wait = min(self.cap, self.backoff * 2**attempt) * (1 + random.random() / 4)
+        if response is not None and (later := retry_after(response)) is not None:
+            wait = max(wait, min(later, 60.0))
+        return wait
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    when = email.utils.parsedate_to_datetime(value) if "," in value else None
+    return max(0.0, when.timestamp() - time.time()) if when else None
+
+
+def unreachable(call: Call, error: Exception) -> JobServerUnreachable:
+    return JobServerUnreachable(
+        f"the job server did not answer {call.method} {call.path}: {type(error).__name__}: "
+        f"{error or 'no reason given'}"
+    )
+
+
+STREAM_READ = 45.0  # the server pings every 15 s: this long a silence is a dead connection
+
+
+def read_timeout(deadline: float | None) -> float:
+    """How long one read of a stream may wait: never past the deadline."""
+    if deadline is None:
+        return STREAM_READ
+    return max(0.01, min(STREAM_READ, deadline - time.monotonic()))
+
+
+def check_deadline(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise WaitTimeout("the time given has run out")
+
+
+def reopen_sooner(deadline: float | None, read: float) -> bool:
+    """A stream opened with a longer read timeout than the time left: reopen it shorter."""
+    return deadline is not None and read > deadline - time.monotonic() + 1
+
+
+class Base:
+    """What both clients share: configuration, the resources, building and reading requests."""
+
+    projects: Projects
+    workspaces: Workspaces
+    backends: Backends
+    actions: ActionsResource
+    job_requests: JobRequests
+    jobs: Jobs
+    releases: Releases
+    events: Events
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        workspace: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 5,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = Config.resolve(url, token, workspace)
+        self.retry = Retry(retries, backoff)
+        self._timeout = timeout
+        headers = {"User-Agent": f"jupyter-ext-client/{__version__}"}
+        if self.config.token:
+            headers["Authorization"] = f"Bearer {self.config.token}"
+        self._http = self._make_http(
+            base_url=self.config.root + API, headers=headers, timeout=timeout, transport=transport
+        )
+        from .resources import attach  # the resources send through this class
+
+        attach(self)
+
+    def _make_http(self, **options: Any) -> Any:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        """The job server's root."""
+        return self.config.root
+
+    @property
+    def workspace(self) -> str | None:
+        """The default workspace (JUPYTER_EXT_WORKSPACE inside a workspace server)."""
+        return self.config.workspace
+
+    def __repr__(self) -> str:
+        workspace = f", workspace={self.workspace!r}" if self.workspace else ""
+        return f"{type(self).__name__}({self.url!r}{workspace})"
+
+    def me(self) -> Any:
+        """Who this client speaks as (a `schema.User`)."""
+        return self._send(Call("GET", "me", parse=lambda r: schema.User.model_validate(r.json())))
+
+    def _send(self, call: Call) -> Any:
+        raise NotImplementedError
+
+    def _request(self, call: Call, **extra: Any) -> httpx.Request:
+        url: str | httpx.URL = call.path
+        if call.path.startswith(("http://", "https://")):
+            # a link the server made (a next page), sent where everything goes (past a proxy)
+            base = self._http.base_url
+            url = httpx.URL(call.path).copy_with(scheme=base.scheme, host=base.host, port=base.port)
+        return self._http.build_request(
+            call.method, url, params=call.params, json=call.json, headers=call.headers, **extra
+        )
+
+    def _stream_request(self, call: Call, deadline: float | None = None) -> httpx.Request:
+        timeout = httpx.Timeout(self._timeout, read=read_timeout(deadline))
+        return self._request(call, timeout=timeout)
+
+    def _file_call(self, file: schema.ReleaseFile) -> Call:
+        return Call(
+            "GET",
+            f"{self.config.root}{FILES}releases/file/{quote(file.id, safe='')}",
+            parse=lambda r: None,
+        )
+
+    @staticmethod
+    def _read(call: Call, response: httpx.Response) -> Any:
+        if response.is_error:
+            raise error_from(response)
+        return call.parse(response)
+
+    @staticmethod
+    def _too_long(job_request: JobRequest, timeout: float | None) -> WaitTimeout:
+        return WaitTimeout(
+            f"the job request {job_request.id} has not finished within {timeout} s "
+            f"({job_request.state}); it goes on: wait again, or cancel it"
+        )

@@ -1,0 +1,186 @@
+"""The schema's models as the client returns them, with a few conveniences.
+
+Each is its `jupyter_ext.schema` model (same fields, same validation) that also
+remembers the client that fetched it: a `JobRequest` can `.wait()`, `.refresh()`
+and `.cancel()`, a `Job` can show its `.logs()`, a `Release` can `.download()`.
+From an `AsyncClient` those methods are awaited (or iterated with `async for`),
+like the client's own. Each reads as plain text in a notebook or a terminal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, PrivateAttr
+
+from .. import schema
+from .errors import ClientError
+
+
+class Bound(BaseModel):
+    """A model that knows the client it came from (never part of its data)."""
+
+    _client: Any = PrivateAttr(None)
+
+    def _bind(self, client: Any) -> Bound:
+        self._client = client
+        return self
+
+    def _update(self, fresh: Bound) -> Bound:
+        """Take the fields of a newer copy of the same thing; returns self."""
+        for name in type(self).model_fields:
+            setattr(self, name, getattr(fresh, name))
+        self._client = fresh._client or self._client
+        return self
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            raise ClientError(
+                f"this {type(self).__name__} was not fetched by a client: fetch it with one"
+            )
+        return self._client
+
+    def __str__(self) -> str:
+        return repr(self)
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
+
+
+def _table(rows: list[tuple[str, ...]], indent: str = "  ") -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+    return [
+        indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+class LogLine(schema.LogLine):
+    """One line of a job's log; `str(line)` is its text."""
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"LogLine({self.seq}, {self.text!r})"
+
+
+class Job(schema.Job, Bound):
+    def logs(self, follow: bool = False):
+        """The job's log lines; with `follow`, live until the job finishes."""
+        return self.client.jobs.logs(self, follow=follow)
+
+    def outputs(self):
+        return self.client.jobs.outputs(self)
+
+    def refresh(self):
+        return self.client.jobs.refresh(self)
+
+    def cancel(self):
+        return self.client.jobs.cancel(self)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (
+            schema.JobState.SUCCEEDED,
+            schema.JobState.FAILED,
+            schema.JobState.CANCELLED,
+        )
+
+    def __repr__(self) -> str:
+        text = f"Job {self.identifier} {self.action} ({self.workspace} on {self.backend}): "
+        text += self.state
+        return text + (f" - {self.status_message}" if self.status_message else "")
+
+
+class JobRequest(schema.JobRequest, Bound):
+    jobs: list[Job] = Field(default_factory=list)
+
+    def _bind(self, client: Any) -> JobRequest:
+        for job in self.jobs:
+            job._bind(client)
+        return super()._bind(client)
+
+    def wait(self, timeout: float | None = None, progress: bool = True):
+        """Follow its jobs until each has finished (a progress bar unless `progress=False`).
+
+        Returns the request, updated; raises `WaitTimeout` after `timeout` seconds.
+        """
+        return self.client.job_requests.wait(self, timeout=timeout, progress=progress)
+
+    def refresh(self):
+        """Read it again from the job server (in place); returns it."""
+        return self.client.job_requests.refresh(self)
+
+    def cancel(self):
+        return self.client.job_requests.cancel(self)
+
+    def __repr__(self) -> str:
+        done = sum(job.finished for job in self.jobs)
+        head = (
+            f"JobRequest {self.id} in {self.workspace} on {self.backend} by "
+            f"{self.created_by}: {self.state} ({done} of {len(self.jobs)} jobs finished)"
+        )
+        rows = [(j.action, j.identifier, j.state, j.status_message) for j in self.jobs]
+        return "\n".join([head, *_table(rows)])
+
+
+class Backend(schema.Backend, Bound):
+    def __repr__(self) -> str:
+        state = "online" if self.online else "offline"
+        text = f"Backend {self.slug} ({self.name}): {state}, last seen {_when(self.last_seen_at)}"
+        if self.online and self.executor:
+            text += f", {self.executor} executor, room for {self.capacity} jobs"
+        return text
+
+
+class Actions(schema.Actions, Bound):
+    """The actions of a workspace's project.yaml; iterate it, or index it by name."""
+
+    def __iter__(self):  # type: ignore[override]  # the actions, not pydantic's fields
+        return iter(self.actions)
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def __getitem__(self, name: str) -> schema.ActionStatus:
+        for action in self.actions:
+            if action.name == name:
+                return action
+        raise KeyError(name)
+
+    def __repr__(self) -> str:
+        head = f"Actions of {self.workspace} at {self.sha[:12]}"
+        if self.problems:
+            return "\n".join(
+                [
+                    f"{head}: project.yaml is not valid",
+                    *(f"  {p.get('message', p)}" for p in self.problems),
+                ]
+            )
+        rows = [
+            (
+                a.name,
+                "needs " + (", ".join(a.needs) or "nothing"),
+                ", ".join(f"{b}: {s}" for b, s in a.last_state.items()) or "never run",
+            )
+            for a in self.actions
+        ]
+        return "\n".join([head, *_table(rows)])
+
+
+class Release(schema.Release, Bound):
+    def download(self, path: str | Path = "."):
+        """Its released files under the folder `path`, each checked against its sha256."""
+        return self.client.releases.download(self, path)
+
+    def refresh(self):
+        return self.client.releases.refresh(self)
+
+    def __repr__(self) -> str:
+        head = f"Release {self.id} of {self.workspace} on {self.backend}: {self.state}"
+        rows = [(f.path, f.state, "uploaded" if f.uploaded else "") for f in self.files]
+        return "\n".join([head, *_table(rows)])

@@ -1,0 +1,383 @@
+"""The API's resources: each method builds a `Call`, the client sends it.
+
+The same classes serve both clients: on a `Client` a method returns its result,
+on an `AsyncClient` an awaitable; `list()` returns an iterator across every page
+(`async for` on an `AsyncClient`), so nobody handles a cursor. Bodies go to the
+job server as given: it validates them, and its 422 says what to change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .. import schema
+from ._http import Call, clean
+from .download import download_targets
+from .errors import ClientError
+from .events import event_params
+from .models import Actions, Backend, Bound, Job, JobRequest, Release
+
+
+def _parse(client: Any, cls: type, into: Bound | None = None) -> Callable[[httpx.Response], Any]:
+    """Read one `cls` (bound to `client`); with `into`, update that object and return it."""
+
+    def parse(response: httpx.Response) -> Any:
+        item = cls.model_validate(response.json())
+        if isinstance(item, Bound):
+            item._bind(client)
+            return into._update(item) if into is not None else item
+        return item
+
+    return parse
+
+
+def _parse_page(client: Any, cls: type) -> Callable[[httpx.Response], Any]:
+    """Read a page, `{items, next}` (or a plain list): the bound items and the next URL."""
+
+    def parse(response: httpx.Response) -> tuple[list, str | None]:
+        body = response.json()
+        page = schema.Page[cls].model_validate(body if isinstance(body, dict) else {"items": body})
+        items = [i._bind(client) if isinstance(i, Bound) else i for i in page.items]
+        return items, page.next
+
+    return parse
+
+
+def _path(*parts: str) -> str:
+    """An API path from its segments, each quoted: a name can never change the address."""
+    return "/".join(quote(part, safe="") for part in parts)
+
+
+def _name(thing: Any, attribute: str) -> str:
+    return thing if isinstance(thing, str) else getattr(thing, attribute)
+
+
+class Resource:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def _send(self, call: Call) -> Any:
+        return self._client._send(call)
+
+    def _list(self, path: str, cls: type, page_size: int | None, **filters: Any) -> Any:
+        params = clean({**filters, "limit": page_size})
+        return self._client._iterate(
+            Call("GET", path, params=params, parse=_parse_page(self._client, cls))
+        )
+
+    def _get(self, path: str, cls: type, into: Bound | None = None) -> Call:
+        return Call("GET", path, parse=_parse(self._client, cls, into))
+
+    def _workspace(self, workspace: str | None) -> str:
+        workspace = workspace or self._client.workspace
+        if not workspace:
+            raise ClientError("which workspace? Name one, or set JUPYTER_EXT_WORKSPACE")
+        return workspace
+
+
+class Projects(Resource):
+    def list(self, org: str | None = None, *, page_size: int | None = None):
+        return self._list("projects", schema.Project, page_size, org=org)
+
+    def get(self, slug: str):
+        return self._send(self._get(_path("projects", slug), schema.Project))
+
+    def create(self, org: str, name: str, slug: str | None = None):
+        body = clean({"org": org, "name": name, "slug": slug})
+        return self._send(
+            Call("POST", "projects", json=body, parse=_parse(self._client, schema.Project))
+        )
+
+
+class Workspaces(Resource):
+    def list(
+        self,
+        project: str | None = None,
+        archived: bool | None = None,
+        *,
+        page_size: int | None = None,
+    ):
+        return self._list(
+            "workspaces", schema.Workspace, page_size, project=project, archived=archived
+        )
+
+    def get(self, name: str | None = None):
+        """A workspace; without a name, this client's default one."""
+        return self._send(self._get(_path("workspaces", self._workspace(name)), schema.Workspace))
+
+    def create(
+        self, name: str, project: str, repo: str, branch: str = "main", notifications: bool = True
+    ):
+        body = {
+            "name": name,
+            "project": project,
+            "repo": repo,
+            "branch": branch,
+            "notifications": notifications,
+        }
+        return self._send(
+            Call("POST", "workspaces", json=body, parse=_parse(self._client, schema.Workspace))
+        )
+
+
+class Backends(Resource):
+    """Backends one may use, each with whether its runner is online and when it was last seen."""
+
+    def list(self):
+        return self._list("backends", Backend, None)
+
+    def get(self, slug: str):
+        return self._send(self._get(_path("backends", slug), Backend))
+
+    def create(self, slug: str, name: str, log_policy: str = "full"):
+        body = {"slug": slug, "name": name, "log_policy": log_policy}
+        return self._send(Call("POST", "backends", json=body, parse=_parse(self._client, Backend)))
+
+
+class ActionsResource(Resource):
+    def list(self, workspace: str | None = None, sha: str | None = None):
+        """The actions of the workspace's project.yaml (at `sha`, or its branch head)."""
+        call = self._get(_path("workspaces", self._workspace(workspace), "actions"), Actions)
+        call.params = clean({"sha": sha})
+        return self._send(call)
+
+
+class JobRequests(Resource):
+    def list(
+        self,
+        workspace: str | None = None,
+        project: str | None = None,
+        backend: str | None = None,
+        user: str | None = None,
+        *,
+        page_size: int | None = None,
+    ):
+        """Newest first."""
+        return self._list(
+            "job-requests",
+            JobRequest,
+            page_size,
+            workspace=workspace,
+            project=project,
+            backend=backend,
+            user=user,
+        )
+
+    def get(self, id: str):
+        return self._send(self._get(_path("job-requests", id), JobRequest))
+
+    def create(
+        self,
+        workspace: str | None = None,
+        *,
+        actions: Iterable[str],
+        backend: str,
+        sha: str | None = None,
+        force_run_dependencies: bool = False,
+        notify: bool = True,
+        github_token: str | None = None,
+        idempotency_key: str | None = None,
+    ):
+        """Run `actions` (and what they need) on `backend`, at `sha` or the branch head.
+
+        Sent with an Idempotency-Key (a new one per call unless given), so a retry
+        after a lost answer never makes a second request.
+        """
+        body = clean(
+            {
+                "workspace": self._workspace(workspace),
+                "backend": backend,
+                "actions": list(actions),
+                "sha": sha,
+                "notify": notify,
+                "force_run_dependencies": force_run_dependencies,
+                "github_token": github_token,
+            }
+        )
+        key = idempotency_key or uuid.uuid4().hex
+        return self._send(
+            Call(
+                "POST",
+                "job-requests",
+                json=body,
+                headers={"Idempotency-Key": key},
+                parse=_parse(self._client, JobRequest),
+            )
+        )
+
+    def cancel(self, job_request: str | JobRequest):
+        call = self._get(
+            _path("job-requests", _name(job_request, "id"), "cancel"),
+            JobRequest,
+            job_request if isinstance(job_request, JobRequest) else None,
+        )
+        call.method = "POST"
+        return self._send(call)
+
+    def refresh(self, job_request: JobRequest):
+        return self._send(self._get(_path("job-requests", job_request.id), JobRequest, job_request))
+
+    def wait(
+        self, job_request: str | JobRequest, timeout: float | None = None, progress: bool = True
+    ):
+        """Follow the request's jobs live until each has finished; returns it, updated."""
+        return self._client._wait(job_request, timeout, progress)
+
+
+class Jobs(Resource):
+    def list(
+        self,
+        workspace: str | None = None,
+        job_request: str | None = None,
+        backend: str | None = None,
+        status: str | None = None,
+        user: str | None = None,
+        q: str | None = None,
+        *,
+        page_size: int | None = None,
+    ):
+        """The event log: jobs newest first; `q` is part of an action name or identifier."""
+        return self._list(
+            "jobs",
+            Job,
+            page_size,
+            workspace=workspace,
+            job_request=job_request,
+            backend=backend,
+            status=status,
+            user=user,
+            q=q,
+        )
+
+    def get(self, identifier: str):
+        return self._send(self._get(_path("jobs", identifier), Job))
+
+    def refresh(self, job: Job):
+        return self._send(self._get(_path("jobs", job.identifier), Job, job))
+
+    def cancel(self, job: str | Job):
+        call = self._get(
+            _path("jobs", _name(job, "identifier"), "cancel"),
+            Job,
+            job if isinstance(job, Job) else None,
+        )
+        call.method = "POST"
+        return self._send(call)
+
+    def outputs(self, job: str | Job):
+        """What the job produced (the files stay on the backend)."""
+        call = Call(
+            "GET",
+            _path("jobs", _name(job, "identifier"), "outputs"),
+            parse=lambda r: [schema.Output.model_validate(o) for o in r.json()],
+        )
+        return self._send(call)
+
+    def logs(self, job: str | Job, follow: bool = False):
+        """The job's log lines (`LogLine`, `str()` is the text), each once and in order.
+
+        With `follow`, lines go on arriving live from the event stream until the job
+        finishes; a dropped stream is resumed and lines it missed are read again.
+        """
+        return self._client._logs(job, follow)
+
+
+class Releases(Resource):
+    def list(
+        self,
+        workspace: str | None = None,
+        state: str | None = None,
+        *,
+        page_size: int | None = None,
+    ):
+        return self._list("releases", Release, page_size, workspace=workspace, state=state)
+
+    def get(self, id: str):
+        return self._send(self._get(_path("releases", id), Release))
+
+    def refresh(self, release: Release):
+        return self._send(self._get(_path("releases", release.id), Release, release))
+
+    def create(self, workspace: str | None = None, *, backend: str, groups: dict[str, Any]):
+        """Ask for outputs to be released: `groups` maps a name to a `schema.ReleaseGroup`
+        (or its dict: context, disclosure_control, files=[{job, path}])."""
+        groups = {
+            name: g.model_dump(mode="json") if isinstance(g, schema.Model) else g
+            for name, g in groups.items()
+        }
+        body = {"workspace": self._workspace(workspace), "backend": backend, "groups": groups}
+        return self._send(Call("POST", "releases", json=body, parse=_parse(self._client, Release)))
+
+    def review(
+        self,
+        release: str | Release,
+        file: str | schema.ReleaseFile,
+        decision: str,
+        comment: str = "",
+    ):
+        """An output checker's vote on one file: approve, request_changes or reject."""
+        path = _path("releases", _name(release, "id"), "files", _name(file, "id"), "reviews")
+        return self._send(
+            Call(
+                "POST",
+                path,
+                json={"decision": decision, "comment": comment},
+                parse=_parse(self._client, Release),
+            )
+        )
+
+    def publish(self, release: str | Release):
+        return self._send(
+            Call(
+                "POST",
+                _path("releases", _name(release, "id"), "publish"),
+                parse=_parse(self._client, Release),
+            )
+        )
+
+    def download(self, release_or_file: Release | schema.ReleaseFile, path: str | Path = "."):
+        """Stream released files to disk, checking each one's sha256.
+
+        A `ReleaseFile` goes to `path` (or into it, if it is a folder); a `Release`'s
+        released files go under the folder `path` at their paths. Returns the path(s)
+        written. A file whose bytes do not match raises `ChecksumMismatch`, leaving nothing.
+        """
+        return self._client._download(
+            download_targets(release_or_file, Path(path)),
+            single=isinstance(release_or_file, schema.ReleaseFile),
+        )
+
+
+class Events(Resource):
+    def follow(
+        self,
+        workspace: str | None = None,
+        backend: str | None = None,
+        job_request: str | None = None,
+        kinds: Iterable[str] | None = None,
+        last_event_id: int | None = None,
+    ):
+        """Live events (`LiveEvent`: id, kind, data) as they happen, for as long as iterated.
+
+        Filters as the API's: a workspace, a backend, a job request, kinds (job,
+        job_request, log). A dropped stream is resumed where it stopped (Last-Event-ID).
+        """
+        params = event_params(workspace, backend, job_request, kinds)
+        return self._client._events(params, last_event_id=last_event_id, connected=False)
+
+
+def attach(client: Any) -> None:
+    client.projects = Projects(client)
+    client.workspaces = Workspaces(client)
+    client.backends = Backends(client)
+    client.actions = ActionsResource(client)
+    client.job_requests = JobRequests(client)
+    client.jobs = Jobs(client)
+    client.releases = Releases(client)
+    client.events = Events(client)
