@@ -17,6 +17,7 @@ FORBIDDEN = {
     "jobserver": {"runner"},
     "serverext": {"jobserver", "runner", "cli", "app", "widgets"},
     "widgets": {"jobserver", "runner", "cli", "app", "serverext"},
+    "client": {"jobserver", "runner", "cli", "app", "serverext", "widgets"},
 }
 
 
