@@ -262,7 +262,16 @@ def report_logs(
         )
     fresh = body.lines[job.log_seq - body.first_seq :]  # lines not seen before
     start, cap = job.log_seq, _settings(request).log_line_cap
-    job.log_seq += len(fresh)  # sequence numbers stay the runner's, whatever is kept
+    # sequence numbers stay the runner's, whatever is kept; a batch sent twice at once (a
+    # retry racing its original) moves them only once: the other finds them moved
+    moved = session.execute(
+        update(orm.Job)
+        .where(orm.Job.id == job.id, orm.Job.log_seq == start)
+        .values(log_seq=start + len(fresh))
+    ).rowcount
+    if not moved:
+        session.rollback()
+        raise ProblemError(409, "these log lines arrived twice at once: the other copy was kept")
     rows = [(start + i, text[:10_000]) for i, text in enumerate(fresh[: max(0, cap - start)])]
     if start <= cap < start + len(fresh):  # this batch crosses the cap: say so, once
         rows.append((cap, f"[log capped at {cap} lines: the rest is kept on the backend]"))
