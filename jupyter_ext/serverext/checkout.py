@@ -10,6 +10,8 @@ import asyncio
 from pathlib import Path
 
 SHOWN_FILES = 20
+# what editors and JupyterLab write beside the files: not work a job would miss
+EDITOR_FILES = (".ipynb_checkpoints/", ".virtual_documents/")
 
 
 async def _git(root: Path, *args: str) -> str | None:
@@ -37,7 +39,8 @@ async def checkout_state(root: Path, branch: str | None = None) -> dict:
         _git(root, "rev-list", "--count", "@{upstream}..HEAD"),
         _git(root, "rev-list", "--count", "HEAD..@{upstream}"),
     )
-    changed = [line[3:] for line in (status or "").splitlines()]
+    changed = [line[3:] for line in (status or "").splitlines()
+               if not line[3:].startswith(EDITOR_FILES)]  # fmt: skip
     state = {
         "is_repository": True,
         "branch": current,

@@ -56,6 +56,8 @@ async def test_the_workspace_and_a_clean_checkout(jp_fetch, world):
 async def test_uncommitted_and_unpushed_changes_are_warned_about(jp_fetch, jp_root_dir):
     (jp_root_dir / "analysis" / "new.py").write_text("print('new')\n")
     (jp_root_dir / "README.md").write_text("changed\n")
+    (jp_root_dir / ".virtual_documents").mkdir()  # JupyterLab's, not the analyst's work
+    (jp_root_dir / ".virtual_documents" / "x.py").write_text("")
     answer = (await get_json(jp_fetch, "workspace"))["checkout"]
     assert answer["uncommitted_count"] == 2
     assert any("2 files with changes not committed" in w for w in answer["warnings"])
