@@ -18,6 +18,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_jobserver.py
 	$(BIN)/python tests/benchmarks/bench_runner.py
 	$(BIN)/python tests/benchmarks/bench_hub.py
+	$(BIN)/python tests/benchmarks/bench_releases.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -87,3 +87,11 @@ else
     echo "chromium: installing"
     apt_install chromium
 fi
+
+# zip: the plain `zip -q -0` that tests/benchmarks/bench_releases.py measures the release zip by
+if command -v zip >/dev/null; then
+    echo "zip: present"
+else
+    echo "zip: installing"
+    apt_install zip
+fi

@@ -227,6 +227,9 @@ def samples(world) -> dict[tuple[str, str], dict]:
         ("GET", "/api/v2/releases/file/{file_id}"): {
             "url": f"{world.root}api/v2/releases/file/{world.release_file}"
         },
+        ("GET", "/api/v2/releases/{release_id}/zip"): {
+            "url": f"{world.root}api/v2/releases/{world.release}/zip"
+        },
         ("GET", "/audit"): {},
         ("PUT", "/runner/release-files/{file_id}"): {
             "path": f"/runner/release-files/{world.release_file}",

@@ -10,10 +10,12 @@ Released files are served so that nothing in them can run in the page.
 from __future__ import annotations
 
 import mimetypes
-from pathlib import Path
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -262,6 +264,121 @@ def released_file(file_id: str, request: Request, caller: CallerDep, session: Se
         filename=Path(row.path).name,
         content_disposition_type=disposition,
     )
+
+
+@files_router.get("/releases/{release_id}/zip", openapi_extra=permission(P.RELEASE_VIEW, "project"))
+def released_zip(release_id: str, request: Request, caller: CallerDep, session: SessionDep):
+    """The release's released and uploaded files as one zip, streamed as it is written.
+
+    Each file is audited as a download (one `release_file.download` row per file, naming
+    the release), before the first byte goes out. The zip is stored, not deflated: deflating
+    costs a server core per download (about 35 MB/s at level 6, 170 MB/s at level 1, for CSV
+    text) while storing goes as fast as the disk, and the archive is only a container.
+    """
+    row = session.get(orm.Release, release_id)
+    if row is None:
+        raise ProblemError(404, f"there is no release {release_id!r}")
+    caller.require(P.RELEASE_VIEW, row.workspace.project)
+    files = [
+        f for f in row.files
+        if f.state == "released" and f.uploaded_at is not None and f.deleted_at is None
+    ]  # fmt: skip
+    if row.state != "released" or not files:
+        raise ProblemError(409, "the release is not released yet, or its backend has sent none "
+                                "of its files")  # fmt: skip
+    release_dir = request.app.state.settings.release_dir
+    names = entry_names(files)
+    entries = [
+        (names[f.id], stored_path(release_dir, f.sha256), f.uploaded_at.timetuple()[:6])
+        for f in files
+    ]
+    for f in files:
+        record(session, caller.name, "release_file.download", f, after={"zip": row.id})
+    session.commit()
+    headers = {
+        "Content-Disposition": f'attachment; filename="release-{row.id}.zip"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+    }
+    # a plain generator: Starlette runs each step in its thread pool, off the event loop
+    return StreamingResponse(zip_stream(entries), media_type="application/zip", headers=headers)
+
+
+def entry_names(files: Iterable[orm.ReleaseFile]) -> dict[str, str]:
+    """Each file's name in the zip: its path in the release, relative and without `..`.
+
+    A path that two jobs' files share is put under each job's identifier.
+    """
+    clean = {
+        f.id: "/".join(p for p in PurePosixPath(f.path).parts if p not in ("/", ".", ".."))
+        for f in files
+    }
+    taken = list(clean.values())
+    return {
+        f.id: f"{f.job.identifier}/{clean[f.id]}" if taken.count(clean[f.id]) > 1 else clean[f.id]
+        for f in files
+    }
+
+
+ZIP_CHUNK = 1 << 20  # read, written and sent a mebibyte at a time
+
+
+class ZipSink:
+    """A write-only stream for `zipfile.ZipFile` that keeps what is written until drained.
+
+    It cannot seek, so the zip is written sequentially (sizes in data descriptors after each
+    entry); `tell` gives the offsets for the central directory. `peak` is the most it held.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._held = 0
+        self._position = 0
+        self.peak = 0
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self._parts.append(data)
+        self._held += len(data)
+        self._position += len(data)
+        self.peak = max(self.peak, self._held)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        self._parts.clear()
+        self._held = 0
+        return data
+
+
+def zip_stream(
+    entries: Iterable[tuple[str, Path, tuple[int, ...]]], chunk: int = ZIP_CHUNK,
+    sink: ZipSink | None = None,
+) -> Iterator[bytes]:  # fmt: skip
+    """The zip of `entries` (name, file, date_time), a chunk at a time: it never holds more
+    than a chunk of a file and the zip's headers around it."""
+    sink = sink or ZipSink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, path, date_time in entries:
+            with path.open("rb") as source:
+                info = zipfile.ZipInfo(name, date_time=date_time)
+                info.file_size = path.stat().st_size  # sets zip64 for entries over 4 GB
+                info.external_attr = 0o644 << 16
+                with zf.open(info, "w") as target:
+                    while block := source.read(chunk):
+                        target.write(block)
+                        if data := sink.drain():
+                            yield data
+            if data := sink.drain():
+                yield data
+    if data := sink.drain():
+        yield data
 
 
 def stored_path(release_dir: str, sha256: str) -> Path:

@@ -1,0 +1,318 @@
+"""A whole release as one streamed zip: throughput, and the job server's memory as it grows.
+
+    .venv/bin/python tests/benchmarks/bench_releases.py [--files 200] [--mb 5]
+
+It writes FILES files of MB MiB of CSV-like text straight into a release directory (by
+their sha256, as uploads leave them), inserts the rows of two released releases (a quarter
+of the files, and all of them: 250 MB and 1 GB by default) into a migrated SQLite database,
+serves the real app under uvicorn on 127.0.0.1 in a child process, and downloads
+`GET /api/v2/releases/{id}/zip` as a project collaborator, reading and dropping the bytes.
+
+Printed: MB/s of the download, and of `zip -q -0` (stored, as the server's zip is) of the
+same files to a pipe, in the same run; and the server process's peak RSS growth (its VmHWM
+reset before each download, and psutil sampling every 5 ms) over its RSS just before. The
+growth should be flat as the release grows. The files are read from the page cache in both.
+Figures are printed, never asserted: machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import multiprocessing
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
+
+import httpx  # noqa: E402
+import psutil  # noqa: E402
+from cryptography.fernet import Fernet  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from jupyter_ext.jobserver import orm  # noqa: E402
+from jupyter_ext.jobserver.api import Settings  # noqa: E402
+from jupyter_ext.jobserver.routes.releases import stored_path  # noqa: E402
+from tests.jobserver.harness import JobServer  # noqa: E402
+
+MIB = 1 << 20
+
+
+# -- the release: files on disk, rows in the database ----------------------------------------
+
+
+def csv_block(size: int, seed: int = 5) -> bytes:
+    """`size` bytes of CSV-like text: ids, regions, counts, rates, dates."""
+    rng = random.Random(seed)
+    regions = ["north", "south", "east", "west", "midlands", "london"]
+    rows = [b"patient_id,region,count,rate,date\n"]
+    total = len(rows[0])
+    while total < size:
+        row = (
+            f"{rng.randrange(10**9)},{rng.choice(regions)},{rng.randrange(1000)},"
+            f"{rng.random():.6f},20{rng.randrange(10, 25)}-{rng.randrange(1, 13):02d}-"
+            f"{rng.randrange(1, 29):02d}\n"
+        ).encode()
+        rows.append(row)
+        total += len(row)
+    return b"".join(rows)[:size]
+
+
+def write_files(release_dir: Path, count: int, size: int) -> list[tuple[str, str, int]]:
+    """`count` different files of `size` bytes in the store: (path, sha256, size) each."""
+    base = csv_block(size)
+    files = []
+    for n in range(count):
+        # each file its own: a different first line and the rows rotated
+        cut = (n * 7919) % len(base)
+        data = (f"# file {n}\n".encode() + base[cut:] + base[:cut])[:size]
+        sha = hashlib.sha256(data).hexdigest()
+        target = stored_path(str(release_dir), sha)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        files.append((f"output/part-{n:03d}.csv", sha, len(data)))
+    return files
+
+
+def seed(server: JobServer, files: list[tuple[str, str, int]], counts: list[int]) -> list[str]:
+    """A project, a collaborator, a succeeded job and, for each count, a released release of
+    that many of the files, all uploaded. Their ids."""
+    server.backend("tpp")
+    server.org("uni", ["tpp"])
+    server.user("dev")
+    server.user("collab")
+    server.project(
+        "uni", "Bench study", {"dev": ["project_developer"], "collab": ["project_collaborator"]}
+    )
+    server.workspace("bench-study", "bench", Path("/nonexistent"))
+    now = orm.utcnow()
+    with server.factory() as session:
+        dev = session.scalar(select(orm.User).where(orm.User.username == "dev"))
+        workspace = session.scalar(select(orm.Workspace))
+        backend = session.scalar(select(orm.Backend))
+        request = orm.JobRequest(
+            workspace_id=workspace.id, backend_id=backend.id, sha="0" * 40,
+            actions=["make_tables"], project_yaml="", created_by_id=dev.id,
+        )  # fmt: skip
+        session.add(request)
+        session.flush()
+        job = orm.Job(
+            identifier="benchjob00000001", job_request_id=request.id, workspace_id=workspace.id,
+            backend_id=backend.id, created_by_id=dev.id, action="make_tables",
+            run="python make_tables.py", state="succeeded",
+        )  # fmt: skip
+        session.add(job)
+        session.flush()
+        ids = []
+        for count in counts:
+            release = orm.Release(workspace_id=workspace.id, backend_id=backend.id,
+                                  created_by_id=dev.id, state="released", published_at=now,
+                                  published_by_id=dev.id, groups={"g": {}})  # fmt: skip
+            for path, sha, size in files[:count]:
+                release.files.append(orm.ReleaseFile(job_id=job.id, group="g", path=path,
+                                                     sha256=sha, size=size, state="released",
+                                                     uploaded_at=now))  # fmt: skip
+            session.add(release)
+            session.flush()
+            ids.append(release.id)
+        session.commit()
+    return ids
+
+
+# -- the server, in a child process ----------------------------------------------------------
+
+
+def _serve(url: str, release_dir: str, key: str, conn: Any) -> None:
+    """Child process: the real app on the seeded database, on a free port of 127.0.0.1."""
+    import uvicorn
+
+    from jupyter_ext.jobserver.api import make_app
+    from jupyter_ext.jobserver.db import make_engine, make_sessionmaker
+    from jupyter_ext.jobserver.repos import LocalGit, Repositories
+    from jupyter_ext.jobserver.security import Vault
+
+    engine = make_engine(url)
+    app = make_app(make_sessionmaker(engine), Vault([key]), Repositories(LocalGit(["/"])),
+                   Settings(release_dir=release_dir))  # fmt: skip
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    conn.send(sock.getsockname()[1])
+    conn.close()
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def serving(url: str, release_dir: Path, key: str) -> Iterator[tuple[str, int]]:
+    """Start the server process; yield its root URL and pid; always stop it."""
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_serve, args=(url, str(release_dir), key, send), daemon=True)
+    process.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not receive.poll(0.1):
+            if time.monotonic() > deadline or not process.is_alive():
+                raise RuntimeError("the job server process did not start")
+        root = f"http://127.0.0.1:{receive.recv()}/"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(root + "api/v1/openapi.json", trust_env=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or not process.is_alive():
+                raise RuntimeError("the job server did not answer")
+            time.sleep(0.05)
+        yield root, process.pid
+    finally:
+        process.terminate()
+        process.join(10)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+class PeakRss:
+    """The process's peak RSS while in the block: its VmHWM (reset on entry, where the kernel
+    allows it) and the most psutil saw, sampling every 5 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.process = pid, psutil.Process(pid)
+        self.sampled = 0
+        self.hwm: int | None = None
+
+    def _status(self, field: str) -> int | None:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+        return None
+
+    def __enter__(self) -> PeakRss:
+        self.before = self.process.memory_info().rss
+        try:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")  # resets VmHWM to VmRSS
+            self.can_reset = True
+        except OSError:
+            self.can_reset = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.sampled = max(self.sampled, self.process.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.hwm = self._status("VmHWM") if self.can_reset else None
+
+    @property
+    def growth(self) -> int:
+        return max(self.hwm or 0, self.sampled) - self.before
+
+
+def download(root: str, token: str, release_id: str) -> tuple[int, float]:
+    """Read the release's zip and drop it: its bytes and the seconds it took."""
+    received = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(trust_env=False, timeout=120) as client:
+        started = time.perf_counter()
+        with client.stream("GET", f"{root}api/v2/releases/{release_id}/zip",
+                           headers=headers) as response:  # fmt: skip
+            response.raise_for_status()
+            for block in response.iter_raw(MIB):
+                received += len(block)
+        return received, time.perf_counter() - started
+
+
+def zip_cli(paths: list[Path]) -> tuple[int, float]:
+    """`zip -q -0 - FILES` to a pipe that is read and dropped: its bytes and seconds."""
+    started = time.perf_counter()
+    zipper = subprocess.Popen(["zip", "-q", "-0", "-", "-@"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)  # fmt: skip
+
+    def feed() -> None:
+        zipper.stdin.write("\n".join(map(str, paths)).encode())
+        zipper.stdin.close()
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    received = 0
+    while block := zipper.stdout.read(MIB):
+        received += len(block)
+    feeder.join()
+    if zipper.wait() != 0:
+        raise RuntimeError("zip failed")
+    return received, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=200, help="files in the big release")
+    parser.add_argument("--mb", type=int, default=5, help="MiB in each file")
+    args = parser.parse_args()
+    if shutil.which("zip") is None:
+        sys.exit("no zip: apt-get install zip (.ci/install-system.sh)")
+    small = max(1, args.files // 4)
+    with tempfile.TemporaryDirectory(prefix="bench-releases-") as tmp:
+        folder = Path(tmp)
+        release_dir = folder / "releases"
+        started = time.perf_counter()
+        files = write_files(release_dir, args.files, args.mb * MIB)
+        total = sum(size for _, _, size in files)
+        print(f"{args.files} files of {args.mb} MiB of CSV text written "
+              f"({total / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        url = f"sqlite:///{folder / 'js.sqlite'}"
+        server = JobServer(url, folder, Settings(release_dir=str(release_dir)))
+        releases = seed(server, files, [small, args.files])
+        token = server.tokens["collab"]
+        server.engine.dispose()
+        rows = []
+        with serving(url, release_dir, Fernet.generate_key().decode()) as (root, pid):
+            download(root, token, releases[0])  # warm: imports, first connection, page cache
+            for release_id, count in zip(releases, (small, args.files), strict=True):
+                size = sum(s for _, _, s in files[:count])
+                with PeakRss(pid) as rss:
+                    received, seconds = download(root, token, release_id)
+                paths = [stored_path(str(release_dir), sha) for _, sha, _ in files[:count]]
+                zipped, zip_seconds = zip_cli(paths)
+                rows.append((count, size, received, seconds, zipped, zip_seconds, rss))
+    print()
+    print(f"{'release':>20} {'zip bytes':>14} {'server MB/s':>12} {'zip -0 MB/s':>12} "
+          f"{'ratio':>6} {'server RSS before':>18} {'peak growth':>12}")  # fmt: skip
+    for count, size, received, seconds, zipped, zip_seconds, rss in rows:
+        label = f"{count} files, {size / 1e6:,.0f} MB"
+        server_rate, zip_rate = received / seconds / 1e6, zipped / zip_seconds / 1e6
+        print(f"{label:>20} {received:>14,} {server_rate:>12.0f} {zip_rate:>12.0f} "
+              f"{server_rate / zip_rate:>6.2f} {rss.before / MIB:>15.1f} MiB "
+              f"{rss.growth / MIB:>8.1f} MiB")  # fmt: skip
+    note = "VmHWM reset and read" if rows[-1][-1].hwm is not None else "psutil samples only"
+    print(f"\npeak RSS growth: the most over the RSS just before each download ({note}).")
+    print("zip -q -0 writes to a pipe read by this process; the server's zip goes over "
+          "loopback HTTP to httpx in this process.")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
