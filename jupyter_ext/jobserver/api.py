@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,6 +24,7 @@ from . import orm
 from .audit import record
 from .errors import install_error_handlers
 from .events import EventBus, emit_job
+from .notifications import Channels, Notifier
 from .repos import RepositorySource
 from .security import Vault
 
@@ -38,6 +39,15 @@ class Settings:
     sweep_every: float = 10.0  # seconds between looks for expired leases
     release_dir: str = "jupyter_ext_releases"  # released files, by their sha256
     required_approvals: int = 2  # independent output checkers per file
+    # notifications (see notifications.py): an empty host or URL turns that channel off
+    smtp_host: str = ""
+    smtp_port: int = 25
+    mail_from: str = "jupyter-ext@localhost"
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    public_url: str = ""  # the job server's address as people reach it, for links in mails
+    notify_every: float = 5.0  # seconds between looks for due notifications; first retry
+    notify_retry_max: float = 300.0  # the longest wait between two tries
 
 
 def make_app(
@@ -53,12 +63,23 @@ def make_app(
     shared = factory.kw["bind"].dialect.name == "postgresql"
     bus = EventBus(shared=shared)
     bus.attach(factory)
+    notifier = Notifier(
+        Channels(smtp_host=settings.smtp_host, smtp_port=settings.smtp_port,
+                 mail_from=settings.mail_from, webhook_url=settings.webhook_url,
+                 webhook_secret=settings.webhook_secret,
+                 public_url=settings.public_url or base_url),
+        every=settings.notify_every, retry_max=settings.notify_retry_max,
+    )  # fmt: skip
+    notifier.attach(factory)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         bus.bind(loop)
-        tasks = [asyncio.create_task(_sweep_expired_leases(app))]
+        tasks = [
+            asyncio.create_task(_sweep_expired_leases(app)),
+            asyncio.create_task(notifier.run(factory)),
+        ]
         if shared:
             tasks.append(asyncio.create_task(bus.listen(factory)))
             await asyncio.wait_for(bus.listening.wait(), 10)
@@ -79,7 +100,7 @@ def make_app(
     )
     app.state.sessionmaker, app.state.vault, app.state.repos = factory, vault, repos
     app.state.settings, app.state.bus, app.state.hub_auth = settings, bus, hub_auth
-    app.state.browser_auth = browser_auth
+    app.state.browser_auth, app.state.notifier = browser_auth, notifier
     install_error_handlers(app)
 
     from .routes import releases, routers

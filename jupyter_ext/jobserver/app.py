@@ -89,6 +89,28 @@ class JobServerApp(JupyterExtBase):
     log_line_cap = Integer(
         100_000, help="Log lines kept per job; the rest stays on the backend."
     ).tag(config=True)
+    smtp_host = Unicode(
+        help="""Mail server for notifications (one digest per finished job request, one per
+        release state change), e.g. `c.JobServerApp.smtp_host = "smtp.example.org"`.
+        Empty (the default): no mail. A mail server that is down only delays mail."""
+    ).tag(config=True)
+    smtp_port = Integer(25, help="The mail server's SMTP port.").tag(config=True)
+    mail_from = Unicode(
+        "jupyter-ext@localhost", help="The From address of notification mails."
+    ).tag(config=True)
+    webhook_url = Unicode(
+        help="""An address to POST every notification to as JSON (empty: none), signed in the
+        header `X-Jupyter-Ext-Signature: sha256=<hex HMAC-SHA256 of the body>` with
+        webhook_secret."""
+    ).tag(config=True)
+    webhook_secret = Unicode(
+        help="The webhook's signing key. Default: JUPYTER_EXT_WEBHOOK_SECRET."
+    ).tag(config=True)
+    public_url = Unicode(
+        help="""The job server's address as people reach it, e.g.
+        `https://hub.example.org/services/jobserver/`, for links in mails. Default: base_url
+        (links without a host)."""
+    ).tag(config=True)
 
     @default("base_url")
     def _default_base_url(self) -> str:
@@ -103,6 +125,10 @@ class JobServerApp(JupyterExtBase):
     @default("hub_auth")
     def _default_hub_auth(self) -> bool:
         return bool(os.environ.get("JUPYTERHUB_API_TOKEN"))
+
+    @default("webhook_secret")
+    def _default_webhook_secret(self) -> str:
+        return os.environ.get("JUPYTER_EXT_WEBHOOK_SECRET", "")
 
     @default("log_level")
     def _default_log_level(self) -> int:
@@ -185,6 +211,12 @@ class JobServerApp(JupyterExtBase):
             log_line_cap=self.log_line_cap,
             release_dir=self.release_dir,
             required_approvals=self.required_approvals,
+            smtp_host=self.smtp_host,
+            smtp_port=self.smtp_port,
+            mail_from=self.mail_from,
+            webhook_url=self.webhook_url,
+            webhook_secret=self.webhook_secret,
+            public_url=self.public_url,
         )
         hub_users = browser = None
         if self.hub_auth:

@@ -378,3 +378,30 @@ class Review(Base):
     created_at: Mapped[dt.datetime] = created()
     reviewer: Mapped[User] = relationship(lazy="joined")
     __table_args__ = (UniqueConstraint("release_file_id", "reviewer_id"),)
+
+
+class Notification(Base):
+    """The outbox: a mail or webhook call, written with the change that caused it.
+
+    The job server's sender delivers due rows, marks them sent, and tries again later
+    (with backoff) while a mail server or webhook is down.
+    """
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event: Mapped[str] = mapped_column(String(40))  # e.g. job_request.finished
+    subject_id: Mapped[str] = mapped_column(String(26))  # the job request's or release's id
+    channel: Mapped[str] = mapped_column(String(8))  # email | webhook
+    recipient: Mapped[str] = mapped_column(String(320), default="")  # an address, for email
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text)  # the mail's text, or the webhook's JSON
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = created()
+    next_attempt_at: Mapped[dt.datetime] = created()
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)  # gave up
+    __table_args__ = (
+        Index("ix_notifications_due", "sent_at", "failed_at", "next_attempt_at"),
+        Index("ix_notifications_event_subject", "event", "subject_id"),
+    )

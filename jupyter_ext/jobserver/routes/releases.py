@@ -55,6 +55,11 @@ def file_state(row: orm.ReleaseFile, required: int) -> str:
     }[leaders[0]]
 
 
+def _settled(row: orm.Release, required: int) -> bool:
+    """Whether every file of the release has its review decided."""
+    return all(file_state(f, required) not in ("requested", "in_review") for f in row.files)
+
+
 def can_see_unreleased(caller: Caller, project: orm.Project) -> bool:
     return caller.can(P.OUTPUTS_VIEW_UNRELEASED, project)
 
@@ -121,6 +126,7 @@ def request_release(
     session.flush()
     record(session, caller.name, "release.request", release,
            after={"files": [f.path for f in release.files]})  # fmt: skip
+    request.app.state.notifier.release(session, release, "release.requested")
     session.commit()
     return release_view(caller, release, request.app.state.settings.required_approvals)
 
@@ -200,15 +206,18 @@ def review_file(
         raise ProblemError(404, f"the release has no file {file_id!r}")
     if any(r.reviewer_id == caller.user.id for r in target.reviews):
         raise ProblemError(409, "you have voted on this file already")
+    required = request.app.state.settings.required_approvals
+    was_settled = _settled(row, required)
     review = orm.Review(release_file_id=target.id, reviewer_id=caller.user.id,
                         decision=body.decision.value, comment=body.comment)  # fmt: skip
     review.reviewer = caller.user
     session.add(review)
     target.reviews.append(review)
-    required = request.app.state.settings.required_approvals
     target.state = file_state(target, required)
     record(session, caller.name, "release_file.review", target,
            after={"decision": body.decision.value, "state": target.state})  # fmt: skip
+    if not was_settled and _settled(row, required):
+        request.app.state.notifier.release(session, row, "release.reviewed")
     session.commit()
     return release_view(caller, row, required)
 
@@ -237,6 +246,7 @@ def publish(
         f.state = "released"
     record(session, caller.name, "release.publish", row, before,
            {"state": row.state, "files": [f.path for f in approved]})  # fmt: skip
+    request.app.state.notifier.release(session, row, "release.released")
     session.commit()
     return release_view(caller, row, required)
 

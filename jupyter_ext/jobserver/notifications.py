@@ -1,0 +1,344 @@
+"""Notifications: one digest per finished job request and per release state change.
+
+Who hears of what is `RULES`, data in one place. A notification is a row of the
+outbox table (`orm.Notification`) written in the same transaction as the change
+that causes it, so it is sent if and only if the change is committed. The sender,
+a task of the job server, delivers due rows (mail over SMTP, and an optional
+webhook whose JSON body is signed: `X-Jupyter-Ext-Signature: sha256=<HMAC>`),
+marks them sent, and tries again with backoff while a server is down. A mail
+server that is down delays mail; it never fails a job, a request or a release.
+
+A job request is noticed when it ends from the live events of its jobs, so every
+way a job ends (its runner's report, a cancel, an expired lease, a dependency
+that failed) is covered without each saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import orm
+from .permissions import Permission, granted
+from .states import FINISHED_JOB_STATES
+from .views import job_request_state
+
+log = logging.getLogger("jupyter_ext.jobserver")
+SIGNATURE_HEADER = "X-Jupyter-Ext-Signature"
+
+# Who hears of what. The people of the workspace (the requester, the release's author)
+# hear only while the workspace's notifications are on (the requester only if the job
+# request asked to be told); output checkers and publishers hear of work waiting for them
+# whatever a workspace says. Everyone needs an email address in their settings.
+RULES: dict[str, tuple[str, ...]] = {
+    "job_request.finished": ("requester",),
+    "release.requested": ("checkers",),
+    "release.reviewed": ("author", "publishers"),  # every file's review settled
+    "release.released": ("author",),
+    "release.rejected": ("author",),
+    "release.withdrawn": ("checkers",),
+}
+STAFF = {"checkers": Permission.RELEASE_REVIEW, "publishers": Permission.RELEASE_PUBLISH}
+CLAIM = dt.timedelta(minutes=1)  # a row being delivered is left alone by other senders
+BATCH = 50
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Where notifications go; an empty host or URL turns that channel off."""
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    mail_from: str = "jupyter-ext@localhost"
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    public_url: str = ""  # the job server's address, for links in mails
+
+    def __repr__(self) -> str:  # never the secret
+        return f"Channels(smtp={self.smtp_host}:{self.smtp_port}, webhook={self.webhook_url!r})"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header's value: `sha256=` and the hex HMAC-SHA256 of the body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Notifier:
+    """Writes outbox rows (see `attach`, `release`) and delivers them (`run`)."""
+
+    def __init__(self, channels: Channels, *, every: float = 5.0, retry_max: float = 300.0,
+                 give_up: dt.timedelta = dt.timedelta(days=2)) -> None:  # fmt: skip
+        self.channels, self.every, self.retry_max = channels, every, retry_max
+        self.give_up = give_up
+        self.enabled = bool(channels.smtp_host or channels.webhook_url)
+        self.wake: asyncio.Event | None = None  # made in the loop `run` runs in
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # -- writing, inside the transaction of the change --------------------------
+
+    def attach(self, factory: sessionmaker) -> None:
+        """Before each commit, a digest for every job request whose last job just ended."""
+
+        @sa_event.listens_for(factory, "before_commit")
+        def _job_requests(session: Session) -> None:
+            if not self.enabled:
+                return
+            ended = {
+                row.job_request_id
+                for row in session.info.get("events", [])
+                if row.kind == "job" and row.data.get("state") in FINISHED_JOB_STATES
+            }
+            for request_id in sorted(i for i in ended if i):
+                self._job_request_ended(session, request_id)
+
+        @sa_event.listens_for(factory, "after_commit")
+        def _committed(session: Session) -> None:
+            loop, wake = self.loop, self.wake
+            if session.info.pop("notifications", False) and loop and wake and not loop.is_closed():
+                loop.call_soon_threadsafe(wake.set)
+
+        @sa_event.listens_for(factory, "after_rollback")
+        def _rolled_back(session: Session) -> None:
+            session.info.pop("notifications", None)
+
+    def _job_request_ended(self, session: Session, request_id: str) -> None:
+        session.flush()
+        if session.get_bind().dialect.name == "postgresql":  # two last jobs ending at once:
+            session.execute(  # the second waits, then sees the first
+                select(orm.JobRequest.id).where(orm.JobRequest.id == request_id).with_for_update()
+            )
+        states = session.scalars(select(orm.Job.state).where(orm.Job.job_request_id == request_id))
+        if not all(s in FINISHED_JOB_STATES for s in states):
+            return
+        done = select(orm.Notification.id).where(
+            orm.Notification.event == "job_request.finished",
+            orm.Notification.subject_id == request_id,
+        )
+        if session.scalar(done.limit(1)) is not None:
+            return
+        request = session.get(orm.JobRequest, request_id)
+        self._write(session, "job_request.finished", request_id, request.workspace,
+                    _job_request_text(request, self.channels.public_url),
+                    _job_request_json(request), job_request=request)  # fmt: skip
+
+    def release(self, session: Session, release: orm.Release, event: str) -> None:
+        """Call in the transaction that changed the release: `event` is a key of RULES."""
+        if not self.enabled:
+            return
+        self._write(session, event, release.id, release.workspace,
+                    _release_text(release, event, self.channels.public_url),
+                    _release_json(release, event), author=release.created_by)  # fmt: skip
+
+    def _write(self, session: Session, event: str, subject_id: str, workspace: orm.Workspace,
+               text: tuple[str, str], data: dict[str, Any], **people: Any) -> None:  # fmt: skip
+        rows = []
+        if self.channels.smtp_host:
+            subject, body = text
+            rows += [
+                orm.Notification(event=event, subject_id=subject_id, channel="email",
+                                 recipient=address, subject=subject, body=body)
+                for address in recipients(session, event, workspace, **people)
+            ]  # fmt: skip
+        if self.channels.webhook_url:
+            payload = {"event": event, "at": orm.utcnow().isoformat(), **data}
+            rows.append(orm.Notification(event=event, subject_id=subject_id, channel="webhook",
+                                         subject=event, body=json.dumps(payload)))  # fmt: skip
+        session.add_all(rows)
+        if rows:
+            session.info["notifications"] = True
+
+    # -- delivering, in the job server's sender task ----------------------------
+
+    async def run(self, factory: sessionmaker) -> None:
+        """Deliver due rows now and then, and at once after a commit that wrote some."""
+        if not self.enabled:
+            return
+        wake = asyncio.Event()
+        self.wake, self.loop = wake, asyncio.get_running_loop()
+        async with httpx.AsyncClient(timeout=10) as client:
+            while True:
+                wake.clear()
+                try:
+                    await self.deliver_due(factory, client)
+                except Exception:  # keep sending; the error is logged
+                    log.exception("sending notifications failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.every)
+
+    async def deliver_due(self, factory: sessionmaker, client: httpx.AsyncClient) -> int:
+        rows = await run_in_threadpool(self._claim, factory)
+        for row in rows:
+            try:
+                if row.channel == "email":
+                    await run_in_threadpool(self._mail, row)
+                else:
+                    await self._post(client, row)
+                error = None
+            except Exception as exc:  # a server down or refusing: later, or never
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+            await run_in_threadpool(self._done, factory, row, error)
+        return len(rows)
+
+    def _claim(self, factory: sessionmaker) -> list[orm.Notification]:
+        """Due rows this sender takes (another process sharing the database takes others)."""
+        now = orm.utcnow()
+        with factory() as session:
+            due = session.scalars(
+                select(orm.Notification)
+                .where(orm.Notification.sent_at.is_(None), orm.Notification.failed_at.is_(None),
+                       orm.Notification.next_attempt_at <= now)
+                .order_by(orm.Notification.id).limit(BATCH)
+            ).all()  # fmt: skip
+            taken = []
+            for row in due:
+                claimed = session.execute(
+                    update(orm.Notification)
+                    .where(orm.Notification.id == row.id,
+                           orm.Notification.next_attempt_at == row.next_attempt_at,
+                           orm.Notification.sent_at.is_(None))
+                    .values(next_attempt_at=now + CLAIM)
+                ).rowcount  # fmt: skip
+                if claimed:
+                    taken.append(row)
+            session.commit()
+            for row in taken:
+                session.expunge(row)
+            return taken
+
+    def _done(self, factory: sessionmaker, row: orm.Notification, error: str | None) -> None:
+        now = orm.utcnow()
+        values: dict[str, Any] = {"attempts": row.attempts + 1}
+        if error is None:
+            values["sent_at"] = now
+        elif now - row.created_at > self.give_up:
+            values.update(failed_at=now, last_error=error)
+            log.warning("gave up notification %s to %s: %s", row.id, row.channel, error)
+        else:
+            delay = min(self.retry_max, self.every * 2**row.attempts)
+            values.update(next_attempt_at=now + dt.timedelta(seconds=delay), last_error=error)
+            log.info("notification %s (%s) will be tried again: %s", row.id, row.channel, error)
+        with factory() as session:
+            session.execute(
+                update(orm.Notification).where(orm.Notification.id == row.id).values(**values)
+            )
+            session.commit()
+
+    def _mail(self, row: orm.Notification) -> None:
+        message = EmailMessage()
+        message["From"], message["To"] = self.channels.mail_from, row.recipient
+        message["Subject"] = row.subject
+        message.set_content(row.body)
+        with smtplib.SMTP(self.channels.smtp_host, self.channels.smtp_port, timeout=10) as smtp:
+            smtp.send_message(message)
+
+    async def _post(self, client: httpx.AsyncClient, row: orm.Notification) -> None:
+        body = row.body.encode()
+        headers = {"Content-Type": "application/json", "X-Jupyter-Ext-Event": row.event}
+        if self.channels.webhook_secret:
+            headers[SIGNATURE_HEADER] = sign(self.channels.webhook_secret, body)
+        response = await client.post(self.channels.webhook_url, content=body, headers=headers)
+        if not response.is_success:
+            raise RuntimeError(f"the webhook answered {response.status_code}")
+
+
+def recipients(
+    session: Session,
+    event: str,
+    workspace: orm.Workspace,
+    job_request: orm.JobRequest | None = None,
+    author: orm.User | None = None,
+) -> list[str]:
+    """The addresses `RULES` sends `event` to, each once, in a stable order."""
+    people: list[orm.User] = []
+    for audience in RULES[event]:
+        if audience == "requester" and job_request is not None:
+            if job_request.notify and workspace.notifications:
+                people.append(job_request.created_by)
+        elif audience == "author" and author is not None:
+            if workspace.notifications:
+                people.append(author)
+        elif audience in STAFF:
+            people += _holders(session, STAFF[audience], workspace.project_id)
+    return sorted({p.email for p in people if p.email})
+
+
+def _holders(session: Session, permission: Permission, project_id: int) -> list[orm.User]:
+    """Users whose global roles, or roles in this project, grant `permission`."""
+    members = dict(
+        session.execute(
+            select(orm.ProjectMember.user_id, orm.ProjectMember.roles).where(
+                orm.ProjectMember.project_id == project_id
+            )
+        ).all()
+    )
+    users = session.scalars(select(orm.User).where(orm.User.email != "")).all()
+    return [u for u in users if granted(u.roles, permission, members.get(u.id, ()))]
+
+
+def _link(public_url: str, path: str) -> str:
+    return f"{public_url.rstrip('/')}/api/v1/{path}" if public_url else f"/api/v1/{path}"
+
+
+def _job_request_text(request: orm.JobRequest, public_url: str) -> tuple[str, str]:
+    state = job_request_state(request.jobs)
+    lines = [
+        f"Your job request {request.id} in the workspace {request.workspace.name} on "
+        f"{request.backend.slug} has ended: {state}.",
+        "",
+        *(f"  {j.action}: {j.state}" + (f" ({j.status_message})" if j.status_message else "")
+          for j in request.jobs),
+        "",
+        f"Details: {_link(public_url, f'job-requests/{request.id}')}",
+    ]  # fmt: skip
+    subject = f"[jupyter-ext] {request.workspace.name}: job request {state}"
+    return subject, "\n".join(lines) + "\n"
+
+
+def _job_request_json(request: orm.JobRequest) -> dict[str, Any]:
+    return {
+        "job_request": request.id, "workspace": request.workspace.name,
+        "backend": request.backend.slug, "state": job_request_state(request.jobs),
+        "jobs": {j.identifier: j.state for j in request.jobs},
+    }  # fmt: skip
+
+
+WHAT = {
+    "release.requested": "was requested by {author}: it waits for output checkers",
+    "release.reviewed": "has been reviewed: every file has its decision",
+    "release.released": "has been published: its approved files are released",
+    "release.rejected": "was rejected",
+    "release.withdrawn": "was withdrawn by {author}",
+}
+assert set(WHAT) == {e for e in RULES if e.startswith("release.")}
+
+
+def _release_text(release: orm.Release, event: str, public_url: str) -> tuple[str, str]:
+    what = WHAT[event].format(author=release.created_by.username)
+    files = [f"  {f.path}" for f in release.files]
+    body = "\n".join([
+        f"The release {release.id} of the workspace {release.workspace.name} "
+        f"({len(release.files)} file{'s' if len(release.files) != 1 else ''}) {what}.",
+        "", *files, "", f"Details: {_link(public_url, f'releases/{release.id}')}",
+    ])  # fmt: skip
+    subject = f"[jupyter-ext] {release.workspace.name}: release {event.split('.')[1]}"
+    return subject, body + "\n"
+
+
+def _release_json(release: orm.Release, event: str) -> dict[str, Any]:
+    return {"release": release.id, "workspace": release.workspace.name,
+            "backend": release.backend.slug, "state": release.state}  # fmt: skip
