@@ -30,8 +30,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import math
-import multiprocessing
 import socket
 import statistics
 import sys
@@ -50,6 +48,7 @@ import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from jobserver_data import MEMBER_PROJECTS, PIPELINES, PROJECTS, Filled, fill  # noqa: E402
+from measure import child_server, median, nearest_rank  # noqa: E402
 
 from jupyter_ext.jobserver.db import make_engine, upgrade_db  # noqa: E402
 
@@ -92,34 +91,9 @@ def _serve(url: str, repo_root: str, key: str, conn: Any) -> None:
 @contextlib.contextmanager
 def serving(url: str, repo_root: Path) -> Iterator[str]:
     """Start the server process, yield its API base URL, and always stop it."""
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
     key = Fernet.generate_key().decode()
-    process = context.Process(target=_serve, args=(url, str(repo_root), key, send), daemon=True)
-    process.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not receive.poll(0.1):
-            if time.monotonic() > deadline or not process.is_alive():
-                raise RuntimeError("the job server process did not start")
-        base = f"http://127.0.0.1:{receive.recv()}/api/v1/"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "openapi.json", trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or not process.is_alive():
-                raise RuntimeError("the job server did not answer")
-            time.sleep(0.05)
-        yield base
-    finally:
-        process.terminate()  # SIGTERM: uvicorn shuts down gracefully
-        process.join(10)
-        if process.is_alive():
-            process.kill()
-            process.join(5)
+    with child_server(_serve, (url, str(repo_root), key)) as (root, _pid):
+        yield root + "api/v1/"
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -133,14 +107,11 @@ class Stat:
 
     @property
     def p50(self) -> float:
-        return statistics.median(self.times) if self.times else math.nan
+        return median(self.times)
 
     @property
     def p95(self) -> float:
-        if not self.times:
-            return math.nan
-        ordered = sorted(self.times)
-        return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]  # nearest rank
+        return nearest_rank(self.times, 0.95)
 
 
 @dataclass

@@ -18,9 +18,7 @@ Figures are printed, never asserted: machines are noisy.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
-import multiprocessing
 import random
 import shutil
 import socket
@@ -29,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +36,7 @@ sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
+from measure import child_server  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from jupyter_ext.jobserver import orm  # noqa: E402
@@ -157,36 +155,9 @@ def _serve(url: str, release_dir: str, key: str, conn: Any) -> None:
         engine.dispose()
 
 
-@contextlib.contextmanager
-def serving(url: str, release_dir: Path, key: str) -> Iterator[tuple[str, int]]:
+def serving(url: str, release_dir: Path, key: str):
     """Start the server process; yield its root URL and pid; always stop it."""
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_serve, args=(url, str(release_dir), key, send), daemon=True)
-    process.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not receive.poll(0.1):
-            if time.monotonic() > deadline or not process.is_alive():
-                raise RuntimeError("the job server process did not start")
-        root = f"http://127.0.0.1:{receive.recv()}/"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(root + "api/v1/openapi.json", trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or not process.is_alive():
-                raise RuntimeError("the job server did not answer")
-            time.sleep(0.05)
-        yield root, process.pid
-    finally:
-        process.terminate()
-        process.join(10)
-        if process.is_alive():
-            process.kill()
-            process.join(5)
+    return child_server(_serve, (url, str(release_dir), key))
 
 
 # -- measuring -------------------------------------------------------------------------------

@@ -72,6 +72,7 @@ sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
 
 import httpx  # noqa: E402
 from bench_jobserver import say, serving  # noqa: E402
+from measure import median, nearest_rank  # noqa: E402
 
 from jupyter_ext.runner.images import RECIPES  # noqa: E402
 
@@ -276,14 +277,11 @@ class Stat:
 
     @property
     def p50(self) -> float:
-        return statistics.median(self.times) if self.times else math.nan
+        return median(self.times)
 
     @property
     def p99(self) -> float:
-        if not self.times:
-            return math.nan
-        ordered = sorted(self.times)
-        return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]  # nearest rank
+        return nearest_rank(self.times, 0.99)
 
 
 @dataclass
