@@ -195,3 +195,11 @@ class JobServer:
         if getattr(self, "_serving", None) is not None:
             self._serving.__exit__(None, None, None)
         self.engine.dispose()
+
+
+def leased_job(world, action: str = "generate_dataset") -> str:
+    """`dev` asks for `action` of the sample workspace and the runner leases its job: its id."""
+    body = {"workspace": "sample", "backend": "tpp", "actions": [action]}
+    world.client("dev").post("job-requests", json=body).raise_for_status()
+    (lease,) = world.client(token=world.runner_token).post("runner/poll", json={"wait": 0}).json()
+    return lease["identifier"]

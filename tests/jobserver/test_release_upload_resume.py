@@ -20,7 +20,7 @@ from jupyter_ext.jobserver.api import Settings
 from jupyter_ext.jobserver.routes.releases import stored_path
 
 from .conftest import build_world
-from .harness import JobServer
+from .harness import JobServer, leased_job
 
 MIB = 1 << 20
 CONTENT = os.urandom(3 * MIB + 12345)
@@ -38,12 +38,7 @@ def world(db_url, tmp_path):
 def published_file(world, content: bytes = CONTENT, path: str = "output/big.csv") -> str:
     """A job's moderately sensitive output, reviewed twice and published: its file id."""
     dev, runner = world.client("dev"), world.client(token=world.runner_token)
-    dev.post(
-        "job-requests",
-        json={"workspace": "sample", "backend": "tpp", "actions": ["generate_dataset"]},
-    )
-    (lease,) = runner.post("runner/poll", json={"wait": 0}).json()
-    job = lease["identifier"]
+    job = leased_job(world)
     output = {"path": path, "size": len(content), "sha256": hashlib.sha256(content).hexdigest(),
               "privacy_level": "moderately_sensitive"}  # fmt: skip
     runner.post(f"runner/jobs/{job}/outputs", json={"outputs": [output]})

@@ -14,7 +14,7 @@ from jupyter_ext.jobserver.api import Settings
 from jupyter_ext.jobserver.routes.releases import ZipSink, zip_stream
 
 from .conftest import build_world
-from .harness import JobServer
+from .harness import JobServer, leased_job
 
 KIB = 1 << 10
 MIB = 1 << 20
@@ -42,12 +42,7 @@ def released(world, files: dict[str, bytes], rejected: dict[str, bytes] = {}) ->
     """One job's outputs in one release: `files` approved twice, published and uploaded,
     `rejected` turned down by both checkers. The release as the API shows it."""
     dev, runner = world.client("dev"), world.client(token=world.runner_token)
-    dev.post(
-        "job-requests",
-        json={"workspace": "sample", "backend": "tpp", "actions": ["generate_dataset"]},
-    )
-    (lease,) = runner.post("runner/poll", json={"wait": 0}).json()
-    job = lease["identifier"]
+    job = leased_job(world)
     everything = {**files, **rejected}
     outputs = [
         {"path": path, "size": len(data), "sha256": sha(data),

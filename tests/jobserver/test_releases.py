@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import hashlib
 
+from .harness import leased_job
+
 CONTENT = b"region,count\nnorth,35\n"
 SHA = hashlib.sha256(CONTENT).hexdigest()
 
 
 def finished_job_with_outputs(world):
-    dev, runner = world.client("dev"), world.client(token=world.runner_token)
-    dev.post(
-        "job-requests",
-        json={"workspace": "sample", "backend": "tpp", "actions": ["generate_dataset"]},
-    )
-    (lease,) = runner.post("runner/poll", json={"wait": 0}).json()
-    job = lease["identifier"]
+    runner = world.client(token=world.runner_token)
+    job = leased_job(world)
     outputs = [
         {
             "path": "output/table.csv",
