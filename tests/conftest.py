@@ -51,18 +51,22 @@ def corpus() -> list[Path]:
     return files
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[PostgresCluster]:
-    """One throwaway PostgreSQL cluster for the whole session, on 127.0.0.1 only."""
-    cluster = PostgresCluster()
+def running(part):
+    """A part started for the session (skipped, saying why, if this machine lacks it)."""
     try:
-        cluster.start()
+        part.start()
     except PartMissing as e:
         pytest.skip(str(e))
     try:
-        yield cluster
+        yield part
     finally:
-        cluster.stop()
+        part.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL cluster for the whole session, on 127.0.0.1 only."""
+    yield from running(PostgresCluster())
 
 
 @pytest.fixture
@@ -76,12 +80,4 @@ def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def slurm_cluster() -> Iterator[SlurmCluster]:
     """One throwaway Slurm cluster (munged, slurmctld, slurmd) for the session, on loopback."""
-    cluster = SlurmCluster()
-    try:
-        cluster.start()
-    except PartMissing as e:
-        pytest.skip(str(e))
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from running(SlurmCluster())
