@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import socket
 import statistics
 import sys
 import tempfile
@@ -48,7 +47,7 @@ import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from jobserver_data import MEMBER_PROJECTS, PIPELINES, PROJECTS, Filled, fill  # noqa: E402
-from measure import child_server, median, nearest_rank  # noqa: E402
+from measure import child_server, median, nearest_rank, serve_app  # noqa: E402
 
 from jupyter_ext.jobserver.db import make_engine, upgrade_db  # noqa: E402
 
@@ -65,8 +64,6 @@ DELIVERY_TARGET_P50 = 20.0
 
 def _serve(url: str, repo_root: str, key: str, conn: Any) -> None:
     """Child process: the real app on the filled database, on a free port of 127.0.0.1."""
-    import uvicorn
-
     from jupyter_ext.jobserver.api import make_app
     from jupyter_ext.jobserver.db import make_sessionmaker
     from jupyter_ext.jobserver.repos import LocalGit, Repositories
@@ -74,16 +71,8 @@ def _serve(url: str, repo_root: str, key: str, conn: Any) -> None:
 
     engine = make_engine(url)
     app = make_app(make_sessionmaker(engine), Vault([key]), Repositories(LocalGit([repo_root])))
-    # IPPROTO_TCP, not 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets
-    # that say they are TCP, as uvicorn's own do; without it each response waits ~40 ms
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    conn.send(sock.getsockname()[1])
-    conn.close()
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        serve_app(app, conn)
     finally:
         engine.dispose()
 

@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
-from measure import child_server  # noqa: E402
+from measure import child_server, serve_app  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from jupyter_ext.jobserver import orm  # noqa: E402
@@ -133,8 +132,6 @@ def seed(server: JobServer, files: list[tuple[str, str, int]], counts: list[int]
 
 def _serve(url: str, release_dir: str, key: str, conn: Any) -> None:
     """Child process: the real app on the seeded database, on a free port of 127.0.0.1."""
-    import uvicorn
-
     from jupyter_ext.jobserver.api import make_app
     from jupyter_ext.jobserver.db import make_engine, make_sessionmaker
     from jupyter_ext.jobserver.repos import LocalGit, Repositories
@@ -143,14 +140,8 @@ def _serve(url: str, release_dir: str, key: str, conn: Any) -> None:
     engine = make_engine(url)
     app = make_app(make_sessionmaker(engine), Vault([key]), Repositories(LocalGit(["/"])),
                    Settings(release_dir=release_dir))  # fmt: skip
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    conn.send(sock.getsockname()[1])
-    conn.close()
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=3)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        serve_app(app, conn)
     finally:
         engine.dispose()
 
