@@ -25,6 +25,7 @@ from ..parts.fake_github import FakeGitHub
 
 ORG = "study-org"
 REPO = f"{ORG}/study"
+ACCESS = "access:services!service=jobserver"
 CLIENT_ID, CLIENT_SECRET = "jupyter-ext-hub", "s3cret-" + secrets.token_hex(8)
 
 
@@ -109,6 +110,20 @@ class HubWorld:
         self.clients.append(client)
         return client
 
+    def run_action(self, browser: Browser, site: Path, action: str = "generate_dataset"):
+        """As `browser`'s user, with a hub token through the proxy, run `action` of the
+        workspace `study` on `tpp` with a runner for the time it takes: (the user's job
+        server client, the finished job)."""
+        from ..runner.test_local_runner import RunnerThread, wait_for
+
+        api = self.jobserver(browser.token([ACCESS]), through_proxy=True)
+        body = {"workspace": "study", "backend": "tpp", "actions": [action]}
+        made = api.post("job-requests", json=body)
+        assert made.status_code == 201, made.text
+        with RunnerThread(_RunnerWorld(self), site):
+            done = wait_for(_AsUser(api), made.json()["id"], timeout=120)
+        return api, done["jobs"][-1]
+
     def browser(self, login: str) -> Browser:
         return Browser(self, login)
 
@@ -118,6 +133,24 @@ class HubWorld:
         self.stack.stop()
         self.log.close()
         self.github.stop()
+
+
+class _RunnerWorld:
+    """What RunnerThread expects of a world: the job server's address and a runner token."""
+
+    def __init__(self, world: HubWorld) -> None:
+        self.base_url = world.stack.jobserver_url + "api/v1/"
+        self.runner_token = world.runner_token
+
+
+class _AsUser:
+    """wait_for() asks `client("dev")`; here the client is the signed-in user's."""
+
+    def __init__(self, api) -> None:
+        self.api = api
+
+    def client(self, _name):
+        return self.api
 
 
 class Browser:

@@ -23,9 +23,7 @@ from jupyter_ext.runner.images import ImageBuildError
 
 from ..parts import PartMissing
 from ..parts.docker import docker_client
-from ..runner.test_local_runner import RunnerThread, wait_for
 from .harness import REPO, HubWorld
-from .test_hub_local import RunnerFor, _AsUser
 
 sys.path.insert(0, str(hub_config_dir()))  # hubext, as jupyterhub_config.py imports it
 from hubext.image import UID, ensure_image
@@ -125,14 +123,8 @@ def test_a_member_starts_the_workspace_in_a_container_and_runs_an_action(
     assert code == 0 or b"HTTP Error 4" in output, output  # it answered (401 without a token)
 
     # an action through the job server and a runner, as with local servers
-    token = alice.token(["access:services!service=jobserver"])
-    api = world.jobserver(token, through_proxy=True)
-    body = {"workspace": "study", "backend": "tpp", "actions": ["generate_dataset"]}
-    request = api.post("job-requests", json=body)
-    assert request.status_code == 201, request.text
-    with RunnerThread(RunnerFor(world), tmp_path / "site"):
-        done = wait_for(_AsUser(api), request.json()["id"], timeout=120)
-    assert done["jobs"][0]["state"] == "succeeded", done["jobs"][0]
+    _, job = world.run_action(alice, tmp_path / "site")
+    assert job["state"] == "succeeded", job
 
     # stopped: the container is gone, the checkout (with the work done in it) stays
     alice.stop("study")

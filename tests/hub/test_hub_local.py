@@ -12,7 +12,6 @@ import subprocess
 
 import pytest
 
-from ..runner.test_local_runner import RunnerThread, wait_for
 from .harness import HubWorld
 
 
@@ -21,14 +20,6 @@ def world(tmp_path_factory):
     world = HubWorld(tmp_path_factory.mktemp("hub"))
     yield world
     world.close()
-
-
-class RunnerFor:
-    """What RunnerThread expects of a world: the job server's address and a runner token."""
-
-    def __init__(self, world: HubWorld) -> None:
-        self.base_url = world.stack.jobserver_url + "api/v1/"
-        self.runner_token = world.runner_token
 
 
 def test_a_member_signs_in_starts_the_workspace_and_runs_an_action(world, tmp_path):
@@ -45,14 +36,7 @@ def test_a_member_signs_in_starts_the_workspace_and_runs_an_action(world, tmp_pa
     assert git("remote", "get-url", "origin") == world.github.html_url("study-org/study")
     assert world.gh_tokens["alice"] not in (checkout / ".git" / "config").read_text()
 
-    token = alice.token(["access:services!service=jobserver"])
-    api = world.jobserver(token, through_proxy=True)  # the hub's token, through the proxy
-    body = {"workspace": "study", "backend": "tpp", "actions": ["generate_dataset"]}
-    request = api.post("job-requests", json=body)
-    assert request.status_code == 201, request.text
-    with RunnerThread(RunnerFor(world), tmp_path / "site"):
-        done = wait_for(_AsUser(api), request.json()["id"], timeout=120)
-    job = done["jobs"][0]
+    api, job = world.run_action(alice, tmp_path / "site")  # a hub token, through the proxy
     assert job["state"] == "succeeded", job
     assert api.get(f"jobs/{job['identifier']}/logs").json()
     outputs = api.get(f"jobs/{job['identifier']}/outputs").json()
@@ -80,13 +64,3 @@ def test_someone_outside_the_project_can_neither_start_it_nor_see_its_jobs(world
 def test_someone_outside_the_organisation_cannot_sign_in(world):
     mallory = world.browser("mallory")
     assert mallory.sign_in().status_code == 403
-
-
-class _AsUser:
-    """wait_for() asks `client("dev")`; here the client is the signed-in user's."""
-
-    def __init__(self, api) -> None:
-        self.api = api
-
-    def client(self, _name):
-        return self.api

@@ -21,9 +21,7 @@ import pytest
 
 from jupyter_ext.cli.hubstack import hub_config_dir
 
-from ..runner.test_local_runner import RunnerThread, wait_for
 from .harness import HubWorld
-from .test_hub_local import RunnerFor, _AsUser
 
 JOB_NAME = "spawner-jupyterhub"  # batchspawner's batch script names its jobs so
 
@@ -99,14 +97,8 @@ def test_a_member_starts_the_workspace_as_a_slurm_job_and_runs_an_action(
         answer = httpx.post(hub_api, json=body, headers=as_server)
         assert answer.status_code in (400, 409), (body, answer.text)
 
-    token = alice.token(["access:services!service=jobserver"])
-    api = world.jobserver(token, through_proxy=True)
-    body = {"workspace": "study", "backend": "tpp", "actions": ["generate_dataset"]}
-    request = api.post("job-requests", json=body)
-    assert request.status_code == 201, request.text
-    with RunnerThread(RunnerFor(world), tmp_path / "site"):
-        done = wait_for(_AsUser(api), request.json()["id"], timeout=120)
-    assert done["jobs"][0]["state"] == "succeeded", done
+    _, job = world.run_action(alice, tmp_path / "site")
+    assert job["state"] == "succeeded", job
 
     stopping = time.monotonic()
     alice.stop("study")
