@@ -124,6 +124,19 @@ class HubWorld:
             done = wait_for(_AsUser(api), made.json()["id"], timeout=120)
         return api, done["jobs"][-1]
 
+    def outsider_refused(self, login: str = "bob") -> None:
+        """Someone signed in, outside the project: no workspace listed, no server started,
+        the workspace not visible, its jobs not listed."""
+        outsider = self.browser(login)
+        home = outsider.sign_in()
+        assert home.url.path == "/hub/home" and 'data-server-name="study"' not in home.text
+        refused = outsider.start("study")
+        assert refused.status_code == 403 or "may not use the workspace study" in refused.text
+        assert "study" not in outsider.api("GET", f"users/{login}").json().get("servers", {})
+        api = self.jobserver(outsider.token([ACCESS]), through_proxy=True)
+        assert api.get("workspaces/study").status_code in (403, 404)
+        assert api.get("job-requests", params={"workspace": "study"}).json()["items"] == []
+
     def browser(self, login: str) -> Browser:
         return Browser(self, login)
 

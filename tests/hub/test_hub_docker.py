@@ -142,12 +142,5 @@ def test_a_member_starts_the_workspace_in_a_container_and_runs_an_action(
 
 def test_someone_outside_the_project_gets_no_container(world, singleuser_image):
     client, _ = singleuser_image
-    bob = world.browser("bob")
-    home = bob.sign_in()
-    assert home.url.path == "/hub/home" and 'data-server-name="study"' not in home.text
-    refused = bob.start("study")
-    assert refused.status_code == 403 or "may not use the workspace study" in refused.text
-    assert "study" not in bob.api("GET", "users/bob").json().get("servers", {})
+    world.outsider_refused()
     assert not client.containers.list(all=True, filters={"name": "jupyter-ext-bob-"})
-    api = world.jobserver(bob.token(["access:services!service=jobserver"]), through_proxy=True)
-    assert api.get("workspaces/study").status_code in (403, 404)

@@ -50,15 +50,7 @@ def test_a_member_signs_in_starts_the_workspace_and_runs_an_action(world, tmp_pa
 
 
 def test_someone_outside_the_project_can_neither_start_it_nor_see_its_jobs(world):
-    bob = world.browser("bob")
-    home = bob.sign_in()
-    assert home.url.path == "/hub/home" and 'data-server-name="study"' not in home.text
-    refused = bob.start("study")
-    assert refused.status_code == 403 or "may not use the workspace study" in refused.text
-    assert "study" not in bob.api("GET", "users/bob").json().get("servers", {})
-    api = world.jobserver(bob.token(["access:services!service=jobserver"]), through_proxy=True)
-    assert api.get("workspaces/study").status_code in (403, 404)
-    assert api.get("job-requests", params={"workspace": "study"}).json()["items"] == []
+    world.outsider_refused()
 
 
 def test_someone_outside_the_organisation_cannot_sign_in(world):

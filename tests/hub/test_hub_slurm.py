@@ -111,11 +111,7 @@ def test_a_member_starts_the_workspace_as_a_slurm_job_and_runs_an_action(
 
 def test_someone_outside_the_project_is_refused_before_anything_is_submitted(world, slurm_cluster):
     before = server_jobs(slurm_cluster, "all")
-    bob = world.browser("bob")
-    bob.sign_in()
-    refused = bob.start("study")
-    assert refused.status_code == 403 or "may not use the workspace study" in refused.text
-    assert "study" not in bob.api("GET", "users/bob").json().get("servers", {})
+    world.outsider_refused()
     assert server_jobs(slurm_cluster, "all") == before
 
 
