@@ -49,7 +49,6 @@ class LogShipper:
 
     def add(self, line: str) -> None:
         self.file.write(line + "\n")
-        self.file.flush()
         self.seen += 1
         self._queue(line)
         self.wake.set()
@@ -71,6 +70,7 @@ class LogShipper:
             await self.flush()
 
     async def flush(self) -> None:
+        self.file.flush()  # on disk before the cursor can pass it: a restart re-reads from here
         while self.pending:
             lines = self.pending[:BATCH_LINES]
             try:
