@@ -134,6 +134,7 @@ class Backend(Base):
     runner_version: Mapped[str | None] = mapped_column(String(64), default=None)
     executor: Mapped[str | None] = mapped_column(String(64), default=None)
     capacity: Mapped[int | None] = mapped_column(Integer, default=None)
+    release_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # reported
     created_at: Mapped[dt.datetime] = created()
 
 
@@ -264,6 +265,7 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     log_seq: Mapped[int] = mapped_column(Integer, default=0)  # next expected log line
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[dt.datetime] = created()
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -294,6 +296,7 @@ class JobOutput(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     privacy_level: Mapped[str] = mapped_column(String(32))
+    check: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # FileCheck
 
 
 class Event(Base):
@@ -358,12 +361,19 @@ class ReleaseFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(24), default="requested")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    replaces_id: Mapped[str | None] = mapped_column(String(26), default=None)
+    check: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # FileCheck
+    upload_refused: Mapped[str | None] = mapped_column(Text, default=None)  # the site's reason
     uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     release: Mapped[Release] = relationship(back_populates="files", lazy="joined")
     job: Mapped[Job] = relationship(lazy="joined")
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id", lazy="selectin")
+    comments: Mapped[list[ReleaseComment]] = relationship(
+        order_by="ReleaseComment.id", lazy="selectin"
+    )
 
 
 class Review(Base):
@@ -376,8 +386,21 @@ class Review(Base):
     decision: Mapped[str] = mapped_column(String(24))
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = created()
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)  # re-vote
     reviewer: Mapped[User] = relationship(lazy="joined")
     __table_args__ = (UniqueConstraint("release_file_id", "reviewer_id"),)
+
+
+class ReleaseComment(Base):
+    """The author's answer to the checkers, or a checker's note, on one file."""
+
+    __tablename__ = "release_comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_file_id: Mapped[str] = mapped_column(ForeignKey("release_files.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = created()
+    author: Mapped[User] = relationship(lazy="joined")
 
 
 class Notification(Base):

@@ -50,8 +50,13 @@ from .projects import (
     WorkspaceCreate,
     WorkspaceUpdate,
 )
+from .provenance import DatasetDigest, FileDigest, Provenance, ProvenanceChain, ProvenanceStep
+from .release_rules import FileCheck, Finding, ReleaseRules, Verdict, check_file, check_metadata
 from .releases import (
+    Comment,
+    CommentCreate,
     Decision,
+    FileReplace,
     Release,
     ReleaseCreate,
     ReleaseFile,
@@ -70,10 +75,12 @@ from .runner import (
     ReleaseFileState,
     ReleaseUpload,
     StatusUpdate,
+    UploadRefusal,
 )
 from .states import (
     PROJECT_ROLES,
     ApplicationState,
+    FileState,
     JobRequestState,
     JobState,
     LogPolicy,
@@ -83,6 +90,22 @@ from .states import (
 )
 
 __all__ = [
+    "Comment",
+    "CommentCreate",
+    "FileReplace",
+    "DatasetDigest",
+    "FileDigest",
+    "Provenance",
+    "ProvenanceChain",
+    "ProvenanceStep",
+    "FileCheck",
+    "Finding",
+    "ReleaseRules",
+    "Verdict",
+    "check_file",
+    "check_metadata",
+    "UploadRefusal",
+    "FileState",
     "PROJECT_ROLES",
     "ActionStatus",
     "Actions",

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from .common import Model, Slug, Timestamp
+from .release_rules import FileCheck
 from .states import JobRequestState, JobState, PrivacyLevel
 
 
@@ -71,6 +72,9 @@ class Output(Model):
     size: int = Field(ge=0, le=2**62)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     privacy_level: PrivacyLevel
+    check: FileCheck | None = Field(
+        None, description="The backend's pre-release rules over it, for a moderately sensitive one."
+    )
 
 
 class ActionStatus(Model):

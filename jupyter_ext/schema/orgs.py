@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from .release_rules import ReleaseRules
 from .common import Model, Name, Slug, Timestamp
 from .states import LogPolicy
 
@@ -46,6 +47,9 @@ class Backend(Model):
     runner_version: str | None = None
     executor: str | None = None
     capacity: int | None = Field(None, description="Jobs it can start now.")
+    release_rules: ReleaseRules = Field(
+        default_factory=ReleaseRules, description="As its runner reported them, else the defaults."
+    )
     created_at: Timestamp
 
 

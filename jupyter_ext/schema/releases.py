@@ -8,7 +8,8 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from .common import Model, Slug, Timestamp
-from .states import ReleaseState
+from .release_rules import Finding
+from .states import FileState, ReleaseState
 
 
 class Decision(StrEnum):
@@ -43,6 +44,24 @@ class ReviewCreate(Model):
     comment: str = Field("", max_length=10_000)
 
 
+class CommentCreate(Model):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class FileReplace(Model):
+    """A new version of a file whose checkers asked for changes: an output of a newer job."""
+
+    job: str
+    path: str | None = Field(None, min_length=1, max_length=1000, description="The same if absent.")
+    comment: str = Field("", max_length=10_000, description="What changed, for the checkers.")
+
+
+class Comment(Model):
+    author: str
+    text: str
+    created_at: Timestamp
+
+
 class Review(Model):
     reviewer: str
     decision: Decision
@@ -57,13 +76,20 @@ class ReleaseFile(Model):
     job: str
     sha256: str
     size: int
-    state: str = Field(
-        description="requested, in_review, approved, changes_requested, rejected, released"
-    )
+    version: int = Field(1, description="1, then one more each time the author replaces it.")
+    replaces: str | None = Field(None, description="The file id of the version before.")
+    state: FileState
     uploaded: bool
-    reviews: list[Review] = Field(
-        default_factory=list, description="Shown once the caller has voted, or the review ended."
+    deleted: bool = False
+    findings: list[Finding] = Field(
+        default_factory=list, description="What the pre-release rules flagged for the checkers."
     )
+    rows: int | None = None
+    columns: list[str] | None = None
+    reviews: list[Review] = Field(
+        default_factory=list, description="Shown once the caller has voted, or all have voted."
+    )
+    comments: list[Comment] = Field(default_factory=list)
 
 
 class Release(Model):

@@ -6,6 +6,8 @@ from pydantic import Field
 
 from .common import Model, Timestamp
 from .jobs import Output
+from .provenance import Provenance
+from .release_rules import ReleaseRules
 from .states import JobState
 
 
@@ -14,6 +16,7 @@ class Heartbeat(Model):
     executor: str = Field(max_length=64)
     capacity: int = Field(ge=0, le=100_000, description="Jobs it can start now.")
     running: list[str] = Field(default_factory=list, description="Identifiers it is running.")
+    release_rules: ReleaseRules | None = Field(None, description="The site's pre-release rules.")
 
 
 class ReleaseUpload(Model):
@@ -78,3 +81,10 @@ class LogBatch(Model):
 
 class OutputsReport(Model):
     outputs: list[Output]
+    provenance: Provenance | None = None
+
+
+class UploadRefusal(Model):
+    """The site will not send a published file: its bytes changed, or the rules refuse it."""
+
+    reason: str = Field(max_length=2000)

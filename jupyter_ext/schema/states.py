@@ -39,6 +39,19 @@ class ReleaseState(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class FileState(StrEnum):
+    """A file of a release: each version of it has its own."""
+
+    REQUESTED = "requested"  # no vote yet
+    IN_REVIEW = "in_review"  # votes, but not enough, or a tie for a third checker to break
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # a newer version replaced it
+    RELEASED = "released"
+    WITHDRAWN = "withdrawn"
+
+
 class LogPolicy(StrEnum):
     FULL = "full"  # every log line leaves the site
     REDACTED = "redacted"  # lines leave with numbers and identifiers masked

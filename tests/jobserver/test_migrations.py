@@ -274,8 +274,8 @@ def test_postgres_upgrade_matches_models(postgres_url, engines):
     db.check_db(engine)
     assert schema_diff(engine) == []
     with engine.connect() as connection:
-        column = sa.inspect(connection).get_columns("jobs")[-1]
-    assert column["name"] == "completed_at"
+        columns = {c["name"]: c for c in sa.inspect(connection).get_columns("jobs")}
+    column = columns["completed_at"]
     assert isinstance(column["type"], sa.DateTime) and column["type"].timezone
     assert add_events(engine) == ([1, 2], [1, 2])
 
