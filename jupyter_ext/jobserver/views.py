@@ -54,8 +54,14 @@ def backend(row: orm.Backend, now: dt.datetime | None = None) -> schema.Backend:
         runner_version=row.runner_version,
         executor=row.executor,
         capacity=row.capacity if online else None,
+        release_rules=release_rules(row),
         created_at=row.created_at,
     )
+
+
+def release_rules(row: orm.Backend) -> schema.ReleaseRules:
+    """The rules its runner last reported, else the defaults (the site enforces its own)."""
+    return schema.ReleaseRules.model_validate(row.release_rules or {})
 
 
 def application(row: orm.Application) -> schema.Application:

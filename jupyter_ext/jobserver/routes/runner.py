@@ -182,6 +182,8 @@ def heartbeat(
     now = orm.utcnow()
     backend.last_seen_at, backend.runner_version = now, body.version
     backend.executor, backend.capacity = body.executor, body.capacity
+    if body.release_rules is not None:
+        backend.release_rules = body.release_rules.model_dump(mode="json")
     running = session.scalars(
         select(orm.Job).where(orm.Job.backend_id == backend.id, orm.Job.state == "running")
     ).all()
@@ -311,8 +313,11 @@ def report_outputs(
                 size=output.size,
                 sha256=output.sha256,
                 privacy_level=output.privacy_level,
+                check=output.check.model_dump(mode="json") if output.check else None,
             )
         )
+    if body.provenance is not None:
+        job.provenance = body.provenance.model_dump(mode="json")
     record(
         session, f"runner:{backend.slug}", "job.outputs", job, after={"outputs": len(body.outputs)}
     )
