@@ -11,11 +11,12 @@ its value; for a table, its row count and column names, never its contents.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
-from itertools import zip_longest
 from enum import StrEnum
+from itertools import zip_longest
 from pathlib import Path, PurePosixPath
 
 from pydantic import Field
@@ -101,20 +102,41 @@ def check_file(path: Path, rules: ReleaseRules, name: str | None = None) -> File
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in (".csv", ".tsv") and size <= rules.max_size:
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (UnicodeDecodeError, OSError) as exc:
-            result.findings.append(Finding(
-                rule="unreadable", verdict=Verdict.REFUSE,
-                message=f"the table cannot be read as UTF-8 text ({exc}): save it as UTF-8",
-            ))  # fmt: skip
-            return result
-        _check_table(text, "\t" if suffix == ".tsv" else ",", rules, result)
+            _check_table(_read_text(path), "\t" if suffix == ".tsv" else ",", rules, result)
+        except (UnicodeDecodeError, OSError, csv.Error) as exc:
+            result.findings.append(_unreadable(exc))
     return result
 
 
+def _read_text(path: Path) -> str:
+    """The file as UTF-8, without a byte order mark; a bad byte's place counts the mark."""
+    data = path.read_bytes()
+    skip = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data[skip:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        exc.start += skip
+        raise
+    if "\x00" in text:  # no text holds it, and the wire format refuses it
+        raise csv.Error("it holds NUL characters")
+    return text
+
+
+def _unreadable(exc: Exception) -> Finding:
+    """Why a table could not be judged; a decoding error names the byte's place, not its value."""
+    if isinstance(exc, UnicodeDecodeError):
+        why = f"byte {exc.start + 1:,} is not UTF-8"
+    else:
+        why = str(exc) if isinstance(exc, csv.Error) else (exc.strerror or type(exc).__name__)
+    return Finding(
+        rule="unreadable", verdict=Verdict.REFUSE,
+        message=f"the table cannot be read as UTF-8 CSV text ({why}): save it as UTF-8 CSV",
+    )  # fmt: skip
+
+
 def _check_table(text: str, delimiter: str, rules: ReleaseRules, result: FileCheck) -> None:
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    header, body = (rows[0], rows[1:]) if rows else ([], [])
+    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if row]
+    header, body = (rows[0], rows[1:]) if rows else ([], [])  # blank lines are no rows
     result.rows, result.columns = len(body), header
     if len(body) > rules.max_csv_rows:
         result.findings.append(Finding(
@@ -122,7 +144,7 @@ def _check_table(text: str, delimiter: str, rules: ReleaseRules, result: FileChe
             message=f"the table has {len(body):,} rows, over the limit of "
             f"{rules.max_csv_rows:,}: release an aggregate, not row-level data",
         ))  # fmt: skip
-    forbidden = {c.lower() for c in rules.forbidden_columns}
+    forbidden = {c.strip().lower() for c in rules.forbidden_columns}
     for column in header:
         if column.strip().lower() in forbidden:
             result.findings.append(Finding(
@@ -134,29 +156,41 @@ def _check_table(text: str, delimiter: str, rules: ReleaseRules, result: FileChe
 
 
 def _check_small_numbers(header, body, rules: ReleaseRules, result: FileCheck) -> None:
-    """Report cells of count columns from 1 to the threshold. A count column holds whole
-    numbers and perhaps markers such as `[REDACTED]` or empty cells, but no fractions."""
+    """Report cells of count columns from 1 to the threshold, by row and column only."""
     limit = rules.small_number_threshold
-    small: list[tuple[int, str]] = []
     columns = zip_longest(*body, fillvalue="") if body else ()
-    for column, cells in zip(header, columns, strict=False):
-        values = {cell.strip() for cell in set(cells)}  # tables repeat: judge each value once
-        if any(not v.isdigit() and _is_number(v) for v in values):
-            continue  # a fraction or a negative: not a count column
-        flagged = {v for v in values if v.isdigit() and 0 < int(v) <= limit}
-        if flagged:
-            small.extend(
-                (number, column) for number, cell in enumerate(cells, 1) if cell.strip() in flagged
-            )
+    small = [cell for column, cells in zip(header, columns, strict=False)
+             for cell in _small_cells(column, cells, limit)]  # fmt: skip
     if small:
         small.sort()
         more = f" and {len(small) - MAX_CELLS_NAMED} more" if len(small) > MAX_CELLS_NAMED else ""
         named = ", ".join(f"row {r} {c!r}" for r, c in small[:MAX_CELLS_NAMED])
         result.findings.append(Finding(
             rule="small_number", verdict=rules.small_numbers, cells=small[:MAX_CELLS_NAMED],
-            message=f"{len(small)} counts from 1 to {limit} ({named}{more}): suppress or "
+            message=f"{_counts(len(small))} from 1 to {limit} ({named}{more}): suppress or "
             "round them, then run the action again",
         ))  # fmt: skip
+
+
+def _small_cells(column: str, cells: tuple[str, ...], limit: int) -> list[tuple[int, str]]:
+    """(row, column) of the column's small counts. A count column holds whole numbers and
+    perhaps markers such as `[REDACTED]` or empty cells, but no fraction and no negative.
+
+    Tables repeat, so each distinct cell is judged once, and a column stops being looked
+    at with its first fraction (a rate column, at its first cell)."""
+    width = len(str(limit))
+    hits = set()
+    for cell in set(cells):
+        value = cell.strip()
+        if value.isdecimal():  # int() reads only the few short enough to be small
+            digits = value.lstrip("0")
+            if digits and len(digits) <= width and int(digits) <= limit:
+                hits.add(cell)
+        elif _is_number(value):
+            return []  # a fraction or a negative: not a count column
+    if not hits:
+        return []
+    return [(number, column) for number, cell in enumerate(cells, 1) if cell in hits]
 
 
 def _is_number(cell: str) -> bool:
@@ -164,6 +198,10 @@ def _is_number(cell: str) -> bool:
         return math.isfinite(float(cell))  # "NaN" and "inf" are markers, not numbers
     except ValueError:
         return False
+
+
+def _counts(number: int) -> str:
+    return "1 count" if number == 1 else f"{number:,} counts"
 
 
 def _mib(size: int) -> str:
