@@ -52,6 +52,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "release.released": ("author",),
     "release.rejected": ("author",),
     "release.withdrawn": ("checkers",),
+    "release.updated": ("checkers",),  # the author replaced a file: a new version to review
 }
 STAFF = {"checkers": Permission.RELEASE_REVIEW, "publishers": Permission.RELEASE_PUBLISH}
 CLAIM = dt.timedelta(minutes=1)  # a row being delivered is left alone by other senders
@@ -323,6 +324,7 @@ WHAT = {
     "release.released": "has been published: its approved files are released",
     "release.rejected": "was rejected",
     "release.withdrawn": "was withdrawn by {author}",
+    "release.updated": "has a new version of a file from {author}: it waits for review",
 }
 assert set(WHAT) == {e for e in RULES if e.startswith("release.")}
 

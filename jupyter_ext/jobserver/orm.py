@@ -370,6 +370,7 @@ class ReleaseFile(Base):
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     release: Mapped[Release] = relationship(back_populates="files", lazy="joined")
     job: Mapped[Job] = relationship(lazy="joined")
+    deleted_by: Mapped[User | None] = relationship(foreign_keys=[deleted_by_id])
     reviews: Mapped[list[Review]] = relationship(order_by="Review.id", lazy="selectin")
     comments: Mapped[list[ReleaseComment]] = relationship(
         order_by="ReleaseComment.id", lazy="selectin"

@@ -37,6 +37,8 @@ class Permission(StrEnum):
     RELEASE_REVIEW = "release_review"
     RELEASE_PUBLISH = "release_publish"
     RELEASE_VIEW = "release_view"
+    RELEASE_DELETE = "release_delete"  # take a released file down (kept, so restorable)
+    RELEASE_RESTORE = "release_restore"  # put a deleted released file back
     AUDIT_VIEW = "audit_view"
 
 
@@ -55,6 +57,7 @@ DOES = {
     P.JOB_CANCEL: "cancel jobs in", P.OUTPUTS_VIEW_UNRELEASED: "see unreleased outputs of",
     P.RELEASE_REQUEST: "request releases in", P.RELEASE_REVIEW: "review releases of",
     P.RELEASE_PUBLISH: "publish releases of", P.RELEASE_VIEW: "see released files of",
+    P.RELEASE_DELETE: "delete released files of", P.RELEASE_RESTORE: "restore deleted files",
     P.AUDIT_VIEW: "see the audit trail",
 }  # fmt: skip
 assert set(DOES) == set(Permission)
@@ -77,6 +80,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MEMBER_MANAGE,
             P.WORKSPACE_MANAGE,
             P.AUDIT_VIEW,
+            P.RELEASE_RESTORE,
         }
     ),
     Role.DATA_INVESTIGATOR: frozenset({P.PROJECT_VIEW, P.BACKEND_VIEW_ALL}),
@@ -96,6 +100,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.OUTPUTS_VIEW_UNRELEASED,
             P.RELEASE_PUBLISH,
             P.RELEASE_VIEW,
+            P.RELEASE_DELETE,
         }
     ),
     Role.TECHNICAL_REVIEWER: frozenset(
@@ -140,6 +145,7 @@ PROJECT_SCOPED = frozenset(
         P.OUTPUTS_VIEW_UNRELEASED,
         P.RELEASE_REQUEST,
         P.RELEASE_VIEW,
+        P.RELEASE_DELETE,
     }
 )
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..schema.states import ApplicationState, JobState, ReleaseState
+from ..schema.states import ApplicationState, FileState, JobState, ReleaseState
 from .errors import ProblemError
 
-J, A, R = JobState, ApplicationState, ReleaseState
+J, A, R, F = JobState, ApplicationState, ReleaseState, FileState
+OPEN = frozenset({F.REQUESTED, F.IN_REVIEW, F.APPROVED, F.CHANGES_REQUESTED, F.REJECTED})
 
 TRANSITIONS: Mapping[str, Mapping[str, frozenset[str]]] = {
     "job": {
@@ -27,13 +28,42 @@ TRANSITIONS: Mapping[str, Mapping[str, frozenset[str]]] = {
         A.APPROVED: frozenset(),
         A.REJECTED: frozenset({A.SUBMITTED}),  # the applicant may resubmit
     },
-    "release": {
-        R.REQUESTED: frozenset({R.APPROVED, R.REJECTED, R.WITHDRAWN}),
-        R.APPROVED: frozenset({R.RELEASED, R.REJECTED}),
+    "release": {  # released once a first file is; more approved files may follow it
+        R.REQUESTED: frozenset({R.RELEASED, R.WITHDRAWN}),
+        R.APPROVED: frozenset({R.RELEASED}),  # not used by new releases: kept for old rows
         R.RELEASED: frozenset(),
         R.REJECTED: frozenset(),
         R.WITHDRAWN: frozenset(),
     },
+    # One version of one file. The votes decide among the open states (see review.tally);
+    # a vote may be changed until the file is released, superseded or withdrawn.
+    "release_file": {
+        F.REQUESTED: frozenset(
+            {F.IN_REVIEW, F.APPROVED, F.CHANGES_REQUESTED, F.REJECTED, F.WITHDRAWN}
+        ),
+        F.IN_REVIEW: frozenset({F.APPROVED, F.CHANGES_REQUESTED, F.REJECTED, F.WITHDRAWN}),
+        F.APPROVED: frozenset(
+            {F.RELEASED, F.IN_REVIEW, F.CHANGES_REQUESTED, F.REJECTED, F.WITHDRAWN}
+        ),
+        F.CHANGES_REQUESTED: frozenset(
+            {F.SUPERSEDED, F.IN_REVIEW, F.APPROVED, F.REJECTED, F.WITHDRAWN}
+        ),
+        F.REJECTED: frozenset({F.IN_REVIEW, F.APPROVED, F.CHANGES_REQUESTED, F.WITHDRAWN}),
+        F.SUPERSEDED: frozenset(),
+        F.RELEASED: frozenset(),
+        F.WITHDRAWN: frozenset(),
+    },
+}
+
+# What each act on a release needs: the release's states, the file's states (None: any),
+# and whether the release's author must do it ("only"), must not ("never"), or either.
+# Who may act at all is the permission table's business; this is the review's.
+RELEASE_ACTS: Mapping[str, tuple[frozenset[str], frozenset[str] | None, str]] = {
+    "vote": (frozenset({R.REQUESTED, R.RELEASED}), OPEN, "never"),
+    "comment": (frozenset({R.REQUESTED, R.RELEASED}), None, "either"),
+    "replace": (frozenset({R.REQUESTED, R.RELEASED}), frozenset({F.CHANGES_REQUESTED}), "only"),
+    "publish": (frozenset({R.REQUESTED, R.RELEASED}), frozenset({F.APPROVED}), "never"),
+    "withdraw": (frozenset({R.REQUESTED}), None, "only"),
 }
 
 FINISHED_JOB_STATES = frozenset({J.SUCCEEDED, J.FAILED, J.CANCELLED})

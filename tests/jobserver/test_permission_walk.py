@@ -223,7 +223,28 @@ def samples(world) -> dict[tuple[str, str], dict]:
             "path": f"/releases/{world.release}/files/{world.release_file}/reviews",
             "json": {"decision": "approve"},
         },
+        ("PUT", "/releases/{release_id}/files/{file_id}/reviews"): {
+            "path": f"/releases/{world.release}/files/{world.release_file}/reviews",
+            "json": {"decision": "request_changes"},
+        },
+        ("POST", "/releases/{release_id}/files/{file_id}/comments"): {
+            "path": f"/releases/{world.release}/files/{world.release_file}/comments",
+            "json": {"text": "why?"},
+        },
+        ("POST", "/releases/{release_id}/files/{file_id}/versions"): {
+            "path": f"/releases/{world.release}/files/{world.release_file}/versions",
+            "json": {"job": job},
+        },
+        ("POST", "/releases/{release_id}/withdraw"): {
+            "path": f"/releases/{world.release}/withdraw"
+        },
         ("POST", "/releases/{release_id}/publish"): {"path": f"/releases/{world.release}/publish"},
+        ("DELETE", "/api/v2/releases/file/{file_id}"): {
+            "url": f"{world.root}api/v2/releases/file/{world.release_file}"
+        },
+        ("POST", "/api/v2/releases/file/{file_id}/restore"): {
+            "url": f"{world.root}api/v2/releases/file/{world.release_file}/restore"
+        },
         ("GET", "/api/v2/releases/file/{file_id}"): {
             "url": f"{world.root}api/v2/releases/file/{world.release_file}"
         },
@@ -237,6 +258,10 @@ def samples(world) -> dict[tuple[str, str], dict]:
         },
         ("GET", "/runner/release-files/{file_id}"): {
             "path": f"/runner/release-files/{world.release_file}"
+        },
+        ("POST", "/runner/release-files/{file_id}/refusal"): {
+            "path": f"/runner/release-files/{world.release_file}/refusal",
+            "json": {"reason": "it changed on the site since it was frozen"},
         },
         ("POST", "/runner/poll"): {"json": {"wait": 0}},
         ("POST", "/runner/heartbeat"): {

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from jupyter_ext.jobserver.api import Settings
-from jupyter_ext.jobserver.routes.releases import stored_path
+from jupyter_ext.jobserver.release_store import stored_path
 
 from .conftest import build_world
 from .harness import JobServer, leased_job

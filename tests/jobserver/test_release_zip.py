@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from jupyter_ext.jobserver.api import Settings
-from jupyter_ext.jobserver.routes.releases import ZipSink, zip_stream
+from jupyter_ext.jobserver.release_store import ZipSink, zip_stream
 
 from .conftest import build_world
 from .harness import JobServer, leased_job
@@ -21,7 +21,7 @@ MIB = 1 << 20
 FILES = {
     "output/table.csv": b"region,count\nnorth,35\n",
     "output/plots/figure.svg": b'<svg xmlns="http://www.w3.org/2000/svg"></svg>',
-    "output/big.bin": os.urandom(3 * MIB + 17),
+    "output/big.pdf": os.urandom(3 * MIB + 17),
     "output/empty.txt": b"",
 }
 REJECTED = {"output/small_numbers.csv": b"region,count\nwest,2\n"}
@@ -178,7 +178,7 @@ def test_the_stream_holds_no_more_than_a_chunk_however_big_the_release(tmp_path)
 def test_a_path_two_jobs_share_is_put_under_each_job_and_dot_dots_are_dropped():
     from types import SimpleNamespace as NS
 
-    from jupyter_ext.jobserver.routes.releases import entry_names
+    from jupyter_ext.jobserver.release_store import entry_names
 
     files = [
         NS(id="a", path="output/t.csv", job=NS(identifier="job1")),

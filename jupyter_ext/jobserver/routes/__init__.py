@@ -10,6 +10,7 @@ from . import (
     orgs,
     projects,
     releases,
+    reviews,
     runner,
     workspaces,
 )
@@ -25,5 +26,6 @@ routers = [
     runner.router,
     applications.router,
     releases.router,
+    reviews.router,
     audit.router,
 ]

@@ -28,8 +28,8 @@ from ..audit import record
 from ..deps import BackendDep, SessionDep, current_backend
 from ..errors import ProblemError
 from ..events import emit, emit_job, wake_backend
+from ..release_store import stored_path
 from ..states import FINISHED_JOB_STATES, advance
-from .releases import stored_path
 
 router = APIRouter(prefix="/runner", tags=["runner"])
 # runners authenticate with their backend's runner token, never as a user
@@ -196,7 +196,7 @@ def heartbeat(
         select(orm.ReleaseFile)
         .join(orm.Release, orm.Release.id == orm.ReleaseFile.release_id)
         .where(orm.Release.backend_id == backend.id, orm.ReleaseFile.state == "released",
-               orm.ReleaseFile.uploaded_at.is_(None))
+               orm.ReleaseFile.uploaded_at.is_(None), orm.ReleaseFile.upload_refused.is_(None))
         .limit(100)
     ).all()  # fmt: skip
     uploads = [
@@ -440,6 +440,25 @@ def _store(request: Request, file_id: str, partial: Path, sha256: str) -> None:
             after = {"sha256": sha256}
             record(session, f"runner:{backend.slug}", "release_file.upload", row, after=after)
             session.commit()
+
+
+@router.post("/release-files/{file_id}/refusal", status_code=204, openapi_extra=RUNNER_ONLY)
+def refuse_release_file(
+    file_id: str, body: schema.UploadRefusal, backend: BackendDep, session: SessionDep
+) -> Response:
+    """The site will not send this published file (it changed since it was frozen, or the
+    site's rules refuse it): kept with its reason, audited, and no longer asked for. A repeat
+    changes nothing; the first reason stays."""
+    row = _release_file(session, backend, file_id)
+    if row.uploaded_at is not None:
+        raise ProblemError(409, "the file has been uploaded already: it can no longer be refused")
+    if row.upload_refused is None:
+        row.upload_refused = body.reason
+        after = {"upload_refused": body.reason}
+        record(session, f"runner:{backend.slug}", "release_file.upload_refused", row,
+               {"upload_refused": None}, after)  # fmt: skip
+        session.commit()
+    return Response(status_code=204)
 
 
 @router.put("/release-files/{file_id}", status_code=204, openapi_extra=RUNNER_ONLY)
