@@ -30,10 +30,10 @@ from .hashing import sha256_file
 from .journal import Journal
 from .logs import LogShipper
 from .policy import LogPolicy
+from .provenance import Store, build, read_record, start_record, write_record, write_site_record
 from .uploads import Uploader
 
 log = logging.getLogger("jupyter_ext.runner")
-RECORDS = ".jupyter-ext"  # the workspace folder's record of which action made which files
 
 
 class RunnerRefused(Exception):
@@ -51,6 +51,7 @@ class Agent:
         self.datasets, self.log_policy = dict(datasets or {}), log_policy or LogPolicy()
         self.journal = Journal(self.workdir / "journal")
         self.uploader = Uploader(api, self.workdir / "workspaces")
+        self.store = Store(self.workdir / "store")  # every output's bytes, by sha256
         self.running: dict[str, asyncio.Task] = {}
         self.freed = asyncio.Event()
 
@@ -176,19 +177,26 @@ class Agent:
             except CheckoutError as exc:
                 return "failed", f"checkout failed: {exc}", None
             space = self.workdir / "workspaces" / lease.workspace
-            self._bring_needs(lease, spec.workdir, space)
+            inputs = self._bring_needs(lease, spec.workdir, space)
             before = _files(spec.workdir)
             spec.scratch.mkdir(parents=True, exist_ok=True)
+            given = await asyncio.to_thread(start_record, inputs, spec.datasets, self.cache)
+            (spec.scratch / "given.json").write_text(json.dumps(given))
             before_file.write_text(json.dumps(before))
             execution = await self.executor.run(spec, shipper.add)
         if execution.cancelled:
             return "cancelled", "", execution.exit_code
         if execution.exit_code != 0:
             return "failed", execution.message, execution.exit_code
-        return await self._collect(lease, spec.workdir, before)
+        return await self._collect(lease, spec, before, execution.provenance)
 
-    async def _collect(self, lease, job_dir: Path, before: dict):
+    @property
+    def cache(self) -> Path:
+        return self.workdir / "cache"
+
+    async def _collect(self, lease, spec: JobSpec, before: dict, facts: dict):
         """Match what the job made against its declared outputs; keep them on the site."""
+        job_dir = spec.workdir
         produced = {p for p, sig in _files(job_dir).items() if before.get(p) != sig}
         matched = match_outputs(Outputs(lease.outputs), produced)
         if matched.missing:
@@ -197,28 +205,48 @@ class Agent:
         outputs = [schema.Output(path=path, size=(job_dir / path).stat().st_size,
                                  sha256=sha256_file(job_dir / path), privacy_level=level)
                    for path, (level, _, _) in sorted(matched.matched.items())]  # fmt: skip
-        await self.api.outputs(lease.identifier, schema.OutputsReport(outputs=outputs))
+        provenance = await asyncio.to_thread(self._provenance, lease, spec, facts, outputs)
+        report = schema.OutputsReport(outputs=outputs, provenance=provenance)
+        await self.api.outputs(lease.identifier, report)
         space = self.workdir / "workspaces" / lease.workspace
-        self._keep(lease, job_dir, space, [o.path for o in outputs])
+        self._keep(lease, job_dir, space, outputs)
+        if provenance is not None:
+            write_site_record(self.workdir / "provenance", lease, provenance)
         note = f"; {len(matched.undeclared)} undeclared files stayed" if matched.undeclared else ""
         return "succeeded", f"{len(outputs)} outputs{note}", 0
 
-    def _bring_needs(self, lease, job_dir: Path, space: Path) -> None:
-        """The outputs of the actions it needs, from earlier jobs of this workspace here."""
+    def _provenance(self, lease, spec: JobSpec, facts: dict, outputs) -> schema.Provenance | None:
+        """What made the outputs; a job is never failed for want of it (it is logged)."""
+        try:
+            given = json.loads((spec.scratch / "given.json").read_text())
+            return build(lease, self.executor.name, facts, given, outputs,
+                         spec.env.get("PATH", ""), self.cache)  # fmt: skip
+        except Exception:
+            log.exception("the provenance of job %s could not be recorded", lease.identifier)
+            return None
+
+    def _bring_needs(self, lease, job_dir: Path, space: Path) -> list[schema.FileDigest]:
+        """The outputs of the actions it needs, from earlier jobs of this workspace here: the
+        bytes that job made (from the store), each recorded with its sha256 and that job."""
+        inputs = []
         for action in lease.needs:
-            record = space / RECORDS / f"{action}.json"
-            for path in json.loads(record.read_text()) if record.exists() else []:
+            job, outputs = read_record(space, action)
+            for path, sha in outputs.items():
                 target = job_dir / path
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(space / path, target)
+                stored = self.store.path(sha) if sha else None
+                source = stored if stored is not None and stored.is_file() else space / path
+                shutil.copyfile(source, target)
+                inputs.append(schema.FileDigest(path=path, sha256=sha256_file(target), job=job))
+        return inputs
 
-    def _keep(self, lease, job_dir: Path, space: Path, paths: list[str]) -> None:
-        for path in paths:
-            target = space / path
+    def _keep(self, lease, job_dir: Path, space: Path, outputs: list[schema.Output]) -> None:
+        for output in outputs:
+            target = space / output.path
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(job_dir / path, target)
-        (space / RECORDS).mkdir(parents=True, exist_ok=True)
-        (space / RECORDS / f"{lease.action}.json").write_text(json.dumps(paths))
+            shutil.copy2(job_dir / output.path, target)
+            self.store.keep(job_dir / output.path, output.sha256)  # linked: not the copy above
+        write_record(space, lease.action, lease.identifier, {o.path: o.sha256 for o in outputs})
 
 
 def _files(root: Path) -> dict[str, tuple[int, int]]:

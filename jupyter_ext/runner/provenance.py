@@ -1,0 +1,238 @@
+"""What made a job's outputs, recorded on the site: enough to trace them and to run it again.
+
+The agent records, for each job that succeeds: its commit and command, what it
+ran in (the image and its digest, or the interpreter and its packages), the
+sha256 of every input it was given (its needs' outputs, with the job that made
+each) and of every dataset, and its outputs' sha256. It sends this to the job
+server and keeps it on the site (`provenance/<job>.json`), with every output's
+bytes in a content-addressed store (`store/<sha[:2]>/<sha>`), so that `jupyter
+ext runner verify` can put a job's exact inputs back even after a later run has
+overwritten the workspace folder's copy.
+
+What is slow to learn is cached on the site (`cache/`): an interpreter's
+packages (until it or its package folders change) and each dataset file's
+sha256 (until its size or mtime changes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+from .. import schema
+from .._version import __version__
+from .hashing import sha256_file
+
+RECORDS = ".jupyter-ext"  # the workspace folder's record of which job made which files
+PACKAGES = """
+import importlib.metadata, json, sys
+packages = {}
+for dist in importlib.metadata.distributions():
+    name = dist.metadata["Name"]
+    if name and name not in packages:  # the first on sys.path is the one imported
+        packages[name] = dist.version
+print(json.dumps({"packages": packages, "paths": [p for p in sys.path if p]}))
+"""
+
+
+class Store:
+    """Bytes by their sha256: each kept once, never changed, found again by hash."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def keep(self, source: Path, sha256: str) -> Path:
+        """Keep `source` (whose sha256 the caller computed): a hard link if possible, else a
+        copy, put in place atomically so the store never holds half a file."""
+        target = self.path(sha256)
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(f".{sha256}.{secrets.token_hex(4)}")
+        try:
+            os.link(source, part)
+        except OSError:  # another file system, or links not allowed
+            shutil.copyfile(source, part)
+        os.chmod(part, 0o444)
+        os.replace(part, target)
+        return target
+
+    def problem(self, sha256: str) -> str | None:
+        """Why the store cannot give these bytes back (gone or changed), or None."""
+        path = self.path(sha256)
+        if not path.is_file():
+            return "its bytes are no longer in the site's store"
+        if sha256_file(path) != sha256:
+            return "its bytes in the site's store have changed"
+        return None
+
+
+# -- the workspace folder's records ------------------------------------------
+
+
+def read_record(space: Path, action: str) -> tuple[str | None, dict[str, str | None]]:
+    """Which job made an action's files in the workspace folder, and their sha256.
+
+    Records written before provenance was kept are a plain list of paths: no job, no sha."""
+    path = space / RECORDS / f"{action}.json"
+    data = json.loads(path.read_text()) if path.exists() else []
+    if isinstance(data, list):
+        return None, dict.fromkeys(data)
+    return data.get("job"), dict(data.get("outputs", {}))
+
+
+def write_record(space: Path, action: str, job: str, outputs: dict[str, str]) -> None:
+    folder = space / RECORDS
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f".{action}.json.part"
+    part.write_text(json.dumps({"job": job, "outputs": outputs}))
+    os.replace(part, folder / f"{action}.json")
+
+
+# -- what the job ran in ----------------------------------------------------
+
+
+def describe_interpreter(program: str, search_path: str, cache: Path) -> tuple[str, dict]:
+    """The file `program` resolves to on the job's PATH, and its installed packages' versions.
+
+    Asking the interpreter takes a process (about 100 ms), so the answer is cached until the
+    interpreter's file or any of its package folders changes (installing a package does)."""
+    found = shutil.which(program, path=search_path)
+    if found is None:
+        return program, {}
+    entry = cache / "interpreters" / f"{hashlib.sha256(found.encode()).hexdigest()[:24]}.json"
+    stamp = _stamp(found)
+    try:
+        cached = json.loads(entry.read_text())
+        if cached["stamp"] == stamp and all(_stamp(p) == s for p, s in cached["dirs"].items()):
+            return found, cached["packages"]
+    except (OSError, ValueError, KeyError):
+        pass
+    if not Path(found).name.startswith("python"):
+        return found, {}
+    answer = _ask_python(found, search_path)
+    if answer is None:
+        return found, {}
+    dirs = {p: _stamp(p) for p in answer["paths"] if os.path.isdir(p)}
+    _write_json(entry, {"stamp": stamp, "dirs": dirs, "packages": answer["packages"]})
+    return found, answer["packages"]
+
+
+def _ask_python(python: str, search_path: str) -> dict | None:
+    """The interpreter's own account of its packages and its sys.path (None if it cannot)."""
+    try:
+        done = subprocess.run(
+            [python, "-I", "-c", PACKAGES], env={"PATH": search_path, "LANG": "C.UTF-8"},
+            capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        return json.loads(done.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def _stamp(path: str) -> list[int] | None:
+    """What changes when a file or folder does: its size and mtime (None when it is gone)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+# -- datasets ---------------------------------------------------------------
+
+
+def dataset_digest(name: str, folder: Path, cache: Path) -> schema.DatasetDigest:
+    """One sha256 over a dataset: its files' sorted relative paths and each file's sha256.
+
+    A file is hashed again only when its size or mtime changed since the last job."""
+    folder = Path(folder)
+    key = hashlib.sha256(f"{name}\0{folder.resolve()}".encode()).hexdigest()[:24]
+    entry = cache / "datasets" / f"{key}.json"
+    try:
+        known = json.loads(entry.read_text())
+    except (OSError, ValueError):
+        known = {}
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        stamp = _stamp(str(path))
+        if stamp is None:  # gone while we looked
+            continue
+        old = known.get(relative)
+        same = old is not None and old[:2] == stamp
+        files[relative] = [*stamp, old[2] if same else sha256_file(path)]
+    if files != known:
+        _write_json(entry, files)
+    digest = hashlib.sha256()
+    for relative, (_, _, sha) in sorted(files.items()):
+        digest.update(f"{relative}\0{sha}\n".encode())
+    return schema.DatasetDigest(name=name, sha256=digest.hexdigest())
+
+
+def _write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    part.write_text(json.dumps(data))
+    os.replace(part, path)
+
+
+# -- the record of one job --------------------------------------------------
+
+
+def start_record(inputs: list[schema.FileDigest], datasets: dict[str, Path], cache: Path) -> dict:
+    """What the job was given, written before it runs (a restarted runner reads it back)."""
+    return {
+        "started_at": dt.datetime.now(dt.UTC).isoformat(),
+        "inputs": [i.model_dump(mode="json") for i in inputs],
+        "datasets": [
+            dataset_digest(name, path, cache).model_dump(mode="json")
+            for name, path in sorted(datasets.items())
+        ],
+    }
+
+
+def build(
+    lease: schema.Lease, executor: str, facts: dict, start: dict, outputs: list[schema.Output],
+    search_path: str, cache: Path,
+) -> schema.Provenance:  # fmt: skip
+    """The job's provenance from its lease, what the executor said and what it was given."""
+    interpreter, packages = None, {}
+    if facts.get("interpreter"):
+        interpreter, packages = describe_interpreter(facts["interpreter"], search_path, cache)
+    return schema.Provenance(
+        repo=lease.repo, commit=lease.sha, action=lease.action, run=lease.run,
+        executor=facts.get("executor") or executor, image=facts.get("image"),
+        image_digest=facts.get("image_digest") or facts.get("image_id"),
+        interpreter=interpreter, packages=packages,
+        inputs=start.get("inputs", []), datasets=start.get("datasets", []),
+        outputs=[schema.FileDigest(path=o.path, sha256=o.sha256) for o in outputs],
+        runner_version=__version__, started_at=start.get("started_at"),
+        completed_at=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+
+
+def write_site_record(folder: Path, lease: schema.Lease, provenance: schema.Provenance) -> Path:
+    """`provenance/<job>.json`: the lease (never its token) and the provenance, for verify."""
+    path = Path(folder) / f"{lease.identifier}.json"
+    _write_json(path, {
+        "lease": lease.model_dump(mode="json", exclude={"github_token"}),
+        "provenance": provenance.model_dump(mode="json"),
+    })  # fmt: skip
+    return path
+
+
+def read_site_record(folder: Path, job: str) -> tuple[schema.Lease, schema.Provenance]:
+    data = json.loads((Path(folder) / f"{job}.json").read_text())
+    return schema.Lease.model_validate(data["lease"]), schema.Provenance.model_validate(
+        data["provenance"]
+    )
