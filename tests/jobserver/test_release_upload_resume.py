@@ -152,10 +152,15 @@ def test_a_complete_upload_that_does_not_match_is_refused_and_leaves_nothing(wor
     runner = world.client(token=world.runner_token)
     too_long = runner.put(f"runner/release-files/{file_id}", content=CONTENT + b"more")
     assert too_long.status_code == 422 and not partial(world, file_id).exists()
+    truncated = runner.put(f"runner/release-files/{file_id}", content=CONTENT[:-1])
+    assert truncated.status_code == 422 and not partial(world, file_id).exists()
     release_dir = Path(world.app.state.settings.release_dir)
     assert [p for p in release_dir.rglob("*") if p.is_file()] == []
     assert world.client("dev").get(v2_url(world, file_id)).status_code == 409
-    assert audit_actions(world).count("release_file.upload.refused") == 2
+    assert audit_actions(world).count("release_file.upload.refused") == 3
     # the right bytes, in one PUT, are still taken
     assert runner.put(f"runner/release-files/{file_id}", content=CONTENT).status_code == 204
+    assert world.client("dev").get(v2_url(world, file_id)).content == CONTENT
+    replayed = runner.put(f"runner/release-files/{file_id}", content=b"other bytes")
+    assert replayed.status_code == 409 and "never change" in replayed.json()["detail"]
     assert world.client("dev").get(v2_url(world, file_id)).content == CONTENT

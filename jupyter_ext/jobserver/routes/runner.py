@@ -468,6 +468,8 @@ async def upload_release_file(file_id: str, request: Request) -> Response:
     With `Content-Range: bytes START-END/SIZE` it goes on from the bytes held (see the GET);
     without, it starts over. Bytes of an interrupted PUT stay for the next one."""
     sha256, size, uploaded = await run_in_threadpool(_frozen, request, file_id)
+    if uploaded:  # a replay: the released bytes are immutable and nothing is read
+        raise ProblemError(409, "the file has been uploaded already: released files never change")
     partial = _partial(request, file_id)
     if partial in RECEIVING:
         raise ProblemError(409, "an upload of this file is under way already")
