@@ -102,6 +102,8 @@ def test_the_rules_refuse_a_file_before_anyone_is_asked(reviewers):
     assert "'patient_id' identifies people" in refused.json()["detail"]
     wrong_type = ask(dev, job, "output/model.pkl")
     assert wrong_type.status_code == 422 and ".pkl may not be released" in wrong_type.text
+    escape = ask(dev, job, "../../etc/passwd")
+    assert escape.status_code == 422 and "recorded no output" in escape.json()["detail"]
     assert count_rows(world, "releases") == 0  # nothing was written
 
     release = ask(dev, job, "output/table.csv").json()
