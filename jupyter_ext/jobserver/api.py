@@ -103,13 +103,14 @@ def make_app(
     app.state.browser_auth, app.state.notifier = browser_auth, notifier
     install_error_handlers(app)
 
-    from .routes import released_files, routers
+    from .routes import provenance, released_files, routers
 
     api = APIRouter(prefix=f"{prefix}/api/v1")
     for router in routers:
         api.include_router(router)
     app.include_router(api)
     app.include_router(released_files.router, prefix=f"{prefix}/api/v2")
+    app.include_router(provenance.files_router, prefix=f"{prefix}/api/v2")
     if browser_auth is not None:
         _add_sign_in(app, prefix, browser_auth)
     return app

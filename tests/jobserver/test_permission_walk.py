@@ -173,6 +173,7 @@ def samples(world) -> dict[tuple[str, str], dict]:
         ("GET", "/jobs/{identifier}"): {"path": f"/jobs/{job}"},
         ("GET", "/jobs/{identifier}/logs"): {"path": f"/jobs/{job}/logs"},
         ("GET", "/jobs/{identifier}/outputs"): {"path": f"/jobs/{job}/outputs"},
+        ("GET", "/jobs/{identifier}/provenance"): {"path": f"/jobs/{job}/provenance"},
         ("POST", "/jobs/{identifier}/cancel"): {"path": f"/jobs/{job}/cancel"},
         ("GET", "/events"): {"stream": True},
         ("POST", "/applications"): {
@@ -247,6 +248,9 @@ def samples(world) -> dict[tuple[str, str], dict]:
         },
         ("GET", "/api/v2/releases/file/{file_id}"): {
             "url": f"{world.root}api/v2/releases/file/{world.release_file}"
+        },
+        ("GET", "/api/v2/releases/file/{file_id}/provenance"): {
+            "url": f"{world.root}api/v2/releases/file/{world.release_file}/provenance"
         },
         ("GET", "/api/v2/releases/{release_id}/zip"): {
             "url": f"{world.root}api/v2/releases/{world.release}/zip"
