@@ -23,6 +23,7 @@ import httpx
 from .. import schema
 from .._version import __version__
 from ..pipeline import Outputs, match_outputs
+from ..schema import check_file
 from .api import JobServerAPI, JobServerError
 from .checkout import CheckoutError, checkout
 from .executors import Executor, JobSpec
@@ -45,12 +46,14 @@ class Agent:
         self, api: JobServerAPI, executor: Executor, workdir: Path, capacity: int = 2,
         log_cap: int = 100_000, heartbeat_every: float = 10.0,
         datasets: dict[str, Path] | None = None, log_policy: LogPolicy | None = None,
+        release_rules: schema.ReleaseRules | None = None,
     ) -> None:  # fmt: skip
         self.api, self.executor, self.workdir = api, executor, Path(workdir)
         self.capacity, self.log_cap, self.heartbeat_every = capacity, log_cap, heartbeat_every
         self.datasets, self.log_policy = dict(datasets or {}), log_policy or LogPolicy()
         self.journal = Journal(self.workdir / "journal")
-        self.uploader = Uploader(api, self.workdir / "workspaces")
+        self.release_rules = release_rules or schema.ReleaseRules()
+        self.uploader = Uploader(api, self.workdir / "workspaces", self.release_rules)
         self.store = Store(self.workdir / "store")  # every output's bytes, by sha256
         self.running: dict[str, asyncio.Task] = {}
         self.freed = asyncio.Event()
@@ -110,6 +113,7 @@ class Agent:
             beat = schema.Heartbeat(
                 version=__version__, executor=self.executor.name,
                 capacity=max(0, self.capacity - len(self.running)), running=list(self.running),
+                release_rules=self.release_rules,
             )  # fmt: skip
             try:
                 reply = await self.api.heartbeat(beat)
@@ -205,6 +209,7 @@ class Agent:
         outputs = [schema.Output(path=path, size=(job_dir / path).stat().st_size,
                                  sha256=sha256_file(job_dir / path), privacy_level=level)
                    for path, (level, _, _) in sorted(matched.matched.items())]  # fmt: skip
+        outputs = await asyncio.to_thread(self._checked, job_dir, outputs)
         provenance = await asyncio.to_thread(self._provenance, lease, spec, facts, outputs)
         report = schema.OutputsReport(outputs=outputs, provenance=provenance)
         await self.api.outputs(lease.identifier, report)
@@ -224,6 +229,14 @@ class Agent:
         except Exception:
             log.exception("the provenance of job %s could not be recorded", lease.identifier)
             return None
+
+    def _checked(self, job_dir: Path, outputs: list[schema.Output]) -> list[schema.Output]:
+        """The rules over each moderately sensitive output (the only kind a release may ask
+        for), so that its author sees what to fix before any checker is asked."""
+        level = schema.PrivacyLevel.MODERATELY_SENSITIVE
+        return [o.model_copy(update={"check": check_file(job_dir / o.path, self.release_rules,
+                                                         o.path)})
+                if o.privacy_level == level else o for o in outputs]  # fmt: skip
 
     def _bring_needs(self, lease, job_dir: Path, space: Path) -> list[schema.FileDigest]:
         """The outputs of the actions it needs, from earlier jobs of this workspace here: the

@@ -84,6 +84,10 @@ class JobServerAPI:
         response = self._checked(await self.http.get(f"release-files/{file_id}"))
         return schema.ReleaseFileState.model_validate(response.json())
 
+    async def refuse_release_file(self, file_id: str, refusal: schema.UploadRefusal) -> None:
+        """The site will not send the file (it changed, or the rules refuse it), saying why."""
+        await self._post(f"release-files/{file_id}/refusal", refusal)
+
     async def upload_release_file(self, file_id: str, path: Path, start: int, size: int) -> None:
         """Stream bytes `start`..`size` of the file; from 0 the server starts over, else it
         appends them to the bytes it holds (Content-Range)."""

@@ -13,9 +13,11 @@ import asyncio
 import signal
 from pathlib import Path
 
+import pydantic
 from traitlets import Dict, Enum, Integer, List, Unicode, default
 from traitlets.utils.importstring import import_item
 
+from .. import schema
 from ..app import JupyterExtBase, base_aliases, base_flags
 from .policy import POLICIES, LogPolicy
 
@@ -92,6 +94,14 @@ class RunnerApp(JupyterExtBase):
         Unicode(),
         help="Regular expressions whose matches are replaced by [redacted] in lines sent.",
     ).tag(config=True)
+    release_rules = Dict(
+        help="""The backend's pre-release rules, checked on every moderately sensitive output
+        when its job ends and again before a published file is uploaded; reported to the job
+        server, which checks release requests and notebooks against them. Keys (each optional,
+        the rest keep their defaults): allowed_types (['.csv', ...]), max_size (bytes,
+        16 MiB), max_csv_rows (5000), forbidden_columns (['patient_id']),
+        small_number_threshold (7; 0 turns it off), small_numbers ('refuse' or 'flag')."""
+    ).tag(config=True)
 
     @property
     def classes(self) -> list[type]:  # type: ignore[override]
@@ -114,16 +124,17 @@ class RunnerApp(JupyterExtBase):
             self.exit(f"error: these datasets are not folders on this site: {', '.join(missing)}")
         try:
             policy = LogPolicy(self.log_policy, list(self.log_redact))
+            rules = release_rules(self.release_rules)
         except ValueError as exc:
             self.exit(f"error: {exc}")
         from .agent import RunnerRefused
 
         try:
-            asyncio.run(self._serve(token, policy))
+            asyncio.run(self._serve(token, policy, rules))
         except RunnerRefused as exc:
             self.exit(f"error: {exc}")
 
-    async def _serve(self, token: str, policy: LogPolicy) -> None:
+    async def _serve(self, token: str, policy: LogPolicy, rules: schema.ReleaseRules) -> None:
         from .agent import Agent
         from .api import JobServerAPI
 
@@ -131,7 +142,7 @@ class RunnerApp(JupyterExtBase):
         executor = import_item(EXECUTORS[self.executor])(parent=self)
         datasets = {name: Path(path) for name, path in self.datasets.items()}
         agent = Agent(api, executor, Path(self.workdir), self.capacity, self.log_cap,
-                      datasets=datasets, log_policy=policy)  # fmt: skip
+                      datasets=datasets, log_policy=policy, release_rules=rules)  # fmt: skip
         task = asyncio.create_task(agent.run_forever())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -144,3 +155,21 @@ class RunnerApp(JupyterExtBase):
             pass
         finally:
             await api.close()
+
+
+def release_rules(config: dict) -> schema.ReleaseRules:
+    """The configured rules, or a ValueError naming each bad key: a typo must stop the runner,
+    not leave a rule at its default unnoticed."""
+    try:
+        return schema.ReleaseRules.model_validate(config)
+    except pydantic.ValidationError as exc:
+        known = ", ".join(schema.ReleaseRules.model_fields)
+        problems = [_rule_problem(error, known) for error in exc.errors()]
+        raise ValueError(f"c.RunnerApp.release_rules: {'; '.join(problems)}") from None
+
+
+def _rule_problem(error: dict, known: str) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(the whole value)"
+    if error["type"] == "extra_forbidden":
+        return f"{key!r} is not a rule (the rules: {known})"
+    return f"{key!r}: {error['msg']}"

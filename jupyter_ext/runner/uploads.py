@@ -3,8 +3,10 @@
 The job server lists, on each heartbeat, the published files it has not yet
 received. Each is sent from the workspace's folder on the site only if it is
 still the file that was frozen (same size and sha256, a regular file inside
-the workspace folder); the server says how many bytes it holds already, and
-the upload goes on from there, so a break costs only what was in flight.
+the workspace folder) and the site's release rules, run again, do not refuse
+it; the server says how many bytes it holds already, and the upload goes on
+from there, so a break costs only what was in flight. A file that is there but
+may not leave is refused to the job server, saying why, and never tried again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from .. import schema
+from ..schema import Verdict, check_file
 from .api import JobServerAPI, JobServerError
 from .hashing import sha256_file
 
@@ -27,8 +30,12 @@ class Uploader:
     attempts = 5  # per file, then it waits for a later heartbeat to list it again
     backoff = 1.0  # seconds before the second attempt, doubling after each
 
-    def __init__(self, api: JobServerAPI, workspaces: Path, at_once: int = 4) -> None:
+    def __init__(
+        self, api: JobServerAPI, workspaces: Path, rules: schema.ReleaseRules | None = None,
+        at_once: int = 4,
+    ) -> None:  # fmt: skip
         self.api, self.workspaces = api, Path(workspaces)
+        self.rules = rules or schema.ReleaseRules()
         self.tasks: dict[str, asyncio.Task] = {}  # file id -> its upload, while it runs
         self.done: set[str] = set()  # uploaded, or never to be sent by this runner
         self.slots = asyncio.Semaphore(at_once)
@@ -51,9 +58,12 @@ class Uploader:
         async with self.slots:
             problem, path = await asyncio.to_thread(self.check, upload)
             if problem:
-                log.warning("release file %s (%s) is not uploaded: %s", upload.path, upload.file,
-                            problem)  # fmt: skip
-                self.done.add(upload.file)
+                log.warning("release file %s (%s, %s on the site) is not uploaded: %s",
+                            upload.path, upload.file, path, problem)  # fmt: skip
+                if path.is_file():  # there, but not to leave: a missing one may come back
+                    await self._refuse(upload, problem)
+                else:
+                    self.done.add(upload.file)
                 return
             try:
                 await self._send(upload, path)
@@ -68,22 +78,47 @@ class Uploader:
             self.done.add(upload.file)
 
     def check(self, upload: schema.ReleaseUpload) -> tuple[str | None, Path]:
+        """(None, the file) if it may leave, else (why not, it). What is wrong is said of the
+        file, never of the site's folders: the job server keeps the sentence."""
+        problem, path = self._frozen(upload)
+        return problem or self._refused_by_rules(upload, path), path
+
+    def _frozen(self, upload: schema.ReleaseUpload) -> tuple[str | None, Path]:
         """(None, the file) if the file on the site is the one frozen, else (what is wrong, it)."""
         folder = self.workspaces / upload.workspace
         path = (folder / upload.path).resolve()
         if upload.workspace in ("", ".", "..") or Path(upload.workspace).name != upload.workspace:
             return f"{upload.workspace!r} is not a workspace name", path
         if not path.is_relative_to(folder.resolve()):
-            return f"it is not inside the workspace folder {folder}", path
+            return "it leads out of the workspace folder on the site", path
         if not path.is_file():
-            return f"{path} is missing or not a regular file", path
-        changed = f"{path} changed on the site since it was frozen:"
+            return "it is missing on the site, or not a regular file", path
+        changed = "it changed on the site since it was frozen:"
         size = path.stat().st_size
         if size != upload.size:
             return f"{changed} it has {size} bytes, {upload.size} when frozen", path
         if sha256_file(path) != upload.sha256:
             return f"{changed} its sha256 is not the frozen {upload.sha256[:12]}…", path
         return None, path
+
+    def _refused_by_rules(self, upload: schema.ReleaseUpload, path: Path) -> str | None:
+        """The site's rules, run again: they may be tighter now than when it was requested."""
+        found = check_file(path, self.rules, upload.path).findings
+        refusing = [f.message for f in found if f.verdict is Verdict.REFUSE]
+        return f"the site's release rules refuse it: {'; '.join(refusing)}" if refusing else None
+
+    async def _refuse(self, upload: schema.ReleaseUpload, reason: str) -> None:
+        """Tell the job server the file will never leave, so that it stops listing it; if the
+        job server cannot be told now, the next heartbeat's list brings it here again."""
+        refusal = schema.UploadRefusal(reason=reason[:2000])
+        try:
+            await self.api.refuse_release_file(upload.file, refusal)
+        except JobServerError as exc:  # it moved on (uploaded, or no longer published)
+            log.warning("the job server did not take the refusal of %s: %s", upload.path, exc)
+        except httpx.HTTPError as exc:
+            log.warning("the refusal of %s is to be sent again: %s", upload.path, exc)
+            return
+        self.done.add(upload.file)
 
     async def _send(self, upload: schema.ReleaseUpload, path: Path) -> None:
         """Ask how much the server holds, send the rest; after a break, again from there."""

@@ -108,7 +108,9 @@ def test_a_published_file_goes_from_the_site_to_the_job_server(tmp_path, caplog)
         world.close()
 
 
-def test_a_file_changed_on_the_site_since_it_was_frozen_is_not_uploaded(tmp_path, caplog):
+def test_a_file_changed_on_the_site_since_it_was_frozen_is_refused_not_uploaded(tmp_path, caplog):
+    from .test_release_rules import listed_for_upload, refusals, wait_refused
+
     world = world_at(tmp_path)
     space = tmp_path / "site" / "workspaces" / "sample"
     try:
@@ -123,15 +125,24 @@ def test_a_file_changed_on_the_site_since_it_was_frozen_is_not_uploaded(tmp_path
             (space / TABLE).unlink()
             (space / TABLE).symlink_to(outside)
             publish(world)
-            deadline = time.monotonic() + 30
-            while caplog.text.count("is not uploaded") < 2 and time.monotonic() < deadline:
-                time.sleep(0.2)
-            time.sleep(1.5)  # more heartbeats list them again: still nothing is sent
+            reasons = {path: wait_refused(world, file_id) for path, file_id in ids.items()}
+            assert listed_for_upload(world) == []  # later heartbeats no longer ask for them
         assert served(world, ids[PLOT]).status_code == 409
         assert served(world, ids[TABLE]).status_code == 409
-        assert f"{space / PLOT} changed on the site since it was frozen" in caplog.text
-        assert "it is not inside the workspace folder" in caplog.text
+        size = (space / PLOT).stat().st_size
+        assert reasons == {
+            PLOT: f"it changed on the site since it was frozen: it has {size} bytes, "
+            f"{size - 1} when frozen",
+            TABLE: "it leads out of the workspace folder on the site",
+        }
+        assert str(tmp_path) not in str(reasons)  # the site's folders stay on the site
+        assert f"{space / PLOT} on the site) is not uploaded: it changed" in caplog.text
         assert caplog.text.count("is not uploaded") == 2  # said once per file, not per beat
+        events = {e["target_id"]: e for e in refusals(world)}
+        assert {file_id: e["after"]["upload_refused"] for file_id, e in events.items()} == {
+            ids[path]: reason for path, reason in reasons.items()
+        }
+        assert {e["actor"] for e in events.values()} == {"runner:tpp"}
         assert not (tmp_path / "releases").exists()  # not a byte came
     finally:
         world.close()
@@ -159,9 +170,10 @@ def test_an_upload_broken_off_goes_on_from_the_bytes_the_server_holds(tmp_path, 
     caplog.set_level(logging.INFO, logger="jupyter_ext.runner.uploads")
     world = world_at(tmp_path)
     try:
-        file_id = published_file(world, CONTENT, "output/big.csv")
+        # bytes of no table: an image, which the site's rules judge by name and size only
+        file_id = published_file(world, CONTENT, "output/big.png")
         (tmp_path / "site" / "sample" / "output").mkdir(parents=True)
-        (tmp_path / "site" / "sample" / "output" / "big.csv").write_bytes(CONTENT)
+        (tmp_path / "site" / "sample" / "output" / "big.png").write_bytes(CONTENT)
         beat = {"version": "t", "executor": "local", "capacity": 0}
         reply = world.client(token=world.runner_token).post("runner/heartbeat", json=beat)
         uploads = schema.HeartbeatReply.model_validate(reply.json()).uploads
@@ -181,7 +193,7 @@ def test_an_upload_broken_off_goes_on_from_the_bytes_the_server_holds(tmp_path, 
         asyncio.run(upload())
         assert wait_served(world, file_id, timeout=1) == CONTENT
         assert "broke off" in caplog.text
-        assert f"release file output/big.csv uploaded (from byte {len(CONTENT) // 2})" in (
+        assert f"release file output/big.png uploaded (from byte {len(CONTENT) // 2})" in (
             caplog.text
         )
     finally:
