@@ -8,6 +8,7 @@ job server as given: it validates them, and its 422 says what to change.
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,11 +18,12 @@ from urllib.parse import quote
 import httpx
 
 from .. import schema
-from ._http import Call, clean
+from ._http import FILES, Call, clean
 from .download import download_targets
 from .errors import ClientError
 from .events import event_params
 from .models import Actions, Backend, Bound, Job, JobRequest, Release
+from .reviewing import waiting_files
 
 
 def _parse(client: Any, cls: type, into: Bound | None = None) -> Callable[[httpx.Response], Any]:
@@ -341,6 +343,70 @@ class Releases(Resource):
             )
         )
 
+    def change_review(
+        self,
+        release: str | Release,
+        file: str | schema.ReleaseFile,
+        decision: str,
+        comment: str = "",
+    ):
+        """Change one's vote on a file (e.g. after the author's answer), until it is released."""
+        path = _path("releases", _name(release, "id"), "files", _name(file, "id"), "reviews")
+        body = {"decision": decision, "comment": comment}
+        return self._send(Call("PUT", path, json=body, parse=_parse(self._client, Release)))
+
+    def comment(self, release: str | Release, file: str | schema.ReleaseFile, text: str):
+        """A note on one file: the author's answer to the checkers, or between checkers."""
+        path = _path("releases", _name(release, "id"), "files", _name(file, "id"), "comments")
+        return self._send(
+            Call("POST", path, json={"text": text}, parse=_parse(self._client, Release))
+        )
+
+    def replace(
+        self,
+        release: str | Release,
+        file: str | schema.ReleaseFile,
+        job: str | Job,
+        path: str | None = None,
+        comment: str = "",
+    ):
+        """A new version of a file the checkers asked to change: the output of a newer `job`
+        (at `path`, or the same path); the old version is kept. Only the author may."""
+        url = _path("releases", _name(release, "id"), "files", _name(file, "id"), "versions")
+        body = clean({"job": _name(job, "identifier"), "path": path, "comment": comment})
+        return self._send(Call("POST", url, json=body, parse=_parse(self._client, Release)))
+
+    def withdraw(self, release: str | Release):
+        """The author takes a request back: nothing of it will be published."""
+        return self._send(
+            Call(
+                "POST",
+                _path("releases", _name(release, "id"), "withdraw"),
+                parse=_parse(self._client, Release),
+            )
+        )
+
+    def delete_file(self, file: str | schema.ReleaseFile):
+        """Take a released file down (kept on the job server, so an administrator can
+        restore it). Returns `{"id", "deleted"}`."""
+        return self._send(Call("DELETE", self._file_url(file)))
+
+    def restore_file(self, file: str | schema.ReleaseFile):
+        """Put a deleted released file back (an administrator's act)."""
+        return self._send(Call("POST", self._file_url(file) + "/restore"))
+
+    def _file_url(self, file: str | schema.ReleaseFile) -> str:
+        """A released file's address: under /api/v2, beside the API."""
+        return f"{self._client.config.root}{FILES}{_path('releases', 'file', _name(file, 'id'))}"
+
+    def to_review(self, workspace: str | None = None):
+        """Releases with files waiting for the caller's vote: open files they have not voted
+        on, in requests they did not make. Each file that waits is in `waiting_files`."""
+        me, requested = self._client.me(), self.list(workspace, state="requested")
+        if inspect.isawaitable(me):
+            return _waiting_async(me, requested)
+        return [r for r in requested if waiting_files(r, me.username)]
+
     def download(self, release_or_file: Release | schema.ReleaseFile, path: str | Path = "."):
         """Stream released files to disk, checking each one's sha256.
 
@@ -352,6 +418,12 @@ class Releases(Resource):
             download_targets(release_or_file, Path(path)),
             single=isinstance(release_or_file, schema.ReleaseFile),
         )
+
+
+async def _waiting_async(me: Any, requested: Any) -> list[Release]:
+    """`Releases.to_review` on an `AsyncClient`."""
+    username = (await me).username
+    return [r async for r in requested if waiting_files(r, username)]
 
 
 class Events(Resource):
