@@ -281,6 +281,12 @@ class Jobs(Resource):
         )
         return self._send(call)
 
+    def provenance(self, job: str | Job):
+        """What made the job's outputs (a `schema.Provenance`): its commit, what it ran in, and
+        the sha256 of what it read and wrote, as its runner recorded them."""
+        path = _path("jobs", _name(job, "identifier"), "provenance")
+        return self._send(Call("GET", path, parse=_parse(self._client, schema.Provenance)))
+
     def logs(self, job: str | Job, follow: bool = False):
         """The job's log lines (`LogLine`, `str()` is the text), each once and in order.
 
@@ -418,6 +424,12 @@ class Releases(Resource):
             download_targets(release_or_file, Path(path)),
             single=isinstance(release_or_file, schema.ReleaseFile),
         )
+
+    def provenance(self, file: str | schema.ReleaseFile):
+        """How a release file was made (a `schema.ProvenanceChain`): the job that made it, then
+        the jobs that made its inputs, back to the commit."""
+        chain = _parse(self._client, schema.ProvenanceChain)
+        return self._send(Call("GET", self._file_url(file) + "/provenance", parse=chain))
 
 
 async def _waiting_async(me: Any, requested: Any) -> list[Release]:
