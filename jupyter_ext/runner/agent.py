@@ -157,15 +157,8 @@ class Agent:
         self.journal.forget(identifier)
 
     def _spec(self, lease: schema.Lease) -> JobSpec:
-        job_dir = self.workdir / "jobs" / lease.identifier
-        image, *args = shlex.split(lease.run)
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(job_dir), "LANG": "C.UTF-8"}
-        return JobSpec(
-            identifier=lease.identifier, image=image.partition(":")[0], args=args,
-            workdir=job_dir, env=env, datasets=self.datasets,
-            scratch=self.workdir / "scratch" / lease.identifier,
-            labels={"workspace": lease.workspace, "action": lease.action},
-        )  # fmt: skip
+        return job_spec(lease, self.workdir / "jobs" / lease.identifier,
+                        self.workdir / "scratch" / lease.identifier, self.datasets)  # fmt: skip
 
     async def _run(self, lease, spec: JobSpec, shipper: LogShipper, recovering: bool):
         before_file = spec.scratch / "before.json"
@@ -260,6 +253,20 @@ class Agent:
             shutil.copy2(job_dir / output.path, target)
             self.store.keep(job_dir / output.path, output.sha256)  # linked: not the copy above
         write_record(space, lease.action, lease.identifier, {o.path: o.sha256 for o in outputs})
+
+
+def job_spec(
+    lease: schema.Lease, job_dir: Path, scratch: Path, datasets: dict[str, Path],
+    identifier: str | None = None,
+) -> JobSpec:  # fmt: skip
+    """How a leased job runs: shared with `runner verify`, so a re-run sees what the job saw."""
+    image, *args = shlex.split(lease.run)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(job_dir), "LANG": "C.UTF-8"}
+    return JobSpec(
+        identifier=identifier or lease.identifier, image=image.partition(":")[0], args=args,
+        workdir=job_dir, env=env, datasets=datasets, scratch=scratch,
+        labels={"workspace": lease.workspace, "action": lease.action},
+    )  # fmt: skip
 
 
 def _files(root: Path) -> dict[str, tuple[int, int]]:

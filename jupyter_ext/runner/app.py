@@ -2,6 +2,7 @@
 
     jupyter ext runner --server URL --backend SLUG --token-file FILE --executor local --workdir DIR
     jupyter ext runner build-images
+    jupyter ext runner verify JOB --workdir DIR
 
 Flags are aliases of traits; a config file holds the rest (image map, limits,
 datasets, log policy).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from pathlib import Path
 
 import pydantic
@@ -69,6 +71,11 @@ class RunnerApp(JupyterExtBase):
     flags = base_flags
     subcommands = {
         "build-images": (BuildImagesApp, BuildImagesApp.description.splitlines()[0]),
+        "verify": (
+            "jupyter_ext.runner.app.VerifyApp",
+            "Run a job of this site again from its recorded inputs; say if its outputs are "
+            "byte-identical.",
+        ),
     }
 
     server = Unicode("http://127.0.0.1:8100", help="The job server's address.").tag(config=True)
@@ -77,9 +84,11 @@ class RunnerApp(JupyterExtBase):
         "", help="File holding the backend's runner token (never give it on the command line)."
     ).tag(config=True)
     executor = Enum(list(EXECUTORS), "local", help="How jobs run.").tag(config=True)
-    workdir = Unicode(help="Folder of checkouts, workspaces' outputs and logs, on the site.").tag(
-        config=True
-    )
+    workdir = Unicode(
+        help="""Folder of checkouts, workspaces' outputs and logs, on the site; also each job's
+        provenance (provenance/<job>.json) and every output's bytes by sha256 (store/), which
+        `jupyter ext runner verify` reads."""
+    ).tag(config=True)
     capacity = Integer(2, help="Jobs run at once.").tag(config=True)
     log_cap = Integer(100_000, help="Log lines per job sent to the job server.").tag(config=True)
     datasets = Dict(
@@ -173,3 +182,52 @@ def _rule_problem(error: dict, known: str) -> str:
     if error["type"] == "extra_forbidden":
         return f"{key!r} is not a rule (the rules: {known})"
     return f"{key!r}: {error['msg']}"
+
+
+class VerifyApp(JupyterExtBase):
+    name = "jupyter-ext-runner-verify"
+    description = """Run a job of this site again from its recorded provenance and say whether
+    its outputs are byte-identical, and which differ.
+
+    It reads <workdir>/provenance/JOB.json, checks the recorded commit out from the site's
+    repository cache, puts the job's inputs back from the site's store (refusing if their
+    bytes are gone or changed), checks the datasets' sha256, runs the action in the executor
+    in a fresh folder and compares each declared output's sha256 with the recorded one. It
+    never contacts the job server. It reads the runner's settings (c.RunnerApp.workdir,
+    executor, datasets and the executor's own). Exit code: 0 byte-identical, 1 not, 2 it
+    cannot verify (the reason is printed)."""
+    examples = "jupyter ext runner verify 3f2a9c1d0b7e4a11 --workdir /srv/jupyter-ext"
+    aliases = {**base_aliases, "workdir": "RunnerApp.workdir", "executor": "RunnerApp.executor"}
+    flags = base_flags
+
+    @property
+    def classes(self) -> list[type]:  # type: ignore[override]
+        return [type(self), RunnerApp, *(import_item(path) for path in EXECUTORS.values())]
+
+    def run(self) -> None:
+        from .verify import CANNOT, DIFFERENT, IDENTICAL, CannotVerify, verify
+
+        if len(self.extra_args) != 1:
+            self._cannot("name one job: jupyter ext runner verify JOB", CANNOT)
+        job = self.extra_args[0]
+        settings = RunnerApp(config=self.config)
+        try:
+            executor = import_item(EXECUTORS[settings.executor])(parent=settings)
+        except Exception as exc:  # e.g. no Docker engine: say so, do not crash
+            self._cannot(f"the {settings.executor} executor cannot start: {exc}", CANNOT)
+        datasets = {name: Path(path) for name, path in settings.datasets.items()}
+        try:
+            outcome = asyncio.run(verify(job, Path(settings.workdir), executor, datasets, _echo))
+        except CannotVerify as exc:
+            self._cannot(f"cannot verify job {job}: {exc}", CANNOT)
+        print(outcome.report())
+        self.exit(IDENTICAL if outcome.identical else DIFFERENT)
+
+    def _cannot(self, why: str, code: int) -> None:
+        print(f"error: {why}", file=sys.stderr)
+        self.exit(code)
+
+
+def _echo(line: str) -> None:
+    """The re-run's log, on stderr: stdout is the report."""
+    print(f"| {line}", file=sys.stderr)

@@ -1,0 +1,170 @@
+"""`jupyter ext runner verify JOB`: run a job again from its recorded inputs, compare outputs.
+
+On the site only, and without the job server: it reads `provenance/<job>.json`,
+checks the repository out at the recorded commit from the bare mirror under
+`repos/` (no token: the commit was fetched when the job ran), puts the exact
+bytes of its inputs back from the content-addressed store, checks that the
+datasets still have their recorded sha256, runs the action in the executor in a
+fresh folder, and compares the sha256 of the declared outputs with the
+recorded ones. What it ran in (interpreter, packages, image) is compared too,
+as notes: a difference there explains a difference in the outputs.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import schema
+from ..pipeline import Outputs, match_outputs
+from .agent import _files, job_spec
+from .checkout import CheckoutError, checkout
+from .executors import Executor
+from .hashing import sha256_file
+from .provenance import Store, build, dataset_digest, read_site_record
+
+IDENTICAL, DIFFERENT, CANNOT = 0, 1, 2  # the command's exit codes
+
+
+class CannotVerify(Exception):
+    """The job cannot be run again as it ran: says what is missing or changed."""
+
+
+@dataclass
+class Outcome:
+    """A re-run compared with the record: each output that differs as (path, recorded, now)."""
+
+    job: str
+    recorded: schema.Provenance
+    differences: list[tuple[str, str | None, str | None]]
+    ran: str  # how the re-run ended
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        return not self.differences
+
+    def report(self) -> str:
+        r = self.recorded
+        lines = [f"job {self.job}: {r.action} of {r.repo} at {r.commit[:12]}, run again: "
+                 f"{self.ran}"]  # fmt: skip
+        lines += [f"note: {note}" for note in self.notes]
+        if self.identical:
+            lines.append(f"byte-identical: all {len(r.outputs)} outputs have their recorded sha256")
+            return "\n".join(lines)
+        lines.append(f"not identical: {len(self.differences)} of "
+                     f"{len({*(o.path for o in r.outputs), *(d[0] for d in self.differences)})} "
+                     "outputs differ")  # fmt: skip
+        for path, before, now in self.differences:
+            lines.append(f"  {path}")
+            lines.append(f"    recorded {before or '(not made then)'}")
+            lines.append(f"    now      {now or '(not made now)'}")
+        return "\n".join(lines)
+
+
+async def verify(
+    job: str, workdir: Path, executor: Executor, datasets: dict[str, Path],
+    on_line: Callable[[str], None],
+) -> Outcome:  # fmt: skip
+    """Run `job` again in a fresh folder under `workdir/verify` and compare its outputs."""
+    workdir = Path(workdir)
+    lease, recorded = _record(workdir, job)
+    given = _datasets(recorded, datasets, workdir / "cache")
+    (workdir / "verify").mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{job}-", dir=workdir / "verify"))
+    try:
+        job_dir = folder / "workspace"
+        try:
+            await checkout(lease.repo, recorded.commit, job_dir, workdir / "repos", None)
+        except CheckoutError as exc:
+            raise CannotVerify(f"the commit cannot be checked out on this site: {exc}") from None
+        _place_inputs(recorded.inputs, Store(workdir / "store"), job_dir)
+        before = _files(job_dir)
+        spec = job_spec(lease, job_dir, folder / "scratch", given,
+                        identifier=f"{job}-verify-{secrets.token_hex(3)}")  # fmt: skip
+        execution = await executor.run(spec, on_line)
+        if execution.exit_code is None:
+            raise CannotVerify(f"the action could not run again: {execution.message}")
+        now = _outputs(lease, job_dir, before)
+        ran = "it succeeded" if execution.exit_code == 0 else f"it failed ({execution.message})"
+        again = build(lease, executor.name, execution.provenance, {}, [], spec.env["PATH"],
+                      workdir / "cache")  # fmt: skip
+        return Outcome(job, recorded, _differences(recorded, now), ran, _notes(recorded, again))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _record(workdir: Path, job: str) -> tuple[schema.Lease, schema.Provenance]:
+    try:
+        return read_site_record(workdir / "provenance", job)
+    except FileNotFoundError:
+        raise CannotVerify(
+            f"this site holds no provenance of job {job} (in {workdir / 'provenance'}): it did "
+            "not succeed here, or it ran before provenance was kept, or --workdir is another"
+        ) from None
+    except (ValueError, KeyError) as exc:
+        raise CannotVerify(
+            f"the provenance of job {job} on this site is unreadable: {exc}"
+        ) from None
+
+
+def _datasets(recorded: schema.Provenance, datasets: dict[str, Path], cache: Path) -> dict:
+    """The datasets the job was given, each still with its recorded sha256."""
+    given = {}
+    for digest in recorded.datasets:
+        if digest.name not in datasets:
+            raise CannotVerify(f"the dataset {digest.name!r} is not configured on this site "
+                               "(c.RunnerApp.datasets)")  # fmt: skip
+        now = dataset_digest(digest.name, datasets[digest.name], cache).sha256
+        if now != digest.sha256:
+            raise CannotVerify(f"the dataset {digest.name!r} has changed since the job ran "
+                               f"(recorded {digest.sha256}, now {now})")  # fmt: skip
+        given[digest.name] = Path(datasets[digest.name])
+    return given
+
+
+def _place_inputs(inputs: list[schema.FileDigest], store: Store, job_dir: Path) -> None:
+    """The exact bytes each input had, from the store; refused, naming it, if they are gone."""
+    for item in inputs:
+        why = store.problem(item.sha256)
+        if why is not None:
+            made_by = f", made by job {item.job}" if item.job else ""
+            raise CannotVerify(f"the input {item.path} (sha256 {item.sha256}{made_by}) cannot "
+                               f"be put back: {why}")  # fmt: skip
+        target = job_dir / item.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(store.path(item.sha256), target)
+
+
+def _outputs(lease: schema.Lease, job_dir: Path, before: dict) -> dict[str, str]:
+    """The declared outputs the re-run made: path -> sha256."""
+    produced = {p for p, sig in _files(job_dir).items() if before.get(p) != sig}
+    matched = match_outputs(Outputs(lease.outputs), produced)
+    return {path: sha256_file(job_dir / path) for path in sorted(matched.matched)}
+
+
+def _differences(recorded: schema.Provenance, now: dict[str, str]) -> list[tuple]:
+    then = {o.path: o.sha256 for o in recorded.outputs}
+    return [(path, then.get(path), now.get(path)) for path in sorted({*then, *now})
+            if then.get(path) != now.get(path)]  # fmt: skip
+
+
+def _notes(recorded: schema.Provenance, again: schema.Provenance) -> list[str]:
+    """How what it ran in differs from the first time (none when the same)."""
+    notes = []
+    for name in ("executor", "image", "image_digest", "interpreter"):
+        before, now = getattr(recorded, name), getattr(again, name)
+        if before != now:
+            notes.append(f"the {name.replace('_', ' ')} differs: {before} then, {now} now")
+    changed = sorted(name for name in {*recorded.packages, *again.packages}
+                     if recorded.packages.get(name) != again.packages.get(name))  # fmt: skip
+    if changed:
+        shown = ", ".join(f"{n} {recorded.packages.get(n, '-')} -> {again.packages.get(n, '-')}"
+                          for n in changed[:10])  # fmt: skip
+        more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+        notes.append(f"packages differ: {shown}{more}")
+    return notes
