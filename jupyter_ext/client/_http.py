@@ -53,19 +53,22 @@ LOST_ANSWER = (
 
 @dataclass(frozen=True)
 class Config:
-    """Where the job server is, who speaks, and the default workspace.
+    """Where the job server is, who speaks, the default workspace and backend.
 
     Each comes from the argument if given, else from the environment a workspace
     server has: JUPYTER_EXT_JOBSERVER_URL, JUPYTER_EXT_TOKEN or JUPYTERHUB_API_TOKEN,
-    JUPYTER_EXT_WORKSPACE. Read when a client is made, never at import.
+    JUPYTER_EXT_WORKSPACE, JUPYTER_EXT_BACKEND. Read when a client is made, never at import.
     """
 
     root: str
     token: str | None = field(default=None, repr=False)
     workspace: str | None = None
+    backend: str | None = None
 
     @classmethod
-    def resolve(cls, url: str | None, token: str | None, workspace: str | None) -> Config:
+    def resolve(
+        cls, url: str | None, token: str | None, workspace: str | None, backend: str | None = None
+    ) -> Config:
         env = os.environ
         url = url or env.get("JUPYTER_EXT_JOBSERVER_URL")
         if not url:
@@ -76,7 +79,8 @@ class Config:
         root = url.rstrip("/") + "/"
         root = root.removesuffix(API)  # the API's own address works as well as the root
         token = token or env.get("JUPYTER_EXT_TOKEN") or env.get("JUPYTERHUB_API_TOKEN") or None
-        return cls(root, token, workspace or env.get("JUPYTER_EXT_WORKSPACE") or None)
+        workspace = workspace or env.get("JUPYTER_EXT_WORKSPACE") or None
+        return cls(root, token, workspace, backend or env.get("JUPYTER_EXT_BACKEND") or None)
 
 
 def read_json(response: httpx.Response) -> Any:
@@ -190,12 +194,13 @@ class Base:
         *,
         token: str | None = None,
         workspace: str | None = None,
+        backend: str | None = None,
         timeout: float = 30.0,
         retries: int = 5,
         backoff: float = 0.5,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.config = Config.resolve(url, token, workspace)
+        self.config = Config.resolve(url, token, workspace, backend)
         self.retry = Retry(retries, backoff)
         self._timeout = timeout
         headers = {"User-Agent": f"jupyter-ext-client/{__version__}"}
@@ -220,6 +225,11 @@ class Base:
     def workspace(self) -> str | None:
         """The default workspace (JUPYTER_EXT_WORKSPACE inside a workspace server)."""
         return self.config.workspace
+
+    @property
+    def backend(self) -> str | None:
+        """The default backend (JUPYTER_EXT_BACKEND), whose rules `releases.check` runs."""
+        return self.config.backend
 
     def __repr__(self) -> str:
         workspace = f", workspace={self.workspace!r}" if self.workspace else ""

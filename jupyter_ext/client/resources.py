@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from .. import schema
+from . import checking
 from ._http import FILES, Call, clean
 from .download import download_targets
 from .errors import ClientError
@@ -311,6 +312,17 @@ class Releases(Resource):
 
     def refresh(self, release: Release):
         return self._send(self._get(_path("releases", release.id), Release, release))
+
+    def check(
+        self,
+        paths: checking.Paths,
+        backend: str | None = None,
+        workspace_dir: str | Path | None = None,
+    ):
+        """The backend's pre-release rules over local files (paths relative to `workspace_dir`,
+        else the current folder): a `schema.FileCheck` per file, to fix what they find before
+        asking. Without a backend, the client's default one's rules, else the defaults."""
+        return checking.check(self._client, paths, backend, workspace_dir)
 
     def create(self, workspace: str | None = None, *, backend: str, groups: dict[str, Any]):
         """Ask for outputs to be released: `groups` maps a name to a `schema.ReleaseGroup`
