@@ -54,7 +54,8 @@ class Outcome:
                  f"{self.ran}"]  # fmt: skip
         lines += [f"note: {note}" for note in self.notes]
         if self.identical:
-            lines.append(f"byte-identical: all {len(r.outputs)} outputs have their recorded sha256")
+            n = len(r.outputs)
+            lines.append(f"byte-identical: {n} of {n} outputs have their recorded sha256")
             return "\n".join(lines)
         lines.append(f"not identical: {len(self.differences)} of "
                      f"{len({*(o.path for o in r.outputs), *(d[0] for d in self.differences)})} "
