@@ -51,7 +51,15 @@ from .projects import (
     WorkspaceUpdate,
 )
 from .provenance import DatasetDigest, FileDigest, Provenance, ProvenanceChain, ProvenanceStep
-from .release_rules import FileCheck, Finding, ReleaseRules, Verdict, check_file, check_metadata
+from .release_rules import (
+    FileCheck,
+    Finding,
+    ReleaseRules,
+    Verdict,
+    check_file,
+    check_metadata,
+    check_recorded,
+)
 from .releases import (
     Comment,
     CommentCreate,
@@ -104,6 +112,7 @@ __all__ = [
     "Verdict",
     "check_file",
     "check_metadata",
+    "check_recorded",
     "UploadRefusal",
     "FileState",
     "PROJECT_ROLES",

@@ -16,7 +16,7 @@ import csv
 import io
 import math
 from enum import StrEnum
-from itertools import zip_longest
+from itertools import islice, zip_longest
 from pathlib import Path, PurePosixPath
 
 from pydantic import Field
@@ -26,6 +26,7 @@ from .common import Model
 DEFAULT_TYPES = (".csv", ".tsv", ".txt", ".md", ".json", ".log", ".png", ".jpg", ".jpeg",
                  ".svg", ".html", ".pdf")  # fmt: skip
 MAX_CELLS_NAMED = 20  # a finding lists this many cells, then counts the rest
+ROWS_AT_ONCE = 256  # rows of a table held at once (fewer than a young GC generation holds)
 
 
 class Verdict(StrEnum):
@@ -94,6 +95,18 @@ def check_metadata(path: str, size: int, rules: ReleaseRules) -> list[Finding]:
     return findings
 
 
+def check_recorded(
+    path: str, size: int, recorded: FileCheck | None, rules: ReleaseRules
+) -> FileCheck:
+    """A job's output judged where its bytes are out of reach (the job server, a workspace
+    server): what the site found when the job ended, with what its name and size say under
+    the backend's rules now. A site that never checked the content checks it on upload."""
+    found = recorded.model_copy(deep=True) if recorded else FileCheck(path=path)
+    kinds = {f.rule for f in found.findings}
+    found.findings += [f for f in check_metadata(path, size, rules) if f.rule not in kinds]
+    return found
+
+
 def check_file(path: Path, rules: ReleaseRules, name: str | None = None) -> FileCheck:
     """Every rule over one file on disk; `name` is its path in the workspace."""
     name = name or path.name
@@ -135,13 +148,12 @@ def _unreadable(exc: Exception) -> Finding:
 
 
 def _check_table(text: str, delimiter: str, rules: ReleaseRules, result: FileCheck) -> None:
-    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if row]
-    header, body = (rows[0], rows[1:]) if rows else ([], [])  # blank lines are no rows
-    result.rows, result.columns = len(body), header
-    if len(body) > rules.max_csv_rows:
+    header, body, rows = _read_columns(text, delimiter)
+    result.rows, result.columns = rows, header
+    if rows > rules.max_csv_rows:
         result.findings.append(Finding(
             rule="rows", verdict=Verdict.REFUSE,
-            message=f"the table has {len(body):,} rows, over the limit of "
+            message=f"the table has {rows:,} rows, over the limit of "
             f"{rules.max_csv_rows:,}: release an aggregate, not row-level data",
         ))  # fmt: skip
     forbidden = {c.strip().lower() for c in rules.forbidden_columns}
@@ -155,11 +167,28 @@ def _check_table(text: str, delimiter: str, rules: ReleaseRules, result: FileChe
         _check_small_numbers(header, body, rules, result)
 
 
-def _check_small_numbers(header, body, rules: ReleaseRules, result: FileCheck) -> None:
+def _read_columns(text: str, delimiter: str) -> tuple[list[str], list[list[str]], int]:
+    """The header, each column's cells (short rows padded with empty ones) and the number of
+    rows; blank lines are no rows. Rows are read a few hundred at a time and dropped: all of
+    them alive at once would reach the garbage collector's oldest generation and make it
+    sweep the whole heap of the process, a pause of many times the check itself."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = (row for row in reader if row)
+    header = next(rows, [])
+    columns: list[list[str]] = [[] for _ in header]
+    count = 0
+    while batch := list(islice(rows, ROWS_AT_ONCE)):
+        count += len(batch)
+        cells = list(zip_longest(*batch, fillvalue=""))
+        for number, column in enumerate(columns):
+            column.extend(cells[number] if number < len(cells) else [""] * len(batch))
+    return header, columns, count
+
+
+def _check_small_numbers(header, columns, rules: ReleaseRules, result: FileCheck) -> None:
     """Report cells of count columns from 1 to the threshold, by row and column only."""
     limit = rules.small_number_threshold
-    columns = zip_longest(*body, fillvalue="") if body else ()
-    small = [cell for column, cells in zip(header, columns, strict=False)
+    small = [cell for column, cells in zip(header, columns, strict=True)
              for cell in _small_cells(column, cells, limit)]  # fmt: skip
     if small:
         small.sort()
@@ -172,7 +201,7 @@ def _check_small_numbers(header, body, rules: ReleaseRules, result: FileCheck) -
         ))  # fmt: skip
 
 
-def _small_cells(column: str, cells: tuple[str, ...], limit: int) -> list[tuple[int, str]]:
+def _small_cells(column: str, cells: list[str], limit: int) -> list[tuple[int, str]]:
     """(row, column) of the column's small counts. A count column holds whole numbers and
     perhaps markers such as `[REDACTED]` or empty cells, but no fraction and no negative.
 

@@ -5,7 +5,8 @@
   lines when it is invalid), with the last state of each per backend and the commit a job
   would run at, from the job server;
 - `api/...`: the job server's API, with the user's token added here (event streams too);
-- `files/<id>`: a released file, served as the job server serves it (no script runs).
+- `files/<id>`: a released file, served as the job server serves it (no script runs);
+- `check`: a backend's pre-release rules over files (`check.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..pipeline import check_pipeline
+from .check import CheckHandler
 from .checkout import checkout_state
 
 PASSED_REQUEST_HEADERS = ("Content-Type", "Accept", "Last-Event-ID", "Idempotency-Key")
@@ -181,6 +183,7 @@ def setup_handlers(web_app, settings) -> None:
     web_app.add_handlers(".*$", [
         (url_path_join(base, "workspace"), WorkspaceHandler, args),
         (url_path_join(base, "actions"), ActionsHandler, args),
+        (url_path_join(base, "check"), CheckHandler, args),
         (url_path_join(base, "api", "(.*)"), ProxyHandler, args),
         (url_path_join(base, "files", "([0-9A-Za-z]+)"), FileHandler, args),
     ])  # fmt: skip

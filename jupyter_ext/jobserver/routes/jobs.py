@@ -99,13 +99,16 @@ def get_logs(
 
 @router.get("/jobs/{identifier}/outputs", openapi_extra=permission(P.PROJECT_VIEW, "project"))
 def get_outputs(identifier: str, caller: CallerDep, session: SessionDep) -> list[schema.Output]:
-    """What the job produced, as its runner recorded it (the files stay on the backend)."""
+    """What the job produced, as its runner recorded it (the files stay on the backend), with
+    what the site's pre-release rules found in each: fixed before anyone asks for a release."""
     job = _job(caller, session, identifier)
     rows = session.scalars(
         select(orm.JobOutput).where(orm.JobOutput.job_id == job.id).order_by(orm.JobOutput.path)
     )
     return [
-        schema.Output(path=r.path, size=r.size, sha256=r.sha256, privacy_level=r.privacy_level)
+        schema.Output(
+            path=r.path, size=r.size, sha256=r.sha256, privacy_level=r.privacy_level, check=r.check
+        )
         for r in rows
     ]
 

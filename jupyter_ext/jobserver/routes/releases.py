@@ -106,12 +106,8 @@ def frozen_file(
 def _judged(output: orm.JobOutput, rules: schema.ReleaseRules) -> schema.FileCheck:
     """What the site found when the job ended, and what the name and size say under the
     backend's rules now (a site that never checked the content is checked again on upload)."""
-    found = schema.FileCheck.model_validate(output.check or {"path": output.path})
-    kinds = {f.rule for f in found.findings}
-    found.findings += [
-        f for f in schema.check_metadata(output.path, output.size, rules) if f.rule not in kinds
-    ]
-    return found
+    recorded = schema.FileCheck.model_validate(output.check) if output.check else None
+    return schema.check_recorded(output.path, output.size, recorded, rules)
 
 
 @router.post("/releases", status_code=201, openapi_extra=permission(P.RELEASE_REQUEST, "project"))
