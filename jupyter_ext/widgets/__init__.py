@@ -1,4 +1,5 @@
-"""ipywidgets for notebooks: pick and run actions, watch jobs and logs, browse releases.
+"""ipywidgets for notebooks: pick and run actions, watch jobs and logs, ask for a release,
+review one, browse releases.
 
 Each widget takes a `Client` (or makes one from the environment, as inside a
 workspace server), updates live from the job server's event stream in a
@@ -13,5 +14,14 @@ from .action_picker import ActionPicker
 from .job_monitor import JobMonitor
 from .log_view import LogView
 from .release_browser import ReleaseBrowser
+from .release_request import ReleaseRequest
+from .review_queue import ReviewQueue
 
-__all__ = ["ActionPicker", "JobMonitor", "LogView", "ReleaseBrowser"]
+__all__ = [
+    "ActionPicker",
+    "JobMonitor",
+    "LogView",
+    "ReleaseBrowser",
+    "ReleaseRequest",
+    "ReviewQueue",
+]
