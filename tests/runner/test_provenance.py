@@ -5,7 +5,9 @@ runs a job again on the site from its recorded inputs."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -15,7 +17,10 @@ import pytest
 
 from jupyter_ext.client import AsyncClient, Client
 from jupyter_ext.client.errors import Forbidden, NotFound
-from jupyter_ext.runner.provenance import read_record
+from jupyter_ext.runner.agent import Agent
+from jupyter_ext.runner.executors import LocalExecutor
+from jupyter_ext.runner.provenance import dataset_digest, describe_interpreter, read_record
+from jupyter_ext.schema import Lease
 
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer, make_repo
@@ -219,3 +224,50 @@ def test_verify_refuses_when_an_inputs_bytes_changed_in_the_store(ran):
     assert gone.returncode == 2 and "no longer in the site's store" in gone.stderr
     unknown = verify(ran, "nosuchjob", site)
     assert unknown.returncode == 2 and "holds no provenance of job nosuchjob" in unknown.stderr
+
+
+def test_records_written_before_provenance_still_bring_their_files(tmp_path):
+    space = tmp_path / "site" / "workspaces" / "w"
+    (space / "out").mkdir(parents=True)
+    (space / "out" / "rows.csv").write_text(ROWS)
+    (space / ".jupyter-ext").mkdir()
+    (space / ".jupyter-ext" / "extract.json").write_text('["out/rows.csv"]')  # the old format
+    assert read_record(space, "extract") == (None, {"out/rows.csv": None})
+    lease = Lease(identifier="j2", job_request="r", workspace="w", action="summarise", repo="x",
+                  sha="0" * 40, run="python:v2 s.py", needs=["extract"], wait_for=[],
+                  outputs={}, lease_expires_at=dt.datetime.now(dt.UTC))  # fmt: skip
+    agent = Agent(None, LocalExecutor(), tmp_path / "site")
+    (given,) = agent._bring_needs(lease, tmp_path / "job", space)
+    assert (given.path, given.sha256, given.job) == ("out/rows.csv", sha(ROWS.encode()), None)
+
+
+def test_an_interpreters_packages_are_asked_once_until_its_package_folders_change(tmp_path):
+    search = "/usr/local/bin:/usr/bin:/bin"
+    found, packages = describe_interpreter(sys.executable, search, tmp_path)
+    assert found == sys.executable and "pydantic" in packages
+    (entry,) = (tmp_path / "interpreters").iterdir()
+    cached = json.loads(entry.read_text())
+    entry.write_text(json.dumps({**cached, "packages": {"marker": "1"}}))
+    assert describe_interpreter(sys.executable, search, tmp_path)[1] == {"marker": "1"}
+    folder = next(iter(cached["dirs"]))
+    entry.write_text(json.dumps({**cached, "packages": {"marker": "1"},
+                                 "dirs": {**cached["dirs"], folder: [0, 0]}}))  # fmt: skip
+    assert describe_interpreter(sys.executable, search, tmp_path)[1] == packages
+
+
+def test_a_datasets_files_are_hashed_again_only_when_they_change(tmp_path):
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "b.csv").write_text("b")
+    (data / "sub" / "a.csv").write_text("a")
+    first = dataset_digest("cohort", data, tmp_path / "cache")
+    lines = f"b.csv\0{sha(b'b')}\nsub/a.csv\0{sha(b'a')}\n"
+    assert first.sha256 == sha(lines.encode())
+    (entry,) = (tmp_path / "cache" / "datasets").iterdir()
+    known = json.loads(entry.read_text())
+    known["b.csv"][2] = "f" * 64  # a cached hash is trusted while size and mtime stay
+    entry.write_text(json.dumps(known))
+    assert dataset_digest("cohort", data, tmp_path / "cache").sha256 != first.sha256
+    (data / "b.csv").write_text("bb")
+    changed = dataset_digest("cohort", data, tmp_path / "cache")
+    assert changed.sha256 == sha(f"b.csv\0{sha(b'bb')}\nsub/a.csv\0{sha(b'a')}\n".encode())
