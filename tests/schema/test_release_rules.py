@@ -213,3 +213,11 @@ def test_files_that_are_not_tables_are_judged_by_name_and_size_only(tmp_path):
 def test_an_empty_table_passes(tmp_path):
     result = check(tmp_path, "t.csv", "")
     assert (result.findings, result.rows, result.columns) == ([], 0, [])
+
+
+def test_rows_are_numbered_on_across_a_long_table(tmp_path):
+    rows = [f"r{n},{3 if n == 300 else 100},{2 if n == 600 else 50}" for n in range(1, 601)]
+    rows[598] = "r599"  # a short row, far down
+    result = check(tmp_path, "t.csv", "\n".join(["region,count,deaths", *rows]) + "\n")
+    assert result.rows == 600
+    assert only(result, "small_number").cells == [(300, "count"), (600, "deaths")]
