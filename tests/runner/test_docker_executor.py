@@ -159,5 +159,10 @@ def test_the_sample_project_runs_end_to_end_in_docker(tmp_path):
         assert {j["state"] for j in done["jobs"]} == {"succeeded"}, done["jobs"]
         site = tmp_path / "site" / "workspaces" / "sample" / "output"
         assert (site / "table_by_region.csv").exists()
+        last = done["jobs"][-1]["identifier"]
+        provenance = world.client("dev").get(f"jobs/{last}/provenance").json()
+        assert (provenance["executor"], provenance["interpreter"]) == ("docker", None)
+        assert provenance["image"] == "jupyter-ext/python:bookworm"
+        assert provenance["image_digest"].startswith("sha256:")  # the image's content id
     finally:
         world.close()
