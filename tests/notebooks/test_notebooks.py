@@ -27,6 +27,7 @@ def demo(tmp_path_factory):
             "JUPYTER_EXT_JOBSERVER_URL": f"{url}services/jobserver/",
             "JUPYTER_EXT_TOKEN": tokens["analyst"],
             "JUPYTER_EXT_WORKSPACE": "demo-study",
+            "JUPYTER_EXT_DEMO_DIR": str(folder),  # 05 plays the checkers with their tokens
         }
     finally:
         stop_demo(process)
@@ -36,6 +37,7 @@ def test_there_are_the_workshop_notebooks():
     assert [n.stem for n in NOTEBOOKS] == [
         "01-getting-started", "02-debugging-a-failed-job",
         "03-browsing-released-outputs", "04-scripting-with-the-client",
+        "05-requesting-a-release",
     ]  # fmt: skip
 
 
