@@ -7,14 +7,19 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import type {
+  Decision,
   IActions,
   IBackend,
+  ICheckRequest,
+  IFileCheck,
   IJobRequest,
   IJobRequestCreate,
   ILogLine,
   IOutput,
   IPage,
   IRelease,
+  IReleaseCreate,
+  IUser,
   IWorkspaceInfo
 } from './types';
 
@@ -109,6 +114,18 @@ export const api = {
     requestAPI<unknown>(`api/jobs/${encodeURIComponent(job)}/cancel`, { method: 'POST' }),
   releases: (workspace: string) =>
     requestAPI<IPage<IRelease>>('api/releases', {}, { workspace, state: 'released', limit: 100 }),
+  me: () => requestAPI<IUser>('api/me'),
+  /** The backend's pre-release rules over a job's outputs (or files of the workspace). */
+  check: (body: ICheckRequest) => requestAPI<IFileCheck[]>('check', json(body)),
+  requestRelease: (body: IReleaseCreate) => requestAPI<IRelease>('api/releases', json(body)),
+  /** Release requests under review: of one workspace, or (for a checker) all one may see. */
+  requested: (workspace?: string) =>
+    requestAPI<IPage<IRelease>>('api/releases', {}, { workspace, state: 'requested', limit: 100 }),
+  vote: (release: string, file: string, decision: Decision, comment: string) =>
+    requestAPI<IRelease>(
+      `api/releases/${encodeURIComponent(release)}/files/${encodeURIComponent(file)}/reviews`,
+      json({ decision, comment })
+    ),
   /** A released file's address (sandboxed by the job server), for downloads. */
   fileURL: (id: string) => extURL(`files/${encodeURIComponent(id)}`),
   file: (id: string) => send(extURL(`files/${encodeURIComponent(id)}`))

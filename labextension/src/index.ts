@@ -132,6 +132,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       if (panel.isVisible) {
         void store.loadWorkspace();
         void store.loadReleases();
+        void store.releasing.load();
       }
     }, POLL_MS);
     void app.restored.then(() => store.start());

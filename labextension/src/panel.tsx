@@ -5,8 +5,10 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ActionsView } from './components/actions';
+import { ReleaseRequestsView } from './components/release-requests';
 import { ReleasesView } from './components/releases';
 import { RequestsView } from './components/requests';
+import { ReviewView } from './components/review';
 import { WorkspaceView } from './components/workspace';
 import type { JobsStore } from './store';
 
@@ -39,6 +41,8 @@ export class JobsPanel extends ReactWidget {
         <WorkspaceView store={store} />
         <ActionsView store={store} />
         <RequestsView store={store} />
+        <ReleaseRequestsView store={store.releasing} />
+        <ReviewView store={store.releasing} />
         <ReleasesView store={store} />
       </div>
     );

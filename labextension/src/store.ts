@@ -17,6 +17,7 @@ import {
   withLogLines,
   withRequests
 } from './model';
+import { ReleaseStore } from './releaseStore';
 import type { IActions, IBackend, IJobRequest, IOutput, IRelease, IWorkspaceInfo } from './types';
 
 /** What the panel asks of JupyterLab (kept out of the store so it stays testable). */
@@ -47,6 +48,11 @@ export class JobsStore {
   streamOpen = false;
   view: View = { kind: 'list' };
   errors: Partial<Record<ErrorKey, string>> = {};
+  /** Outputs asked to be released, and the review of releases (for output checkers). */
+  readonly releasing = new ReleaseStore({
+    workspace: () => this.name,
+    emit: () => this._changed.emit()
+  });
   /** Jobs whose log so far has been read (later lines come with the events). */
   private logsLoaded = new Set<string>();
   private stream: EventStream | null = null;
@@ -84,6 +90,7 @@ export class JobsStore {
           // the stream is open before the lists are read: nothing falls between
           void this.loadRequests();
           void this.loadReleases();
+          void this.releasing.load();
         }
       },
       onError: message => {
@@ -104,7 +111,8 @@ export class JobsStore {
       this.loadWorkspace(),
       this.loadActions(),
       this.loadRequests(),
-      this.loadReleases()
+      this.loadReleases(),
+      this.releasing.load()
     ]);
   }
 

@@ -1,7 +1,7 @@
 /**
  * What the server extension and the job server answer, named as in
  * jupyter_ext/schema (Job, JobRequest, LogLine, Output, Release, ReleaseFile,
- * Backend) and jupyter_ext/serverext/handlers.py (workspace, actions).
+ * Backend, FileCheck, User) and jupyter_ext/serverext (workspace, actions, check).
  */
 
 export type JobState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -60,6 +60,40 @@ export interface IOutput {
   size: number;
   sha256: string;
   privacy_level: string;
+  /** What the site's pre-release rules found when the job ended. */
+  check?: IFileCheck | null;
+}
+
+/** `refuse`: cannot be asked for until fixed; `flag`: the checkers see it beside the file. */
+export type Verdict = 'refuse' | 'flag';
+
+export interface IFinding {
+  /** type, size, rows, forbidden_column, small_number, unreadable */
+  rule: string;
+  verdict: Verdict;
+  message: string;
+  /** (data row from 1, column name) of small counts: where, never the value. */
+  cells?: [number, string][];
+}
+
+export interface IFileCheck {
+  path: string;
+  findings: IFinding[];
+  rows?: number | null;
+  columns?: string[] | null;
+}
+
+/** `POST jupyter-ext/check`: a job's outputs (with `job`), else files of the workspace. */
+export interface ICheckRequest {
+  paths: string[];
+  job?: string;
+  backend?: string;
+}
+
+export interface IUser {
+  username: string;
+  fullname?: string;
+  roles: string[];
 }
 
 export interface IBackend {
@@ -69,10 +103,19 @@ export interface IBackend {
   executor: string | null;
 }
 
+export type Decision = 'approve' | 'request_changes' | 'reject';
+
 export interface IReview {
   reviewer: string;
-  decision: string;
+  decision: Decision;
   comment: string;
+  created_at?: string;
+}
+
+export interface IComment {
+  author: string;
+  text: string;
+  created_at: string;
 }
 
 export interface IReleaseFile {
@@ -82,8 +125,22 @@ export interface IReleaseFile {
   job: string;
   sha256: string;
   size: number;
+  /** requested, in_review, approved, changes_requested, rejected, superseded, released, withdrawn */
   state: string;
   uploaded: boolean;
+  version?: number;
+  deleted?: boolean;
+  findings?: IFinding[];
+  rows?: number | null;
+  columns?: string[] | null;
+  /** Shown once the caller has voted, or all have voted. */
+  reviews?: IReview[];
+  comments?: IComment[];
+}
+
+export interface IReleaseGroup {
+  context: string;
+  disclosure_control: string;
 }
 
 export interface IRelease {
@@ -91,10 +148,17 @@ export interface IRelease {
   workspace: string;
   backend: string;
   state: string;
+  groups?: Record<string, IReleaseGroup>;
   created_by: string;
   created_at: string;
   published_at: string | null;
   files: IReleaseFile[];
+}
+
+export interface IReleaseCreate {
+  workspace: string;
+  backend: string;
+  groups: Record<string, IReleaseGroup & { files: { job: string; path: string }[] }>;
 }
 
 export interface IPage<T> {

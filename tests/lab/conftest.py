@@ -18,6 +18,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -66,14 +68,14 @@ def lab_tmp(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("lab")
 
 
-@pytest.fixture(scope="module")
-def world(lab_tmp):
-    """The job server with the sample workspace, output checkers and a publisher, and a runner."""
+def serving_world(lab_tmp: Path, **runner_options) -> Iterator:
+    """The job server with the sample workspace, output checkers and a publisher, and a runner
+    (`runner_options` go to its agent: its site's `release_rules`, say)."""
     world = build_world(JobServer(f"sqlite:///{lab_tmp / 'js.sqlite'}", lab_tmp), lab_tmp)
     for name, roles in (("checker1", ["output_checker"]), ("checker2", ["output_checker"]),
                         ("publisher", ["output_publisher"])):  # fmt: skip
         world.user(name, roles)
-    runner = RunnerThread(world, lab_tmp / "site").__enter__()
+    runner = RunnerThread(world, lab_tmp / "site", **runner_options).__enter__()
     try:
         yield world
     finally:
@@ -82,6 +84,11 @@ def world(lab_tmp):
         stopping.start()
         stopping.join(30)
         world.close()
+
+
+@pytest.fixture(scope="module")
+def world(lab_tmp):
+    yield from serving_world(lab_tmp)
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +107,12 @@ class Lab:
         return f"{self.url}{path}?token={self.token}"
 
 
-@pytest.fixture(scope="module")
-def lab(lab_tmp, world, checkout):
+@contextmanager
+def running_lab(lab_tmp: Path, world, checkout: Path, user: str = "dev") -> Iterator[Lab]:
+    """`jupyter lab` as `user`'s server of the workspace (their token given to the server
+    extension, as the hub's pre-spawn hook does), until the block ends."""
     port, token = free_port(), secrets.token_hex(16)
-    home = lab_tmp / "home"
+    home = lab_tmp / f"home-{user}"
     (home / "config").mkdir(parents=True)
     config = home / "config" / "jupyter_server_config.py"
     config.write_text(
@@ -124,19 +133,20 @@ def lab(lab_tmp, world, checkout):
         "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
         "JUPYTER_EXT_JOBSERVER_URL": world.base_url.removesuffix("api/v1/"),
         "JUPYTER_EXT_WORKSPACE": "sample",
-        "JUPYTER_EXT_TOKEN": world.tokens["dev"],
+        "JUPYTER_EXT_TOKEN": world.tokens[user],
     }
     env.pop("JUPYTERHUB_API_TOKEN", None)
-    log = lab_tmp / "jupyter-lab.log"
+    log = lab_tmp / f"jupyter-lab-{user}.log"
+    base_url = BASE_URL.replace("/dev/", f"/{user}/")
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--ServerApp.base_url={BASE_URL}", f"--ServerApp.root_dir={checkout}",
+        f"--ServerApp.base_url={base_url}", f"--ServerApp.root_dir={checkout}",
         f"--IdentityProvider.token={token}",
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}{BASE_URL}"
+    url = f"http://127.0.0.1:{port}{base_url}"
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -157,6 +167,12 @@ def lab(lab_tmp, world, checkout):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def lab(lab_tmp, world, checkout):
+    with running_lab(lab_tmp, world, checkout) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")

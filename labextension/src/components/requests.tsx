@@ -1,10 +1,12 @@
 import * as React from 'react';
 
 import { formatDuration, sortedRequests, timeline } from '../model';
+import { releasable } from '../releasing';
 import type { JobsStore } from '../store';
 import type { IJob, IJobRequest } from '../types';
 import { ErrorNote, Section, shortSha, StateBadge, when } from './common';
 import { LogView } from './log';
+import { ReleaseRequest } from './release-request';
 
 /** Job requests newest first; one opened shows its jobs, their timeline and a log. */
 export function RequestsView(props: { store: JobsStore }): JSX.Element {
@@ -106,7 +108,11 @@ function RequestDetail(props: { store: JobsStore; request: IJobRequest }): JSX.E
 function JobDetail(props: { store: JobsStore; job: IJob; following: boolean }): JSX.Element {
   const { store, job, following } = props;
   const lines = store.jobs.logs.get(job.identifier) ?? [];
-  const outputs = store.outputs.get(job.identifier) ?? [];
+  const succeeded = job.state === 'succeeded';
+  // a succeeded job's releasable outputs are listed in its release form
+  const outputs = (store.outputs.get(job.identifier) ?? []).filter(
+    o => !succeeded || !releasable([o]).length
+  );
   return (
     <div className="jp-ext-job-detail">
       <div className="jp-ext-row">
@@ -129,6 +135,7 @@ function JobDetail(props: { store: JobsStore; job: IJob; following: boolean }): 
           ))}
         </ul>
       )}
+      {succeeded && <ReleaseRequest store={store} job={job} />}
     </div>
   );
 }

@@ -1,0 +1,188 @@
+/**
+ * Asking for a release and reviewing one, free of JupyterLab: which outputs may be
+ * asked for, what the pre-release rules found, whether the form can be sent, and
+ * which files wait for a checker's vote. Unit-tested with jest (src/__tests__).
+ */
+import type {
+  Decision,
+  IFileCheck,
+  IFinding,
+  IOutput,
+  IRelease,
+  IReleaseCreate,
+  IReleaseFile,
+  IReview,
+  IUser
+} from './types';
+
+/** The only role that may vote (project roles never grant it). */
+export const CHECKER_ROLE = 'output_checker';
+
+export function mayReview(user: IUser | null): boolean {
+  return !!user && user.roles.includes(CHECKER_ROLE);
+}
+
+/** Only moderately sensitive outputs may leave a backend; the rest stay on the site. */
+export function releasable(outputs: IOutput[]): IOutput[] {
+  return outputs.filter(o => o.privacy_level === 'moderately_sensitive');
+}
+
+// -- what the rules found ------------------------------------------------------
+
+const RULES: Record<string, string> = {
+  type: 'file type',
+  size: 'size',
+  rows: 'rows',
+  forbidden_column: 'column',
+  small_number: 'small numbers',
+  unreadable: 'unreadable'
+};
+
+export interface ICheckSummary {
+  refusals: number;
+  flags: number;
+  /** In words, so the verdict never rests on colour alone. */
+  text: string;
+}
+
+export function checkSummary(findings: IFinding[]): ICheckSummary {
+  const refusals = findings.filter(f => f.verdict === 'refuse').length;
+  const flags = findings.length - refusals;
+  let text = 'Passes the rules';
+  if (refusals) {
+    text = `Refused: ${plural(refusals, 'rule')} not met`;
+  } else if (flags) {
+    text = `Flagged: ${plural(flags, 'finding')} for the checkers`;
+  }
+  return { refusals, flags, text };
+}
+
+/** `Refused (small numbers): ...` or `Flagged (...): ...`. */
+export function findingLabel(finding: IFinding): string {
+  const verdict = finding.verdict === 'refuse' ? 'Refused' : 'Flagged';
+  return `${verdict} (${RULES[finding.rule] ?? finding.rule}): ${finding.message}`;
+}
+
+/** `5 rows · region, population`: what a table holds, never its values. */
+export function tableShape(file: Pick<IFileCheck, 'rows' | 'columns'>): string {
+  if (file.rows === null || file.rows === undefined) {
+    return '';
+  }
+  const columns = file.columns?.length ? ` · ${file.columns.join(', ')}` : '';
+  return `${plural(file.rows, 'row')}${columns}`;
+}
+
+export function checkKey(job: string, path: string): string {
+  return `${job}\u0000${path}`;
+}
+
+// -- the request ---------------------------------------------------------------
+
+export interface IReleaseForm {
+  group: string;
+  context: string;
+  disclosure: string;
+}
+
+export function emptyForm(): IReleaseForm {
+  return { group: '', context: '', disclosure: '' };
+}
+
+/** Why the request cannot be sent yet (nothing: it can). */
+export function formProblems(
+  form: IReleaseForm,
+  paths: string[],
+  checks: (IFileCheck | undefined)[]
+): string[] {
+  const problems: string[] = [];
+  if (!paths.length) {
+    problems.push('Choose the outputs to release.');
+  }
+  if (!form.group.trim()) {
+    problems.push('Name the group of files.');
+  }
+  if (!form.context.trim()) {
+    problems.push('Say what the files show (context).');
+  }
+  if (!form.disclosure.trim()) {
+    problems.push('Say how small numbers were handled (disclosure control).');
+  }
+  for (const check of checks) {
+    if (check && checkSummary(check.findings).refusals) {
+      problems.push(`${check.path} is refused by the rules: fix it and run its action again.`);
+    }
+  }
+  return problems;
+}
+
+export function releaseBody(
+  workspace: string,
+  backend: string,
+  job: string,
+  paths: string[],
+  form: IReleaseForm
+): IReleaseCreate {
+  return {
+    workspace,
+    backend,
+    groups: {
+      [form.group.trim()]: {
+        context: form.context.trim(),
+        disclosure_control: form.disclosure.trim(),
+        files: paths.map(path => ({ job, path }))
+      }
+    }
+  };
+}
+
+// -- the review ----------------------------------------------------------------
+
+const OPEN = new Set(['requested', 'in_review']);
+const GONE = new Set(['superseded', 'withdrawn']);
+
+/** The files asked for now: each file's latest version, unless withdrawn or deleted. */
+export function currentFiles(release: IRelease): IReleaseFile[] {
+  return release.files.filter(f => !GONE.has(f.state) && !f.deleted);
+}
+
+/**
+ * The files `username` may still vote on: open, not voted on by them, in a release
+ * they did not ask for. Others' votes stay hidden until all are in, so a file whose
+ * shown reviews do not name the caller is one they have not voted on.
+ */
+export function waitingFiles(release: IRelease, username: string): IReleaseFile[] {
+  if (release.created_by === username) {
+    return [];
+  }
+  return release.files.filter(f => OPEN.has(f.state) && !myReview(f, username));
+}
+
+/** Releases with a file waiting for this checker's vote, oldest first (first come, first seen). */
+export function toReview(releases: IRelease[], username: string): IRelease[] {
+  return releases
+    .filter(r => waitingFiles(r, username).length > 0)
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export function myReview(file: IReleaseFile, username: string): IReview | undefined {
+  return file.reviews?.find(r => r.reviewer === username);
+}
+
+/** The list with `updated` in the place of the release of the same id. */
+export function replaceRelease(releases: IRelease[], updated: IRelease): IRelease[] {
+  return releases.map(r => (r.id === updated.id ? updated : r));
+}
+
+export const DECISIONS: { decision: Decision; label: string }[] = [
+  { decision: 'approve', label: 'Approve' },
+  { decision: 'request_changes', label: 'Request changes' },
+  { decision: 'reject', label: 'Reject' }
+];
+
+export function decisionLabel(decision: string): string {
+  return DECISIONS.find(d => d.decision === decision)?.label ?? decision;
+}
+
+function plural(count: number, word: string): string {
+  return `${count.toLocaleString('en')} ${word}${count === 1 ? '' : 's'}`;
+}
