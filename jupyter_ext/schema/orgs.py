@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from .release_rules import ReleaseRules
 from .common import Model, Name, Slug, Timestamp
+from .release_rules import ReleaseRules
 from .states import LogPolicy
 
 

@@ -48,7 +48,7 @@ class ProvenanceStep(Model):
     job: str
     action: str
     job_request: str
-    provenance: Provenance | None = Field(None, description="Absent for jobs run before it was kept.")
+    provenance: Provenance | None = Field(None, description="None for jobs run before it was kept.")
 
 
 class ProvenanceChain(Model):

@@ -86,9 +86,18 @@ def count_rows(world, table: str) -> int:
 
 def test_the_rules_refuse_a_file_before_anyone_is_asked(reviewers):
     world = reviewers
-    found = {"path": "output/people.csv", "rows": 2, "columns": ["patient_id", "count"],
-             "findings": [{"rule": "forbidden_column", "verdict": "refuse",
-                           "message": "the column 'patient_id' identifies people: drop it"}]}
+    found = {
+        "path": "output/people.csv",
+        "rows": 2,
+        "columns": ["patient_id", "count"],
+        "findings": [
+            {
+                "rule": "forbidden_column",
+                "verdict": "refuse",
+                "message": "the column 'patient_id' identifies people: drop it",
+            }
+        ],
+    }
     flagged = {"path": "output/table.csv", "rows": 2, "columns": ["region", "count"],
                "findings": [{"rule": "small_number", "verdict": "flag", "cells": [[1, "count"]],
                              "message": "1 counts from 1 to 7 (row 1 'count')"}]}  # fmt: skip
