@@ -80,6 +80,9 @@ class ReleaseFile(Model):
     replaces: str | None = Field(None, description="The file id of the version before.")
     state: FileState
     uploaded: bool
+    upload_refused: str | None = Field(
+        None, description="Why the site would not send it (it changed, or its rules refuse it)."
+    )
     deleted: bool = False
     findings: list[Finding] = Field(
         default_factory=list, description="What the pre-release rules flagged for the checkers."

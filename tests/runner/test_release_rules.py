@@ -126,6 +126,10 @@ def test_the_refusal_endpoint_is_for_released_files_not_uploaded_and_says_it_onc
         with world.factory() as session:
             assert session.get(orm.ReleaseFile, file_id).upload_refused == first["reason"]
         assert len(refusals(world)) == 1 and listed_for_upload(world) == []
+        late = runner.put(f"runner/release-files/{file_id}", content=CONTENT)
+        assert late.status_code == 409 and "refused to send" in late.json()["detail"]
+        shown = world.client("dev").get("releases?workspace=sample").json()["items"][0]
+        assert shown["files"][0]["upload_refused"] == first["reason"]
         missing = runner.post("runner/release-files/01NOPE/refusal", json=first)
         assert missing.status_code == 404 and "has no release file" in missing.json()["detail"]
         assert runner.post(f"runner/{refusal}", json={}).status_code == 422  # a reason is due

@@ -415,6 +415,9 @@ def _frozen(request: Request, file_id: str) -> tuple[str, int, bool]:
     """The file's frozen sha256 and size, and whether it has been uploaded."""
     with request.app.state.sessionmaker() as session:
         row = _release_file(session, current_backend(request, session), file_id)
+        if row.upload_refused is not None:
+            raise ProblemError(409, f"the site refused to send this file ({row.upload_refused}): "
+                                    "it can no longer be uploaded")  # fmt: skip
         return row.sha256, row.size, row.uploaded_at is not None
 
 
