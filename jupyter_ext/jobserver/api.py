@@ -59,6 +59,7 @@ def make_app(
     base_url: str = "/",
     hub_auth: object | None = None,
     browser_auth: object | None = None,
+    hub_base_url: str | None = None,
 ) -> FastAPI:
     shared = factory.kw["bind"].dialect.name == "postgresql"
     bus = EventBus(shared=shared)
@@ -113,6 +114,9 @@ def make_app(
     app.include_router(provenance.files_router, prefix=f"{prefix}/api/v2")
     if browser_auth is not None:
         _add_sign_in(app, prefix, browser_auth)
+    from . import pages
+
+    pages.mount(app, prefix or "/", hub_base_url)  # last: `/{org}` matches anything
     return app
 
 

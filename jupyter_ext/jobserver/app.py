@@ -230,4 +230,5 @@ class JobServerApp(JupyterExtBase):
         return make_app(
             make_sessionmaker(engine), vault, repos, settings, base_url=self.base_url,
             hub_auth=hub_users, browser_auth=browser,
+            hub_base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/" if browser else None,
         )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -39,10 +40,17 @@ class Vault:
                 "no encryption key: set JobServerApp.crypt_keys (or JUPYTER_EXT_CRYPT_KEY) to "
                 f"one or more Fernet keys; {self.HOW_TO_MAKE_A_KEY}"
             )
+        self._keys = list(keys)
         try:
             self._fernet = MultiFernet([Fernet(key) for key in keys])
         except (ValueError, TypeError) as exc:
             raise TypeError(f"{exc}") from None
+
+    def key_for(self, purpose: str) -> bytes:
+        """A key for `purpose` (e.g. signing forms), derived from the first key: never the
+        encryption key itself."""
+        first = self._keys[0].encode() if isinstance(self._keys[0], str) else self._keys[0]
+        return hmac.new(first, purpose.encode(), hashlib.sha256).digest()
 
     def encrypt(self, secret: str) -> bytes:
         return self._fernet.encrypt(secret.encode())

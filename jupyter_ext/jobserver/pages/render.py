@@ -1,0 +1,72 @@
+"""Rendering the job server's pages with the hub's look: its templates, extended.
+
+The hub's `page.html` is the frame (its navigation bar, its stylesheet); our templates
+fill its `main` block. The hub's static files are served here too, so the pages look
+the same whether the job server runs under the hub or on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+import jupyterhub
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jupyterhub._data import DATA_FILES_PATH
+
+HUB_STATIC = Path(DATA_FILES_PATH) / "static"
+HUB_TEMPLATES = Path(DATA_FILES_PATH) / "templates"
+OURS = Path(__file__).parent / "templates"
+CSRF_FIELD = "_xsrf"
+
+environment = Environment(
+    loader=ChoiceLoader([FileSystemLoader(OURS), FileSystemLoader(HUB_TEMPLATES)]),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class PageUser:
+    """What the hub's frame asks of a user: a name, escaped for its script block."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.json_escaped_name = json.dumps(name)[1:-1]
+
+
+def prefix_of(request: Request) -> str:
+    return request.app.state.page_prefix
+
+
+def csrf_token(request: Request, username: str) -> str:
+    """A token a form must carry: tied to the user and this server's key, so another site
+    cannot forge a form that the user's cookie would carry."""
+    key = request.app.state.vault.key_for("csrf")
+    return hmac.new(key, username.encode(), hashlib.sha256).hexdigest()
+
+
+def render(
+    request: Request, template: str, caller=None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    prefix = prefix_of(request)
+    hub_base = request.app.state.hub_base_url
+
+    def static_url(path: str, include_version: bool = True) -> str:
+        return f"{prefix}static/hub/{path}"
+
+    page = environment.get_template(template).render(
+        request=request, prefix=prefix, base_url=hub_base, static_url=static_url,
+        user=PageUser(caller.name) if caller else None, caller=caller, no_spawner_check=True,
+        parsed_scopes=set(), services=[], admin_access=False, version_hash=jupyterhub.__version__,
+        xsrf_token=csrf_token(request, caller.name) if caller else "", csrf_field=CSRF_FIELD,
+        **context,
+    )  # fmt: skip
+    headers = {"Content-Security-Policy": "frame-ancestors 'self'",
+               "X-Content-Type-Options": "nosniff"}  # fmt: skip
+    return HTMLResponse(page, status_code=status, headers=headers)

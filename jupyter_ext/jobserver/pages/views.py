@@ -1,0 +1,146 @@
+"""The pages themselves: each asks the API's route functions and renders their answer."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import PurePosixPath
+
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import orm
+from ..deps import SessionDep
+from ..errors import ProblemError
+from ..permissions import Permission as P
+from ..release_store import stored_path
+from ..routes import job_requests, orgs, projects, releases, workspaces
+from . import page
+from .auth import page_caller
+from .render import render
+
+TABLE_ROWS_SHOWN = 500  # a released table longer than this shows its first rows and says so
+TEXT_SHOWN = 200_000  # characters of a released text file shown in the page
+IMAGES = {".png", ".jpg", ".jpeg", ".svg"}
+TEXTS = {".txt", ".md", ".log", ".json", ".html"}
+
+
+def _workspace(caller, session: Session, org: str, project: str, workspace: str):
+    """The workspace the address names, if the caller may see it and the address is its own."""
+    row = workspaces.viewable_workspace(caller, session, workspace)
+    if row.project.slug != project or row.project.org.slug != org:
+        raise ProblemError(404, f"there is no workspace {org}/{project}/{workspace}")
+    return row
+
+
+def _recent(caller, request: Request, session: Session, limit: int = 5, **where):
+    return job_requests.list_job_requests(
+        request, caller, session, workspace=where.get("workspace"), project=None, backend=None,
+        user=where.get("user"), limit=limit, cursor=None,
+    ).items  # fmt: skip
+
+
+@page("/", P.SIGNED_IN)
+def home(request: Request, session: SessionDep):
+    caller = page_caller(request, session)
+    mine = workspaces.list_workspaces(
+        request, caller, session, project=None, archived=False, limit=100, cursor=None
+    ).items
+    named = {w.name: session.scalar(select(orm.Workspace).where(orm.Workspace.name == w.name))
+             for w in mine}  # fmt: skip
+    return render(request, "home.html", caller, workspaces=named.values(),
+                  job_requests=_recent(caller, request, session, user=caller.name))  # fmt: skip
+
+
+@page("/job-requests/{job_request_id}", P.PROJECT_VIEW, "project")
+def job_request_page(job_request_id: str, request: Request, session: SessionDep):
+    caller = page_caller(request, session)
+    found = job_requests.get_job_request(job_request_id, caller, session)
+    row = session.get(orm.JobRequest, job_request_id)
+    return render(request, "job_request.html", caller, job_request=found, row=row,
+                  yaml_lines=(found.project_yaml or "").splitlines())  # fmt: skip
+
+
+@page("/{org}", P.SIGNED_IN)
+def org_page(org: str, request: Request, session: SessionDep):
+    caller = page_caller(request, session)
+    row = orgs.get_org(org, caller, session)
+    found = projects.list_projects(request, caller, session, org=org, limit=100, cursor=None)
+    return render(request, "org.html", caller, org=row, projects=found.items)
+
+
+@page("/{org}/{project}", P.PROJECT_VIEW, "project")
+def project_page(org: str, project: str, request: Request, session: SessionDep):
+    caller = page_caller(request, session)
+    row = projects.viewable_project(caller, session, project)
+    if row.org.slug != org:
+        raise ProblemError(404, f"there is no project {org}/{project}")
+    spaces = session.scalars(
+        select(orm.Workspace).where(orm.Workspace.project_id == row.id).order_by(orm.Workspace.name)
+    ).all()
+    members = projects.list_members(project, caller, session)
+    return render(request, "project.html", caller, project=row, workspaces=spaces,
+                  members=members)  # fmt: skip
+
+
+@page("/{org}/{project}/{workspace}", P.PROJECT_VIEW, "project")
+def workspace_page(org: str, project: str, workspace: str, request: Request, session: SessionDep):
+    caller = page_caller(request, session)
+    row = _workspace(caller, session, org, project, workspace)
+    recent = _recent(caller, request, session, limit=20, workspace=workspace)
+    return render(request, "workspace.html", caller, workspace=row, job_requests=recent)
+
+
+@page("/{org}/{project}/{workspace}/releases", P.PROJECT_VIEW, "project")
+def releases_page(org: str, project: str, workspace: str, request: Request, session: SessionDep):
+    caller = page_caller(request, session)
+    row = _workspace(caller, session, org, project, workspace)
+    found = releases.list_releases(request, caller, session, workspace=workspace, state=None,
+                                   limit=100, cursor=None)  # fmt: skip
+    return render(request, "releases.html", caller, workspace=row, releases=found.items)
+
+
+# a released one; one under review asks OUTPUTS_VIEW_UNRELEASED, as the API does
+@page("/{org}/{project}/{workspace}/releases/{release_id}", P.RELEASE_VIEW, "project")
+def release_page(
+    org: str, project: str, workspace: str, release_id: str, request: Request, session: SessionDep
+):
+    caller = page_caller(request, session)
+    row = _workspace(caller, session, org, project, workspace)
+    release = releases.get_release(release_id, request, caller, session)
+    if release.workspace != row.name:
+        raise ProblemError(404, f"the workspace {workspace} has no release {release_id}")
+    return render(request, "release.html", caller, workspace=row, release=release)
+
+
+@page("/{org}/{project}/{workspace}/releases/{release_id}/files/{file_id}", P.RELEASE_VIEW,
+      "project")  # fmt: skip
+def released_file_page(
+    org: str, project: str, workspace: str, release_id: str, file_id: str, request: Request,
+    session: SessionDep,
+):  # fmt: skip
+    """A released file in the page: a table, an image (sandboxed, from the file address), or
+    text, escaped. Anything else is offered as a download."""
+    caller = page_caller(request, session)
+    row = _workspace(caller, session, org, project, workspace)
+    found = session.get(orm.ReleaseFile, file_id)
+    if found is None or found.release_id != release_id or found.release.workspace_id != row.id:
+        raise ProblemError(404, f"the release {release_id} has no file {file_id}")
+    caller.require(P.RELEASE_VIEW, row.project)
+    if found.state != "released" or found.uploaded_at is None or found.deleted_at is not None:
+        raise ProblemError(409, f"{found.path} is not released, not uploaded yet, or deleted")
+    from ..audit import record
+
+    record(session, caller.name, "release_file.view", found, after={"page": True})
+    session.commit()
+    suffix = PurePosixPath(found.path).suffix.lower()
+    stored = stored_path(request.app.state.settings.release_dir, found.sha256)
+    table = text = None
+    if suffix in (".csv", ".tsv"):
+        with stored.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+            reader = csv.reader(f, delimiter="\t" if suffix == ".tsv" else ",")
+            table = [r for _, r in zip(range(TABLE_ROWS_SHOWN + 1), reader, strict=False)]
+    elif suffix in TEXTS:
+        text = stored.read_text(encoding="utf-8", errors="replace")[:TEXT_SHOWN]
+    return render(request, "file.html", caller, workspace=row, file=found, table=table,
+                  text=text, image=suffix in IMAGES, shown=TABLE_ROWS_SHOWN)  # fmt: skip
