@@ -16,6 +16,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_pipeline.py
 	$(BIN)/python tests/benchmarks/bench_jobserver.py
+	$(BIN)/python tests/benchmarks/bench_pages.py
 	$(BIN)/python tests/benchmarks/bench_runner.py
 	$(BIN)/python tests/benchmarks/bench_hub.py
 	$(BIN)/python tests/benchmarks/bench_releases.py
