@@ -53,7 +53,8 @@ class Agent:
         self.datasets, self.log_policy = dict(datasets or {}), log_policy or LogPolicy()
         self.journal = Journal(self.workdir / "journal")
         self.release_rules = release_rules or schema.ReleaseRules()
-        self.uploader = Uploader(api, self.workdir / "workspaces", self.release_rules)
+        self.uploader = Uploader(api, self.workdir / "workspaces", self.release_rules,
+                                 site=self.workdir)  # fmt: skip
         self.store = Store(self.workdir / "store")  # every output's bytes, by sha256
         self.running: dict[str, asyncio.Task] = {}
         self.freed = asyncio.Event()

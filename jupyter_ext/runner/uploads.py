@@ -1,10 +1,13 @@
 """Upload published release files from the site: checked, streamed, resumed after a break.
 
 The job server lists, on each heartbeat, the published files it has not yet
-received. Each is sent from the workspace's folder on the site only if it is
-still the file that was frozen (same size and sha256, a regular file inside
-the workspace folder) and the site's release rules, run again, do not refuse
-it; the server says how many bytes it holds already, and the upload goes on
+received. The site trusts its own records, not the list: a file leaves only if
+the site recorded it as a moderately sensitive output of that job with that
+sha256, and then its bytes come from the site's content-addressed store, so a
+later run that overwrote the workspace folder's copy changes nothing. (Jobs run
+before the site kept records are sent from the workspace folder, if the file
+there is still the one frozen.) The site's release rules, run again, must not
+refuse it; the server says how many bytes it holds already, and the upload goes on
 from there, so a break costs only what was in flight. A file that is there but
 may not leave is refused to the job server, saying why, and never tried again.
 """
@@ -13,17 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 
 import httpx
 
 from .. import schema
+from ..pipeline import Outputs, match_outputs
 from ..schema import Verdict, check_file
 from .api import JobServerAPI, JobServerError
 from .hashing import sha256_file
+from .provenance import Store, read_site_record
 
 log = logging.getLogger("jupyter_ext.runner.uploads")
 RETRYABLE = {409, 502, 503, 504}  # a wrong offset or an upload still in flight: ask again
+JOB_IDENTIFIER = re.compile(r"[a-z0-9]{1,64}")
 
 
 class Uploader:
@@ -32,9 +39,10 @@ class Uploader:
 
     def __init__(
         self, api: JobServerAPI, workspaces: Path, rules: schema.ReleaseRules | None = None,
-        at_once: int = 4,
+        at_once: int = 4, site: Path | None = None,
     ) -> None:  # fmt: skip
         self.api, self.workspaces = api, Path(workspaces)
+        self.site = Path(site) if site is not None else None  # its records and store
         self.rules = rules or schema.ReleaseRules()
         self.tasks: dict[str, asyncio.Task] = {}  # file id -> its upload, while it runs
         self.done: set[str] = set()  # uploaded, or never to be sent by this runner
@@ -80,8 +88,29 @@ class Uploader:
     def check(self, upload: schema.ReleaseUpload) -> tuple[str | None, Path]:
         """(None, the file) if it may leave, else (why not, it). What is wrong is said of the
         file, never of the site's folders: the job server keeps the sentence."""
-        problem, path = self._frozen(upload)
+        problem, path = self._recorded(upload) or self._frozen(upload)
         return problem or self._refused_by_rules(upload, path), path
+
+    def _recorded(self, upload: schema.ReleaseUpload) -> tuple[str | None, Path] | None:
+        """What the site's own record of the job says of the file, and its bytes in the
+        store; None for a job the site kept no record of."""
+        if self.site is None or not JOB_IDENTIFIER.fullmatch(upload.job):
+            return None
+        try:
+            lease, provenance = read_site_record(self.site / "provenance", upload.job)
+        except FileNotFoundError:
+            return None
+        store = Store(self.site / "store")
+        kept = store.path(upload.sha256)
+        made = {o.path: o.sha256 for o in provenance.outputs}
+        if made.get(upload.path) != upload.sha256:
+            return (f"the site recorded no output {upload.path} with sha256 "
+                    f"{upload.sha256[:12]}… for job {upload.job}", kept)  # fmt: skip
+        matched = match_outputs(Outputs(lease.outputs), {upload.path}).matched
+        level = matched[upload.path][0] if upload.path in matched else "undeclared"
+        if level != "moderately_sensitive":
+            return f"the site recorded it as {level}: only moderately sensitive outputs leave", kept
+        return store.problem(upload.sha256), kept
 
     def _frozen(self, upload: schema.ReleaseUpload) -> tuple[str | None, Path]:
         """(None, the file) if the file on the site is the one frozen, else (what is wrong, it)."""

@@ -108,42 +108,77 @@ def test_a_published_file_goes_from_the_site_to_the_job_server(tmp_path, caplog)
         world.close()
 
 
-def test_a_file_changed_on_the_site_since_it_was_frozen_is_refused_not_uploaded(tmp_path, caplog):
+def test_the_frozen_bytes_leave_from_the_sites_store_and_tampered_ones_never(tmp_path, caplog):
+    """The site sends what its own record says the job made, from its store: an edit of the
+    workspace folder's copy does not leave, and bytes changed in the store are refused."""
     from .test_release_rules import listed_for_upload, refusals, wait_refused
 
     world = world_at(tmp_path)
-    space = tmp_path / "site" / "workspaces" / "sample"
+    site = tmp_path / "site"
+    space = site / "workspaces" / "sample"
     try:
-        with RunnerThread(world, tmp_path / "site"):
+        with RunnerThread(world, site):
             jobs = run(world, ["make_table", "make_plot"])
             ids = request_release(world, [(jobs["make_table"], TABLE), (jobs["make_plot"], PLOT)])
-            # the plot is edited on the site; the table becomes a link out of the
-            # workspace to a copy with the very same bytes
-            (space / PLOT).write_text((space / PLOT).read_text() + " ")
-            outside = tmp_path / "elsewhere.csv"
-            outside.write_bytes((space / TABLE).read_bytes())
-            (space / TABLE).unlink()
-            (space / TABLE).symlink_to(outside)
+            frozen_table = (space / TABLE).read_bytes()
+            (space / TABLE).write_bytes(frozen_table + b"edited,after,freezing\n")
+            plot_sha = hashlib.sha256((space / PLOT).read_bytes()).hexdigest()
+            kept = site / "store" / plot_sha[:2] / plot_sha
+            kept.chmod(0o644)
+            kept.write_bytes(kept.read_bytes() + b" ")
             publish(world)
-            reasons = {path: wait_refused(world, file_id) for path, file_id in ids.items()}
-            assert listed_for_upload(world) == []  # later heartbeats no longer ask for them
+            assert wait_served(world, ids[TABLE]) == frozen_table  # as reviewed, not as edited
+            reason = wait_refused(world, ids[PLOT])
+            assert listed_for_upload(world) == []  # later heartbeats no longer ask for it
+        assert reason == "its bytes in the site's store have changed"
         assert served(world, ids[PLOT]).status_code == 409
-        assert served(world, ids[TABLE]).status_code == 409
-        size = (space / PLOT).stat().st_size
-        assert reasons == {
-            PLOT: f"it changed on the site since it was frozen: it has {size} bytes, "
-            f"{size - 1} when frozen",
-            TABLE: "it leads out of the workspace folder on the site",
-        }
-        assert str(tmp_path) not in str(reasons)  # the site's folders stay on the site
-        assert f"{space / PLOT} on the site) is not uploaded: it changed" in caplog.text
-        assert caplog.text.count("is not uploaded") == 2  # said once per file, not per beat
-        events = {e["target_id"]: e for e in refusals(world)}
-        assert {file_id: e["after"]["upload_refused"] for file_id, e in events.items()} == {
-            ids[path]: reason for path, reason in reasons.items()
-        }
-        assert {e["actor"] for e in events.values()} == {"runner:tpp"}
-        assert not (tmp_path / "releases").exists()  # not a byte came
+        (event,) = refusals(world)
+        assert (event["actor"], event["target_id"]) == ("runner:tpp", ids[PLOT])
+        assert str(tmp_path) not in reason  # the site's folders stay on the site
+    finally:
+        world.close()
+
+
+def test_the_site_sends_only_what_it_recorded_as_moderately_sensitive(tmp_path):
+    """Whatever a job server lists, a highly sensitive output or a file the site never
+    recorded does not leave; a job without a site record is judged by the workspace's copy."""
+    world = world_at(tmp_path)
+    site = tmp_path / "site"
+    space = site / "workspaces" / "sample"
+    try:
+        with RunnerThread(world, site):
+            jobs = run(world, ["make_table"])
+        dataset = "output/dataset.csv"
+        uploader = Uploader(None, site / "workspaces", site=site)
+
+        def listed(job: str, path: str, data: bytes) -> schema.ReleaseUpload:
+            return schema.ReleaseUpload(
+                file="01F",
+                job=job,
+                workspace="sample",
+                path=path,
+                sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
+            )
+
+        sensitive = listed(jobs["generate_dataset"], dataset, (space / dataset).read_bytes())
+        problem, _ = uploader.check(sensitive)
+        assert problem == (
+            "the site recorded it as highly_sensitive: only moderately sensitive outputs leave"
+        )
+        forged = listed(jobs["make_table"], TABLE, b"not what the job made")
+        assert "the site recorded no output" in uploader.check(forged)[0]
+        # no record of the job on the site: the workspace's copy must be the frozen one
+        table = (space / TABLE).read_bytes()
+        legacy = Uploader(None, site / "workspaces")
+        assert legacy.check(listed("old", TABLE, table)) == (None, (space / TABLE).resolve())
+        outside = tmp_path / "elsewhere.csv"
+        outside.write_bytes(table)
+        (space / TABLE).unlink()
+        (space / TABLE).symlink_to(outside)
+        assert legacy.check(listed("old", TABLE, table))[0] == (
+            "it leads out of the workspace folder on the site"
+        )
     finally:
         world.close()
 
