@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ... import schema
-from ...pipeline import NothingToDoError, PlanningError, check_pipeline, plan_jobs
+from ...pipeline import (
+    NothingToDoError,
+    Pipeline,
+    Plan,
+    PlanningError,
+    check_pipeline,
+    plan_jobs,
+)
 from .. import orm, views
 from ..audit import record
-from ..deps import CallerDep, SessionDep, permission
+from ..deps import Caller, CallerDep, SessionDep, permission
 from ..errors import ProblemError
 from ..events import emit, emit_job, wake_backend
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
@@ -43,27 +51,26 @@ def _refuse_invalid_project(problems: list) -> ProblemError:
     )
 
 
-@router.post("/job-requests", status_code=201, openapi_extra=permission(P.JOB_RUN, "project"))
-def create_job_request(
-    body: schema.JobRequestCreate,
-    request: Request,
-    response: Response,
-    caller: CallerDep,
-    session: SessionDep,
-    idempotency_key: str | None = Header(None, max_length=200),
-) -> schema.JobRequest:
+@dataclass
+class PlannedRequest:
+    """What a job request would create, before anything is written."""
+
+    workspace: orm.Workspace
+    backend: orm.Backend
+    sha: str
+    text: str  # project.yaml at `sha`
+    pipeline: Pipeline
+    plan: Plan  # the jobs in order with why each runs, and what is reused and why
+    token: str | None
+
+
+def plan_job_request(
+    body: schema.JobRequestCreate, request: Request, caller: Caller, session: Session
+) -> PlannedRequest:
+    """Check a job request and plan its jobs, writing nothing: the submission and the run-jobs
+    page's plan shown before submitting are this one function."""
     workspace = workspace_named(session, body.workspace)
     caller.require(P.JOB_RUN, workspace.project)
-    if idempotency_key:
-        earlier = session.scalar(
-            select(orm.JobRequest).where(
-                orm.JobRequest.created_by_id == caller.user.id,
-                orm.JobRequest.idempotency_key == idempotency_key,
-            )
-        )
-        if earlier is not None:
-            response.status_code = 200
-            return views.job_request(earlier)
     if workspace.archived:
         raise ProblemError(409, f"the workspace {workspace.name} is archived: unarchive it first")
     backend = backend_named(session, body.backend)
@@ -93,7 +100,33 @@ def create_job_request(
         raise ProblemError(422, str(exc)) from None
     if long := [job.action for job in plan.jobs if len(job.action) > 200]:
         raise ProblemError(422, f"the action name {long[0][:40]}… is too long: keep names to 200")
+    return PlannedRequest(workspace, backend, sha, text, pipeline, plan, token)
 
+
+@router.post("/job-requests", status_code=201, openapi_extra=permission(P.JOB_RUN, "project"))
+def create_job_request(
+    body: schema.JobRequestCreate,
+    request: Request,
+    response: Response,
+    caller: CallerDep,
+    session: SessionDep,
+    idempotency_key: str | None = Header(None, max_length=200),
+) -> schema.JobRequest:
+    workspace = workspace_named(session, body.workspace)
+    caller.require(P.JOB_RUN, workspace.project)
+    if idempotency_key:
+        earlier = session.scalar(
+            select(orm.JobRequest).where(
+                orm.JobRequest.created_by_id == caller.user.id,
+                orm.JobRequest.idempotency_key == idempotency_key,
+            )
+        )
+        if earlier is not None:
+            response.status_code = 200
+            return views.job_request(earlier)
+    checked = plan_job_request(body, request, caller, session)
+    workspace, backend, sha, text = checked.workspace, checked.backend, checked.sha, checked.text
+    pipeline, plan, token = checked.pipeline, checked.plan, checked.token
     job_request = orm.JobRequest(
         workspace_id=workspace.id,
         backend_id=backend.id,

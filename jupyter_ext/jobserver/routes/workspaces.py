@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -149,9 +149,12 @@ def list_actions(
     caller: CallerDep,
     session: SessionDep,
     sha: str | None = Query(None, pattern=r"^[0-9a-f]{40}$"),
+    x_github_token: str | None = Header(
+        None, max_length=255, description="A GitHub token for this request only, not kept."
+    ),
 ) -> schema.Actions:
     row = viewable_workspace(caller, session, workspace)
-    token = github_token(request, caller)
+    token = github_token(request, caller, x_github_token)
     sha = sha or branch_head(request, row, token)
     try:
         text = request.app.state.repos.read(row.repo, sha, "project.yaml", token)
