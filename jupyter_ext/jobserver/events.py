@@ -70,6 +70,14 @@ def emit_job(session: Session, job: orm.Job) -> None:
     )
 
 
+def emit_release(session: Session, release: orm.Release) -> None:
+    """That a release changed, to everyone watching its workspace: only its id and state,
+    since who may see its files is the API's business (`GET /releases/{id}`)."""
+    emit(session, "release", {"id": release.id, "workspace": release.workspace.name,
+                              "state": release.state}, workspace=release.workspace,
+         backend=release.backend)  # fmt: skip
+
+
 def wake_backend(session: Session, backend_id: int) -> None:
     """After this commit, answer the waiting long-polls of that backend's runners."""
     session.info.setdefault("wake", set()).add(backend_id)

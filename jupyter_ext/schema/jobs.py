@@ -100,7 +100,7 @@ class Event(Model):
     """What the event stream carries: `kind` names the thing, `data` is its new shape."""
 
     id: int
-    kind: str = Field(description="job, job_request, log, backend")
+    kind: str = Field(description="job, job_request, log, release")
     workspace: str | None = None
     backend: str | None = None
     job_request: str | None = None

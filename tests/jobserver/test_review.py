@@ -238,3 +238,24 @@ def test_a_released_file_is_deleted_by_a_publisher_and_restored_by_an_admin(revi
     assert world.client("collab").get(url).content == TABLE
     audit = world.client("admin").get("audit", params={"target_type": "release_file"}).json()
     assert {"release_file.delete", "release_file.restore"} <= {e["action"] for e in audit["items"]}
+
+
+def test_each_change_of_a_release_is_an_event_that_names_only_it(reviewers):
+    import json
+
+    from .test_live import EventStream
+
+    world = reviewers
+    job = finished(world, {"output/table.csv": TABLE})
+    dev = world.client("dev")
+    with dev.stream("GET", "events", params={"kind": "release"}) as response:
+        stream = EventStream(response)
+        release = ask(dev, job, "output/table.csv").json()
+        vote = f"releases/{release['id']}/files/{release['files'][0]['id']}/reviews"
+        world.client("checker1").post(vote, json={"decision": "approve", "comment": "secret"})
+        requested, voted = stream.next(2)
+    assert [requested["event"], voted["event"]] == ["release", "release"]
+    assert json.loads(requested["data"]) == {
+        "id": release["id"], "workspace": "sample", "state": "requested"
+    }  # fmt: skip
+    assert "secret" not in voted["data"]  # a vote is shown by the API, to those who may see it

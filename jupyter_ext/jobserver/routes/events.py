@@ -30,7 +30,7 @@ from .projects import visible_projects
 router = APIRouter(tags=["events"])
 REPLAY_PAGE = 2_000
 REMEMBERED = 20_000  # ids of sent events kept to skip repeats
-KINDS = ("job", "job_request", "log")
+KINDS = ("job", "job_request", "log", "release")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class EventFilter:
 def event_filter(
     caller: CallerDep, session: SessionDep, workspace: str | None = None,
     backend: str | None = None, job_request: str | None = None,
-    kind: list[str] = Query(list(KINDS), description="job, job_request, log"),
+    kind: list[str] = Query(list(KINDS), description="job, job_request, log, release"),
 ) -> EventFilter:  # fmt: skip
     """What the caller may see and asked for (a sync dependency: it runs off the event loop)."""
     projects = None

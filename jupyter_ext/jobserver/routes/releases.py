@@ -17,6 +17,7 @@ from .. import orm, review
 from ..audit import record
 from ..deps import Caller, CallerDep, SessionDep, permission
 from ..errors import ProblemError
+from ..events import emit_release
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
 from ..states import advance
@@ -134,6 +135,7 @@ def request_release(
     record(session, caller.name, "release.request", release,
            after={"files": [f.path for f in release.files]})  # fmt: skip
     request.app.state.notifier.release(session, release, "release.requested")
+    emit_release(session, release)
     session.commit()
     return release_view(caller, release, request.app.state.settings.required_approvals)
 
@@ -189,6 +191,7 @@ def withdraw(
     record(session, caller.name, "release.withdraw", row, {"state": "requested"},
            {"state": row.state})  # fmt: skip
     request.app.state.notifier.release(session, row, "release.withdrawn")
+    emit_release(session, row)
     session.commit()
     return release_view(caller, row, request.app.state.settings.required_approvals)
 
@@ -219,5 +222,6 @@ def publish(
     record(session, caller.name, "release.publish", row, before,
            {"state": row.state, "files": [f.path for f in approved]})  # fmt: skip
     request.app.state.notifier.release(session, row, "release.released")
+    emit_release(session, row)
     session.commit()
     return release_view(caller, row, required)

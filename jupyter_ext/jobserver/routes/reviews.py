@@ -18,6 +18,7 @@ from .. import orm, review
 from ..audit import record
 from ..deps import Caller, CallerDep, SessionDep, permission
 from ..errors import ProblemError
+from ..events import emit_release
 from ..permissions import Permission as P
 from ..states import advance
 from .releases import frozen_file, release_row, release_view
@@ -61,6 +62,7 @@ def _vote(request: Request, caller: Caller, session: Session, row, target, body,
            {"decision": body.decision.value, "state": target.state})  # fmt: skip
     if not was_settled and review.settled(row):
         request.app.state.notifier.release(session, row, "release.reviewed")
+    emit_release(session, row)
     session.commit()
     return release_view(caller, row, required)
 
@@ -100,6 +102,7 @@ def comment(
     session.add(note)
     target.comments.append(note)
     record(session, caller.name, "release_file.comment", target, after={"text": body.text})
+    emit_release(session, row)
     session.commit()
     return release_view(caller, row, request.app.state.settings.required_approvals)
 
@@ -139,5 +142,6 @@ def replace_file(
            {"file": target.id, "sha256": target.sha256},
            {"file": new.id, "sha256": new.sha256, "version": new.version})  # fmt: skip
     request.app.state.notifier.release(session, row, "release.updated")
+    emit_release(session, row)
     session.commit()
     return release_view(caller, row, request.app.state.settings.required_approvals)

@@ -27,7 +27,7 @@ from .. import orm, views
 from ..audit import record
 from ..deps import BackendDep, SessionDep, current_backend
 from ..errors import ProblemError
-from ..events import emit, emit_job, wake_backend
+from ..events import emit, emit_job, emit_release, wake_backend
 from ..release_store import stored_path
 from ..states import FINISHED_JOB_STATES, advance
 
@@ -442,6 +442,7 @@ def _store(request: Request, file_id: str, partial: Path, sha256: str) -> None:
             row.uploaded_at = orm.utcnow()
             after = {"sha256": sha256}
             record(session, f"runner:{backend.slug}", "release_file.upload", row, after=after)
+            emit_release(session, row.release)
             session.commit()
 
 
