@@ -8,13 +8,16 @@ asks, for the permission walk. Pages are mounted last: `/{org}` matches anything
 from __future__ import annotations
 
 import functools
+import importlib
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
+from ..deps import SessionDep
 from ..errors import ProblemError
 from ..permissions import Permission
-from .auth import SignIn, sign_in_answer
+from .auth import SignIn, form_caller, sign_in_answer
 from .render import HUB_STATIC, render
 
 router = APIRouter(include_in_schema=False)
@@ -45,11 +48,45 @@ def page(path: str, permission: Permission, scope: str = "global"):
     return decorate
 
 
+def form(path: str):
+    """The POST of a form at `path`: its caller once the CSRF token is checked, then
+    `handler(request, session, caller, fields, **path parameters)` off the event loop (it
+    may ask git or GitHub). `fields` holds every value of a repeated field. The handler
+    answers with a 303 (post/redirect/get) or the form again with the problem's sentence;
+    a refusal it does not catch is a page saying why, and nothing it began is kept."""
+
+    def decorate(handler):
+        async def answer(request: Request, session: SessionDep):
+            if request.url.path.startswith(f"{request.app.state.page_prefix}api/"):
+                raise ProblemError(404, f"there is no API route {request.url.path}")
+            caller = None
+            try:
+                caller, _ = await form_caller(request, session)
+                fields = await request.form()  # parsed once: the same form again
+                return await run_in_threadpool(
+                    handler, request, session, caller, fields, **request.path_params
+                )
+            except SignIn:
+                return sign_in_answer(request)
+            except ProblemError as exc:
+                session.rollback()
+                return render(request, "error.html", caller, status=exc.status, problem=exc)
+
+        answer.__name__ = answer.__qualname__ = f"{handler.__name__}_form"
+        router.post(path)(answer)
+        return handler
+
+    return decorate
+
+
 def mount(app: FastAPI, prefix: str, hub_base_url: str | None = None) -> None:
     app.state.page_prefix = prefix.rstrip("/") + "/"
     app.state.hub_base_url = hub_base_url or app.state.page_prefix
     app.mount(f"{prefix.rstrip('/')}/static/hub", StaticFiles(directory=HUB_STATIC), "hub-static")
-    # the pages with fixed first segments register before `/{org}/...`, which match anything
-    from . import admin, views, work  # noqa: F401
+    # the pages with fixed first segments register before `/{org}/...`, which match anything:
+    # `views` last, by name, so that sorting the imports can never put it first
+    from . import admin, work  # noqa: F401
+
+    importlib.import_module(f"{__name__}.views")
 
     app.include_router(router, prefix=prefix.rstrip("/"))
