@@ -92,6 +92,9 @@ def test_every_page_with_every_role(released):
                                           roles=project_roles))  # fmt: skip
         job_request = session.scalar(select(orm.JobRequest)).id
         session.commit()
+    application = world.client("dev").post("applications", json={
+        "study_name": "Walk", "org": "uni", "purpose": "p", "data": "d", "backends": ["tpp"],
+    }).json()["id"]  # fmt: skip
     samples = {
         "/": "/", "/{org}": "/uni", "/{org}/{project}": "/uni/sample-study",
         "/{org}/{project}/{workspace}": "/uni/sample-study/sample",
@@ -101,6 +104,11 @@ def test_every_page_with_every_role(released):
         "/{org}/{project}/{workspace}/releases/{release_id}/files/{file_id}":
             f"/uni/sample-study/sample/releases/{world.release}/files/{world.release_file}",
         "/job-requests/{job_request_id}": f"/job-requests/{job_request}",
+        "/applications": "/applications", "/applications/new": "/applications/new",
+        "/applications/{application_id}": f"/applications/{application}",
+        "/backends": "/backends", "/orgs": "/orgs", "/orgs/{org}": "/orgs/uni",
+        "/users": "/users", "/users/{username}": "/users/dev",
+        "/{org}/{project}/settings": "/uni/sample-study/settings",
     }  # fmt: skip
     assert set(samples) == set(PAGES), "pages missing from the walk"
     wrong = []
