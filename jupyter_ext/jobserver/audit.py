@@ -18,7 +18,8 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Add an audit event to the session's transaction: it commits with the change or not at all."""
-    target_type = getattr(target, "__tablename__", type(target).__name__).rstrip("s")
+    table = getattr(target, "__tablename__", type(target).__name__)
+    target_type = getattr(target, "__audit_name__", table.removesuffix("s"))
     target_id = next(
         (
             str(getattr(target, a))

@@ -40,6 +40,8 @@ class Permission(StrEnum):
     RELEASE_DELETE = "release_delete"  # take a released file down (kept, so restorable)
     RELEASE_RESTORE = "release_restore"  # put a deleted released file back
     AUDIT_VIEW = "audit_view"
+    DATASET_REQUEST = "dataset_request"  # ask for a project to use a dataset
+    DATASET_DECIDE = "dataset_decide"  # approve, reject or revoke a project's use of one
 
 
 P = Permission
@@ -58,7 +60,8 @@ DOES = {
     P.RELEASE_REQUEST: "request releases in", P.RELEASE_REVIEW: "review releases of",
     P.RELEASE_PUBLISH: "publish releases of", P.RELEASE_VIEW: "see released files of",
     P.RELEASE_DELETE: "delete released files of", P.RELEASE_RESTORE: "restore deleted files",
-    P.AUDIT_VIEW: "see the audit trail",
+    P.AUDIT_VIEW: "see the audit trail", P.DATASET_REQUEST: "ask for datasets for",
+    P.DATASET_DECIDE: "decide who may use datasets",
 }  # fmt: skip
 assert set(DOES) == set(Permission)
 
@@ -84,7 +87,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.DATA_INVESTIGATOR: frozenset({P.PROJECT_VIEW, P.BACKEND_VIEW_ALL}),
-    Role.GOVERNANCE_REVIEWER: frozenset({P.APPLICATION_VIEW_ALL, P.PROJECT_VIEW}),
+    Role.GOVERNANCE_REVIEWER: frozenset({P.APPLICATION_VIEW_ALL, P.PROJECT_VIEW, P.DATASET_DECIDE}),
     Role.ONBOARDING_AGENT: frozenset({P.USER_VIEW, P.APPLICATION_VIEW_ALL, P.MEMBER_ADD}),
     Role.OUTPUT_CHECKER: frozenset(
         {
@@ -118,6 +121,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.PROJECT_MANAGE,
             P.MEMBER_MANAGE,
             P.RELEASE_VIEW,
+            P.DATASET_REQUEST,
         }
     ),
     Role.PROJECT_DEVELOPER: frozenset(
@@ -129,6 +133,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.OUTPUTS_VIEW_UNRELEASED,
             P.RELEASE_REQUEST,
             P.RELEASE_VIEW,
+            P.DATASET_REQUEST,
         }
     ),
 }
@@ -146,6 +151,7 @@ PROJECT_SCOPED = frozenset(
         P.RELEASE_REQUEST,
         P.RELEASE_VIEW,
         P.RELEASE_DELETE,
+        P.DATASET_REQUEST,
     }
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..schema.datasets import AccessState
 from ..schema.states import ApplicationState, FileState, JobState, ReleaseState
 from .errors import ProblemError
 
@@ -54,6 +55,15 @@ TRANSITIONS: Mapping[str, Mapping[str, frozenset[str]]] = {
         F.WITHDRAWN: frozenset(),
     },
 }
+
+TRANSITIONS["dataset_access"] = {  # expired is not stored: an approval past its day is
+    AccessState.REQUESTED: frozenset({AccessState.APPROVED, AccessState.REJECTED,
+                                      AccessState.WITHDRAWN}),
+    AccessState.APPROVED: frozenset({AccessState.REVOKED}),
+    AccessState.REJECTED: frozenset(),
+    AccessState.REVOKED: frozenset(),
+    AccessState.WITHDRAWN: frozenset(),
+}  # fmt: skip
 
 # What each act on a release needs: the release's states, the file's states (None: any),
 # and whether the release's author must do it ("only"), must not ("never"), or either.

@@ -14,6 +14,20 @@ from .accounts import (
     UserUpdate,
 )
 from .common import Model, Page, Problem
+from .datasets import (
+    AccessDecision,
+    AccessRequest,
+    AccessRequestCreate,
+    AccessState,
+    Column,
+    Dataset,
+    DatasetRegistration,
+    DatasetStatus,
+    DatasetVersion,
+    Manifest,
+    ManifestFile,
+    manifest_digest,
+)
 from .jobs import (
     Actions,
     ActionStatus,
@@ -99,6 +113,10 @@ from .states import (
 
 __all__ = [
     "PROJECT_ROLES",
+    "AccessDecision",
+    "AccessRequest",
+    "AccessRequestCreate",
+    "AccessState",
     "ActionStatus",
     "Actions",
     "ApiToken",
@@ -111,9 +129,14 @@ __all__ = [
     "Backend",
     "BackendCreate",
     "BackendUpdate",
+    "Column",
     "Comment",
     "CommentCreate",
+    "Dataset",
     "DatasetDigest",
+    "DatasetRegistration",
+    "DatasetStatus",
+    "DatasetVersion",
     "Decision",
     "Event",
     "FileCheck",
@@ -133,6 +156,8 @@ __all__ = [
     "LogBatch",
     "LogLine",
     "LogPolicy",
+    "Manifest",
+    "ManifestFile",
     "Member",
     "MemberAdd",
     "MemberUpdate",
@@ -181,4 +206,5 @@ __all__ = [
     "check_file",
     "check_metadata",
     "check_recorded",
+    "manifest_digest",
 ]

@@ -48,7 +48,34 @@ def walk_world(server, tmp_path):
     server.job_request = request["id"]
     server.job = request["jobs"][0]["identifier"]
     seed_release_and_application(server)
+    seed_dataset_access(server)
     return server
+
+
+def seed_dataset_access(server) -> None:
+    """A dataset of the backend, and the victim's request that a project use it."""
+    from jupyter_ext import schema
+
+    from .test_datasets import body
+
+    server.client(token=server.runner_token).post(
+        "runner/datasets", json=body(name="walkdata")
+    ).raise_for_status()
+    server.dataset_manifest = body(name="walkdata")["manifest"]
+    with server.factory() as session:
+        from sqlalchemy import select
+
+        from jupyter_ext.jobserver import orm
+
+        dataset = session.scalar(select(orm.Dataset).where(orm.Dataset.name == "walkdata"))
+        project = session.scalar(select(orm.Project))
+        victim = session.scalar(select(orm.User).where(orm.User.username == "victim"))
+        access = orm.DatasetAccess(project_id=project.id, dataset_id=dataset.id, purpose="p",
+                                   requested_by_id=victim.id)  # fmt: skip
+        session.add(access)
+        session.commit()
+        server.access = access.id
+    assert schema.AccessState.REQUESTED == "requested"
 
 
 def seed_release_and_application(server) -> None:
@@ -256,6 +283,42 @@ def samples(world) -> dict[tuple[str, str], dict]:
             "url": f"{world.root}api/v2/releases/{world.release}/zip"
         },
         ("GET", "/audit"): {},
+        ("GET", "/datasets"): {},
+        ("GET", "/datasets/{backend}/{name}"): {"path": "/datasets/tpp/walkdata"},
+        ("POST", "/dataset-access"): {
+            "json": {
+                "project": "walk-study",
+                "backend": "tpp",
+                "dataset": "walkdata",
+                "purpose": "walked",
+            },
+        },
+        ("GET", "/dataset-access"): {},
+        ("GET", "/dataset-access/{access_id}"): {"path": f"/dataset-access/{world.access}"},
+        ("POST", "/dataset-access/{access_id}/approve"): {
+            "path": f"/dataset-access/{world.access}/approve",
+            "json": {},
+        },
+        ("POST", "/dataset-access/{access_id}/reject"): {
+            "path": f"/dataset-access/{world.access}/reject",
+            "json": {},
+        },
+        ("POST", "/dataset-access/{access_id}/revoke"): {
+            "path": f"/dataset-access/{world.access}/revoke",
+            "json": {},
+        },
+        ("POST", "/dataset-access/{access_id}/withdraw"): {
+            "path": f"/dataset-access/{world.access}/withdraw",
+        },
+        ("POST", "/runner/datasets"): {
+            "json": {
+                "name": "walkdata",
+                "description": "d",
+                "owner": "uni",
+                "manifest": world.dataset_manifest,
+            },
+        },
+        ("POST", "/runner/datasets/{name}/retire"): {"path": "/runner/datasets/walkdata/retire"},
         ("PUT", "/runner/release-files/{file_id}"): {
             "path": f"/runner/release-files/{world.release_file}",
             "content": b"abc",

@@ -4,6 +4,7 @@ from . import (
     accounts,
     applications,
     audit,
+    datasets,
     events,
     job_requests,
     jobs,
@@ -30,4 +31,6 @@ routers = [
     releases.router,
     reviews.router,
     audit.router,
+    datasets.router,
+    datasets.runner_router,
 ]

@@ -1,0 +1,123 @@
+"""Datasets at a backend: registered by its runner, asked for by a project, decided by a
+Governance Reviewer; every refusal says why and changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from jupyter_ext import schema
+
+
+def manifest(*files: tuple[str, bytes], columns=("age", "integer")) -> dict:
+    entries = [
+        schema.ManifestFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                            rows=data.count(b"\n") - 1,
+                            columns=[schema.Column(name=columns[0], type=columns[1])])
+        for path, data in files
+    ]  # fmt: skip
+    return {"files": [e.model_dump() for e in entries],
+            "sha256": schema.manifest_digest(entries)}  # fmt: skip
+
+
+PATIENTS = ("patients.csv", b"age\n34\n51\n")
+
+
+def register(world, body: dict):
+    return world.client(token=world.runner_token).post("runner/datasets", json=body)
+
+
+def body(**changes) -> dict:
+    return {"name": "primary-care", "description": "GP records, 2019-2024", "owner": "uni",
+            "manifest": manifest(PATIENTS), **changes}  # fmt: skip
+
+
+def test_a_runner_registers_versions_and_retires_a_dataset(world):
+    first = register(world, body())
+    assert first.status_code == 200, first.text
+    assert [v["version"] for v in first.json()["versions"]] == [1]
+    assert register(world, body()).json()["versions"][0]["version"] == 1  # nothing changed
+    grown = manifest(PATIENTS, ("visits.csv", b"age\n1\n"))
+    second = register(world, body(manifest=grown)).json()
+    assert [v["version"] for v in second["versions"]] == [2, 1]  # the old one kept
+    listed = world.client("collab").get("datasets", params={"backend": "tpp"}).json()
+    assert listed[0]["versions"][0]["manifest"]["files"][1]["columns"] == [
+        {"name": "age", "type": "integer"}
+    ]
+
+    lying = manifest(PATIENTS)
+    lying["sha256"] = "0" * 64
+    wrong = register(world, body(name="other", manifest=lying))
+    assert wrong.status_code == 422 and "not the hash of its files" in wrong.json()["detail"]
+    escape = manifest(("../etc/passwd", b"x\n"))
+    out = register(world, body(name="other", manifest=escape))
+    assert out.status_code == 422 and "not a path inside the dataset" in out.json()["detail"]
+    assert world.client("collab").get("datasets").json()[0]["name"] == "primary-care"
+    assert len(world.client("collab").get("datasets").json()) == 1  # nothing else written
+
+    runner = world.client(token=world.runner_token)
+    assert runner.post("runner/datasets/primary-care/retire").json()["status"] == "retired"
+    again = register(world, body(manifest=manifest(("new.csv", b"a\n1\n"))))
+    assert again.status_code == 409 and "retired" in again.json()["detail"]
+    assert world.client("dev").get("datasets").status_code == 200
+    assert world.client().get("datasets").status_code == 401
+
+
+def test_a_project_asks_and_a_governance_reviewer_decides(world):
+    world.user("governor", ["governance_reviewer"])
+    world.user("governor-dev", ["governance_reviewer", "project_developer"])
+    register(world, body())
+    dev, governor = world.client("dev"), world.client("governor")
+    ask = {"project": "sample-study", "backend": "tpp", "dataset": "primary-care",
+           "purpose": "rates of the condition by region"}  # fmt: skip
+    assert world.client("collab").post("dataset-access", json=ask).status_code == 403
+    bad = dev.post("dataset-access", json={**ask, "versions": [7]})
+    assert bad.status_code == 422 and "has no version 7" in bad.json()["detail"]
+    request = dev.post("dataset-access", json=ask).json()
+    assert request["state"] == "requested"
+    assert dev.get("datasets", params={"project": "sample-study"}).json() == []
+
+    decide = f"dataset-access/{request['id']}"
+    assert dev.post(f"{decide}/approve", json={}).status_code == 403  # no role
+    own = world.client("governor-dev").post("dataset-access", json=ask).json()
+    mine = world.client("governor-dev").post(f"dataset-access/{own['id']}/approve", json={})
+    assert mine.status_code == 403 and "you asked for this access" in mine.json()["detail"]
+    past = governor.post(f"{decide}/approve", json={"until": "2020-01-01"})
+    assert past.status_code == 422 and "has passed" in past.json()["detail"]
+
+    until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    approved = governor.post(f"{decide}/approve", json={"reason": "fits", "until": until}).json()
+    assert (approved["state"], approved["decided_by"], approved["until"]) == (
+        "approved", "governor", until,
+    )  # fmt: skip
+    usable = dev.get("datasets", params={"project": "sample-study"}).json()
+    assert [d["name"] for d in usable] == ["primary-care"]
+    twice = governor.post(f"{decide}/approve", json={})
+    assert twice.status_code == 409
+
+    revoked = governor.post(f"{decide}/revoke", json={"reason": "study ended"}).json()
+    assert revoked["state"] == "revoked"
+    assert dev.get("datasets", params={"project": "sample-study"}).json() == []
+    audit = world.client("admin").get("audit", params={"target_type": "dataset_access"}).json()
+    assert [e["action"] for e in audit["items"]][:3] == [
+        "dataset_access.revoked", "dataset_access.approved", "dataset_access.request",
+    ]  # fmt: skip
+
+
+def test_an_approval_past_its_day_has_expired(world):
+    from jupyter_ext.jobserver import orm
+
+    world.user("governor", ["governance_reviewer"])
+    register(world, body())
+    dev = world.client("dev")
+    ask = {"project": "sample-study", "backend": "tpp", "dataset": "primary-care",
+           "purpose": "p"}  # fmt: skip
+    request = dev.post("dataset-access", json=ask).json()
+    world.client("governor").post(f"dataset-access/{request['id']}/approve", json={})
+    with world.factory() as session:
+        session.get(orm.DatasetAccess, request["id"]).until = dt.date.today() - dt.timedelta(1)
+        session.commit()
+    assert dev.get(f"dataset-access/{request['id']}").json()["state"] == "expired"
+    assert dev.get("datasets", params={"project": "sample-study"}).json() == []
+    withdrawn = world.client("coord").post(f"dataset-access/{request['id']}/withdraw")
+    assert withdrawn.status_code == 403
