@@ -44,6 +44,14 @@ class HeartbeatReply(Model):
     )
 
 
+class LeasedDataset(Model):
+    """A dataset a job may read: the version its project is approved for, by its hash."""
+
+    name: str
+    version: int
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class Lease(Model):
     """A job handed to a runner: everything it needs to run it, and nothing more."""
 
@@ -58,6 +66,9 @@ class Lease(Model):
     wait_for: list[str]
     outputs: dict[str, dict[str, str]]
     requires_db: bool = False
+    datasets: list[LeasedDataset] = Field(
+        default_factory=list, description="Exactly what the job may read; nothing else is given."
+    )
     github_token: str | None = Field(None, repr=False, description="For the checkout only.")
     lease_expires_at: Timestamp
 
