@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from ..deps import SessionDep
 from ..errors import ProblemError
 from ..permissions import Permission
-from .auth import SignIn, form_caller, sign_in_answer
+from .auth import SignIn, form_caller, page_caller, sign_in_answer
 from .render import HUB_STATIC, render
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +40,8 @@ def page(path: str, permission: Permission, scope: str = "global"):
             except SignIn:
                 return sign_in_answer(request)
             except ProblemError as exc:
-                return render(request, "error.html", status=exc.status, problem=exc)
+                return render(request, "error.html", _signed_in(request, kwargs.get("session")),
+                              status=exc.status, problem=exc)  # fmt: skip
 
         router.get(path)(answer)
         return view
@@ -77,6 +78,14 @@ def form(path: str):
         return handler
 
     return decorate
+
+
+def _signed_in(request: Request, session):
+    """Who is signed in, for the frame of a refusal page (their name, Logout), if anyone."""
+    try:
+        return page_caller(request, session) if session is not None else None
+    except Exception:  # no one, or not known: the page says why anyway
+        return None
 
 
 def mount(app: FastAPI, prefix: str, hub_base_url: str | None = None) -> None:
