@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, quote, urlencode, urlparse
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -516,7 +516,7 @@ def set_global_roles(
     def save():
         update = body(schema.UserUpdate, roles=texts(fields, "roles"))
         accounts.update_user(username, update, caller, session)
-        return see(request, f"users/{username}", "roles")
+        return see(request, f"users/{quote(username)}", "roles")
 
     return attempt(session, save, lambda problem: _user_page(
         request, session, caller, username, problem))  # fmt: skip
@@ -532,7 +532,7 @@ def add_to_project(
         added = body(schema.MemberAdd, username=username, roles=values["roles"])
         project = body(ProjectField, project=values["project"]).project
         projects.add_project_member(project, added, caller, session)
-        return see(request, f"users/{username}", "project-member")
+        return see(request, f"users/{quote(username)}", "project-member")
 
     return attempt(session, add, lambda problem: _user_page(
         request, session, caller, username, problem, values))  # fmt: skip
