@@ -5,7 +5,9 @@ input is invalid. The CSRF check runs against a real browser sign-in through the
 from __future__ import annotations
 
 import html
+import itertools
 import re
+from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -339,3 +341,49 @@ def test_a_cookie_session_needs_the_forms_csrf_token(browser_server):
                             follow_redirects=False)  # fmt: skip
         assert made.status_code == 303 and made.headers["location"] == "/orgs/hosp?done=org"
         assert count(server, orm.Org) == 1
+
+
+class Outline(HTMLParser):
+    """The form controls, labels and headings of a page's main part."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.controls, self.labelled, self.headings = False, [], set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.inside = self.inside or attrs.get("id") == "jx-main"
+        if not self.inside:
+            return
+        if tag in ("select", "textarea") or (
+            tag == "input" and attrs.get("type") not in ("hidden", "submit")
+        ):
+            self.controls.append(attrs.get("id"))
+        elif tag == "label":
+            self.labelled.add(attrs.get("for"))
+        elif re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+
+
+def test_every_field_has_a_label_and_headings_go_in_order(world):
+    walk = {"study_name": "Walk", "org": "uni", "purpose": "p", "data": "d", "backends": ["tpp"]}
+    world.client("dev").post("applications", json=walk)
+    application = world.client("admin").get("applications").json()["items"][0]["id"]
+    pages = [get(world, "admin", path) for path in (
+        "/applications", "/applications/new", f"/applications/{application}", "/backends",
+        "/orgs", "/orgs/uni", "/uni", "/users", "/users/dev", "/uni/sample-study/settings",
+    )]  # fmt: skip
+    answers = {**STUDY, **PURPOSE, "backends": ["tpp"], "people": "dev"}
+    pages += [post(world, "dev", "/applications/new", {"step": str(s), **answers})
+              for s in range(4)]  # fmt: skip
+    pages.append(post(world, "admin", "/backends", {"slug": "Bad", "name": "x"}))  # a problem
+    for page in pages:
+        assert page.status_code in (200, 422), page.url
+        outline = Outline()
+        outline.feed(page.text)
+        assert all(c and c in outline.labelled for c in outline.controls), (page.url, outline)
+        assert len(outline.controls) == len(set(outline.controls)), page.url  # ids unique
+        levels = outline.headings
+        assert levels[0] == 1 and all(b <= a + 1 for a, b in itertools.pairwise(levels)), (
+            page.url, levels)  # fmt: skip
+    assert 'maxlength="200"' in pages[1].text  # attributes given to a field are not escaped
