@@ -121,6 +121,8 @@ export const api = {
   /** Release requests under review: of one workspace, or (for a checker) all one may see. */
   requested: (workspace?: string) =>
     requestAPI<IPage<IRelease>>('api/releases', {}, { workspace, state: 'requested', limit: 100 }),
+  /** One release as the caller may see it (read again when the stream says it changed). */
+  release: (id: string) => requestAPI<IRelease>(`api/releases/${encodeURIComponent(id)}`),
   vote: (release: string, file: string, decision: Decision, comment: string) =>
     requestAPI<IRelease>(
       `api/releases/${encodeURIComponent(release)}/files/${encodeURIComponent(file)}/reviews`,

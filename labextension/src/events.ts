@@ -1,6 +1,7 @@
 /**
  * The job server's live events (`GET jupyter-ext/api/events`, Server-Sent Events):
- * jobs, job requests and log lines of this workspace.
+ * jobs, job requests, log lines and releases of this workspace (and, for an output
+ * checker, a second stream of releases of every workspace they may see).
  *
  * The browser's EventSource is used first: same origin, the server's login cookie,
  * and it reconnects by itself sending `Last-Event-ID`, so the job server replays
@@ -12,10 +13,12 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import { SSEParser } from './sse';
 
-export const KINDS = ['job', 'job_request', 'log'];
+export const KINDS = ['job', 'job_request', 'log', 'release'];
 
 export interface IEventStreamOptions {
   url: string;
+  /** The kinds listened to (the stream's `event` names); KINDS unless said. */
+  kinds?: string[];
   onEvent: (kind: string, data: any) => void;
   /** The stream is open (again): `first` for the first time. */
   onOpen: (first: boolean) => void;
@@ -33,6 +36,10 @@ export class EventStream {
   mode: 'eventsource' | 'fetch' = 'eventsource';
 
   constructor(private options: IEventStreamOptions) {}
+
+  private get kinds(): string[] {
+    return this.options.kinds ?? KINDS;
+  }
 
   start(): void {
     if (typeof EventSource === 'undefined') {
@@ -55,7 +62,7 @@ export class EventStream {
         this.options.onError('reconnecting…'); // the browser reconnects with Last-Event-ID
       }
     };
-    for (const kind of KINDS) {
+    for (const kind of this.kinds) {
       source.addEventListener(kind, (e: MessageEvent) => {
         this.lastId = e.lastEventId || this.lastId;
         this.dispatch(kind, e.data);
@@ -112,7 +119,7 @@ export class EventStream {
             break;
           }
           for (const message of parser.feed(value)) {
-            if (KINDS.includes(message.event)) {
+            if (this.kinds.includes(message.event)) {
               this.dispatch(message.event, message.data);
             }
           }

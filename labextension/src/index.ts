@@ -14,6 +14,7 @@ import { IDocumentManager } from '@jupyterlab/docmanager';
 import { DRIVE_NAME, ReleasedDrive } from './drive';
 import { jobsIcon } from './icon';
 import { JobsPanel } from './panel';
+import type { IReleaseNotice } from './releasing';
 import { JobsStore } from './store';
 import type { IJobRequest, IRelease } from './types';
 
@@ -24,7 +25,9 @@ export namespace CommandIDs {
   export const openProject = 'jupyter-ext:open-project-yaml';
 }
 
-const POLL_MS = 30_000; // the checkout's state and releases, while the panel is shown
+// the checkout's state (commits and pushes made in a terminal), while the panel is shown;
+// releases need no poll: the event stream says when one changes
+const POLL_MS = 30_000;
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-ext-labextension:plugin',
@@ -76,6 +79,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
                 app.shell.activateById(panel.id);
                 store.openRequest(request.id);
               }
+            }
+          ]
+        });
+      },
+      releaseNotice: (notice: IReleaseNotice) => {
+        Notification[notice.level](notice.message, {
+          autoClose: 8000,
+          actions: [
+            {
+              label: 'Show',
+              callback: () => app.shell.activateById(panel.id)
             }
           ]
         });
@@ -131,8 +145,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
     setInterval(() => {
       if (panel.isVisible) {
         void store.loadWorkspace();
-        void store.loadReleases();
-        void store.releasing.load();
       }
     }, POLL_MS);
     void app.restored.then(() => store.start());

@@ -1,19 +1,27 @@
 /**
  * The panel's part in releases: a job's outputs chosen and checked, the request sent,
  * the workspace's requests under review and, for an output checker, the releases
- * waiting for their vote. It tells changes through `emit` (the Jobs store's signal);
- * the pure parts are in releasing.ts.
+ * waiting for their vote. Releases are followed live: a `release` event of the stream
+ * has the release read again and put in place, and what concerns this user becomes a
+ * notice (`notify`). It tells changes through `emit` (the Jobs store's signal); the pure
+ * parts are in releasing.ts.
  */
 import { api, errorMessage } from './api';
 import {
   checkKey,
   emptyForm,
+  followsRelease,
   formProblems,
+  IReleaseEvent,
   IReleaseForm,
+  IReleaseNotice,
   mayReview,
+  placeRelease,
   releaseBody,
+  releaseNotices,
   replaceRelease,
-  toReview
+  toReview,
+  waitingFiles
 } from './releasing';
 import type { Decision, IFileCheck, IJob, IRelease, IReleaseFile, IUser } from './types';
 
@@ -21,6 +29,11 @@ export interface IReleaseHost {
   /** The workspace's name ('' until known). */
   workspace(): string;
   emit(): void;
+  /** Tell the user (JupyterLab's notifications). */
+  notify(notice: IReleaseNotice): void;
+  /** The workspace's released releases (the Jobs store's `Released outputs`). */
+  released(): IRelease[];
+  setReleased(releases: IRelease[]): void;
 }
 
 export type ReleaseErrorKey = 'me' | 'check' | 'request' | 'requests' | 'review';
@@ -46,6 +59,11 @@ export class ReleaseStore {
   voteErrors = new Map<string, string>();
   errors: Partial<Record<ReleaseErrorKey, string>> = {};
   private votedHere = new Set<string>();
+  /** The queue was read once: before that, a release is not known to be new to it. */
+  private queueRead = false;
+  /** Releases being read again, and those whose event came meanwhile (read once more). */
+  private reading = new Set<string>();
+  private readAgain = new Set<string>();
 
   constructor(private host: IReleaseHost) {}
 
@@ -117,7 +135,126 @@ export class ReleaseStore {
       this.queue = open
         .filter(r => waiting.has(r.id) || this.votedHere.has(r.id))
         .sort((a, b) => (a.id < b.id ? -1 : 1));
+      this.queueRead = true;
     });
+  }
+
+  /**
+   * A release changed (an event of the stream): read it again if it concerns this panel,
+   * put it in place and tell what concerns this user. Events of one release that come
+   * while it is read make one more read, not one each.
+   */
+  async follow(event: IReleaseEvent): Promise<void> {
+    if (!followsRelease(event, this.host.workspace(), this.canReview, this.queue)) {
+      return;
+    }
+    const id = event.id;
+    if (this.reading.has(id)) {
+      this.readAgain.add(id);
+      return;
+    }
+    this.reading.add(id);
+    try {
+      do {
+        this.readAgain.delete(id);
+        await this.reread(id);
+      } while (this.readAgain.has(id));
+    } finally {
+      this.reading.delete(id);
+    }
+  }
+
+  /** The copy of a release this panel holds, if any (what a change is compared with). */
+  held(id: string): IRelease | undefined {
+    const lists = [this.requests, this.queue, [...this.made.values()], this.host.released()];
+    for (const list of lists) {
+      const found = list.find(r => r.id === id);
+      if (found) {
+        return found;
+      }
+    }
+    return undefined;
+  }
+
+  /** A release as read now, put where it belongs (and taken from where it no longer does). */
+  place(release: IRelease): void {
+    const before = this.held(release.id);
+    if (this.me) {
+      for (const notice of releaseNotices(before, release, this.me)) {
+        if (notice.kind !== 'to_review' || this.queueRead) {
+          this.host.notify(notice);
+        }
+      }
+    }
+    if (release.workspace === this.host.workspace()) {
+      // as the lists are read: requests still asked for, and the released ones
+      this.requests = placeRelease(this.requests, release, release.state === 'requested', 'newest');
+      const released = this.host.released();
+      const now = placeRelease(released, release, release.state === 'released', 'newest');
+      if (now !== released) {
+        this.host.setReleased(now);
+      }
+    }
+    if ([...this.made.values()].some(r => r.id === release.id)) {
+      this.made = new Map([...this.made].map(([job, r]) => [job, r.id === release.id ? release : r]));
+    }
+    if (this.canReview) {
+      const open = release.state === 'requested';
+      const mine = waitingFiles(release, this.me!.username).length > 0;
+      const belongs = open && (mine || this.votedHere.has(release.id));
+      this.queue = placeRelease(this.queue, release, belongs, 'oldest');
+    }
+    this.host.emit();
+  }
+
+  /** The checker's stream of releases is down (a sentence) or up again (undefined). */
+  streamError(message: string | undefined): void {
+    const paused = 'Live updates of the queue paused: ';
+    const text = message && paused + message;
+    if (this.errors.review === text || (!text && !this.errors.review?.startsWith(paused))) {
+      return; // unchanged, or another error (of reading the queue) that this does not clear
+    }
+    const errors = { ...this.errors };
+    if (text) {
+      errors.review = text;
+    } else {
+      delete errors.review;
+    }
+    this.errors = errors;
+    this.host.emit();
+  }
+
+  /** Take a release this user may no longer read out of every list. */
+  private forget(id: string): void {
+    const gone = (list: IRelease[]) => list.filter(r => r.id !== id);
+    this.requests = gone(this.requests);
+    this.queue = gone(this.queue);
+    const released = this.host.released();
+    if (released.some(r => r.id === id)) {
+      this.host.setReleased(gone(released));
+    }
+  }
+
+  private async reread(id: string): Promise<void> {
+    let release: IRelease;
+    try {
+      release = await api.release(id);
+    } catch (error) {
+      const status = (error as any)?.response?.status;
+      if (status === 403 || status === 404) {
+        this.forget(id); // not (or no longer) to be seen by this user
+      } else {
+        this.errors = { ...this.errors, requests: errorMessage(error) };
+      }
+      this.host.emit();
+      return;
+    }
+    if (this.errors.requests) {
+      const errors = { ...this.errors };
+      delete errors.requests;
+      this.errors = errors;
+    }
+    this.place(release);
   }
 
   /** The chosen outputs judged by the job's backend's rules, as a request will judge them. */

@@ -173,6 +173,116 @@ export function replaceRelease(releases: IRelease[], updated: IRelease): IReleas
   return releases.map(r => (r.id === updated.id ? updated : r));
 }
 
+// -- following releases live ----------------------------------------------------
+
+/** What the event stream says of a release (kind `release`): never its files or votes. */
+export interface IReleaseEvent {
+  id: string;
+  workspace: string;
+  state: string;
+}
+
+/**
+ * Whether a release event concerns this panel, so that the release is read again: one of
+ * its workspace, one held in the checker's queue, or (for a checker) a release still asked
+ * for, which may wait for their vote.
+ */
+export function followsRelease(
+  event: IReleaseEvent,
+  workspace: string,
+  checker: boolean,
+  queue: IRelease[]
+): boolean {
+  if (!event || typeof event.id !== 'string') {
+    return false;
+  }
+  if (event.workspace === workspace) {
+    return true;
+  }
+  return checker && (event.state === 'requested' || queue.some(r => r.id === event.id));
+}
+
+/**
+ * `list` with `release` in the place of the one of its id (a new one added where the list's
+ * order puts it: ids are ULIDs, so newest first is descending), or without it when it no
+ * longer belongs there.
+ */
+export function placeRelease(
+  list: IRelease[],
+  release: IRelease,
+  belongs: boolean,
+  order: 'newest' | 'oldest'
+): IRelease[] {
+  if (!belongs) {
+    return list.some(r => r.id === release.id) ? list.filter(r => r.id !== release.id) : list;
+  }
+  if (list.some(r => r.id === release.id)) {
+    return replaceRelease(list, release);
+  }
+  const sign = order === 'newest' ? 1 : -1; // newest first: an older (smaller) id goes after
+  return [...list, release].sort((a, b) => (a.id < b.id ? sign : a.id > b.id ? -sign : 0));
+}
+
+/** `“tables” (1A2B3C4D)`: a release named by its groups and the end of its id, as cards show it. */
+export function releaseName(release: IRelease): string {
+  const short = release.id.slice(-8);
+  const groups = Object.keys(release.groups ?? {});
+  return groups.length ? `“${groups.join(', ')}” (${short})` : short;
+}
+
+export type NoticeKind = 'released' | 'withdrawn' | 'changes_requested' | 'to_review';
+
+/** One JupyterLab notification about a release. */
+export interface IReleaseNotice {
+  kind: NoticeKind;
+  release: string;
+  level: 'success' | 'warning' | 'info';
+  message: string;
+}
+
+/**
+ * What to tell `user` of a release read again (`after`) against the copy held before
+ * (`before`; undefined when none was held). The author hears when it is released or
+ * withdrawn and when files of it get `changes_requested`, only if a copy was held to
+ * compare with; an output checker hears when it comes to wait for their vote (a new
+ * release, or a new version of a file they voted on). A vote that changes none of
+ * these says nothing.
+ */
+export function releaseNotices(
+  before: IRelease | undefined,
+  after: IRelease,
+  user: IUser
+): IReleaseNotice[] {
+  const me = user.username;
+  const name = releaseName(after);
+  const notices: IReleaseNotice[] = [];
+  const notice = (kind: NoticeKind, level: IReleaseNotice['level'], message: string) =>
+    notices.push({ kind, release: after.id, level, message });
+  if (after.created_by === me && before) {
+    if (after.state !== before.state && after.state === 'released') {
+      notice('released', 'success', `Your release ${name} was released`);
+    } else if (after.state !== before.state && after.state === 'withdrawn') {
+      notice('withdrawn', 'info', `Your release ${name} was withdrawn`);
+    }
+    const was = new Map(before.files.map(f => [f.id, f.state]));
+    const asked = after.files
+      .filter(f => f.state === 'changes_requested' && was.get(f.id) !== 'changes_requested')
+      .map(f => f.path);
+    if (asked.length) {
+      const files = asked.join(', ');
+      notice('changes_requested', 'warning', `Changes requested to ${files} in your release ${name}`);
+    }
+  }
+  const waiting = (r: IRelease | undefined) =>
+    !!r && r.state === 'requested' && waitingFiles(r, me).length > 0;
+  if (mayReview(user) && waiting(after) && !waiting(before)) {
+    const files = plural(waitingFiles(after, me).length, 'file');
+    const whose = `of ${after.workspace} by ${after.created_by}`;
+    notice('to_review', 'info', `Release ${name} ${whose} waits for your review (${files})`);
+  }
+  return notices;
+}
+
 export const DECISIONS: { decision: Decision; label: string }[] = [
   { decision: 'approve', label: 'Approve' },
   { decision: 'request_changes', label: 'Request changes' },

@@ -17,6 +17,7 @@ import {
   withLogLines,
   withRequests
 } from './model';
+import type { IReleaseEvent, IReleaseNotice } from './releasing';
 import { ReleaseStore } from './releaseStore';
 import type { IActions, IBackend, IJobRequest, IOutput, IRelease, IWorkspaceInfo } from './types';
 
@@ -25,6 +26,8 @@ export interface IPanelHost {
   openFileAt(path: string, line?: number | null, column?: number | null): void;
   openReleased(release: IRelease, path: string): void;
   finished(request: IJobRequest): void;
+  /** A release of one's own changed, or one waits for one's review. */
+  releaseNotice(notice: IReleaseNotice): void;
 }
 
 export type View =
@@ -51,11 +54,18 @@ export class JobsStore {
   /** Outputs asked to be released, and the review of releases (for output checkers). */
   readonly releasing = new ReleaseStore({
     workspace: () => this.name,
-    emit: () => this._changed.emit()
+    emit: () => this._changed.emit(),
+    notify: notice => this.host.releaseNotice(notice),
+    released: () => this.releases,
+    setReleased: releases => {
+      this.releases = releases;
+    }
   });
   /** Jobs whose log so far has been read (later lines come with the events). */
   private logsLoaded = new Set<string>();
   private stream: EventStream | null = null;
+  /** For an output checker: releases of every workspace (those waiting for their vote). */
+  private reviewStream: EventStream | null = null;
   private _changed = new Signal<this, void>(this);
 
   constructor(private host: IPanelHost) {}
@@ -73,9 +83,14 @@ export class JobsStore {
     return this.workspace?.name ?? '';
   }
 
-  /** Load everything, then follow the workspace's events. */
+  /** Load everything, then follow the workspace's events (and a checker's releases). */
   async start(): Promise<void> {
-    await Promise.all([this.loadWorkspace(), this.loadActions(), this.loadBackends()]);
+    await Promise.all([
+      this.loadWorkspace(),
+      this.loadActions(),
+      this.loadBackends(),
+      this.releasing.loadMe()
+    ]);
     if (!this.name) {
       return;
     }
@@ -99,10 +114,32 @@ export class JobsStore {
       }
     });
     this.stream.start();
+    this.reviewStream?.dispose();
+    this.reviewStream = null;
+    if (this.releasing.canReview) {
+      this.reviewStream = new EventStream({
+        url: extURL('api/events', { kind: 'release' }),
+        kinds: ['release'],
+        onEvent: (_, data: IReleaseEvent) => {
+          if (data?.workspace !== this.name) {
+            void this.releasing.follow(data); // this workspace's come with the stream above
+          }
+        },
+        onOpen: first => {
+          this.releasing.streamError(undefined);
+          if (first) {
+            void this.releasing.loadQueue(); // open before the queue is read: nothing falls between
+          }
+        },
+        onError: message => this.releasing.streamError(message)
+      });
+      this.reviewStream.start();
+    }
   }
 
   dispose(): void {
     this.stream?.dispose();
+    this.reviewStream?.dispose();
     Signal.clearData(this);
   }
 
@@ -171,6 +208,10 @@ export class JobsStore {
   }
 
   onEvent(kind: string, data: any): void {
+    if (kind === 'release') {
+      void this.releasing.follow(data); // read again through the API, then put in place
+      return;
+    }
     const before = this.jobs;
     this.jobs = applyEvent(this.jobs, kind, data);
     if (kind === 'job' && this.actions) {

@@ -3,7 +3,9 @@
 The analyst (`dev`) checks a table their job made against the backend's pre-release rules,
 sees what they flag, and asks for its release with a context and a statement of disclosure
 control; an output checker (`checker1`, in their own JupyterLab) finds it in the Review
-section with the finding and votes; the analyst sees the vote counted.
+section with the finding and votes; the analyst's panel, never refreshed, shows the vote
+counted as it happens (the job server's `release` events), and a JupyterLab notification
+when the checkers ask for changes.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def table_job(world) -> str:
 def test_check_request_and_review_a_release(
     page, browser, lab, checker_lab, world, table_job, shots
 ):
+    from playwright.sync_api import expect  # installed where the browser fixture is
+
     # the analyst opens the job that made the table: its releasable output, with a checkbox
     panel = open_panel(page, lab)
     panel.locator(".jp-ext-request", has_text="make_table").first.click()
@@ -85,6 +89,8 @@ def test_check_request_and_review_a_release(
     assert release["groups"]["tables"]["context"] == "Counts of the condition by region, 2024"
     requests = panel.locator(".jp-ext-section-release-requests")
     requests.locator(f'[aria-label="Release {release["id"]}"]').wait_for()
+    mine = requests.locator(f'[aria-label="Release {release["id"]}"] .jp-ext-release-file')
+    assert mine.locator(".jp-ext-state").inner_text() == "requested"
     shots(page, "21-release-requested")
 
     # the checker, in their own JupyterLab, finds it waiting for their vote
@@ -120,9 +126,27 @@ def test_check_request_and_review_a_release(
     seen = world.client("checker1").get(f"releases/{release['id']}").json()["files"][0]
     assert [(r["reviewer"], r["decision"]) for r in seen["reviews"]] == [("checker1", "approve")]
 
-    # the analyst's panel, refreshed, shows the file in review (the other vote still hidden)
-    panel.get_by_role("button", name="Refresh").click()
-    mine = requests.locator(f'[aria-label="Release {release["id"]}"] .jp-ext-release-file')
+    # the analyst's panel, never refreshed (and with no poll of releases), follows the vote
+    # live: the file in review, the other vote still hidden; the job's card too
     mine.locator(".jp-ext-state", has_text="in review").wait_for(timeout=TIMEOUT)
     assert mine.locator(".jp-ext-votes").count() == 0
+    made = panel.locator('[aria-label="Release requested"] .jp-ext-release-file .jp-ext-state')
+    made.filter(has_text="in review").wait_for(timeout=TIMEOUT)
+    shots(page, "24-release-followed-live")
+
+    # both checkers ask for changes (checker1 changing their vote): one notification for the
+    # analyst, naming the file and the release, and the file's new state in place
+    url = f"releases/{release['id']}/files/{file['id']}/reviews"
+    asked = {"decision": "request_changes", "comment": "Round row 5 to 5"}
+    assert world.client("checker2").post(url, json=asked).status_code == 201
+    assert world.client("checker1").put(url, json=asked).status_code == 200
+    toast = page.locator(".jp-Notification-Toast-warning", has_text="Changes requested")
+    toast.wait_for(timeout=TIMEOUT)
+    short = release["id"][-8:]
+    assert f"Changes requested to {TABLE} in your release “tables” ({short})" in toast.inner_text()
+    mine.locator(".jp-ext-state", has_text="changes requested").wait_for(timeout=TIMEOUT)
+    assert "Round row 5 to 5" in mine.locator(".jp-ext-votes").inner_text()
+    expect(toast).to_be_in_viewport(ratio=1, timeout=TIMEOUT)  # slid in: for the screenshot
+    shots(page, "25-release-changes-requested")
+    assert page.locator(".jp-Notification-Toast-warning").count() == 1  # not one per vote
     assert not page.errors, page.errors

@@ -2,11 +2,15 @@ import {
   checkSummary,
   currentFiles,
   findingLabel,
+  followsRelease,
   formProblems,
   mayReview,
   myReview,
+  placeRelease,
   releasable,
   releaseBody,
+  releaseName,
+  releaseNotices,
   replaceRelease,
   tableShape,
   toReview,
@@ -181,5 +185,113 @@ describe('the review', () => {
       ['r1', 'released'],
       ['r2', 'requested']
     ]);
+  });
+});
+
+describe('following releases live', () => {
+  const dev = { username: 'dev', roles: [] };
+  const checker = { username: 'checker1', roles: ['output_checker'] };
+  const vote = (reviewer: string, decision: 'approve' | 'request_changes' = 'approve') => ({
+    reviewer,
+    decision,
+    comment: ''
+  });
+  const groups = { tables: { context: 'c', disclosure_control: 'd' } };
+
+  it('reads again a release of the workspace, and for a checker one that may wait for them', () => {
+    const event = (workspace: string, state = 'requested') => ({ id: 'r9', workspace, state });
+    expect(followsRelease(event('sample', 'released'), 'sample', false, [])).toBe(true);
+    expect(followsRelease(event('other'), 'sample', false, [])).toBe(false);
+    expect(followsRelease(event('other'), 'sample', true, [])).toBe(true);
+    expect(followsRelease(event('other', 'released'), 'sample', true, [])).toBe(false);
+    const held = [release('r9', [file('a')], { workspace: 'other' })];
+    expect(followsRelease(event('other', 'withdrawn'), 'sample', true, held)).toBe(true);
+    expect(followsRelease({} as any, 'sample', true, [])).toBe(false);
+  });
+
+  it('puts a release in its place, adds a new one in order and takes out one that left', () => {
+    const list = [release('r3', []), release('r1', [])]; // newest first
+    const r1 = release('r1', [], { state: 'released' });
+    expect(placeRelease(list, r1, true, 'newest')).toEqual([list[0], r1]);
+    expect(placeRelease(list, release('r2', []), true, 'newest').map(r => r.id)).toEqual([
+      'r3',
+      'r2',
+      'r1'
+    ]);
+    expect(placeRelease([...list].reverse(), release('r2', []), true, 'oldest').map(r => r.id)).toEqual([
+      'r1',
+      'r2',
+      'r3'
+    ]);
+    expect(placeRelease(list, r1, false, 'newest').map(r => r.id)).toEqual(['r3']);
+    expect(placeRelease(list, release('r7', []), false, 'newest')).toBe(list); // nothing changed
+  });
+
+  it('names a release by its groups and the end of its id', () => {
+    const r = release('01JABCDEFGHJKMNPQRSTVWXYZ0', [], { groups });
+    expect(releaseName(r)).toBe('“tables” (STVWXYZ0)');
+    expect(releaseName(release('01JABCDEFGHJKMNPQRSTVWXYZ0', []))).toBe('STVWXYZ0');
+  });
+
+  it('tells the author when their release is released or withdrawn', () => {
+    const before = release('r1', [file('a', { state: 'approved' })], { groups });
+    const released = { ...before, state: 'released', files: [file('a', { state: 'released' })] };
+    expect(releaseNotices(before, released, dev)).toEqual([
+      { kind: 'released', release: 'r1', level: 'success', message: 'Your release “tables” (r1) was released' }
+    ]);
+    const withdrawn = { ...before, state: 'withdrawn', files: [file('a', { state: 'withdrawn' })] };
+    expect(releaseNotices(before, withdrawn, dev).map(n => [n.kind, n.message])).toEqual([
+      ['withdrawn', 'Your release “tables” (r1) was withdrawn']
+    ]);
+    expect(releaseNotices(released, released, dev)).toEqual([]); // no change, no word
+    expect(releaseNotices(before, released, { username: 'other', roles: [] })).toEqual([]);
+    expect(releaseNotices(undefined, released, dev)).toEqual([]); // nothing held to compare with
+  });
+
+  it('tells the author once when files get changes requested, not at each vote', () => {
+    const before = release('r1', [file('a'), file('b')]);
+    const oneVote = release('r1', [
+      file('a', { state: 'in_review', reviews: [vote('checker1', 'request_changes')] }),
+      file('b')
+    ]);
+    expect(releaseNotices(before, oneVote, dev)).toEqual([]);
+    const settled = release('r1', [file('a', { state: 'changes_requested' }), file('b', { state: 'changes_requested' })]);
+    expect(releaseNotices(oneVote, settled, dev)).toEqual([
+      {
+        kind: 'changes_requested',
+        release: 'r1',
+        level: 'warning',
+        message: 'Changes requested to output/a.csv, output/b.csv in your release r1'
+      }
+    ]);
+    const comment = release('r1', settled.files.map(f => ({ ...f, comments: [{ author: 'dev', text: 'ok', created_at: '' }] })));
+    expect(releaseNotices(settled, comment, dev)).toEqual([]);
+  });
+
+  it('tells a checker when a release comes to wait for their vote, once', () => {
+    const fresh = release('r1', [file('a')], { workspace: 'other' });
+    expect(releaseNotices(undefined, fresh, checker)).toEqual([
+      {
+        kind: 'to_review',
+        release: 'r1',
+        level: 'info',
+        message: 'Release r1 of other by dev waits for your review (1 file)'
+      }
+    ]);
+    const otherVoted = release('r1', [file('a', { state: 'in_review' })], { workspace: 'other' });
+    expect(releaseNotices(fresh, otherVoted, checker)).toEqual([]); // another's vote: nothing new
+    const voted = release('r1', [file('a', { state: 'in_review', reviews: [vote('checker1')] })]);
+    expect(releaseNotices(otherVoted, voted, checker)).toEqual([]);
+    // the author answers with a new version: it waits for this checker again
+    const replaced = release('r1', [
+      file('a', { state: 'superseded', reviews: [vote('checker1')] }),
+      file('a2', { version: 2 })
+    ]);
+    expect(releaseNotices(voted, replaced, checker).map(n => n.kind)).toEqual(['to_review']);
+    expect(releaseNotices(undefined, fresh, dev)).toEqual([]); // not a checker (and the author)
+    const own = release('r2', [file('a')], { created_by: 'checker1' });
+    expect(releaseNotices(undefined, own, checker)).toEqual([]);
+    const notOpen = release('r3', [file('a')], { state: 'withdrawn' });
+    expect(releaseNotices(undefined, notOpen, checker)).toEqual([]);
   });
 });
