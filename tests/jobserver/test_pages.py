@@ -91,6 +91,7 @@ def test_every_page_with_every_role(released):
             session.add(orm.ProjectMember(project_id=project.id, user_id=user.id,
                                           roles=project_roles))  # fmt: skip
         job_request = session.scalar(select(orm.JobRequest)).id
+        job = session.scalar(select(orm.Job)).identifier
         session.commit()
     application = world.client("dev").post("applications", json={
         "study_name": "Walk", "org": "uni", "purpose": "p", "data": "d", "backends": ["tpp"],
@@ -109,6 +110,10 @@ def test_every_page_with_every_role(released):
         "/backends": "/backends", "/orgs": "/orgs", "/orgs/{org}": "/orgs/uni",
         "/users": "/users", "/users/{username}": "/users/dev",
         "/{org}/{project}/settings": "/uni/sample-study/settings",
+        "/settings": "/settings", "/event-log": "/event-log", "/jobs/{identifier}": f"/jobs/{job}",
+        "/{org}/{project}/workspaces/new": "/uni/sample-study/workspaces/new",
+        "/{org}/{project}/{workspace}/run-jobs": "/uni/sample-study/sample/run-jobs",
+        "/{org}/{project}/{workspace}/logs": "/uni/sample-study/sample/logs",
     }  # fmt: skip
     assert set(samples) == set(PAGES), "pages missing from the walk"
     wrong = []
