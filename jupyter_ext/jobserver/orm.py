@@ -261,6 +261,7 @@ class Job(Base):
     wait_for: Mapped[list[Any]] = mapped_column(JSON, default=list)  # job identifiers
     outputs_spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     requires_db: Mapped[bool] = mapped_column(Boolean, default=False)
+    datasets: Mapped[list[Any]] = mapped_column(JSON, default=list)  # "name" or "name@2"
     runner: Mapped[str | None] = mapped_column(String(200), default=None)
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)

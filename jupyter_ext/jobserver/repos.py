@@ -23,6 +23,10 @@ class RepositoryError(Exception):
     """A repository, branch, commit or file that cannot be had, said as what to fix."""
 
 
+class FileMissing(RepositoryError):
+    """The commit is there, the file is not (a repository without datasets.yaml, say)."""
+
+
 class RepositorySource:
     """Read-only access to repositories: a branch's head, and a file at a commit."""
 
@@ -81,7 +85,7 @@ class LocalGit(RepositorySource):
         try:
             return self._git(where, "show", f"{sha}:{path}")
         except RepositoryError:
-            raise RepositoryError(f"there is no {path} at commit {sha[:12]} of {repo}") from None
+            raise FileMissing(f"there is no {path} at commit {sha[:12]} of {repo}") from None
 
 
 class GitHub(RepositorySource):
@@ -137,6 +141,8 @@ class GitHub(RepositorySource):
         )
         if response.status_code in (401, 403):
             raise RepositoryError("GitHub refused the token: save a new one in your settings")
+        if response.status_code == 404:
+            raise FileMissing(f"there is no {path} at commit {sha[:12]} of {name}")
         if response.status_code != 200:
             raise RepositoryError(f"there is no {path} at commit {sha[:12]} of {name}")
         body = response.json()

@@ -121,3 +121,56 @@ def test_an_approval_past_its_day_has_expired(world):
     assert dev.get("datasets", params={"project": "sample-study"}).json() == []
     withdrawn = world.client("coord").post(f"dataset-access/{request['id']}/withdraw")
     assert withdrawn.status_code == 403
+
+
+def commit_datasets_yaml(world, tmp_path, text: str) -> None:
+    from .harness import git
+
+    repo = tmp_path / "repos" / "sample"
+    (repo / "datasets.yaml").write_text(text)
+    git(repo, "add", "datasets.yaml")
+    git(repo, "commit", "-q", "-m", "datasets")
+
+
+def test_a_job_reads_only_what_its_project_was_approved_for(world, tmp_path):
+    world.user("governor", ["governance_reviewer"])
+    register(world, body())
+    dev, runner = world.client("dev"), world.client(token=world.runner_token)
+    submit = {"workspace": "sample", "backend": "tpp", "actions": ["generate_dataset"]}
+
+    commit_datasets_yaml(world, tmp_path, "version: 1\nactions:\n  generate_dataset: [nope]\n")
+    unknown = dev.post("job-requests", json=submit)
+    assert unknown.status_code == 422 and "has no dataset 'nope'" in unknown.json()["detail"]
+    commit_datasets_yaml(world, tmp_path, "version: 1\nactions:\n  generate_datset: [x]\n")
+    invalid = dev.post("job-requests", json=submit)
+    assert invalid.status_code == 422
+    assert "datasets.yaml:3:3: actions.generate_datset: there is no action 'generate_datset': " \
+        "did you mean 'generate_dataset'?" in invalid.json()["detail"]  # fmt: skip
+
+    commit_datasets_yaml(world, tmp_path,
+                         "version: 1\nactions:\n  generate_dataset: [primary-care]\n")  # fmt: skip
+    refused = dev.post("job-requests", json=submit)
+    assert refused.status_code == 422
+    assert "may not use the dataset primary-care on tpp: ask for it" in refused.json()["detail"]
+    assert dev.get("job-requests").json()["items"] == []  # nothing was written
+
+    ask = {"project": "sample-study", "backend": "tpp", "dataset": "primary-care",
+           "purpose": "p"}  # fmt: skip
+    access = dev.post("dataset-access", json=ask).json()
+    world.client("governor").post(f"dataset-access/{access['id']}/approve", json={})
+    created = dev.post("job-requests", json=submit)
+    assert created.status_code == 201, created.text
+    (lease,) = runner.post("runner/poll", json={"wait": 0}).json()
+    version = world.client("dev").get("datasets/tpp/primary-care").json()["versions"][0]
+    assert lease["datasets"] == [
+        {"name": "primary-care", "version": 1, "sha256": version["manifest"]["sha256"]}
+    ]
+
+    # approved when asked, revoked while the next one waited: it never starts
+    runner.post(f"runner/jobs/{lease['identifier']}/status", json={"state": "succeeded"})
+    again = dev.post("job-requests", json=submit).json()
+    world.client("governor").post(f"dataset-access/{access['id']}/revoke", json={})
+    assert runner.post("runner/poll", json={"wait": 0}).json() == []
+    job = dev.get(f"job-requests/{again['id']}").json()["jobs"][0]
+    assert job["state"] == "failed"
+    assert "may not use the dataset primary-care" in job["status_message"]

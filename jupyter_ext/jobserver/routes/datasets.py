@@ -8,7 +8,6 @@ and may revoke. The transitions are data in `states.py`; every change is audited
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import PurePosixPath
 
 from fastapi import APIRouter, Query, Request
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from ... import schema
 from .. import orm
 from ..audit import record
+from ..dataset_access import effective_state, usable
 from ..deps import BackendDep, Caller, CallerDep, SessionDep, permission
 from ..errors import ProblemError
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
@@ -40,14 +40,6 @@ def dataset_view(row: orm.Dataset) -> schema.Dataset:
     )  # fmt: skip
 
 
-def effective_state(row: orm.DatasetAccess, today: dt.date | None = None) -> str:
-    """An approval past its last day has expired: nothing is written, it is read so."""
-    today = today or orm.utcnow().date()
-    if row.state == "approved" and row.until is not None and row.until < today:
-        return "expired"
-    return row.state
-
-
 def access_view(row: orm.DatasetAccess) -> schema.AccessRequest:
     return schema.AccessRequest(
         id=row.id, project=row.project.slug, backend=row.dataset.backend.slug,
@@ -57,26 +49,6 @@ def access_view(row: orm.DatasetAccess) -> schema.AccessRequest:
         decided_by=row.decided_by.username if row.decided_by else None,
         decided_at=row.decided_at, reason=row.reason, until=row.until,
     )  # fmt: skip
-
-
-def usable(session: Session, project_id: int, backend_id: int) -> dict[str, list[int] | None]:
-    """The datasets of a backend a project may use now: name -> versions (None: all)."""
-    rows = session.scalars(
-        select(orm.DatasetAccess).join(orm.Dataset).where(
-            orm.DatasetAccess.project_id == project_id, orm.Dataset.backend_id == backend_id,
-            orm.DatasetAccess.state == "approved", orm.Dataset.status == "active",
-        )
-    ).all()  # fmt: skip
-    allowed: dict[str, list[int] | None] = {}
-    for row in rows:
-        if effective_state(row) != "approved":
-            continue
-        name = row.dataset.name
-        if row.versions is None or allowed.get(name, []) is None:
-            allowed[name] = None
-        else:
-            allowed[name] = sorted(set(allowed.get(name) or []) | set(row.versions))
-    return allowed
 
 
 def _dataset(session: Session, backend: orm.Backend, name: str) -> orm.Dataset:

@@ -16,17 +16,20 @@ from ...pipeline import (
     Pipeline,
     Plan,
     PlanningError,
+    ProjectValidationError,
     check_pipeline,
     plan_jobs,
 )
+from ...pipeline.datasets import DATASETS_FILE, load_dataset_uses
 from .. import orm, views
 from ..audit import record
+from ..dataset_access import NotAllowed, resolve
 from ..deps import Caller, CallerDep, SessionDep, permission
 from ..errors import ProblemError
 from ..events import emit, emit_job, wake_backend
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
-from ..repos import RepositoryError
+from ..repos import FileMissing, RepositoryError
 from ..states import FINISHED_JOB_STATES
 from ._common import backend_named, project_named, workspace_named
 from .projects import visible_projects
@@ -62,6 +65,7 @@ class PlannedRequest:
     pipeline: Pipeline
     plan: Plan  # the jobs in order with why each runs, and what is reused and why
     token: str | None
+    datasets: dict[str, list[str]]  # per planned action: "name" or "name@version"
 
 
 def plan_job_request(
@@ -100,7 +104,33 @@ def plan_job_request(
         raise ProblemError(422, str(exc)) from None
     if long := [job.action for job in plan.jobs if len(job.action) > 200]:
         raise ProblemError(422, f"the action name {long[0][:40]}… is too long: keep names to 200")
-    return PlannedRequest(workspace, backend, sha, text, pipeline, plan, token)
+    datasets = _datasets_read(request, session, workspace, backend, sha, token, pipeline, plan)
+    return PlannedRequest(workspace, backend, sha, text, pipeline, plan, token, datasets)
+
+
+def _datasets_read(request, session, workspace, backend, sha, token, pipeline, plan):
+    """What each planned action reads, from datasets.yaml at the commit; refused, before
+    anything runs, if the project may not use one of them."""
+    try:
+        text = request.app.state.repos.read(workspace.repo, sha, DATASETS_FILE, token)
+    except FileMissing:
+        return {}
+    except RepositoryError as exc:
+        raise ProblemError(422, str(exc)) from None
+    try:
+        uses = load_dataset_uses(text, pipeline.actions)
+    except ProjectValidationError as exc:
+        lines = "; ".join(p.format(DATASETS_FILE) for p in exc.problems[:5])
+        raise ProblemError(422, f"{DATASETS_FILE} is not valid at this commit: {lines}",
+                           errors=[p.to_json() for p in exc.problems]) from None  # fmt: skip
+    wanted = {job.action: [str(u) for u in uses.get(job.action, ())] for job in plan.jobs}
+    for action, names in wanted.items():
+        try:
+            resolve(session, workspace.project, backend, names)
+        except NotAllowed as exc:
+            message = f"the action {action} reads a dataset it may not: {exc}"
+            raise ProblemError(422, message) from None
+    return {action: names for action, names in wanted.items() if names}
 
 
 @router.post("/job-requests", status_code=201, openapi_extra=permission(P.JOB_RUN, "project"))
@@ -163,6 +193,7 @@ def create_job_request(
                 wait_for=[identifiers.get(n) or active[n] for n in planned.wait_for],
                 outputs_spec=action.outputs.to_json(),
                 requires_db=planned.requires_db,
+                datasets=checked.datasets.get(planned.action, []),
                 status_message=f"waiting for a runner ({planned.reason})",
             )
         )

@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect
 from ... import schema
 from .. import orm, views
 from ..audit import record
+from ..dataset_access import NotAllowed, resolve
 from ..deps import BackendDep, SessionDep, current_backend
 from ..errors import ProblemError
 from ..events import emit, emit_job, emit_release, wake_backend
@@ -106,6 +107,14 @@ def _lease_page(
             continue
         if blocking or len(leases) >= capacity:
             continue
+        try:  # asked again now: an approval may have been revoked while the job waited
+            datasets = resolve(session, job.job_request.workspace.project, backend, job.datasets)
+        except NotAllowed as exc:
+            job.state, job.completed_at = "failed", now
+            job.status_message = f"not started: {exc}"
+            record(session, f"runner:{backend.slug}", "job.fail", job, after={"state": "failed"})
+            emit_job(session, job)
+            continue
         taken = session.execute(
             update(orm.Job)
             .where(orm.Job.id == job.id, orm.Job.state == "pending")
@@ -135,6 +144,7 @@ def _lease_page(
                 wait_for=job.wait_for,
                 outputs=job.outputs_spec,
                 requires_db=job.requires_db,
+                datasets=datasets,
                 github_token=token,
                 lease_expires_at=now + lease,
             )
