@@ -127,3 +127,15 @@ def test_every_page_with_every_role(released):
             if (status not in (401, 403)) != allowed:
                 wrong.append((path, name, status))
     assert not wrong, wrong
+
+
+def test_names_the_pages_use_cannot_name_an_organisation_or_a_workspace(world):
+    from jupyter_ext.jobserver.routes._common import RESERVED_ORG_NAMES, RESERVED_WORKSPACE_NAMES
+
+    fixed = {path.split("/")[1] for path in PAGES if not path.startswith("/{")} - {""}
+    assert fixed <= RESERVED_ORG_NAMES, "a page's first segment is not reserved"
+    deeper = {p.split("/")[3] for p in PAGES if p.startswith("/{org}/{project}/") and
+              not p.split("/")[3].startswith("{")}  # fmt: skip
+    assert deeper <= RESERVED_WORKSPACE_NAMES
+    taken = world.client("admin").post("orgs", json={"slug": "backends", "name": "B"})
+    assert taken.status_code == 422 and "the job server's pages use" in taken.json()["detail"]

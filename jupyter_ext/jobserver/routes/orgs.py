@@ -13,7 +13,14 @@ from ..deps import CallerDep, SessionDep, permission
 from ..errors import ProblemError
 from ..permissions import Permission as P
 from ..security import new_token, token_hash, token_prefix
-from ._common import backend_named, org_named, snapshot, user_named
+from ._common import (
+    RESERVED_ORG_NAMES,
+    backend_named,
+    org_named,
+    refuse_reserved,
+    snapshot,
+    user_named,
+)
 
 router = APIRouter(tags=["organisations and backends"])
 
@@ -26,6 +33,7 @@ def list_orgs(caller: CallerDep, session: SessionDep) -> list[schema.Org]:
 @router.post("/orgs", status_code=201, openapi_extra=permission(P.ORG_CREATE))
 def create_org(body: schema.OrgCreate, caller: CallerDep, session: SessionDep) -> schema.Org:
     caller.require(P.ORG_CREATE)
+    refuse_reserved(body.slug, RESERVED_ORG_NAMES, "organisation")
     if session.scalar(select(orm.Org).where(orm.Org.slug == body.slug)):
         raise ProblemError(409, f"the organisation {body.slug} exists already")
     org = orm.Org(slug=body.slug, name=body.name)

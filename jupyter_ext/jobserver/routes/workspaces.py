@@ -15,7 +15,13 @@ from ..errors import ProblemError
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
 from ..repos import RepositoryError
-from ._common import project_named, snapshot, workspace_named
+from ._common import (
+    RESERVED_WORKSPACE_NAMES,
+    project_named,
+    refuse_reserved,
+    snapshot,
+    workspace_named,
+)
 from .projects import visible_projects
 
 router = APIRouter(tags=["workspaces"])
@@ -85,6 +91,7 @@ def create_workspace(
 ) -> schema.Workspace:
     project = project_named(session, body.project)
     caller.require(P.WORKSPACE_MANAGE, project)
+    refuse_reserved(body.name, RESERVED_WORKSPACE_NAMES, "workspace")
     if session.scalar(select(orm.Workspace).where(orm.Workspace.name == body.name)):
         raise ProblemError(409, f"a workspace {body.name} exists already: choose another name")
     if not request.app.state.repos.handles(body.repo):
