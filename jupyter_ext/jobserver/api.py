@@ -154,7 +154,7 @@ def expire_leases(factory: sessionmaker, settings: Settings) -> int:
 
 
 def _add_sign_in(app: FastAPI, prefix: str, browser_auth) -> None:
-    """`/login` and `/oauth_callback`: a browser signs in through the hub."""
+    """`/login` and `/oauth_callback`: a browser signs in through the hub; `/logout`."""
 
     @app.get(f"{prefix}/login", include_in_schema=False)
     def login(request: Request, next: str = Query("", max_length=2000)):
@@ -165,3 +165,7 @@ def _add_sign_in(app: FastAPI, prefix: str, browser_auth) -> None:
         request: Request, code: str = Query(max_length=2000), state: str = Query(max_length=200)
     ):
         return browser_auth.callback(request, code, state)
+
+    @app.get(f"{prefix}/logout", include_in_schema=False)
+    def logout(request: Request):
+        return browser_auth.logout(request)

@@ -83,6 +83,14 @@ class HubBrowserAuth:
         response.delete_cookie(STATE_COOKIE, path=self.prefix)
         return response
 
+    def logout(self, request):
+        """Forget the sign-in here, then sign out of the hub (which revokes the hub's token)."""
+        from fastapi.responses import RedirectResponse
+
+        response = RedirectResponse(f"{self.auth.hub_prefix}logout", status_code=302)
+        response.delete_cookie(SESSION_COOKIE, path=self.prefix)
+        return response
+
     def token_from(self, request) -> str | None:
         """The hub token of a signed-in browser, for reading only."""
         if request.method not in SAFE_METHODS:

@@ -5,7 +5,7 @@ person signs in through the fake GitHub in their own browser context, then opens
 server's pages under `/services/jobserver/`: the first page sends them through the job
 server's own sign-in (`/services/jobserver/login`, the hub's OAuth, the encrypted cookie)
 and back. Every page must show the hub's frame (its navigation bar with the person's name
-and a Logout that leaves through the hub) and have no serious or critical axe-core
+and a Logout of both the job server and the hub) and have no serious or critical axe-core
 violation; each step leaves a screenshot in tests/lab/artifacts/pages-NN-<step>.png.
 
 The people: an applicant who is in no project (bob), an administrator (carol, a
@@ -38,6 +38,7 @@ from .harness import ORG, HubWorld, _AsUser, _RunnerWorld, cli
 pytestmark = pytest.mark.slow
 
 TIMEOUT = 30_000
+LOGOUT = "/services/jobserver/logout"  # forgets the job server's cookie, then the hub's
 TABLE, PLOT = "output/table_by_region.csv", "output/plot_rates.svg"
 # as mount() does: every module of pages registers its own in PAGES (views last)
 for _module in ("admin", "work", "views"):
@@ -168,8 +169,8 @@ class Walk:
         if not widget.count() or login not in widget.inner_text():
             self.problems.append(f"{where}: the frame does not name {login}")
         logout = page.locator("#logout")
-        if not logout.count() or logout.get_attribute("href") != "/hub/logout":
-            self.problems.append(f"{where}: no Logout through the hub")
+        if not logout.count() or logout.get_attribute("href") != LOGOUT:
+            self.problems.append(f"{where}: no Logout of the job server and the hub")
         if text and text not in page.locator("main").inner_text():
             self.problems.append(f"{where}: no {text!r} in the page")
         if found := serious_violations(page):
@@ -251,3 +252,32 @@ def test_every_person_walks_the_pages_under_the_hub(world, browser, tmp_path):  
 
     print("\n".join(["", *walk.walked, f"not walked (no value for a part): {unwalked}"]))
     assert not walk.problems, "\n".join(walk.problems)
+
+
+def test_a_link_signs_in_through_the_hub_and_logout_signs_out_of_both(world, browser):  # noqa: F811
+    """Someone signed in nowhere follows a link to a page: the hub's login, GitHub, the hub's
+    OAuth for the job server, and they land on that page. Logout in the frame signs them out
+    of the job server and the hub: the same link asks them to sign in again."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        root = f"{world.stack.url}services/jobserver/"
+        link = f"{root}uni/study/study?from=mail"
+        page.goto(link, timeout=TIMEOUT)
+        assert "/hub/login" in page.url  # the hub asks who this is
+        world.github.next_login = "dora"
+        page.get_by_role("button", name=re.compile("Sign in with GitHub")).click()
+        page.wait_for_url(link, timeout=TIMEOUT)
+        assert "dora" in page.locator("#login_widget").inner_text()
+        assert page.locator("h1").inner_text() == "study"
+        cookies = {c["name"]: c for c in context.cookies()}
+        session = cookies["jupyter-ext-session"]
+        assert session["httpOnly"] and session["path"] == "/services/jobserver/"
+
+        page.locator("#logout").click()
+        page.wait_for_url("**/hub/login**", timeout=TIMEOUT)
+        assert "jupyter-ext-session" not in {c["name"] for c in context.cookies()}
+        page.goto(link, timeout=TIMEOUT)
+        assert "/hub/login" in page.url, page.url  # signed out of both
+    finally:
+        context.close()

@@ -64,8 +64,9 @@ def render(
         request=request, prefix=prefix, base_url=hub_base, static_url=static_url,
         user=PageUser(caller.name) if caller else None, caller=caller, no_spawner_check=True,
         parsed_scopes=set(), services=[], admin_access=False, version_hash=jupyterhub.__version__,
-        logout_url=f"{hub_base}logout",  # the frame's buttons: out of the hub, in through us
+        # the frame's buttons: in and out through us (our cookie, then the hub's), or the hub's
         login_url=f"{prefix}login" if request.app.state.browser_auth else f"{hub_base}login",
+        logout_url=f"{prefix}logout" if request.app.state.browser_auth else f"{hub_base}logout",
         xsrf_token=csrf_token(request, caller.name) if caller else "", csrf_field=CSRF_FIELD,
         **context,
     )  # fmt: skip
