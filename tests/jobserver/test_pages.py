@@ -45,6 +45,8 @@ def test_pages_show_the_hubs_frame_and_the_apis_answers(released):
     assert home.status_code == 200 and "text/html" in home.headers["content-type"]
     assert "static/hub/css/style.min.css" in home.text  # the hub's own look
     assert "Your latest job requests" in home.text and "/uni/sample-study/sample" in home.text
+    assert "/uni/sample-study/workspaces/new" in home.text  # dev may add a workspace there
+    assert "workspaces/new" not in get(world, "collab", "/").text
     project = get(world, "dev", "/uni/sample-study")
     assert project.status_code == 200 and "Researchers" in project.text
     workspace = get(world, "dev", "/uni/sample-study/sample")

@@ -18,7 +18,6 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from ... import schema
@@ -29,8 +28,8 @@ from ..errors import ProblemError
 from ..permissions import Permission as P
 from ..routes import accounts, applications, orgs, projects
 from ..routes._common import project_named
-from . import page, router
-from .auth import SignIn, form_caller, page_caller, sign_in_answer
+from . import form, page
+from .auth import page_caller
 from .render import environment, prefix_of, render
 
 # templates ask the same table: `caller.can(Permission.X)` shows a form only to who may use it
@@ -76,34 +75,6 @@ class ProjectField(Model):
 
 
 # -- forms: the caller, the body, the answer --------------------------------------------------
-
-
-def form(path: str):
-    """The POST of a form at `path`: `action(request, session, caller, fields, **path_params)`,
-    run in the thread pool as the API's own route functions are."""
-
-    def decorate(action: Callable):
-        async def answer(request: Request, session: SessionDep):
-            if request.url.path.startswith(f"{prefix_of(request)}api/"):
-                raise ProblemError(404, f"there is no API route {request.url.path}")
-            caller = None
-            try:
-                caller, _ = await form_caller(request, session)
-                fields = await request.form()  # kept by the request: every value of each field
-                return await run_in_threadpool(
-                    action, request, session, caller, fields, **request.path_params
-                )
-            except SignIn:
-                return sign_in_answer(request)
-            except ProblemError as exc:
-                session.rollback()  # a refusal writes nothing
-                return render(request, "error.html", caller, status=exc.status, problem=exc)
-
-        answer.__name__ = answer.__qualname__ = f"post_{action.__name__}"
-        router.post(path)(answer)
-        return action
-
-    return decorate
 
 
 def text(fields: FormData, name: str) -> str:

@@ -46,9 +46,13 @@ def home(request: Request, session: SessionDep):
     mine = workspaces.list_workspaces(
         request, caller, session, project=None, archived=False, limit=100, cursor=None
     ).items
-    named = {w.name: session.scalar(select(orm.Workspace).where(orm.Workspace.name == w.name))
-             for w in mine}  # fmt: skip
-    return render(request, "home.html", caller, workspaces=named.values(),
+    rows = session.scalars(
+        select(orm.Workspace).where(orm.Workspace.name.in_([w.name for w in mine]))
+        .order_by(orm.Workspace.name)
+    ).all()  # fmt: skip
+    visible = session.scalars(projects.visible_projects(caller).order_by(orm.Project.name))
+    addable = [p for p in visible.all()[:50] if caller.can(P.WORKSPACE_MANAGE, p)]
+    return render(request, "home.html", caller, workspaces=rows, addable=addable,
                   job_requests=_recent(caller, request, session, user=caller.name))  # fmt: skip
 
 
