@@ -8,7 +8,8 @@ default), serves the real app under uvicorn on 127.0.0.1 in a child process (as
 bench_jobserver.py does), and asks for each page as a member of 4 projects and as a
 core_developer (who sees every project), with an API token in the header:
 
-- the event log page `/event-log` (unfiltered and with filters), once the pages have it;
+- the event log page `/event-log` (unfiltered, with each filter, and the 21st page of 50
+  by its cursor), once the pages have it;
   until then the API's `GET /api/v1/jobs?limit=50`, which that page shows, said so in the
   table;
 - the workspace page `/{org}/{project}/{workspace}` of the busiest workspace;
@@ -36,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
@@ -49,6 +51,7 @@ from jupyter_ext.jobserver.db import make_engine, upgrade_db  # noqa: E402
 
 TARGET_P95 = 100.0
 LIMIT = 50
+DEEP_PAGE = 20
 
 
 # -- the server, in a child process, telling its own time -------------------------------------
@@ -145,7 +148,17 @@ def _has_event_log(http: httpx.Client) -> bool:
     return response.status_code == 200 and "text/html" in response.headers.get("content-type", "")
 
 
-def rows_to_time(filled: Filled, event_log_page: bool) -> list[tuple[str, str, dict[str, str]]]:
+def deep_cursor(http: httpx.Client) -> str:
+    """The cursor of the event log's 20th page of 50, as its `next` links lead there."""
+    response = _ok(http.get("api/v1/jobs", params={"limit": str(LIMIT)}))
+    for _ in range(DEEP_PAGE - 1):
+        response = _ok(http.get(response.json()["next"]))
+    return parse_qs(urlsplit(response.json()["next"]).query)["cursor"][0]
+
+
+def rows_to_time(
+    filled: Filled, event_log_page: bool, cursor: str
+) -> list[tuple[str, str, dict[str, str]]]:
     """(label, path, query) of every row, for one person."""
     project = filled.member_projects[1]
     org = "uni-north"  # jobserver_data: the first half of the projects are uni-north's
@@ -157,7 +170,11 @@ def rows_to_time(filled: Filled, event_log_page: bool) -> list[tuple[str, str, d
             ("event log page, backend=tpp", "event-log", {"backend": "tpp"}),
             ("event log page, workspace=<busy>", "event-log", {"workspace": workspace}),
             ("event log page, user=dev", "event-log", {"user": "dev"}),
-        ]
+            ("event log page, q=model", "event-log", {"q": "model"}),
+            ("event log page, job_request=<one>", "event-log",
+             {"job_request": filled.member_job_request}),
+            (f"event log page, page {DEEP_PAGE + 1} (cursor)", "event-log", {"cursor": cursor}),
+        ]  # fmt: skip
     else:
         log_rows = [
             (f"API GET /jobs?limit={LIMIT} (no page yet)", "api/v1/jobs", {"limit": str(LIMIT)}),
@@ -165,6 +182,11 @@ def rows_to_time(filled: Filled, event_log_page: bool) -> list[tuple[str, str, d
                 "API GET /jobs, status=failed",
                 "api/v1/jobs",
                 {"limit": str(LIMIT), "status": "failed"},
+            ),
+            (
+                f"API GET /jobs, page {DEEP_PAGE + 1} (cursor)",
+                "api/v1/jobs",
+                {"limit": str(LIMIT), "cursor": cursor},
             ),
         ]
     return [
@@ -263,7 +285,8 @@ def main() -> None:
                                   trust_env=False) as http:  # fmt: skip
                     event_log_page = _has_event_log(http)
                     results[who] = {}
-                    for label, path, params in rows_to_time(filled, event_log_page):
+                    cursor = deep_cursor(http)
+                    for label, path, params in rows_to_time(filled, event_log_page, cursor):
                         results[who][label] = measure(http, path, params, args.samples, args.budget)
     report(filled, fill_seconds, results, args, event_log_page)
 
