@@ -12,6 +12,8 @@ give it the job server's URL and a personal API token:
     request.wait()  # a progress bar; progress=False for none
     for line in client.jobs.logs(request.jobs[-1], follow=True):
         print(line)
+    client.datasets.usable()  # the datasets the workspace's project may use, with manifests
+    rows = client.datasets.dummy("primary-care")  # its dummy data, typed by its manifest
     release = client.releases.get("01J…")
     client.releases.download(release, "released/")  # each file's sha256 is checked
 
@@ -35,9 +37,10 @@ from .errors import (
     WaitTimeout,
 )
 from .events import LiveEvent
-from .models import Actions, Backend, Job, JobRequest, LogLine, Release
+from .models import AccessRequest, Actions, Backend, Dataset, Job, JobRequest, LogLine, Release
 
 __all__ = [
+    "AccessRequest",
     "Actions",
     "AsyncClient",
     "Backend",
@@ -46,6 +49,7 @@ __all__ = [
     "Client",
     "ClientError",
     "Conflict",
+    "Dataset",
     "Forbidden",
     "Job",
     "JobRequest",

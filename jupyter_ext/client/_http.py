@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .resources import (
         ActionsResource,
         Backends,
+        Datasets,
         Events,
         JobRequests,
         Jobs,
@@ -187,6 +188,7 @@ class Base:
     jobs: Jobs
     releases: Releases
     events: Events
+    datasets: Datasets
 
     def __init__(
         self,

@@ -184,3 +184,88 @@ class Release(schema.Release, Bound):
         head = f"Release {self.id} of {self.workspace} on {self.backend}: {self.state}"
         rows = [(f.path, f.state, "uploaded" if f.uploaded else "") for f in self.files]
         return "\n".join([head, *_table(rows)])
+
+
+def _size(size: float) -> str:
+    if size < 1000:
+        return f"{int(size)} bytes"
+    for unit in ("KB", "MB", "GB", "TB"):
+        size /= 1000
+        if size < 1000 or unit == "TB":
+            break
+    return f"{size:.1f} {unit}"
+
+
+def manifest_lines(manifest: schema.Manifest, indent: str = "  ") -> list[str]:
+    """A manifest as text: each file with its size and rows, then its columns and types."""
+    lines = []
+    for f in manifest.files:
+        rows = f", {f.rows} rows" if f.rows is not None else ""
+        lines.append(f"{indent}{f.path} ({_size(f.size)}{rows})")
+        if f.columns:
+            lines += _table([(c.name, c.type) for c in f.columns], indent + "    ")
+    return lines
+
+
+class Dataset(schema.Dataset, Bound):
+    """A dataset of a backend: its description, owner and versions with their manifests (the
+    newest first); only these leave its site, and its dummy data."""
+
+    @property
+    def latest(self) -> schema.DatasetVersion:
+        return self.versions[0]
+
+    @property
+    def manifest(self) -> schema.Manifest:
+        """The newest version's manifest."""
+        return self.latest.manifest
+
+    @property
+    def has_dummy(self) -> bool:
+        return any(v.dummy is not None and v.dummy.files for v in self.versions)
+
+    def dummy(self, path: str | None = None, version: int | None = None, as_frame: bool = False):
+        """Its dummy data: see `client.datasets.dummy`."""
+        return self.client.datasets.dummy(self, path=path, version=version, as_frame=as_frame)
+
+    def request(self, purpose: str, project: str | None = None, versions: list[int] | None = None):
+        """Ask for the project (the workspace's, by default) to use it."""
+        return self.client.datasets.request(self, purpose, project=project, versions=versions)
+
+    def __repr__(self) -> str:
+        retired = " (retired)" if self.status == "retired" else ""
+        lines = [
+            f"Dataset {self.name} on {self.backend}{retired}, held by {self.owner}",
+            *(f"  {line}" for line in self.description.splitlines()),
+        ]
+        if self.versions:
+            v = self.latest
+            older = f" (older: {', '.join(str(o.version) for o in self.versions[1:])})"
+            lines.append(f"version {v.version} of {_when(v.created_at)}"
+                         f"{older if len(self.versions) > 1 else ''}:")  # fmt: skip
+            lines += manifest_lines(v.manifest)
+            if self.has_dummy:
+                lines.append("dummy data: .dummy() loads it")
+        return "\n".join(lines)
+
+
+class AccessRequest(schema.AccessRequest, Bound):
+    """A project's request to use a dataset, and what a Governance Reviewer decided."""
+
+    def withdraw(self):
+        return self.client.datasets.withdraw(self)
+
+    def refresh(self):
+        """Read it again (in place); returns it."""
+        return self.client.datasets.refresh(self)
+
+    def __repr__(self) -> str:
+        text = (f"AccessRequest {self.id}: {self.project} to use {self.dataset} on {self.backend}"
+                f", {self.state}")  # fmt: skip
+        if self.state in ("approved", "expired") and self.until:
+            text += f" until {self.until.isoformat()}"
+        if self.decided_by:
+            text += f" by {self.decided_by}"
+        if self.reason:
+            text += f" ({self.reason})"
+        return text + f"\n  asked by {self.requested_by}: {self.purpose}"
