@@ -1,5 +1,5 @@
 """ipywidgets for notebooks: pick and run actions, watch jobs and logs, ask for a release,
-review one, browse releases.
+review one, browse releases, see the datasets a project may use and ask for others.
 
 Each widget takes a `Client` (or makes one from the environment, as inside a
 workspace server), updates live from the job server's event stream in a
@@ -11,6 +11,7 @@ frontends without widgets.
 """
 
 from .action_picker import ActionPicker
+from .datasets import DatasetBrowser
 from .job_monitor import JobMonitor
 from .log_view import LogView
 from .release_browser import ReleaseBrowser
@@ -19,6 +20,7 @@ from .review_queue import ReviewQueue
 
 __all__ = [
     "ActionPicker",
+    "DatasetBrowser",
     "JobMonitor",
     "LogView",
     "ReleaseBrowser",
