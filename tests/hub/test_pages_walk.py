@@ -131,6 +131,9 @@ class Walk:
         self.root = f"{world.stack.url}services/jobserver/"
         self.problems: list[str] = []
         self.walked: list[str] = []
+        ARTIFACTS.mkdir(exist_ok=True)
+        for earlier in ARTIFACTS.glob("pages-*.png"):  # only this walk's, numbered in order
+            earlier.unlink()
 
     def sign_in(self, browser, login: str):  # noqa: F811 (the fixture, passed on)
         """`login` signed in to the hub through the fake GitHub, in a browser of their own."""
@@ -151,7 +154,6 @@ class Walk:
         page.wait_for_load_state("load")
         shot = self.folder / f"{label}.png"
         page.screenshot(path=str(shot), full_page=True)
-        ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy(shot, ARTIFACTS / shot.name)
         self.walked.append(f"{label}: /services/jobserver/{path}")
         where = f"{label} ({login} at /services/jobserver/{path})"
