@@ -18,6 +18,7 @@ from ..routes import job_requests, orgs, projects, releases, workspaces
 from . import page
 from .auth import page_caller
 from .render import render
+from .reviewing import DONE as REVIEW_DONE
 
 TABLE_ROWS_SHOWN = 500  # a released table longer than this shows its first rows and says so
 TEXT_SHOWN = 200_000  # characters of a released text file shown in the page
@@ -114,7 +115,14 @@ def release_page(
     release = releases.get_release(release_id, request, caller, session)
     if release.workspace != row.name:
         raise ProblemError(404, f"the workspace {workspace} has no release {release_id}")
-    return render(request, "release.html", caller, workspace=row, release=release)
+    author = release.created_by == caller.name
+    return render(
+        request, "release.html", caller, workspace=row, release=release, author=author,
+        can_review=caller.can(P.RELEASE_REVIEW, row.project) and not author,
+        can_publish=caller.can(P.RELEASE_PUBLISH, row.project) and not author,
+        can_comment=caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.project),
+        done=REVIEW_DONE.get(request.query_params.get("done", "")),
+    )  # fmt: skip
 
 
 @page("/{org}/{project}/{workspace}/releases/{release_id}/files/{file_id}", P.RELEASE_VIEW,

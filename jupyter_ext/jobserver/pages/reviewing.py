@@ -1,0 +1,74 @@
+"""The release page's forms: a checker's vote, a comment, the author's withdrawal and the
+publisher's publication. Each calls the API's own route function, so the review's rules
+(hidden votes, no self-review, what each state allows) decide here as everywhere."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from ... import schema
+from ..deps import Caller
+from ..errors import ProblemError
+from ..routes import releases, reviews
+from . import form
+from .work import see
+
+RELEASE = "/{org}/{project}/{workspace}/releases/{release_id}"
+DONE = {
+    "voted": "Your vote is recorded. The others' votes show once all have voted.",
+    "commented": "Your comment is added.",
+    "published": "Published: the backend's runner now uploads the approved files.",
+    "withdrawn": "The release is withdrawn: nothing of it will be published.",
+}
+
+
+def _back(request: Request, org: str, project: str, workspace: str, release_id: str, done: str):
+    return see(request, f"{org}/{project}/{workspace}/releases/{release_id}", done)
+
+
+def _field(fields: FormData, name: str) -> str:
+    value = fields.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+@form(f"{RELEASE}/files/{{file_id}}/vote")
+def vote(request: Request, session: Session, caller: Caller, fields: FormData, org: str,
+         project: str, workspace: str, release_id: str, file_id: str):  # fmt: skip
+    try:
+        body = schema.ReviewCreate(decision=_field(fields, "decision"),
+                                   comment=_field(fields, "comment"))  # fmt: skip
+    except ValueError:
+        raise ProblemError(422, "choose approve, request changes or reject") from None
+    row = releases.release_row(caller, session, release_id)
+    voted = any(r.reviewer_id == caller.user.id for f in row.files if f.id == file_id
+                for r in f.reviews)  # fmt: skip
+    act = reviews.change_review if voted else reviews.review_file
+    act(release_id, file_id, body, request, caller, session)
+    return _back(request, org, project, workspace, release_id, "voted")
+
+
+@form(f"{RELEASE}/files/{{file_id}}/comment")
+def comment(request: Request, session: Session, caller: Caller, fields: FormData, org: str,
+            project: str, workspace: str, release_id: str, file_id: str):  # fmt: skip
+    text = _field(fields, "text").strip()
+    if not text:
+        raise ProblemError(422, "write a comment before sending it")
+    reviews.comment(release_id, file_id, schema.CommentCreate(text=text), request, caller,
+                    session)  # fmt: skip
+    return _back(request, org, project, workspace, release_id, "commented")
+
+
+@form(f"{RELEASE}/publish")
+def publish(request: Request, session: Session, caller: Caller, fields: FormData, org: str,
+            project: str, workspace: str, release_id: str):  # fmt: skip
+    releases.publish(release_id, request, caller, session)
+    return _back(request, org, project, workspace, release_id, "published")
+
+
+@form(f"{RELEASE}/withdraw")
+def withdraw(request: Request, session: Session, caller: Caller, fields: FormData, org: str,
+             project: str, workspace: str, release_id: str):  # fmt: skip
+    releases.withdraw(release_id, request, caller, session)
+    return _back(request, org, project, workspace, release_id, "withdrawn")
