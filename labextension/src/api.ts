@@ -11,6 +11,7 @@ import type {
   IActions,
   IBackend,
   ICheckRequest,
+  IDataset,
   IFileCheck,
   IJobRequest,
   IJobRequestCreate,
@@ -115,6 +116,8 @@ export const api = {
   releases: (workspace: string) =>
     requestAPI<IPage<IRelease>>('api/releases', {}, { workspace, state: 'released', limit: 100 }),
   me: () => requestAPI<IUser>('api/me'),
+  /** The datasets `project` may use now, with their manifests. */
+  datasets: (project: string) => requestAPI<IDataset[]>('api/datasets', {}, { project }),
   /** The backend's pre-release rules over a job's outputs (or files of the workspace). */
   check: (body: ICheckRequest) => requestAPI<IFileCheck[]>('check', json(body)),
   requestRelease: (body: IReleaseCreate) => requestAPI<IRelease>('api/releases', json(body)),

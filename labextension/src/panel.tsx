@@ -5,6 +5,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { ActionsView } from './components/actions';
+import { DatasetsView } from './components/datasets';
 import { ReleaseRequestsView } from './components/release-requests';
 import { ReleasesView } from './components/releases';
 import { RequestsView } from './components/requests';
@@ -44,6 +45,7 @@ export class JobsPanel extends ReactWidget {
         <ReleaseRequestsView store={store.releasing} />
         <ReviewView store={store.releasing} />
         <ReleasesView store={store} />
+        <DatasetsView store={store} />
       </div>
     );
   }

@@ -19,7 +19,15 @@ import {
 } from './model';
 import type { IReleaseEvent, IReleaseNotice } from './releasing';
 import { ReleaseStore } from './releaseStore';
-import type { IActions, IBackend, IJobRequest, IOutput, IRelease, IWorkspaceInfo } from './types';
+import type {
+  IActions,
+  IBackend,
+  IDataset,
+  IJobRequest,
+  IOutput,
+  IRelease,
+  IWorkspaceInfo
+} from './types';
 
 /** What the panel asks of JupyterLab (kept out of the store so it stays testable). */
 export interface IPanelHost {
@@ -34,7 +42,14 @@ export type View =
   | { kind: 'list' }
   | { kind: 'request'; id: string; job: string | null; follow: boolean };
 
-export type ErrorKey = 'workspace' | 'actions' | 'requests' | 'submit' | 'stream' | 'releases';
+export type ErrorKey =
+  | 'workspace'
+  | 'actions'
+  | 'requests'
+  | 'submit'
+  | 'stream'
+  | 'releases'
+  | 'datasets';
 
 export class JobsStore {
   workspace: IWorkspaceInfo | null = null;
@@ -42,6 +57,8 @@ export class JobsStore {
   backends: IBackend[] = [];
   jobs: IJobsState = emptyState();
   releases: IRelease[] = [];
+  /** The datasets the workspace's project may use, with their manifests. */
+  datasets: IDataset[] = [];
   outputs = new Map<string, IOutput[]>();
   selected = new Set<string>();
   backend = '';
@@ -94,6 +111,7 @@ export class JobsStore {
     if (!this.name) {
       return;
     }
+    void this.loadDatasets();
     this.stream?.dispose();
     this.stream = new EventStream({
       url: extURL('api/events', { workspace: this.name }),
@@ -151,6 +169,7 @@ export class JobsStore {
       this.loadReleases(),
       this.releasing.load()
     ]);
+    await this.loadDatasets();
   }
 
   async loadWorkspace(): Promise<void> {
@@ -194,6 +213,17 @@ export class JobsStore {
     }
     await this.guard('releases', async () => {
       this.releases = (await api.releases(this.name)).items;
+    });
+  }
+
+  /** The datasets the project may use now (none without a workspace on the job server). */
+  async loadDatasets(): Promise<void> {
+    const project = this.workspace?.workspace?.project;
+    if (!project) {
+      return;
+    }
+    await this.guard('datasets', async () => {
+      this.datasets = await api.datasets(project);
     });
   }
 

@@ -226,3 +226,39 @@ export interface IServerEvent {
   event: string;
   data: string;
 }
+
+/** `GET api/datasets?project=`: a backend's dataset (jupyter_ext/schema/datasets.py). */
+export interface IColumn {
+  name: string;
+  type: string;
+}
+
+export interface IManifestFile {
+  path: string;
+  size: number;
+  sha256: string;
+  rows?: number | null;
+  columns?: IColumn[] | null;
+}
+
+export interface IManifest {
+  files: IManifestFile[];
+  sha256: string;
+}
+
+export interface IDatasetVersion {
+  version: number;
+  manifest: IManifest;
+  dummy?: IManifest | null;
+  created_at: string;
+}
+
+export interface IDataset {
+  name: string;
+  backend: string;
+  description: string;
+  owner: string;
+  status: 'active' | 'retired';
+  versions: IDatasetVersion[];
+  created_at: string;
+}
