@@ -1,11 +1,12 @@
 """`jupyter ext demo`: the whole system on one machine, on loopback, in one command.
 
 It starts the proxy, the hub (with a development login), the job server on
-SQLite and a runner with the local executor and a synthetic dataset, all in one
-demo folder; the first time it seeds an organisation, a backend, a project
-with members in several roles and a workspace whose repository is a local git
-repository made from notebooks/sample-project. Running it again reuses the
-folder. Ctrl-C stops everything it started.
+SQLite and a runner with the local executor and a synthetic dataset (registered
+from the site, with dummy data), all in one demo folder; the first time it seeds
+an organisation, a backend, a project with members in several roles and a
+workspace whose repository is a local git repository made from
+notebooks/sample-project. Running it again reuses the folder. Ctrl-C stops
+everything it started.
 """
 
 from __future__ import annotations
@@ -132,17 +133,34 @@ class Demo:
         )  # fmt: skip
         self.stack.start()
         self._seed_project(repo)
+        self._register_dataset(dataset)
         self.runner_log = (self.folder / "runner.log").open("a")
         self.runner = subprocess.Popen(
-            [str(BIN / "jupyter-ext"), "runner", "--server", self.stack.jobserver_url,
-             "--backend", BACKEND, "--token-file", str(self.folder / "runner.token"),
-             "--executor", "local", "--workdir", str(self.folder / "site"),
-             f"--RunnerApp.datasets=synthetic={dataset}"],
+            [*self._runner_command("runner"), "--executor", "local"],
             cwd=self.folder, stdout=self.runner_log, stderr=self.runner_log,
             start_new_session=True,
         )  # fmt: skip
         self.seeding = threading.Thread(target=self._seed_release, daemon=True)
         self.seeding.start()
+
+    def _runner_command(self, *command: str) -> list[str]:
+        """`jupyter-ext runner ...` with the demo site's settings: its job server, backend,
+        token, work folder, and the folder of its datasets as the one data root."""
+        return [str(BIN / "jupyter-ext"), *command, "--server", self.stack.jobserver_url,
+                "--backend", BACKEND, "--token-file", str(self.folder / "runner.token"),
+                "--workdir", str(self.folder / "site"),
+                f"--RunnerApp.data_roots={[str(self.folder / 'datasets')]}"]  # fmt: skip
+
+    def _register_dataset(self, dataset: Path) -> None:
+        """The synthetic dataset, registered from the site with its dummy data (first run):
+        its manifest and the dummy rows go to the job server; the rows stay on the site."""
+        registry = self.folder / "site" / "datasets.json"
+        if registry.exists() and "synthetic" in json.loads(registry.read_text())["datasets"]:
+            return
+        _run([*self._runner_command("runner", "dataset", "add", "synthetic", str(dataset)),
+              "--description", "Synthetic patients of the demo backend: age, sex, region and "
+              "whether they have the condition, one row per patient.", "--owner", ORG,
+              "--dummy", str(self._dummy_data())], self.folder, {})  # fmt: skip
 
     def stop(self) -> None:
         if self.runner is not None and self.runner.poll() is None:
@@ -197,14 +215,16 @@ class Demo:
         folder = self.folder / "datasets" / "synthetic"
         if not (folder / "patients.csv").exists():
             folder.mkdir(parents=True, exist_ok=True)
-            rng = random.Random(20240101)
-            with (folder / "patients.csv").open("w", newline="") as f:
-                out = csv.writer(f)
-                out.writerow(["patient_id", "age", "sex", "region", "has_condition"])
-                for i in range(1000):
-                    out.writerow([i, rng.randint(18, 95), rng.choice("FM"),
-                                  rng.choice(["North", "South", "East", "West"]),
-                                  int(rng.random() < 0.2)])  # fmt: skip
+            _write_patients(folder / "patients.csv", 1000, random.Random(20240101))
+        return folder
+
+    def _dummy_data(self) -> Path:
+        """Dummy data of the synthetic dataset: the same columns, other made-up rows, few; it
+        may leave the site, so analysts can try their code on it in their workspace."""
+        folder = self.folder / "dummy-data" / "synthetic"
+        if not (folder / "patients.csv").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_patients(folder / "patients.csv", 50, random.Random(7))
         return folder
 
     def _seed_accounts(self, db: str, keys: dict[str, str]) -> None:
@@ -285,6 +305,16 @@ class Demo:
                 made = api.post("workspaces", json=body)
                 if made.status_code != 201:
                     raise StackError(f"seeding the workspace {name} failed: {made.text}")
+
+
+def _write_patients(path: Path, rows: int, rng: random.Random) -> None:
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["patient_id", "age", "sex", "region", "has_condition"])
+        for i in range(rows):
+            out.writerow([i, rng.randint(18, 95), rng.choice("FM"),
+                          rng.choice(["North", "South", "East", "West"]),
+                          int(rng.random() < 0.2)])  # fmt: skip
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> str:

@@ -26,6 +26,7 @@ from ..pipeline import Outputs, match_outputs
 from ..schema import check_file
 from .api import JobServerAPI, JobServerError
 from .checkout import CheckoutError, checkout
+from .datasets import DatasetRefused, Registry, leased_folders
 from .executors import Executor, JobSpec
 from .hashing import sha256_file
 from .journal import Journal
@@ -45,12 +46,14 @@ class Agent:
     def __init__(
         self, api: JobServerAPI, executor: Executor, workdir: Path, capacity: int = 2,
         log_cap: int = 100_000, heartbeat_every: float = 10.0,
-        datasets: dict[str, Path] | None = None, log_policy: LogPolicy | None = None,
+        data_roots: list[str] | None = None, log_policy: LogPolicy | None = None,
         release_rules: schema.ReleaseRules | None = None,
     ) -> None:  # fmt: skip
         self.api, self.executor, self.workdir = api, executor, Path(workdir)
         self.capacity, self.log_cap, self.heartbeat_every = capacity, log_cap, heartbeat_every
-        self.datasets, self.log_policy = dict(datasets or {}), log_policy or LogPolicy()
+        self.log_policy = log_policy or LogPolicy()
+        self.data_roots = list(data_roots or [])
+        self.registry = Registry(self.workdir)  # read at each job: `dataset add` needs no restart
         self.journal = Journal(self.workdir / "journal")
         self.release_rules = release_rules or schema.ReleaseRules()
         self.uploader = Uploader(api, self.workdir / "workspaces", self.release_rules,
@@ -112,7 +115,7 @@ class Agent:
     async def _heartbeats(self) -> None:
         while True:
             beat = schema.Heartbeat(
-                version=__version__, executor=self.executor.name,
+                version=__version__, executor=self.executor.health(),
                 capacity=max(0, self.capacity - len(self.running)), running=list(self.running),
                 release_rules=self.release_rules,
             )  # fmt: skip
@@ -158,8 +161,9 @@ class Agent:
         self.journal.forget(identifier)
 
     def _spec(self, lease: schema.Lease) -> JobSpec:
+        """The job's spec; its datasets are given once they are checked (`_run`)."""
         return job_spec(lease, self.workdir / "jobs" / lease.identifier,
-                        self.workdir / "scratch" / lease.identifier, self.datasets)  # fmt: skip
+                        self.workdir / "scratch" / lease.identifier, {})  # fmt: skip
 
     async def _run(self, lease, spec: JobSpec, shipper: LogShipper, recovering: bool):
         before_file = spec.scratch / "before.json"
@@ -169,6 +173,12 @@ class Agent:
             before = {p: tuple(sig) for p, sig in json.loads(before_file.read_text()).items()}
             execution = await self.executor.recover(spec, shipper.add, shipper.seen)
         else:
+            try:  # exactly the leased versions, each still as registered, or the job fails
+                spec.datasets = await asyncio.to_thread(
+                    leased_folders, lease.datasets, self.registry, self.data_roots, self.cache
+                )
+            except DatasetRefused as exc:
+                return "failed", f"not started: {exc}", None
             try:
                 await checkout(lease.repo, lease.sha, spec.workdir, self.workdir / "repos",
                                lease.github_token)  # fmt: skip
@@ -178,7 +188,7 @@ class Agent:
             inputs = self._bring_needs(lease, spec.workdir, space)
             before = _files(spec.workdir)
             spec.scratch.mkdir(parents=True, exist_ok=True)
-            given = await asyncio.to_thread(start_record, inputs, spec.datasets, self.cache)
+            given = start_record(inputs, lease.datasets)
             (spec.scratch / "given.json").write_text(json.dumps(given))
             before_file.write_text(json.dumps(before))
             execution = await self.executor.run(spec, shipper.add)

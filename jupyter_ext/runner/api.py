@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
@@ -97,6 +98,25 @@ class JobServerAPI:
         content = read_chunks(path, start, size - start)
         response = await self.http.put(f"release-files/{file_id}", content=content, headers=headers)
         self._checked(response)
+
+    # -- datasets (`jupyter ext runner dataset ...`) -----------------------------------------
+
+    async def register_dataset(self, body: schema.DatasetRegistration) -> schema.Dataset:
+        """A dataset of the backend, or its new version: only its manifests leave the site."""
+        return schema.Dataset.model_validate((await self._post("datasets", body)).json())
+
+    async def retire_dataset(self, name: str) -> schema.Dataset:
+        response = self._checked(await self.http.post(f"datasets/{quote(name)}/retire"))
+        return schema.Dataset.model_validate(response.json())
+
+    async def upload_dummy(
+        self, name: str, version: int, relative: str, path: Path, size: int
+    ) -> None:
+        """One file of a dataset version's dummy data, streamed (its sha256 checked there)."""
+        url = f"datasets/{quote(name)}/versions/{version}/dummy/{quote(relative, safe='/')}"
+        headers = {"Content-Type": "application/octet-stream"}
+        content = read_chunks(path, 0, size)
+        self._checked(await self.http.put(url, content=content, headers=headers))
 
 
 async def read_chunks(path: Path, start: int, length: int, chunk: int = 1 << 20):

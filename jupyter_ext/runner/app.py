@@ -3,9 +3,11 @@
     jupyter ext runner --server URL --backend SLUG --token-file FILE --executor local --workdir DIR
     jupyter ext runner build-images
     jupyter ext runner verify JOB --workdir DIR
+    jupyter ext runner dataset add NAME PATH --description TEXT [--owner ORG] [--dummy PATH]
+    jupyter ext runner dataset list | update NAME [PATH] | retire NAME
 
 Flags are aliases of traits; a config file holds the rest (image map, limits,
-datasets, log policy).
+data roots, log policy).
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ class RunnerApp(JupyterExtBase):
             "Run a job of this site again from its recorded inputs; say if its outputs are "
             "byte-identical.",
         ),
+        "dataset": (
+            "jupyter_ext.runner.dataset_cli.DatasetApp",
+            "Register the backend's datasets (add, list, update, retire): only manifests leave.",
+        ),
     }
 
     server = Unicode("http://127.0.0.1:8100", help="The job server's address.").tag(config=True)
@@ -91,9 +97,16 @@ class RunnerApp(JupyterExtBase):
     ).tag(config=True)
     capacity = Integer(2, help="Jobs run at once.").tag(config=True)
     log_cap = Integer(100_000, help="Log lines per job sent to the job server.").tag(config=True)
+    data_roots = List(
+        Unicode(),
+        help="""Folders that may hold datasets. `jupyter ext runner dataset add` refuses a
+        dataset outside them, or with a symbolic link that leaves its folder, and the runner
+        checks it again before each job.""",
+    ).tag(config=True)
     datasets = Dict(
-        help="""The backend's datasets, given to every job read-only: {name: folder}.
-        Jobs find them under $JUPYTER_EXT_DATASETS/<name>."""
+        help="""Gone: it gave every dataset to every job. Register each dataset with
+        `jupyter ext runner dataset add NAME PATH --description TEXT`; a job then reads only
+        the versions its project is approved for. Setting it stops the runner, saying so."""
     ).tag(config=True)
     log_policy = Enum(
         list(POLICIES), "full",
@@ -127,10 +140,13 @@ class RunnerApp(JupyterExtBase):
             self.exit(f"error: cannot read the token file {self.token_file}: {exc.strerror}")
         if not token:
             self.exit("error: give the backend's runner token in a file: --token-file FILE")
-        missing = [f"{name} ({path})" for name, path in self.datasets.items()
-                   if not Path(path).is_dir()]  # fmt: skip
-        if missing:
-            self.exit(f"error: these datasets are not folders on this site: {', '.join(missing)}")
+        if self.datasets:
+            self.exit(
+                "error: c.RunnerApp.datasets gave every dataset to every job and is no longer "
+                "read: register each with `jupyter ext runner dataset add NAME PATH "
+                "--description TEXT` (inside c.RunnerApp.data_roots), then remove it; a job "
+                "reads only the versions its project is approved for"
+            )
         try:
             policy = LogPolicy(self.log_policy, list(self.log_redact))
             rules = release_rules(self.release_rules)
@@ -149,9 +165,9 @@ class RunnerApp(JupyterExtBase):
 
         api = JobServerAPI(self.server, token)
         executor = import_item(EXECUTORS[self.executor])(parent=self)
-        datasets = {name: Path(path) for name, path in self.datasets.items()}
         agent = Agent(api, executor, Path(self.workdir), self.capacity, self.log_cap,
-                      datasets=datasets, log_policy=policy, release_rules=rules)  # fmt: skip
+                      data_roots=list(self.data_roots), log_policy=policy,
+                      release_rules=rules)  # fmt: skip
         task = asyncio.create_task(agent.run_forever())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -191,10 +207,11 @@ class VerifyApp(JupyterExtBase):
 
     It reads <workdir>/provenance/JOB.json, checks the recorded commit out from the site's
     repository cache, puts the job's inputs back from the site's store (refusing if their
-    bytes are gone or changed), checks the datasets' sha256, runs the action in the executor
-    in a fresh folder and compares each declared output's sha256 with the recorded one. It
-    never contacts the job server. It reads the runner's settings (c.RunnerApp.workdir,
-    executor, datasets and the executor's own). Exit code: 0 byte-identical, 1 not, 2 it
+    bytes are gone or changed), checks the dataset versions it read against their
+    registered manifests, runs the action in the executor in a fresh folder and compares
+    each declared output's sha256 with the recorded one. It never contacts the job server.
+    It reads the runner's settings (c.RunnerApp.workdir, executor, data_roots and the
+    executor's own) and the site's dataset registry. Exit code: 0 byte-identical, 1 not, 2 it
     cannot verify (the reason is printed)."""
     examples = "jupyter ext runner verify 3f2a9c1d0b7e4a11 --workdir /srv/jupyter-ext"
     aliases = {**base_aliases, "workdir": "RunnerApp.workdir", "executor": "RunnerApp.executor"}
@@ -215,9 +232,9 @@ class VerifyApp(JupyterExtBase):
             executor = import_item(EXECUTORS[settings.executor])(parent=settings)
         except Exception as exc:  # e.g. no Docker engine: say so, do not crash
             self._cannot(f"the {settings.executor} executor cannot start: {exc}", CANNOT)
-        datasets = {name: Path(path) for name, path in settings.datasets.items()}
+        roots = list(settings.data_roots)
         try:
-            outcome = asyncio.run(verify(job, Path(settings.workdir), executor, datasets, _echo))
+            outcome = asyncio.run(verify(job, Path(settings.workdir), executor, roots, _echo))
         except CannotVerify as exc:
             self._cannot(f"cannot verify job {job}: {exc}", CANNOT)
         print(outcome.report())

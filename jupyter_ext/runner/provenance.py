@@ -11,7 +11,7 @@ overwritten the workspace folder's copy.
 
 What is slow to learn is cached on the site (`cache/`): an interpreter's
 packages (until it or its package folders change) and each dataset file's
-sha256 (until its size or mtime changes).
+sha256 (until its size or mtime changes; see `datasets.HashCache`).
 """
 
 from __future__ import annotations
@@ -152,7 +152,8 @@ def _stamp(path: str) -> list[int] | None:
 
 
 def dataset_digest(name: str, folder: Path, cache: Path) -> schema.DatasetDigest:
-    """One sha256 over a dataset: its files' sorted relative paths and each file's sha256.
+    """One sha256 over a dataset: its files' sorted relative paths and each file's sha256, as
+    jobs recorded it before datasets were registered (`runner verify` of such a job uses it).
 
     A file is hashed again only when its size or mtime changed since the last job."""
     folder = Path(folder)
@@ -189,14 +190,18 @@ def _write_json(path: Path, data) -> None:
 # -- the record of one job --------------------------------------------------
 
 
-def start_record(inputs: list[schema.FileDigest], datasets: dict[str, Path], cache: Path) -> dict:
-    """What the job was given, written before it runs (a restarted runner reads it back)."""
+def start_record(inputs: list[schema.FileDigest], datasets: list[schema.LeasedDataset]) -> dict:
+    """What the job was given, written before it runs (a restarted runner reads it back): its
+    inputs, and each leased dataset version by its registered hash (the runner checked the
+    files against that version's manifest before the job started)."""
     return {
         "started_at": dt.datetime.now(dt.UTC).isoformat(),
         "inputs": [i.model_dump(mode="json") for i in inputs],
         "datasets": [
-            dataset_digest(name, path, cache).model_dump(mode="json")
-            for name, path in sorted(datasets.items())
+            schema.DatasetDigest(name=d.name, sha256=d.sha256, version=d.version).model_dump(
+                mode="json"
+            )
+            for d in sorted(datasets, key=lambda d: d.name)
         ],
     }
 

@@ -4,7 +4,8 @@ On the site only, and without the job server: it reads `provenance/<job>.json`,
 checks the repository out at the recorded commit from the bare mirror under
 `repos/` (no token: the commit was fetched when the job ran), puts the exact
 bytes of its inputs back from the content-addressed store, checks that the
-datasets still have their recorded sha256, runs the action in the executor in a
+dataset versions it read still match their registered manifests (the site's
+registry, `datasets.json`), runs the action in the executor in a
 fresh folder, and compares the sha256 of the declared outputs with the
 recorded ones. What it ran in (interpreter, packages, image) is compared too,
 as notes: a difference there explains a difference in the outputs.
@@ -23,6 +24,7 @@ from .. import schema
 from ..pipeline import Outputs, match_outputs
 from .agent import _files, job_spec
 from .checkout import CheckoutError, checkout
+from .datasets import DatasetRefused, Registry, latest_version, leased_folders
 from .executors import Executor
 from .hashing import sha256_file
 from .provenance import Store, build, dataset_digest, read_site_record
@@ -68,13 +70,13 @@ class Outcome:
 
 
 async def verify(
-    job: str, workdir: Path, executor: Executor, datasets: dict[str, Path],
+    job: str, workdir: Path, executor: Executor, data_roots: list[str],
     on_line: Callable[[str], None],
 ) -> Outcome:  # fmt: skip
     """Run `job` again in a fresh folder under `workdir/verify` and compare its outputs."""
     workdir = Path(workdir)
     lease, recorded = _record(workdir, job)
-    given = _datasets(recorded, datasets, workdir / "cache")
+    given = _datasets(recorded, Registry(workdir), data_roots, workdir / "cache")
     (workdir / "verify").mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"{job}-", dir=workdir / "verify"))
     try:
@@ -113,18 +115,29 @@ def _record(workdir: Path, job: str) -> tuple[schema.Lease, schema.Provenance]:
         ) from None
 
 
-def _datasets(recorded: schema.Provenance, datasets: dict[str, Path], cache: Path) -> dict:
-    """The datasets the job was given, each still with its recorded sha256."""
-    given = {}
-    for digest in recorded.datasets:
-        if digest.name not in datasets:
-            raise CannotVerify(f"the dataset {digest.name!r} is not configured on this site "
-                               "(c.RunnerApp.datasets)")  # fmt: skip
-        now = dataset_digest(digest.name, datasets[digest.name], cache).sha256
+def _datasets(
+    recorded: schema.Provenance, registry: Registry, roots: list[str], cache: Path
+) -> dict[str, Path]:
+    """The datasets the job read, each still as its version was registered."""
+    leased = [schema.LeasedDataset(name=d.name, version=d.version, sha256=d.sha256)
+              for d in recorded.datasets if d.version is not None]  # fmt: skip
+    try:
+        given = leased_folders(leased, registry, roots, cache)
+    except DatasetRefused as exc:
+        raise CannotVerify(f"{exc}: the job cannot read what it read then") from None
+    for digest in recorded.datasets:  # recorded before datasets had versions: by their digest
+        if digest.version is not None:
+            continue
+        entry = registry.get(digest.name)
+        if entry is None:
+            raise CannotVerify(f"the dataset {digest.name!r} is not registered on this site "
+                               "(jupyter ext runner dataset list)")  # fmt: skip
+        folder = Path(latest_version(entry)[1]["path"])
+        now = dataset_digest(digest.name, folder, cache).sha256
         if now != digest.sha256:
             raise CannotVerify(f"the dataset {digest.name!r} has changed since the job ran "
                                f"(recorded {digest.sha256}, now {now})")  # fmt: skip
-        given[digest.name] = Path(datasets[digest.name])
+        given[digest.name] = folder
     return given
 
 

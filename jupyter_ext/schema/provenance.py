@@ -18,8 +18,8 @@ class FileDigest(Model):
 
 class DatasetDigest(Model):
     name: str = Field(max_length=200)
-    sha256: str = Field(pattern=SHA256, description="The dataset's registered hash.")
-    version: str | None = None
+    sha256: str = Field(pattern=SHA256, description="The dataset version's registered hash.")
+    version: int | None = Field(None, description="The version leased (None: before versions).")
 
 
 class Provenance(Model):

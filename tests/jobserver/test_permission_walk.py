@@ -319,6 +319,13 @@ def samples(world) -> dict[tuple[str, str], dict]:
             },
         },
         ("POST", "/runner/datasets/{name}/retire"): {"path": "/runner/datasets/walkdata/retire"},
+        ("PUT", "/runner/datasets/{name}/versions/{version}/dummy/{path}"): {
+            "path": "/runner/datasets/walkdata/versions/1/dummy/x.csv",
+            "content": b"abc",
+        },
+        ("GET", "/datasets/{backend}/{name}/dummy/{path}"): {
+            "path": "/datasets/tpp/walkdata/dummy/x.csv"
+        },
         ("PUT", "/runner/release-files/{file_id}"): {
             "path": f"/runner/release-files/{world.release_file}",
             "content": b"abc",

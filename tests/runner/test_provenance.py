@@ -25,6 +25,7 @@ from jupyter_ext.schema import Lease
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer, make_repo
 from ..jobserver.test_jobserver_cli import environment, jupyter_ext
+from .test_datasets_site import granting, register_on_site
 from .test_local_runner import RunnerThread, wait_for
 
 PROJECT = {
@@ -87,8 +88,10 @@ def ran(tmp_path_factory):
                         "publisher": ["output_publisher"]}.items():  # fmt: skip
         world.user(name, roles)
     clients = {name: Client(world.base_url, token=world.tokens[name]) for name in world.tokens}
+    cohort = register_on_site(world, tmp / "site", "cohort", data)
+    runner = RunnerThread(world, tmp / "site", data_roots=[str(tmp)])
     try:
-        with RunnerThread(world, tmp / "site", datasets={"cohort": data}):
+        with granting(runner, {"extract": [cohort]}):
             request = clients["dev"].job_requests.create(
                 "chain", backend="tpp", actions=["summarise", "noisy"]
             )
@@ -108,7 +111,7 @@ def ran(tmp_path_factory):
             clients["publisher"].releases.publish(release)
         yield SimpleNamespace(
             world=world, clients=clients, jobs=jobs, file=file, commit=commit, data=data,
-            site=tmp / "site", tmp=tmp, unreleased_to_collab=unreleased_to_collab,
+            site=tmp / "site", tmp=tmp, unreleased_to_collab=unreleased_to_collab, cohort=cohort,
         )  # fmt: skip
     finally:
         for client in clients.values():
@@ -135,8 +138,11 @@ def test_each_job_records_its_commit_environment_inputs_datasets_and_outputs(ran
         assert provenance.started_at <= provenance.completed_at
         assert provenance.runner_version
     rows = sha(ROWS.encode())
-    dataset = sha(f"rows.csv\0{rows}\n".encode())  # sorted paths, each with its sha256
-    assert [(d.name, d.sha256) for d in summary.datasets] == [("cohort", dataset)]
+    # the dataset version the job was leased, by its registered hash; only the job leased it
+    assert [(d.name, d.sha256, d.version) for d in extract.datasets] == [
+        ("cohort", ran.cohort.sha256, 1)
+    ]
+    assert summary.datasets == []
     assert extract.inputs == [] and [(o.path, o.sha256) for o in extract.outputs] == [
         ("out/rows.csv", rows)
     ]
@@ -187,9 +193,7 @@ def verify(ran, job: str, workdir: Path | None = None):
     """`jupyter ext runner verify` as a site admin runs it: the runner's config file beside."""
     cwd = ran.tmp / "admin"
     cwd.mkdir(exist_ok=True)
-    (cwd / "jupyter_ext_config.py").write_text(
-        f"c.RunnerApp.datasets = {{'cohort': {str(ran.data)!r}}}\n"
-    )
+    (cwd / "jupyter_ext_config.py").write_text(f"c.RunnerApp.data_roots = [{str(ran.tmp)!r}]\n")
     args = ("runner", "verify", job, "--workdir", str(workdir or ran.site))
     return jupyter_ext(*args, cwd=cwd, env=environment(), timeout=120)
 
@@ -271,3 +275,18 @@ def test_a_datasets_files_are_hashed_again_only_when_they_change(tmp_path):
     (data / "b.csv").write_text("bb")
     changed = dataset_digest("cohort", data, tmp_path / "cache")
     assert changed.sha256 == sha(f"b.csv\0{sha(b'bb')}\nsub/a.csv\0{sha(b'a')}\n".encode())
+
+
+def test_verify_checks_the_dataset_version_a_job_read_against_its_manifest(ran):
+    extract = ran.jobs["extract"]
+    result = verify(ran, extract)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = ran.data / "rows.csv"
+    try:
+        rows.write_text(ROWS.replace("0,a", "0,b", 1))  # same size, other bytes
+        changed = verify(ran, extract)
+        assert changed.returncode == 2, changed.stdout + changed.stderr
+        assert "the dataset cohort (version 1) does not match its manifest" in changed.stderr
+        assert "rows.csv has changed since it was registered" in changed.stderr
+    finally:
+        rows.write_text(ROWS)

@@ -4,24 +4,37 @@ A backend's runner registers a dataset (only its manifest leaves the site); a ne
 is a new version, the old ones kept. A project asks to use a dataset with a purpose; a
 Governance Reviewer, never the one who asked, approves (perhaps until a day) or rejects,
 and may revoke. The transitions are data in `states.py`; every change is audited.
+
+Dummy data is the one part of a dataset whose bytes may leave its site: the runner sends
+each file of a version's dummy data after registering it, refused unless the bytes hash to
+the dummy manifest's sha256, and stored by that hash as released files are (the same content
+once, never changed); anyone signed in may download them, as an attachment never sniffed.
 """
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+import hashlib
+import mimetypes
+import os
+import secrets
+from pathlib import Path, PurePosixPath
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.requests import ClientDisconnect
 
 from ... import schema
 from .. import orm
 from ..audit import record
 from ..dataset_access import effective_state, usable
-from ..deps import BackendDep, Caller, CallerDep, SessionDep, permission
+from ..deps import BackendDep, Caller, CallerDep, SessionDep, current_backend, permission
 from ..errors import ProblemError
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
+from ..release_store import stored_path
 from ..states import advance
 from ._common import backend_named, org_named, project_named
 from .projects import visible_projects
@@ -276,3 +289,121 @@ def withdraw_access(access_id: str, caller: CallerDep, session: SessionDep) -> s
     record(session, caller.name, "dataset_access.withdrawn", row, before, {"state": row.state})
     session.commit()
     return access_view(row)
+
+
+# -- dummy data ------------------------------------------------------------------------------
+
+ATTACHMENT = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
+
+
+def dummy_dir(request: Request) -> Path:
+    return Path(request.app.state.settings.release_dir) / "dummy"
+
+
+def _dummy_file(row: orm.Dataset, version: int | None, path: str) -> schema.ManifestFile:
+    """The entry of `path` in the dummy manifest of `version` (the newest with dummy data)."""
+    versions = [v for v in row.versions if version is None or v.version == version]
+    if not versions:
+        known = ", ".join(str(v.version) for v in row.versions)
+        raise ProblemError(404, f"the dataset {row.name} has no version {version} (it has "
+                                f"{known})")  # fmt: skip
+    with_dummy = [v for v in versions if v.dummy is not None]
+    if not with_dummy:
+        which = f"version {version} of " if version is not None else ""
+        raise ProblemError(404, f"{which}the dataset {row.name} has no dummy data")
+    chosen = with_dummy[0]  # newest first
+    dummy = schema.Manifest.model_validate(chosen.dummy)
+    for entry in dummy.files:
+        if entry.path == path:
+            return entry
+    names = ", ".join(f.path for f in dummy.files[:20])
+    raise ProblemError(404, f"the dummy data of {row.name} (version {chosen.version}) has no "
+                            f"file {path!r}; it has {names}")  # fmt: skip
+
+
+def _expected(request: Request, name: str, version: int, path: str) -> schema.ManifestFile:
+    """The runner's backend's dummy file: its size and sha256, from the registered manifest."""
+    with request.app.state.sessionmaker() as session:
+        backend = current_backend(request, session)
+        row = _dataset(session, backend, name)
+        if row.status != "active":
+            raise ProblemError(409, f"the dataset {name} is retired: its dummy data is closed")
+        return _dummy_file(row, version, path)
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _record_upload(request: Request, name: str, version: int, entry: schema.ManifestFile):
+    with request.app.state.sessionmaker() as session:
+        backend = current_backend(request, session)
+        row = _dataset(session, backend, name)
+        record(session, f"runner:{backend.slug}", "dataset.dummy_upload", row,
+               after={"version": version, "path": entry.path, "sha256": entry.sha256})  # fmt: skip
+        session.commit()
+
+
+@runner_router.put("/datasets/{name}/versions/{version}/dummy/{path:path}", status_code=204,
+                   openapi_extra=RUNNER_ONLY)  # fmt: skip
+async def upload_dummy(name: str, version: int, path: str, request: Request) -> Response:
+    """A file of a version's dummy data, streamed; refused unless its bytes hash to the dummy
+    manifest's sha256. Stored by that hash: a repeat reads nothing and changes nothing."""
+    entry = await run_in_threadpool(_expected, request, name, version, path)
+    target = stored_path(str(dummy_dir(request)), entry.sha256)
+    if target.is_file():
+        return Response(status_code=204)
+    partial = dummy_dir(request) / "partial" / f"{entry.sha256}.{secrets.token_hex(6)}"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    received = 0
+    try:
+        with partial.open("wb") as part:
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > entry.size:
+                    break  # more than the manifest says: it cannot match
+                part.write(chunk)
+        digest = await run_in_threadpool(_sha256, partial) if received == entry.size else None
+        if digest != entry.sha256:
+            raise ProblemError(
+                422,
+                f"the bytes sent for {path} do not match the dummy data's manifest "
+                f"({entry.size} bytes, sha256 {entry.sha256[:12]}…): the file changed after its "
+                f"manifest was computed; run `jupyter ext runner dataset update {name}`",
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(partial, target)
+    except ClientDisconnect:
+        return Response(status_code=400)
+    finally:
+        partial.unlink(missing_ok=True)
+    await run_in_threadpool(_record_upload, request, name, version, entry)
+    return Response(status_code=204)
+
+
+@router.get("/datasets/{backend}/{name}/dummy/{path:path}",
+            openapi_extra=permission(P.SIGNED_IN))  # fmt: skip
+def download_dummy(
+    backend: str, name: str, path: str, request: Request, caller: CallerDep,
+    session: SessionDep,
+    version: int | None = Query(None, description="A version; the newest with dummy data if "
+                                                  "absent."),
+):  # fmt: skip
+    """A file of a dataset's dummy data (synthetic, made to leave the site), as an attachment."""
+    row = _dataset(session, backend_named(session, backend), name)
+    entry = _dummy_file(row, version, path)
+    stored = stored_path(str(dummy_dir(request)), entry.sha256)
+    if not stored.is_file():
+        raise ProblemError(409, f"the site of {backend} has not sent {path} of the dummy data of "
+                                f"{name} yet: ask its runner's administrator")  # fmt: skip
+    record(session, caller.name, "dataset.dummy_download", row, after={"path": entry.path})
+    session.commit()
+    name_only = PurePosixPath(entry.path).name
+    return FileResponse(
+        stored,
+        media_type=mimetypes.guess_type(name_only)[0] or "application/octet-stream",
+        headers=ATTACHMENT,
+        filename=name_only,
+        content_disposition_type="attachment",
+    )

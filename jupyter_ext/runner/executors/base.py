@@ -13,7 +13,12 @@ Four methods make an executor:
   already handed on; an engine that cannot find it again says so;
 - `cancel(identifier)`: stop it within a second; `run`/`recover` then return
   an `Execution` with `cancelled` set;
-- `describe()`: what the health report says about it.
+- `describe()`: what the health report says about it (`health()` is the short form the
+  runner's heartbeat carries to `GET /api/v1/backends/{slug}`).
+
+Datasets: `spec.datasets` holds exactly the dataset versions the job was leased (checked
+against their manifests by the runner); an executor gives the job those and no other, at
+`$JUPYTER_EXT_DATASETS/<name>` (in a container `/datasets/<name>`), read-only.
 """
 
 from __future__ import annotations
@@ -79,14 +84,20 @@ class Executor(LoggingConfigurable):
     def describe(self) -> dict:
         return {"executor": self.name, "isolates": self.isolates}
 
+    def health(self) -> str:
+        """The executor as the backend's health report names it (64 characters at most)."""
+        return self.name
+
 
 def timed_out(limit: float) -> str:
     return f"stopped: it ran longer than its limit of {limit:g} s"
 
 
 def link_datasets(spec: JobSpec) -> Path:
-    """A folder of links to the datasets, for executors that share the site's file system
-    (no isolation there: read-only is a courtesy, the Docker executor enforces it)."""
+    """A folder of links to the job's datasets, for executors that share the site's file
+    system. Only the leased ones are linked, but nothing stops a job from opening any path
+    the runner's user can read: read-only and "only these" are enforced by the Docker
+    executor alone."""
     folder = spec.scratch / "datasets"
     folder.mkdir(parents=True, exist_ok=True)
     for name, path in spec.datasets.items():

@@ -4,7 +4,8 @@ Each job is a container of its action's image (built locally, see
 `jupyter_ext.runner.images`) with no network, a read-only root file system,
 every capability dropped, no new privileges, a user that owns nothing but the
 job's folder (mounted at /workspace), CPU, memory and process limits, and the
-datasets mounted read-only under /datasets. Containers carry the job's
+dataset versions it was leased mounted read-only under /datasets/<name>: no other
+dataset is in the container, whatever path the job tries. Containers carry the job's
 identifier as a label, so a runner that restarts finds them and follows on.
 
 The docker SDK is synchronous: its calls run in threads, and the log stream's
@@ -68,9 +69,11 @@ class DockerExecutor(Executor):
                                    "add it to DockerExecutor.images")  # fmt: skip
         user = self._own_workdir(spec.workdir)
         env = {k: v for k, v in spec.env.items() if k not in ("HOME", "PATH")}
-        env.update(HOME="/tmp", JUPYTER_EXT_DATASETS=DATASETS)
+        env["HOME"] = "/tmp"
+        if spec.datasets:
+            env["JUPYTER_EXT_DATASETS"] = DATASETS
         volumes = {str(spec.workdir): {"bind": WORKSPACE, "mode": "rw"}}
-        for name, path in spec.datasets.items():
+        for name, path in spec.datasets.items():  # only the leased ones: no other is there
             volumes[str(Path(path).resolve())] = {"bind": f"{DATASETS}/{name}", "mode": "ro"}
         try:
             container = await asyncio.to_thread(

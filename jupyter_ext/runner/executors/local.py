@@ -1,8 +1,11 @@
 """Run actions as local processes: for the demo and development, not for secure sites.
 
-It does not isolate: a job can read what the runner's user can read. Its health
-report says so. Each job is a process group of its own, so a cancel or a time
-limit stops everything it started, within a second. Its output comes through a
+It does not isolate: a job can read any path the runner's user can read, datasets it
+was not leased included (it is only given the leased ones under $JUPYTER_EXT_DATASETS,
+as links), and can write wherever that user can. Its health report says so.
+
+Each job is a process group of its own, so a cancel or a time limit stops
+everything it started, within a second. Its output comes through a
 pipe, so a job cannot outlive a runner that was killed: a restarted runner
 stops what is left of it and says so.
 """
@@ -21,6 +24,11 @@ from collections.abc import Callable
 from traitlets import Dict, Float
 
 from .base import Execution, Executor, JobSpec, link_datasets, timed_out
+
+NO_ISOLATION = (
+    "local processes, for development only: no isolation. A job can read any path the "
+    "runner's user can, datasets it was not leased included."
+)
 
 
 class LocalExecutor(Executor):
@@ -119,4 +127,7 @@ class LocalExecutor(Executor):
                 continue
 
     def describe(self) -> dict:
-        return {**super().describe(), "note": "local processes: no isolation (development only)"}
+        return {**super().describe(), "note": NO_ISOLATION}
+
+    def health(self) -> str:
+        return "local (no isolation: a job reads all the runner's user can)"
