@@ -421,3 +421,68 @@ def test_unchanged_files_are_not_hashed_again_before_each_job(tmp_path):
     os.utime(data / "rows.csv", ns=(stamp + 10**9, stamp + 10**9))  # a new mtime: hashed again
 
     assert manifest_problem(data, manifest, None, cache) is None
+
+
+@pytest.mark.parametrize("executor", ["local", "docker"])
+def test_registered_asked_for_approved_and_read_end_to_end(site, tmp_path, executor, request):
+    """A data owner registers a dataset from the site; a project asks for it, a Governance
+    Reviewer approves, and its action reads it through the real job server and runner; a
+    job of another project cannot."""
+    if executor == "docker":
+        request.getfixturevalue("docker_images")
+        from jupyter_ext.runner.executors.docker import DockerExecutor
+
+        engine = DockerExecutor()
+    else:
+        engine = None
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "project.yaml").write_text(PROJECT)
+    (source / "datasets.yaml").write_text("version: 1\nactions:\n  read: [cohort]\n")
+    host = {"cohort": str(site.root / "cohort" / "patients.csv")}
+    (source / "probe.py").write_text(
+        PROBE.replace("HOST = {}", f"HOST = {host!r}").replace("rows.csv", "patients.csv")
+    )
+    repo = tmp_path / "repos" / "reads"
+    make_repo(repo, source)
+    site.workspace("sample-study", "reads", repo)
+    site.project("uni", "Other study", {"dev": ["project_developer"]})
+    site.workspace("other-study", "other-reads", repo)
+
+    added = dataset_cli(site, "add", "cohort", str(site.root / "cohort"), "--description",
+                        "Made-up patients", "--owner", "uni", "--dummy",
+                        str(site.dummy))  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    site.user("governor", ["governance_reviewer"])
+    dev = site.client("dev")
+    submit = {"workspace": "reads", "backend": "tpp", "actions": ["read", "peek"]}
+    refused = dev.post("job-requests", json=submit)
+    assert refused.status_code == 422 and "may not use the dataset cohort" in refused.text
+    ask = {"project": "sample-study", "backend": "tpp", "dataset": "cohort",
+           "purpose": "counting patients"}  # fmt: skip
+    access = dev.post("dataset-access", json=ask).json()
+    approved = site.client("governor").post(f"dataset-access/{access['id']}/approve", json={})
+    assert approved.status_code == 200, approved.text
+
+    other = dev.post("job-requests", json={**submit, "workspace": "other-reads"})
+    assert other.status_code == 422 and "other-study may not use the dataset cohort" in other.text
+    created = dev.post("job-requests", json=submit)
+    assert created.status_code == 201, created.text
+    roots = [str(site.root)]
+    with RunnerThread(site, site.site, executor=engine, data_roots=roots):
+        done = wait_for(site, created.json()["id"], timeout=180)
+        alone = dev.post("job-requests", json={**submit, "workspace": "other-reads",
+                                               "actions": ["peek"]}).json()  # fmt: skip
+        alone_done = wait_for(site, alone["id"], timeout=180)
+    jobs = succeeded(done)
+    succeeded(alone_done)
+    read = json.loads((site.site / "workspaces" / "reads" / "out" / "read.json").read_text())
+    assert (read["variable"], read["given"], read["rows"]) == (True, ["cohort"], 13)
+    peek = json.loads((site.site / "workspaces" / "other-reads" / "out" / "peek.json").read_text())
+    assert (peek["variable"], peek["given"], peek["rows"]) == (False, [], None)
+    if executor == "docker":  # isolated: not even by its path on the host
+        assert read["container"] == {"cohort": True, "other": False}
+        assert peek["host"] == {"cohort": False} and peek["container"]["cohort"] is False
+    (digest,) = dev.get(f"jobs/{jobs['read']}/provenance").json()["datasets"]
+    (version,) = dev.get("datasets/tpp/cohort").json()["versions"]
+    assert digest == {"name": "cohort", "version": 1, "sha256": version["manifest"]["sha256"]}
