@@ -433,8 +433,9 @@ def test_configured_from_a_workspace_servers_environment(world, monkeypatch):
 
 def test_the_public_names_are_pinned():
     assert sorted(client_package.__all__) == [
-        "Actions", "AsyncClient", "Backend", "BadRequest", "ChecksumMismatch", "Client",
-        "ClientError", "Conflict", "Forbidden", "Job", "JobRequest", "JobServerError",
+        "AccessRequest", "Actions", "AsyncClient", "Backend", "BadRequest", "ChecksumMismatch",
+        "Client", "ClientError", "Conflict", "Dataset", "Forbidden", "Job", "JobRequest",
+        "JobServerError",
         "JobServerUnreachable", "LiveEvent", "LogLine", "NotFound", "Release", "ServerError",
         "Unauthorized", "ValidationError", "WaitTimeout",
     ]  # fmt: skip
