@@ -39,6 +39,7 @@ USERS = {  # login: (global roles, roles in the demo project)
     "checker2": (["output_checker"], ["project_collaborator"]),
     "publisher": (["output_publisher"], ["project_collaborator"]),
     "admin": (["core_developer"], ["project_coordinator"]),
+    "governor": (["governance_reviewer"], []),  # decides which projects may use a dataset
 }
 
 
@@ -134,6 +135,7 @@ class Demo:
         self.stack.start()
         self._seed_project(repo)
         self._register_dataset(dataset)
+        self._approve_dataset()
         self.runner_log = (self.folder / "runner.log").open("a")
         self.runner = subprocess.Popen(
             [*self._runner_command("runner"), "--executor", "local"],
@@ -161,6 +163,27 @@ class Demo:
               "--description", "Synthetic patients of the demo backend: age, sex, region and "
               "whether they have the condition, one row per patient.", "--owner", ORG,
               "--dummy", str(self._dummy_data())], self.folder, {})  # fmt: skip
+
+    def _approve_dataset(self) -> None:
+        """The demo project may use the synthetic dataset (first run): the analyst asks for it
+        with a purpose and the governance reviewer approves, as a project and a Governance
+        Reviewer would; the demo runs on without it if that fails, and the log says why."""
+        from ..client import Client
+
+        marker = self.folder / "dataset.approved"
+        if marker.exists():
+            return
+        url, tokens = self.stack.jobserver_url, self.tokens
+        try:
+            with Client(url, token=tokens["analyst"], workspace=WORKSPACE) as analyst:
+                asked = analyst.datasets.request(
+                    "synthetic", "The workshop: rates of the condition by region", backend=BACKEND
+                )
+            with Client(url, token=tokens["governor"]) as governor:
+                governor.datasets.approve(asked, "fits the demo study's purpose")
+            marker.write_text(asked.id)
+        except Exception as exc:
+            self.log.warning("the demo's dataset approval could not be seeded: %s", exc)
 
     def stop(self) -> None:
         if self.runner is not None and self.runner.poll() is None:
@@ -230,12 +253,18 @@ class Demo:
     def _seed_accounts(self, db: str, keys: dict[str, str]) -> None:
         """Users, the organisation and its backend, through `jupyter ext admin` (first run)."""
         token_file = self.folder / "runner.token"
-        if token_file.exists():
-            return
         env = {"JUPYTER_EXT_CRYPT_KEY": keys["jobserver"]}
 
         def admin(*args: str) -> str:
             return _run([str(BIN / "jupyter-ext"), *args, "--db-url", db], self.folder, env)
+
+        if token_file.exists():  # seeded before: only the users added to the demo since
+            tokens = self.tokens
+            for login in USERS.keys() - tokens.keys():
+                admin("admin", "add-user", login, *(f"--role={r}" for r in USERS[login][0]))
+                tokens[login] = admin("admin", "token", login).strip()
+            (self.folder / "tokens.json").write_text(json.dumps(tokens))
+            return
 
         _run([str(BIN / "jupyter-ext"), "jobserver", "--upgrade-db", "--db-url", db],
              self.folder, env)  # fmt: skip
@@ -299,6 +328,8 @@ class Demo:
                 raise StackError(f"seeding the project failed: {project.text}")
             slug = PROJECT.lower().replace(" ", "-")
             for login, (_, roles) in USERS.items():
+                if not roles:
+                    continue
                 api.post(f"projects/{slug}/members", json={"username": login, "roles": roles})
             for name, branch in ((WORKSPACE, "main"), (DEBUG_WORKSPACE, DEBUG_BRANCH)):
                 body = {"name": name, "project": slug, "repo": str(repo), "branch": branch}

@@ -37,7 +37,7 @@ def test_there_are_the_workshop_notebooks():
     assert [n.stem for n in NOTEBOOKS] == [
         "01-getting-started", "02-debugging-a-failed-job",
         "03-browsing-released-outputs", "04-scripting-with-the-client",
-        "05-requesting-a-release",
+        "05-requesting-a-release", "06-datasets",
     ]  # fmt: skip
 
 
