@@ -1,7 +1,8 @@
 """`jupyter ext demo` as a newcomer sees it in a browser: the Jobs panel in every workspace server.
 
 The analyst signs in to the demo's hub, starts each workspace's server from the hub and finds
-the panel there with that workspace, its actions, the demo's job requests and its released files.
+the panel there with that workspace, its actions, the demo's job requests, its released files
+and the dataset its project may use.
 """
 
 from __future__ import annotations
@@ -64,5 +65,14 @@ def test_every_workspace_server_of_the_demo_shows_the_panel(demo, page, shots):
             page.wait_for_function(
                 "() => document.querySelector('.jp-ImageViewer img')?.naturalWidth > 0"
             )
+        if workspace == WORKSPACE:  # the demo's project may use its synthetic dataset
+            datasets = panel.locator(".jp-ext-section-datasets")
+            datasets.locator("> summary").click()  # folded at first
+            dataset = datasets.locator(".jp-ext-dataset", has_text="synthetic")
+            dataset.wait_for(timeout=TIMEOUT)
+            dataset.locator("summary", has_text="patients.csv").click()
+            columns = dataset.locator(".jp-ext-columns", has_text="has_condition integer")
+            columns.wait_for(timeout=TIMEOUT)
+            assert "1,000 rows" in dataset.inner_text()
         shots(page, f"demo-{n + 1}-{workspace}")
     assert not page.errors, page.errors
