@@ -174,3 +174,31 @@ def test_a_job_reads_only_what_its_project_was_approved_for(world, tmp_path):
     job = dev.get(f"job-requests/{again['id']}").json()["jobs"][0]
     assert job["state"] == "failed"
     assert "may not use the dataset primary-care" in job["status_message"]
+
+
+def test_a_project_asks_on_its_page_and_a_governance_reviewer_decides_on_theirs(world):
+    from .test_pages import get
+    from .test_release_pages import post
+
+    world.user("governor", ["governance_reviewer"])
+    register(world, body())
+    page = get(world, "dev", "/uni/sample-study")
+    assert "Ask to use a dataset" in page.text and "primary-care on tpp" in page.text
+    empty = post(world, "dev", "/uni/sample-study/datasets/ask", {"dataset": "tpp/primary-care"})
+    assert empty.status_code == 422 and "say what the project needs it for" in empty.text
+    assert post(world, "collab", "/uni/sample-study/datasets/ask",
+                {"dataset": "tpp/primary-care", "purpose": "p"}).status_code == 403  # fmt: skip
+    asked = post(world, "dev", "/uni/sample-study/datasets/ask",
+                 {"dataset": "tpp/primary-care", "purpose": "rates by region"})  # fmt: skip
+    assert asked.status_code == 303
+    queue = get(world, "governor", "/dataset-access")
+    assert "rates by region" in queue.text and "Approve" in queue.text
+    assert "Approve" not in get(world, "dev", "/dataset-access").text
+    (request,) = world.client("dev").get("dataset-access").json()["items"]
+    bad_day = post(world, "governor", f"/dataset-access/{request['id']}/approve",
+                   {"until": "soon"})  # fmt: skip
+    assert bad_day.status_code == 422 and "is not a day" in bad_day.text
+    done = post(world, "governor", f"/dataset-access/{request['id']}/approve", {"reason": "ok"})
+    assert done.status_code == 303
+    shown = get(world, "dev", "/uni/sample-study").text
+    assert "patients.csv" in shown and "age <small>(integer)</small>" in shown

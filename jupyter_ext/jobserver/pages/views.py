@@ -17,6 +17,7 @@ from ..release_store import stored_path
 from ..routes import job_requests, orgs, projects, releases, workspaces
 from . import page
 from .auth import page_caller
+from .datasets import project_datasets
 from .render import render
 from .reviewing import DONE as REVIEW_DONE
 
@@ -85,7 +86,7 @@ def project_page(org: str, project: str, request: Request, session: SessionDep):
     ).all()
     members = projects.list_members(project, caller, session)
     return render(request, "project.html", caller, project=row, workspaces=spaces,
-                  members=members)  # fmt: skip
+                  members=members, **project_datasets(request, caller, session, row))  # fmt: skip
 
 
 @page("/{org}/{project}/{workspace}", P.PROJECT_VIEW, "project")

@@ -17,7 +17,7 @@ T = TypeVar("T")
 # an organisation or workspace so named would be hidden behind them.
 RESERVED_ORG_NAMES = frozenset({
     "api", "static", "login", "oauth_callback", "applications", "backends", "orgs", "users",
-    "settings", "event-log", "jobs", "job-requests",
+    "settings", "event-log", "jobs", "job-requests", "dataset-access",
 })  # fmt: skip
 RESERVED_WORKSPACE_NAMES = frozenset({"settings", "workspaces"})
 
