@@ -298,6 +298,29 @@ def test_a_github_workspace_links_problems_to_their_lines_and_takes_a_token_once
     assert github.seen and all(seen in (None, f"Bearer {TOKEN}") for seen in github.seen)
 
 
+def test_a_github_workspace_is_made_with_a_token_given_once(world, tmp_path, github):
+    """Before any token is saved (the guide's step 7 comes before step 8), the new-workspace
+    form takes one for this once: the repository and branch are checked with it, and it is
+    neither kept nor written back into the page."""
+    world.app.state.repos = Repositories(
+        LocalGit([str(tmp_path)]), GitHub(f"http://127.0.0.1:{github.server_port}",
+                                          "https://github.com")
+    )  # fmt: skip
+    new = "/uni/sample-study/workspaces/new"
+    page = get(world, "dev", new)
+    assert '<label for="github_token" class="form-label">GitHub token for this once' in page.text
+    good = {"name": "hosted", "repo": "https://github.com/org/study", "branch": "main"}
+    refused = post(world, "dev", new, good)
+    assert refused.status_code == 422 and "no GitHub token" in problem(refused)
+    wrong = post(world, "dev", new, {**good, "branch": "nope", "github_token": TOKEN})
+    assert wrong.status_code == 422 and TOKEN not in wrong.text
+    assert count(world, orm.Workspace) == 1  # nothing was written
+    made = post(world, "dev", new, {**good, "github_token": TOKEN})
+    assert after(made) == "/uni/sample-study/hosted"
+    assert row(world, orm.User, username="dev").github_token is None
+    assert f"Bearer {TOKEN}" in github.seen
+
+
 # -- the job request, the job and its log ---------------------------------------------------------
 
 

@@ -249,7 +249,8 @@ def delete_github_token(request: Request, session: Session, caller: Caller, fiel
 def _new_workspace(request, caller, project, problem=None, values=None, status=200):
     values = values or {"branch": "main", "notifications": True}
     return render(request, "work_workspace_new.html", caller, status=status, project=project,
-                  values=values, problem=problem)  # fmt: skip
+                  values=values, problem=problem,
+                  saved_token=caller.user.github_token is not None)  # fmt: skip
 
 
 @page("/{org}/{project}/workspaces/new", P.WORKSPACE_MANAGE, "project")
@@ -269,10 +270,11 @@ def create_workspace(
               "branch": text(fields, "branch"),
               "notifications": "notifications" in fields}  # fmt: skip
 
-    def create():
+    def create():  # a token given in the form checks the repository this once, not kept
         made = workspaces.create_workspace(
-            body(schema.WorkspaceCreate, project=row.slug, **values), request, caller, session
-        )
+            body(schema.WorkspaceCreate, project=row.slug, **values), request, caller, session,
+            x_github_token=text(fields, "github_token")[:255] or None,
+        )  # fmt: skip
         return see(request, f"{org}/{project}/{made.name}", "created")
 
     return attempt(session, create, lambda exc: _new_workspace(request, caller, row, exc.detail,

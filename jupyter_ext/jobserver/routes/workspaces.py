@@ -87,7 +87,13 @@ def list_workspaces(
     "/workspaces", status_code=201, openapi_extra=permission(P.WORKSPACE_MANAGE, "project")
 )
 def create_workspace(
-    body: schema.WorkspaceCreate, request: Request, caller: CallerDep, session: SessionDep
+    body: schema.WorkspaceCreate,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    x_github_token: str | None = Header(
+        None, max_length=255, description="A GitHub token for this request only, not kept."
+    ),
 ) -> schema.Workspace:
     project = project_named(session, body.project)
     caller.require(P.WORKSPACE_MANAGE, project)
@@ -107,7 +113,8 @@ def create_workspace(
         created_by_id=caller.user.id,
     )
     workspace.project, workspace.created_by = project, caller.user
-    branch_head(request, workspace, github_token(request, caller))  # the branch must exist
+    token = github_token(request, caller, x_github_token)
+    branch_head(request, workspace, token)  # the branch must exist
     session.add(workspace)
     record(session, caller.name, "workspace.create", workspace, after=body.model_dump())
     session.commit()
