@@ -5,18 +5,21 @@ publisher's publication. Each calls the API's own route function, so the review'
 from __future__ import annotations
 
 from fastapi import Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ... import schema
+from .. import orm
 from ..deps import Caller
 from ..errors import ProblemError
-from ..routes import releases, reviews
+from ..routes import jobs, releases, reviews
 from . import form
 from .work import see
 
 RELEASE = "/{org}/{project}/{workspace}/releases/{release_id}"
 DONE = {
+    "requested": "Your release request is sent: output checkers are asked to review it.",
     "voted": "Your vote is recorded. The others' votes show once all have voted.",
     "commented": "Your comment is added.",
     "published": "Published: the backend's runner now uploads the approved files.",
@@ -31,6 +34,27 @@ def _back(request: Request, org: str, project: str, workspace: str, release_id: 
 def _field(fields: FormData, name: str) -> str:
     value = fields.get(name, "")
     return value if isinstance(value, str) else ""
+
+
+@form("/jobs/{identifier}/release")
+def ask_for_release(request: Request, session: Session, caller: Caller, fields: FormData,
+                    identifier: str):  # fmt: skip
+    """A release of the ticked outputs of a succeeded job: the backend's rules judge them."""
+    job = jobs.get_job(identifier, caller, session)
+    paths = [p for p in fields.getlist("file") if isinstance(p, str)]
+    context, control = _field(fields, "context"), _field(fields, "disclosure_control")
+    if not paths or not context.strip() or not control.strip():
+        raise ProblemError(422, "tick the files, and say what they show and how small numbers "
+                                "were handled")  # fmt: skip
+    group = schema.ReleaseGroup(context=context, disclosure_control=control,
+                                files=[{"job": identifier, "path": p} for p in paths])  # fmt: skip
+    body = schema.ReleaseCreate(workspace=job.workspace, backend=job.backend,
+                                groups={_field(fields, "group") or "results": group})  # fmt: skip
+    made = releases.request_release(body, request, caller, session)
+    workspace = session.scalar(select(orm.Workspace).where(orm.Workspace.name == job.workspace))
+    project = workspace.project
+    return see(request, f"{project.org.slug}/{project.slug}/{workspace.name}/releases/{made.id}",
+               "requested")  # fmt: skip
 
 
 @form(f"{RELEASE}/files/{{file_id}}/vote")

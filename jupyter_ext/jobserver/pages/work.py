@@ -453,6 +453,7 @@ def _job(request, session, caller, identifier, problem=None, status=200):
         workspace=row.job_request.workspace, lines=lines, after=after,
         more=len(lines) == LOG_LINES, outputs=outputs, problem=problem,
         done=notice(request), finished=found.state in FINISHED_JOB_STATES,
+        may_request_release=caller.can(P.RELEASE_REQUEST, row.job_request.workspace.project),
         live=live(request, ["job", "log"], job_request=found.job_request),
     )  # fmt: skip
 
