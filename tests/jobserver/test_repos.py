@@ -18,16 +18,22 @@ TOKEN = "ghp_" + "t" * 36
 
 
 class FakeGitHub(BaseHTTPRequestHandler):
-    """The two REST endpoints the job server uses, checking the token on every request."""
+    """The two REST endpoints the job server uses, checking the token on every request.
+
+    Subclasses change `SHA` and `YAML`; `server.seen` keeps (path, Authorization) per call.
+    """
+
+    SHA = SHA
+    YAML = b"version: '5'\nactions: {}\n"
 
     def do_GET(self):
         self.server.seen.append((self.path, self.headers.get("Authorization")))
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             return self.answer(401, {"message": "Bad credentials"})
         if self.path == "/repos/org/study/commits/main":
-            return self.answer(200, SHA, "application/vnd.github.sha")
-        if self.path == f"/repos/org/study/contents/project.yaml?ref={SHA}":
-            content = base64.b64encode(b"version: '5'\nactions: {}\n").decode()
+            return self.answer(200, self.SHA, "application/vnd.github.sha")
+        if self.path == f"/repos/org/study/contents/project.yaml?ref={self.SHA}":
+            content = base64.b64encode(self.YAML).decode()
             return self.answer(200, {"type": "file", "encoding": "base64", "content": content})
         return self.answer(404, {"message": "Not Found"})
 
@@ -43,15 +49,19 @@ class FakeGitHub(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def github():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
+def serve(handler: type[BaseHTTPRequestHandler]):
+    """`handler` on 127.0.0.1 in a thread, until the generator is closed."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def github():
+    yield from serve(FakeGitHub)
 
 
 def test_github_source_reads_through_the_rest_api_with_the_token_in_a_header(github):

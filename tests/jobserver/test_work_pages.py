@@ -5,12 +5,9 @@ they are tested for being there, never for their timing."""
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -22,8 +19,9 @@ from .harness import git, make_repo
 from .test_admin_pages import after, browser_server, count, post, problem, row  # noqa: F401
 from .test_hubauth import hub  # noqa: F401  (the hub's user API and OAuth, on loopback)
 from .test_pages import get, root
+from .test_repos import TOKEN, serve
+from .test_repos import FakeGitHub as RepoFakeGitHub
 
-TOKEN = "ghp_" + "t" * 36
 LIVE = "static/jupyter-ext/live.js"
 
 
@@ -237,43 +235,16 @@ def test_an_invalid_project_yaml_shows_its_problems_by_line(world, tmp_path):
     assert 'name="action"' not in page.text  # nothing to choose while it is invalid
 
 
-class FakeGitHub(BaseHTTPRequestHandler):
+class FakeGitHub(RepoFakeGitHub):
     """GitHub's two REST endpoints the job server reads, with an invalid project.yaml."""
 
     SHA = "c" * 40
     YAML = b"version: '5'\nactions:\n  a:\n    run: python:v2 a.py\n    needs: [b]\n"
 
-    def do_GET(self):
-        self.server.seen.append(self.headers.get("Authorization"))
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-            return self.answer(401, {"message": "Bad credentials"})
-        if self.path == "/repos/org/study/commits/main":
-            return self.answer(200, self.SHA, "application/vnd.github.sha")
-        if self.path == f"/repos/org/study/contents/project.yaml?ref={self.SHA}":
-            content = base64.b64encode(self.YAML).decode()
-            return self.answer(200, {"type": "file", "encoding": "base64", "content": content})
-        return self.answer(404, {"message": "Not Found"})
-
-    def answer(self, status, body, content_type="application/json"):
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def github():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    server.seen = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from serve(FakeGitHub)
 
 
 def test_a_github_workspace_links_problems_to_their_lines_and_takes_a_token_once(
@@ -295,7 +266,7 @@ def test_a_github_workspace_links_problems_to_their_lines_and_takes_a_token_once
     assert f'<a href="{blob}">line 5</a>' in listed.text
     assert f"https://github.com/org/study/commit/{FakeGitHub.SHA}" in listed.text
     assert row(world, orm.User, username="dev").github_token is None
-    assert github.seen and all(seen in (None, f"Bearer {TOKEN}") for seen in github.seen)
+    assert github.seen and all(auth in (None, f"Bearer {TOKEN}") for _, auth in github.seen)
 
 
 def test_a_github_workspace_is_made_with_a_token_given_once(world, tmp_path, github):
@@ -318,7 +289,7 @@ def test_a_github_workspace_is_made_with_a_token_given_once(world, tmp_path, git
     made = post(world, "dev", new, {**good, "github_token": TOKEN})
     assert after(made) == "/uni/sample-study/hosted"
     assert row(world, orm.User, username="dev").github_token is None
-    assert f"Bearer {TOKEN}" in github.seen
+    assert f"Bearer {TOKEN}" in [auth for _, auth in github.seen]
 
 
 # -- the job request, the job and its log ---------------------------------------------------------

@@ -13,6 +13,7 @@ import importlib
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import FormData
 
 from ..deps import SessionDep
 from ..errors import ProblemError
@@ -78,6 +79,17 @@ def form(path: str):
         return handler
 
     return decorate
+
+
+def field(fields: FormData, name: str) -> str:
+    """A form field's text as sent, or "" (an upload or a missing field is no text)."""
+    value = fields.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def field_list(fields: FormData, name: str) -> list[str]:
+    """Every text value of a repeated field (ticked boxes, a multiple select)."""
+    return [v for v in fields.getlist(name) if isinstance(v, str)]
 
 
 def _signed_in(request: Request, session):

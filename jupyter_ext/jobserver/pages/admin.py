@@ -28,6 +28,8 @@ from ..errors import ProblemError
 from ..permissions import Permission as P
 from ..routes import accounts, applications, orgs, projects
 from ..routes._common import project_named
+from . import field as text
+from . import field_list as texts
 from . import form, page
 from .auth import page_caller
 from .render import environment, prefix_of, render
@@ -75,15 +77,6 @@ class ProjectField(Model):
 
 
 # -- forms: the caller, the body, the answer --------------------------------------------------
-
-
-def text(fields: FormData, name: str) -> str:
-    value = fields.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
-def texts(fields: FormData, name: str) -> list[str]:
-    return [v for v in fields.getlist(name) if isinstance(v, str)]
 
 
 def sentence(errors: Iterable[dict], model: type[BaseModel]) -> str:

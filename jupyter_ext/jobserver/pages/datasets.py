@@ -14,7 +14,7 @@ from ..deps import Caller, SessionDep
 from ..errors import ProblemError
 from ..permissions import Permission as P
 from ..routes import datasets
-from . import form, page
+from . import field, form, page
 from .auth import page_caller
 from .render import render
 from .work import see
@@ -29,16 +29,11 @@ DECISIONS = {"approve": datasets.approve_access, "reject": datasets.reject_acces
              "revoke": datasets.revoke_access}  # fmt: skip
 
 
-def _field(fields: FormData, name: str) -> str:
-    value = fields.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
-
-
 @form("/{org}/{project}/datasets/ask")
 def ask(request: Request, session: Session, caller: Caller, fields: FormData, org: str,
         project: str):  # fmt: skip
-    backend, _, name = _field(fields, "dataset").partition("/")
-    purpose = _field(fields, "purpose")
+    backend, _, name = field(fields, "dataset").strip().partition("/")
+    purpose = field(fields, "purpose").strip()
     if not (backend and name and purpose):
         raise ProblemError(422, "choose a dataset and say what the project needs it for")
     body = schema.AccessRequestCreate(project=project, backend=backend, dataset=name,
@@ -63,12 +58,12 @@ def decide(request: Request, session: Session, caller: Caller, fields: FormData,
            decision: str):  # fmt: skip
     if decision not in DECISIONS:
         raise ProblemError(404, f"there is no decision {decision!r}: approve, reject or revoke")
-    until = _field(fields, "until")
+    until = field(fields, "until").strip()
     try:
         day = dt.date.fromisoformat(until) if until else None
     except ValueError:
         raise ProblemError(422, f"{until!r} is not a day: write it as 2027-03-31") from None
-    body = schema.AccessDecision(reason=_field(fields, "reason"), until=day)
+    body = schema.AccessDecision(reason=field(fields, "reason").strip(), until=day)
     DECISIONS[decision](access_id, body, caller, session)
     return see(request, "dataset-access", {"approve": "approved", "reject": "rejected",
                                            "revoke": "revoked"}[decision])  # fmt: skip

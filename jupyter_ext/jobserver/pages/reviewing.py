@@ -14,7 +14,7 @@ from .. import orm
 from ..deps import Caller
 from ..errors import ProblemError
 from ..routes import jobs, releases, reviews
-from . import form
+from . import field, field_list, form
 from .work import see
 
 RELEASE = "/{org}/{project}/{workspace}/releases/{release_id}"
@@ -31,25 +31,20 @@ def _back(request: Request, org: str, project: str, workspace: str, release_id: 
     return see(request, f"{org}/{project}/{workspace}/releases/{release_id}", done)
 
 
-def _field(fields: FormData, name: str) -> str:
-    value = fields.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
 @form("/jobs/{identifier}/release")
 def ask_for_release(request: Request, session: Session, caller: Caller, fields: FormData,
                     identifier: str):  # fmt: skip
     """A release of the ticked outputs of a succeeded job: the backend's rules judge them."""
     job = jobs.get_job(identifier, caller, session)
-    paths = [p for p in fields.getlist("file") if isinstance(p, str)]
-    context, control = _field(fields, "context"), _field(fields, "disclosure_control")
+    paths = field_list(fields, "file")
+    context, control = field(fields, "context"), field(fields, "disclosure_control")
     if not paths or not context.strip() or not control.strip():
         raise ProblemError(422, "tick the files, and say what they show and how small numbers "
                                 "were handled")  # fmt: skip
     group = schema.ReleaseGroup(context=context, disclosure_control=control,
                                 files=[{"job": identifier, "path": p} for p in paths])  # fmt: skip
     body = schema.ReleaseCreate(workspace=job.workspace, backend=job.backend,
-                                groups={_field(fields, "group") or "results": group})  # fmt: skip
+                                groups={field(fields, "group") or "results": group})  # fmt: skip
     made = releases.request_release(body, request, caller, session)
     workspace = session.scalar(select(orm.Workspace).where(orm.Workspace.name == job.workspace))
     project = workspace.project
@@ -61,8 +56,8 @@ def ask_for_release(request: Request, session: Session, caller: Caller, fields: 
 def vote(request: Request, session: Session, caller: Caller, fields: FormData, org: str,
          project: str, workspace: str, release_id: str, file_id: str):  # fmt: skip
     try:
-        body = schema.ReviewCreate(decision=_field(fields, "decision"),
-                                   comment=_field(fields, "comment"))  # fmt: skip
+        body = schema.ReviewCreate(decision=field(fields, "decision"),
+                                   comment=field(fields, "comment"))  # fmt: skip
     except ValueError:
         raise ProblemError(422, "choose approve, request changes or reject") from None
     row = releases.release_row(caller, session, release_id)
@@ -76,7 +71,7 @@ def vote(request: Request, session: Session, caller: Caller, fields: FormData, o
 @form(f"{RELEASE}/files/{{file_id}}/comment")
 def comment(request: Request, session: Session, caller: Caller, fields: FormData, org: str,
             project: str, workspace: str, release_id: str, file_id: str):  # fmt: skip
-    text = _field(fields, "text").strip()
+    text = field(fields, "text").strip()
     if not text:
         raise ProblemError(422, "write a comment before sending it")
     reviews.comment(release_id, file_id, schema.CommentCreate(text=text), request, caller,

@@ -38,7 +38,7 @@ from ..permissions import Permission as P
 from ..repos import RepositoryError
 from ..routes import accounts, job_requests, jobs, projects, workspaces
 from ..states import FINISHED_JOB_STATES
-from . import form, page, router
+from . import field, field_list, form, page, router
 from .auth import page_caller
 from .render import environment, prefix_of, render
 
@@ -105,12 +105,11 @@ environment.globals.update(Permission=P, blob_url=blob_url, commit_url=commit_ur
 
 
 def text(fields: FormData, name: str) -> str:
-    value = fields.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
+    return field(fields, name).strip()
 
 
 def texts(fields: FormData, name: str) -> list[str]:
-    return [v.strip() for v in fields.getlist(name) if isinstance(v, str) and v.strip()]
+    return [v.strip() for v in field_list(fields, name) if v.strip()]
 
 
 def sentence(exc: ValidationError) -> str:
