@@ -157,6 +157,17 @@ def add_project_member(
     return views.member(member)
 
 
+def refuse_own_roles(caller: Caller, project: orm.Project, username: str) -> None:
+    """Two people for every change of project roles: no one changes (or drops) their own, so
+    a coordinator cannot quietly make themselves a developer, nor leave unseen."""
+    if username == caller.name:
+        raise ProblemError(
+            403,
+            f"{caller.name} may not change their own roles in the project {project.slug}: "
+            "another coordinator of the project or an administrator must",
+        )
+
+
 def _member(session: Session, project: orm.Project, username: str) -> orm.ProjectMember:
     user = user_named(session, username)
     member = session.get(orm.ProjectMember, (project.id, user.id))
@@ -174,6 +185,7 @@ def update_project_member(
     row = project_named(session, project)
     caller.require(P.MEMBER_MANAGE, row)
     member = _member(session, row, username)
+    refuse_own_roles(caller, row, username)
     before = {"roles": list(member.roles)}
     member.roles = _project_roles(body.roles)
     record(
@@ -199,6 +211,7 @@ def remove_project_member(
     row = project_named(session, project)
     caller.require(P.MEMBER_MANAGE, row)
     member = _member(session, row, username)
+    refuse_own_roles(caller, row, username)
     session.delete(member)
     record(
         session,
