@@ -22,6 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from .._version import __version__
 from . import orm
 from .audit import record
+from .body_limits import BodyLimits, LimitBodies
 from .errors import install_error_handlers
 from .events import EventBus, emit_job
 from .notifications import Channels, Notifier
@@ -48,6 +49,9 @@ class Settings:
     public_url: str = ""  # the job server's address as people reach it, for links in mails
     notify_every: float = 5.0  # seconds between looks for due notifications; first retry
     notify_retry_max: float = 300.0  # the longest wait between two tries
+    body_limits: BodyLimits = field(
+        default_factory=BodyLimits
+    )  # bytes a request body may have, per kind of route
 
 
 def make_app(
@@ -103,6 +107,7 @@ def make_app(
     app.state.settings, app.state.bus, app.state.hub_auth = settings, bus, hub_auth
     app.state.browser_auth, app.state.notifier = browser_auth, notifier
     install_error_handlers(app)
+    app.add_middleware(LimitBodies, limits=settings.body_limits, prefix=prefix)  # outermost
 
     from .routes import provenance, released_files, routers
 

@@ -112,6 +112,22 @@ class JobServerApp(JupyterExtBase):
         (links without a host)."""
     ).tag(config=True)
 
+    max_json_body = Integer(
+        1 << 20,
+        help="""Bytes a request body may have (JSON, forms), checked before the caller is
+        known; a larger one is answered 413. E.g. `c.JobServerApp.max_json_body = 2 << 20`.""",
+    ).tag(config=True)
+    max_runner_report_body = Integer(
+        64 << 20,
+        help="""Bytes of a runner's log batch, outputs report or dataset manifest (413 past
+        it). Raise it for jobs with very many outputs.""",
+    ).tag(config=True)
+    max_upload_body = Integer(
+        64 << 30,
+        help="""Bytes of one upload of a released file (streamed to disk, never held in
+        memory); 413 past it. Keep it above the backends' release rules' max_size.""",
+    ).tag(config=True)
+
     @default("base_url")
     def _default_base_url(self) -> str:
         return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
@@ -121,6 +137,12 @@ class JobServerApp(JupyterExtBase):
         """`/prefix/` whatever slashes were given, as JupyterHub normalises its base_url."""
         inner = proposal["value"].strip("/")
         return f"/{inner}/" if inner else "/"
+
+    @validate("max_json_body", "max_runner_report_body", "max_upload_body")
+    def _positive_body_limit(self, proposal: dict) -> int:
+        if proposal["value"] < 1:
+            raise ValueError(f"JobServerApp.{proposal['trait'].name} must be at least 1 byte")
+        return proposal["value"]
 
     @default("hub_auth")
     def _default_hub_auth(self) -> bool:
@@ -189,6 +211,7 @@ class JobServerApp(JupyterExtBase):
 
     def make_app(self, engine):
         from .api import Settings, make_app
+        from .body_limits import BodyLimits
         from .db import make_sessionmaker
         from .repos import GitHub, LocalGit, Repositories
         from .security import Vault
@@ -217,6 +240,11 @@ class JobServerApp(JupyterExtBase):
             webhook_url=self.webhook_url,
             webhook_secret=self.webhook_secret,
             public_url=self.public_url,
+            body_limits=BodyLimits(
+                json=self.max_json_body,
+                runner_report=self.max_runner_report_body,
+                upload=self.max_upload_body,
+            ),
         )
         hub_users = browser = None
         if self.hub_auth:
