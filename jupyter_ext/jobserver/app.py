@@ -118,7 +118,7 @@ class JobServerApp(JupyterExtBase):
         known; a larger one is answered 413. E.g. `c.JobServerApp.max_json_body = 2 << 20`.""",
     ).tag(config=True)
     max_runner_report_body = Integer(
-        64 << 20,
+        32 << 20,
         help="""Bytes of a runner's log batch, outputs report or dataset manifest (413 past
         it). Raise it for jobs with very many outputs.""",
     ).tag(config=True)

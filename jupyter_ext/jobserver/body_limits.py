@@ -35,7 +35,7 @@ class BodyLimits:
     """Bytes a request body may have, per kind of route."""
 
     json: int = 1 * MIB  # every API call and form not named below
-    runner_report: int = 64 * MIB  # a runner's log batch, outputs report, dataset manifest
+    runner_report: int = 32 * MIB  # a runner's log batch, outputs report, dataset manifest
     upload: int = 64 * 1024 * MIB  # a released file's or dummy data's bytes, streamed to disk
 
 
@@ -126,16 +126,16 @@ class _Limited:
             ended = await self._drain()
             await self._refuse(close=not ended)
 
-    async def _read_all(self) -> bytes | None:
-        """The whole body, read before the route is chosen; TooLarge past the limit, None if
-        the client went away."""
+    async def _read_all(self) -> list[bytes] | None:
+        """The whole body as it came, read before the route is chosen; TooLarge past the
+        limit, None if the client went away."""
         parts = []
         while not self.complete:
             message = await self._receive()
             if message["type"] != "http.request":
                 return None
             parts.append(message.get("body", b""))
-        return b"".join(parts)
+        return parts
 
     async def _receive(self) -> dict:
         if self.over:
@@ -191,16 +191,20 @@ class _Limited:
         return {"type": "http.disconnect"}
 
 
-def _replay(body: bytes, receive: Any) -> Any:
-    """A receive that gives the body already read, then whatever the client does next."""
-    given = False
+def _replay(parts: list[bytes], receive: Any) -> Any:
+    """A receive that gives the body already read, part by part (never copied whole), then
+    whatever the client does next."""
+    parts = parts or [b""]
+    given = 0
 
     async def replayed() -> dict:
         nonlocal given
-        if given:
+        if given >= len(parts):
             return await receive()
-        given = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        given += 1
+        body = parts[given - 1]
+        parts[given - 1] = b""  # the route holds it now
+        return {"type": "http.request", "body": body, "more_body": given < len(parts)}
 
     return replayed
 
