@@ -49,6 +49,7 @@ class Settings:
     public_url: str = ""  # the job server's address as people reach it, for links in mails
     notify_every: float = 5.0  # seconds between looks for due notifications; first retry
     notify_retry_max: float = 300.0  # the longest wait between two tries
+    upload_lease: dt.timedelta = dt.timedelta(seconds=60)  # an upload unrenewed this long ends
     body_limits: BodyLimits = field(
         default_factory=BodyLimits
     )  # bytes a request body may have, per kind of route

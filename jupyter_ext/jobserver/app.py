@@ -128,6 +128,13 @@ class JobServerApp(JupyterExtBase):
         memory); 413 past it. Keep it above the backends' release rules' max_size.""",
     ).tag(config=True)
 
+    upload_lease_seconds = Float(
+        60,
+        help="""How long an upload of a released file holds it (another upload of the same
+        file is refused meanwhile) without its job server process renewing the hold: an
+        upload whose process died stops blocking others after this long.""",
+    ).tag(config=True)
+
     @default("base_url")
     def _default_base_url(self) -> str:
         return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
@@ -240,6 +247,7 @@ class JobServerApp(JupyterExtBase):
             webhook_url=self.webhook_url,
             webhook_secret=self.webhook_secret,
             public_url=self.public_url,
+            upload_lease=dt.timedelta(seconds=self.upload_lease_seconds),
             body_limits=BodyLimits(
                 json=self.max_json_body,
                 runner_report=self.max_runner_report_body,

@@ -487,3 +487,15 @@ class Notification(Base):
         Index("ix_notifications_due", "sent_at", "failed_at", "next_attempt_at"),
         Index("ix_notifications_event_subject", "event", "subject_id"),
     )
+
+
+class UploadLease(Base):
+    """An upload of a released file under way: one PUT, of any job server process, holds it.
+
+    Another PUT of the same file is refused while it is held. The holder renews it while it
+    reads; one whose process died stops holding it when `expires_at` passes."""
+
+    __tablename__ = "upload_leases"
+    file_id: Mapped[str] = mapped_column(ForeignKey("release_files.id"), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(32))  # a random name of the PUT holding it
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

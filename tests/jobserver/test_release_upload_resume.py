@@ -8,14 +8,18 @@ audited, and nothing of it is kept.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from jupyter_ext.jobserver import orm
 from jupyter_ext.jobserver.api import Settings
 from jupyter_ext.jobserver.release_store import stored_path
 
@@ -164,3 +168,70 @@ def test_a_complete_upload_that_does_not_match_is_refused_and_leaves_nothing(wor
     replayed = runner.put(f"runner/release-files/{file_id}", content=b"other bytes")
     assert replayed.status_code == 409 and "never change" in replayed.json()["detail"]
     assert world.client("dev").get(v2_url(world, file_id)).content == CONTENT
+
+
+def lease_rows(world) -> list:
+    with world.factory() as session:
+        return list(session.scalars(select(orm.UploadLease)))
+
+
+def test_two_job_server_processes_take_one_upload_of_a_file_at_once(world, db_url, tmp_path):
+    """The one-upload-per-file guard lives in the database: a second job server process on
+    the same database (and release folder) refuses a second upload while the first goes on,
+    and the first still completes."""
+    from .test_jobserver_cli import jobserver
+
+    file_id = published_file(world)
+    release_dir = world.app.state.settings.release_dir
+    first_sent, go_on = threading.Event(), threading.Event()
+
+    def slowly():
+        yield CONTENT[:MIB]
+        first_sent.set()
+        go_on.wait(30)
+        yield CONTENT[MIB:]
+
+    runner = world.client(token=world.runner_token)
+    answers: dict[str, httpx.Response] = {}
+    put = f"runner/release-files/{file_id}"
+    first = threading.Thread(target=lambda: answers.update(first=runner.put(put, content=slowly())))
+    first.start()
+    try:
+        assert first_sent.wait(30)
+        deadline = time.monotonic() + 10
+        while not lease_rows(world) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        options = f"--JobServerApp.release_dir={release_dir}"
+        with (
+            jobserver(tmp_path, db_url, options) as other,
+            other.client(world.runner_token) as second,
+        ):
+            refused = second.put(put, content=CONTENT)
+            assert refused.status_code == 409, refused.text
+            assert "under way" in refused.json()["detail"]
+            go_on.set()
+            first.join(30)
+            assert answers["first"].status_code == 204, answers["first"].text
+            assert second.get(put).json()["uploaded"] is True  # the other sees it done
+    finally:
+        go_on.set()
+        first.join(30)
+    assert lease_rows(world) == []
+    assert world.client("dev").get(v2_url(world, file_id)).content == CONTENT
+
+
+def test_an_upload_whose_process_died_blocks_only_until_its_lease_expires(world):
+    file_id = published_file(world)
+    with world.factory() as session:  # as a process that died mid-upload leaves it
+        expires = orm.utcnow() + dt.timedelta(hours=1)
+        session.add(orm.UploadLease(file_id=file_id, holder="died", expires_at=expires))
+        session.commit()
+    runner = world.client(token=world.runner_token)
+    held = runner.put(f"runner/release-files/{file_id}", content=CONTENT)
+    assert held.status_code == 409 and "under way" in held.json()["detail"]
+    with world.factory() as session:
+        session.get(orm.UploadLease, file_id).expires_at = orm.utcnow() - dt.timedelta(seconds=1)
+        session.commit()
+    taken = runner.put(f"runner/release-files/{file_id}", content=CONTENT)
+    assert taken.status_code == 204, taken.text
+    assert lease_rows(world) == []

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
 from ... import schema
+from ...redaction import clean, mask
 from .. import orm, views
 from ..audit import record
 from ..dataset_access import NotAllowed, resolve
@@ -31,6 +32,7 @@ from ..errors import ProblemError
 from ..events import emit, emit_job, emit_release, wake_backend
 from ..release_store import stored_path
 from ..states import FINISHED_JOB_STATES, advance
+from ..upload_leases import Held, holding
 
 router = APIRouter(prefix="/runner", tags=["runner"])
 # runners authenticate with their backend's runner token, never as a user
@@ -215,7 +217,7 @@ def heartbeat(
         for f in waiting
     ]  # fmt: skip
     session.commit()
-    return schema.HeartbeatReply(cancel=cancel, uploads=uploads)
+    return schema.HeartbeatReply(cancel=cancel, uploads=uploads, log_policy=backend.log_policy)
 
 
 @router.post("/jobs/{identifier}/status", openapi_extra=RUNNER_ONLY)
@@ -284,7 +286,8 @@ def report_logs(
     if not moved:
         session.rollback()
         raise ProblemError(409, "these log lines arrived twice at once: the other copy was kept")
-    rows = [(start + i, text[:10_000]) for i, text in enumerate(fresh[: max(0, cap - start)])]
+    said = _as_policy_allows(backend.log_policy)
+    rows = [(start + i, said(text)) for i, text in enumerate(fresh[: max(0, cap - start)])]
     if start <= cap < start + len(fresh):  # this batch crosses the cap: say so, once
         rows.append((cap, f"[log capped at {cap} lines: the rest is kept on the backend]"))
     if backend.log_policy == "status":
@@ -306,6 +309,25 @@ def report_logs(
         )
     session.commit()
     return Response(status_code=204)
+
+
+LINE_CHARS = 10_000  # of one log line, kept
+
+
+def _as_policy_allows(policy: str):
+    """A line as the backend's policy lets it be kept: `redacted` masks numbers and
+    identifiers again here (the runner should have, but the job server does not rely on
+    it); a line longer than LINE_CHARS keeps its start and says how much was cut."""
+
+    def said(text: str) -> str:
+        if policy == "redacted":
+            text = mask(clean(text))
+        if len(text) > LINE_CHARS:
+            note = f" [line cut by the job server: {len(text) - LINE_CHARS + 64:,} more characters]"
+            text = text[: LINE_CHARS - 64] + note
+        return text
+
+    return said
 
 
 @router.post("/jobs/{identifier}/outputs", status_code=204, openapi_extra=RUNNER_ONLY)
@@ -340,7 +362,6 @@ def report_outputs(
 # An upload may be cut short and go on later: its bytes wait in a partial file of
 # their own until the whole file has come, and only then are they hashed.
 
-RECEIVING: set[Path] = set()  # partial files a PUT is writing now: one upload per file at once
 CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
@@ -401,10 +422,11 @@ def _start(content_range: str | None, held: int, size: int) -> int:
     return start
 
 
-async def _receive(request: Request, partial: Path, start: int, size: int) -> int:
+async def _receive(request: Request, partial: Path, start: int, size: int, held: Held) -> int:
     """Write the body into the partial file from byte `start`; the bytes that came in all.
 
-    Never more than `size` are kept: past it the rest is left unread."""
+    Never more than `size` are kept: past it the rest is left unread. Nothing is written
+    once this upload's lease is lost to another."""
     partial.parent.mkdir(parents=True, exist_ok=True)
     received = start
     with partial.open("ab" if start else "wb") as part:
@@ -412,6 +434,7 @@ async def _receive(request: Request, partial: Path, start: int, size: int) -> in
             received += len(chunk)
             if received > size:
                 break  # more than the frozen file: it cannot match
+            held.check()
             part.write(chunk)
     return received
 
@@ -485,17 +508,19 @@ async def upload_release_file(file_id: str, request: Request) -> Response:
     if uploaded:  # a replay: the released bytes are immutable and nothing is read
         raise ProblemError(409, "the file has been uploaded already: released files never change")
     partial = _partial(request, file_id)
-    if partial in RECEIVING:
-        raise ProblemError(409, "an upload of this file is under way already")
-    RECEIVING.add(partial)
-    try:
-        held = _held(partial, size, uploaded)
-        start = _start(request.headers.get("content-range"), held, size)
+    ttl = _settings(request).upload_lease
+    async with holding(request.app.state.sessionmaker, file_id, ttl) as held:
+        if (await run_in_threadpool(_frozen, request, file_id))[2]:  # done while it waited
+            raise ProblemError(409, "the file has been uploaded already: released files never "
+                                    "change")  # fmt: skip
+        held_bytes = _held(partial, size, uploaded)
+        start = _start(request.headers.get("content-range"), held_bytes, size)
         try:
-            received = await _receive(request, partial, start, size)
+            received = await _receive(request, partial, start, size, held)
         except ClientDisconnect:  # cut short: what came stays, for the runner to go on from
             return Response(status_code=400)
         digest = await run_in_threadpool(_sha256, partial) if received == size else None
+        await held.confirm()  # still this upload's: no other has begun on the partial file
         if digest != sha256:
             partial.unlink(missing_ok=True)
             await run_in_threadpool(_refuse, request, file_id, received, digest)
@@ -505,6 +530,4 @@ async def upload_release_file(file_id: str, request: Request) -> Response:
                 f"sha256 {sha256[:12]}…): the file changed on the site",
             )
         await run_in_threadpool(_store, request, file_id, partial, sha256)
-    finally:
-        RECEIVING.discard(partial)
     return Response(status_code=204)
