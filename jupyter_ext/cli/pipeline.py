@@ -26,6 +26,7 @@ from ..pipeline import (
     render_mermaid,
     render_tree,
 )
+from ..pipeline.yaml_loader import MAX_CHARACTERS
 
 INVALID = 2
 
@@ -41,9 +42,13 @@ class PipelineCommand(JupyterExtBase):
     as_json = Bool(False, help="Print JSON instead of text.").tag(config=True)
 
     def read(self, filename: str) -> tuple[Pipeline | None, list[Problem], list[Problem]]:
-        """Check one file; an unreadable file is one problem, not a crash."""
+        """Check one file; an unreadable file is one problem, not a crash.
+
+        At most one character past the parser's limit is read, so a huge file (or
+        /dev/zero) costs no more memory than the largest file the parser accepts."""
         try:
-            text = Path(filename).read_text(encoding="utf-8")
+            with Path(filename).open(encoding="utf-8") as file:
+                text = file.read(MAX_CHARACTERS + 1)
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             return None, [Problem("unreadable", f"cannot read the file: {reason}")], []

@@ -25,6 +25,7 @@ from .problems import Problem, ProjectValidationError
 from .yaml_loader import YAMLSyntaxError, parse_yaml
 
 DATASETS_FILE = "datasets.yaml"
+# A dataset's name becomes a folder on the site: this is stricter than `names.SAFE_NAME`
 USE = re.compile(r"^(?P<name>[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)(?:@(?P<version>[1-9]\d{0,8}))?$")
 
 
@@ -44,10 +45,7 @@ def load_dataset_uses(
     try:
         doc = parse_yaml(text)
     except YAMLSyntaxError as exc:
-        raise ProjectValidationError(
-            [Problem("yaml-syntax", f"not valid YAML: {exc.message}", (), exc.line, exc.column)],
-            filename,
-        ) from None
+        raise ProjectValidationError([exc.problem()], filename) from None
     problems: list[Problem] = []
 
     def problem(code: str, message: str, path: tuple[Any, ...], key: bool = False) -> None:

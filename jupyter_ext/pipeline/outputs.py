@@ -18,16 +18,17 @@ RELEASABLE_SUFFIXES = frozenset(
 METADATA_DIR = "metadata"
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[/\\\\]")
 _NOT_NORMAL = re.compile(r"(^|/)\.{1,2}(/|$)|//|/$|^$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 # Patterns that are certainly well formed: relative, normal, folders that are not
 # `.`, `..` or metadata/, no wildcard but single *, a plain extension. Anything
 # else takes the slow path, which says what is wrong.
-_NAME = r"[^/\\?\[*]*(?:\*[^/\\?\[*]+)*\*?"  # one folder or file name: no ** nor ? [ \\
+_NAME = r"[^/\\?\[*\x00-\x1f\x7f-\x9f]*(?:\*[^/\\?\[*\x00-\x1f\x7f-\x9f]+)*\*?"  # no ** ? [ \\
 _GOOD_PREFIX = (  # folders, then a file name whose last dot is not its first character
     rf"(?!metadata/)(?![A-Za-z]:/)(?:(?!\.\.?/)(?=[^/]){_NAME}/)*(?!\.[^./]*$)(?=[^/]){_NAME}\."
 )
-_GOOD = re.compile(_GOOD_PREFIX + r"[^./\\?\[*]+")
+_GOOD = re.compile(_GOOD_PREFIX + r"[^./\\?\[*\x00-\x1f\x7f-\x9f]+")
 _GOOD_RELEASABLE = re.compile(
     _GOOD_PREFIX + f"(?:{'|'.join(sorted(s[1:] for s in RELEASABLE_SUFFIXES))})"
 )
@@ -58,6 +59,8 @@ def pattern_problems(pattern: str, privacy_level: str) -> list[str]:
     problems = []
     if "\\" in pattern:
         problems.append("contains a back slash: use forward slashes (/) between folders")
+    if control := _CONTROL.search(pattern):
+        problems.append(f"contains the control character {control[0]!r}: remove it")
     for expr in ("**", "?", "["):
         if expr in pattern:
             problems.append(f"contains '{expr}': only the * wildcard is supported")

@@ -17,17 +17,23 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from .names import MAX_NAME_LENGTH, shown
+
 Severity = Literal["error", "warning"]
 
 
 def format_key_path(path: tuple[Any, ...]) -> str:
-    """`("actions", "analyse", "needs", 1)` -> `actions.analyse.needs[1]`."""
+    """`("actions", "analyse", "needs", 1)` -> `actions.analyse.needs[1]`.
+
+    A key a file chose is shown escaped and cut (see `names.shown`): a key path
+    must not carry control characters or a megabyte to the reader."""
     text = ""
     for step in path:
         if isinstance(step, int) and not isinstance(step, bool):
             text += f"[{step}]"
         else:
-            text += f".{step}" if text else str(step)
+            step = shown(str(step), MAX_NAME_LENGTH)
+            text += f".{step}" if text else step
     return text
 
 
@@ -53,7 +59,7 @@ class Problem:
             where += f":{self.line}:{self.column or 1}"
         prefix = "warning: " if self.severity == "warning" else ""
         key = f"{self.key_path}: " if self.path else ""
-        return f"{where}: {prefix}{key}{self.message}"
+        return f"{shown(where, 4096)}: {prefix}{key}{shown(self.message, 4096)}"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

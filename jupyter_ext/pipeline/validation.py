@@ -1,10 +1,13 @@
 """Turn project.yaml text into a `Pipeline`, reporting every problem at once.
 
 The verdict (valid or not) is the official parser's (opensafely 2.1.1), with
-three deliberate differences, each a file the official tools cannot run:
-where the official parser crashes, we give a clean error; a cycle in `needs`
-(the official job runner recurses until it crashes) is an error; so is an
-action name that is not a string or an output path that starts with `..`.
+deliberate differences, each a file the official tools cannot run or that
+would harm the site: where the official parser crashes, we give a clean error;
+a cycle in `needs` (the official job runner recurses until it crashes) is an
+error; so is an action name that is not a string, a name that is not safe as
+one path component (`names.py`), an output path that starts with `..` or
+holds a control character, and YAML that is too big, too deep or expands
+through aliases (`yaml_loader.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from ._gc import gc_paused
 from .graph import find_cycles
 from .models import LATEST_VERSION, PRIVACY_LEVELS, RUN_ALL, Action, Outputs, Pipeline, Run
+from .names import SAFE_NAME_RULE, is_safe_name, is_safe_output_name, safe_name_like, shown
 from .outputs import pattern_problems, well_formed_pattern
 from .problems import Problem, ProjectValidationError
 from .versions import Features, features, parse_version
@@ -57,10 +61,7 @@ def check_pipeline(
         try:
             doc = parse_yaml(text)
         except YAMLSyntaxError as exc:
-            problem = Problem(
-                "yaml-syntax", f"not valid YAML: {exc.message}", (), exc.line, exc.column
-            )
-            return None, [problem], []
+            return None, [exc.problem()], []
         validator = _Validator(doc)
         pipeline = validator.run()
     return (
@@ -246,6 +247,15 @@ class _Validator:
                     at_key=True,
                 )
                 continue
+            if not is_safe_name(name):
+                self.error(
+                    "bad-action-name",
+                    f"the action name `{shown(name)}` is not safe as a file name on the site: "
+                    f"{SAFE_NAME_RULE}; rename it (e.g. to `{safe_name_like(name)}`) here and "
+                    "in every `needs` that names it",
+                    path,
+                    at_key=True,
+                )
             if name == RUN_ALL and feats is not None:
                 message = "`run_all` is a reserved name (it runs every action): rename this action"
                 if feats.no_run_all_action:
@@ -407,6 +417,16 @@ class _Validator:
                 continue
             well_formed = well_formed_pattern(level)
             for output, pattern in named.items():
+                if not is_safe_output_name(output if type(output) is str else str(output)):
+                    self.error(
+                        "bad-output-name",
+                        f"the output name `{shown(str(output))}` is not safe as a file name "
+                        f"on the site: {SAFE_NAME_RULE} (single spaces inside are allowed); "
+                        f"rename it, e.g. to `{safe_name_like(str(output))}`",
+                        (*path, level, output),
+                        at_key=True,
+                    )
+                    ok = False
                 if type(pattern) is str and well_formed(pattern):
                     continue
                 where = (*path, level, output)
@@ -494,7 +514,17 @@ class _Validator:
             for i, need in enumerate(needs):
                 where = position.get(need) if isinstance(need, str) else -1
                 if where is None:
-                    if " " not in need.strip():
+                    if " " in need.strip():
+                        continue  # "looks like several actions", said in check_action
+                    if not is_safe_name(need):
+                        self.error(
+                            "bad-need",
+                            f"`{shown(need)}` cannot be an action's name (an action name "
+                            f"becomes a file name on the site: {SAFE_NAME_RULE}): name the "
+                            "action this one needs",
+                            ("actions", name, "needs", i),
+                        )
+                    else:
                         self.error(
                             "unknown-need",
                             f"`{need}` is not an action in this file{_suggest(need, names)}",

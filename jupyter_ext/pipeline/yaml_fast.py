@@ -38,24 +38,27 @@ class _Unhandled(Exception):
 
 
 def parse_block_yaml(
-    text: str, resolve: Callable[[str], Any]
+    text: str, resolve: Callable[[str], Any], max_depth: int = 100
 ) -> tuple[dict[Any, Any], Marks, Marks] | None:
     """(data, key marks, value marks) of a plain block-YAML mapping, or None.
 
     `resolve` turns a plain scalar into its YAML 1.2 value. Marks are the
     1-based (line, column) of the keys and scalar values one or two levels deep.
+    Collections nested more than `max_depth` deep are left to libyaml's path,
+    which refuses them with a position.
     """
     if _UNHANDLED_CHARACTER.search(text):
         return None
     try:
-        return _Reader(resolve).read(text)
+        return _Reader(resolve, max_depth).read(text)
     except _Unhandled:
         return None
 
 
 class _Reader:
-    def __init__(self, resolve: Callable[[str], Any]) -> None:
+    def __init__(self, resolve: Callable[[str], Any], max_depth: int) -> None:
         self.resolve = resolve
+        self.max_depth = max_depth
         self.key_marks: Marks = {}
         self.value_marks: Marks = {}
 
@@ -77,6 +80,8 @@ class _Reader:
                     child: Any = [] if dash else {}
                     parent[key] = child
                     stack.append((indent, child, path))
+                    if len(stack) > self.max_depth:
+                        raise _Unhandled
             if indent != stack[-1][0]:
                 while stack[-1][0] > indent:
                     stack.pop()

@@ -5,6 +5,12 @@ loader: YAML 1.2 scalars, duplicate keys rejected. We get the same values by
 building them straight from libyaml's C event stream with a YAML 1.2 resolver,
 many times faster. Positions cost nothing until a problem needs one: then
 libyaml composes the node tree once and `locate()` walks it along a key path.
+
+A repository is hostile until shown otherwise, so what a file may cost is
+bounded before anything else reads it: its size, how deep its values nest,
+and how much its aliases repeat (a "billion laughs" file is a few hundred
+bytes that stand for gigabytes once printed or sent). A value that contains
+itself through an alias is refused too: nothing downstream can print it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .problems import Problem
 from .yaml_fast import parse_block_yaml
 
 try:  # libyaml ships in PyYAML's wheels; the pure-Python parser is a slow fallback
@@ -44,7 +51,11 @@ except ImportError:  # pragma: no cover
             Composer.__init__(self)
 
 
-__all__ = ["DuplicateKey", "YAMLDocument", "YAMLSyntaxError", "parse_yaml"]
+__all__ = ["DuplicateKey", "YAMLDocument", "YAMLLimitError", "YAMLSyntaxError", "parse_yaml"]
+
+MAX_CHARACTERS = 5_000_000  # the largest real project.yaml we know has about 1,000,000
+MAX_DEPTH = 100  # the official parser itself crashes past about 240
+MAX_ALIAS_EXPANSION = 1_000_000  # values and characters that aliases may repeat, in all
 
 STR, NULL, BOOL, INT, FLOAT = (
     f"tag:yaml.org,2002:{t}" for t in ("str", "null", "bool", "int", "float")
@@ -80,9 +91,26 @@ _FLOAT_START = _DIGITS | {"."}
 class YAMLSyntaxError(ValueError):
     """The text is not YAML; `line` and `column` are 1-based."""
 
+    code = "yaml-syntax"
+    lead = "not valid YAML: "
+
     def __init__(self, message: str, line: int | None, column: int | None) -> None:
         super().__init__(message)
         self.message, self.line, self.column = message, line, column
+
+    def problem(self) -> Problem:
+        return Problem(self.code, self.lead + self.message, (), self.line, self.column)
+
+
+class YAMLLimitError(YAMLSyntaxError):
+    """YAML, but too big, too deep or too repetitive to read safely."""
+
+    code = "yaml-limit"
+    lead = ""
+
+    @classmethod
+    def at(cls, message: str, mark: Any) -> YAMLLimitError:
+        return cls(message, mark.line + 1, mark.column + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +244,10 @@ class _Builder:
     def __init__(self, parser: Any) -> None:
         self.next_event = parser.get_event
         self.anchors: dict[str, Any] = {}
+        self.open: set[int] = set()  # ids of anchored collections still being read
+        self.depth = 0
+        self.repeated = 0  # what aliases have repeated so far (see `weight`)
+        self.weights: dict[int, int] = {}
         self.duplicates: list[DuplicateKey] = []
         self.key_marks: dict[tuple[Any, ...], tuple[int, int]] = {}
         self.value_marks: dict[tuple[Any, ...], tuple[int, int]] = {}
@@ -241,26 +273,69 @@ class _Builder:
         if kind is ScalarEvent:
             value = _scalar(event)
         elif kind is AliasEvent:
-            if event.anchor not in self.anchors:
-                raise yaml.composer.ComposerError(
-                    None, None, f"found undefined alias {event.anchor!r}", event.start_mark
-                )
-            return self.anchors[event.anchor]
-        elif kind is SequenceStartEvent:
-            value = []
-            if event.anchor is not None:
-                self.anchors[event.anchor] = value
-            self.sequence(value, path)
-            return value
+            return self.alias(event)
         else:
-            value = {}
+            value = [] if kind is SequenceStartEvent else {}
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise YAMLLimitError.at(
+                    f"values nest more than {MAX_DEPTH} deep here: flatten the structure",
+                    event.start_mark,
+                )
             if event.anchor is not None:
                 self.anchors[event.anchor] = value
-            self.mapping(value, path)
+                self.open.add(id(value))
+            if kind is SequenceStartEvent:
+                self.sequence(value, path)
+            else:
+                self.mapping(value, path)
+            self.open.discard(id(value))
+            self.depth -= 1
             return value
         if event.anchor is not None:
             self.anchors[event.anchor] = value
         return value
+
+    def alias(self, event: AliasEvent) -> Any:
+        """The anchored value, shared; what it repeats counts toward the file's limit."""
+        if event.anchor not in self.anchors:
+            raise yaml.composer.ComposerError(
+                None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+            )
+        value = self.anchors[event.anchor]
+        if id(value) in self.open:
+            raise YAMLLimitError.at(
+                f"the alias *{event.anchor} is inside the value &{event.anchor} names, so "
+                "that value would contain itself: write the repeated part out",
+                event.start_mark,
+            )
+        self.repeated += self.weight(value)
+        if self.repeated > MAX_ALIAS_EXPANSION:
+            raise YAMLLimitError.at(
+                f"aliases repeat more than {MAX_ALIAS_EXPANSION:,} values and characters "
+                "by here (the shape of a 'billion laughs' YAML bomb): write the repeated "
+                "part out, or repeat it less",
+                event.start_mark,
+            )
+        return value
+
+    def weight(self, value: Any) -> int:
+        """Values plus characters in `value` with every alias written out: roughly what
+        printing it costs. Remembered per collection, so a bomb costs its own size."""
+        kind = type(value)
+        if kind is str:
+            return 1 + len(value)
+        if kind is not list and kind is not dict:
+            return 1
+        known = self.weights.get(id(value))
+        if known is None:
+            weigh = self.weight
+            if kind is dict:
+                known = 1 + sum(weigh(k) + weigh(v) for k, v in value.items())
+            else:
+                known = 1 + sum(map(weigh, value))
+            self.weights[id(value)] = known
+        return known
 
     def sequence(self, items: list[Any], path: tuple[Any, ...]) -> None:
         next_event, append = self.next_event, items.append
@@ -335,8 +410,18 @@ def plain_scalar(value: str) -> Any:
 
 
 def parse_yaml(text: str) -> YAMLDocument:
-    """Parse one YAML document; raise `YAMLSyntaxError` with a position if it is not YAML."""
-    fast = parse_block_yaml(text, plain_scalar)
+    """Parse one YAML document; raise `YAMLSyntaxError` with a position if it is not YAML,
+    `YAMLLimitError` if it is more than the limits above allow."""
+    if len(text) > MAX_CHARACTERS:
+        line = text.count("\n", 0, MAX_CHARACTERS) + 1
+        column = MAX_CHARACTERS - text.rfind("\n", 0, MAX_CHARACTERS)
+        raise YAMLLimitError(
+            f"the file is longer than the {MAX_CHARACTERS:,} characters allowed (it passes "
+            "the limit here): shorten it",
+            line,
+            column,
+        )
+    fast = parse_block_yaml(text, plain_scalar, MAX_DEPTH)
     if fast is not None:
         return YAMLDocument(text, *fast[:1], [], *fast[1:])
     return parse_yaml_with_libyaml(text)

@@ -1,8 +1,9 @@
 """Our parser against the official one (opensafely 2.1.1), over the real corpus and its mutations.
 
 The verdicts must agree, and for valid files so must everything read from
-them. Four differences are deliberate, each a file the official tools cannot
-run; they are listed in DIVERGENCES and checked to be exactly those.
+them. The differences are deliberate, each a file the official tools cannot
+run or one that could harm the site (the README lists them); they are listed
+in DIVERGENCES and checked to be exactly those.
 """
 
 from __future__ import annotations
@@ -209,6 +210,45 @@ def numeric_action_name(data: Data) -> None:
     data["actions"] = {2017 if k == name else k: v for k, v in data["actions"].items()}
 
 
+def unsafe_action_name(data: Data) -> None:
+    name = list(data["actions"])[-1]  # the last action: nothing needs it
+    data["actions"] = {f"../../{k}" if k == name else k: v for k, v in data["actions"].items()}
+
+
+def unsafe_output_name(data: Data) -> None:
+    outputs = next(iter(data["actions"].values()))["outputs"]
+    level, name, _ = _any_output(next(iter(data["actions"].values())))
+    outputs[level] = {"/tmp/x" if k == name else k: v for k, v in outputs[level].items()}
+
+
+def control_character_in_output(data: Data) -> None:
+    _, _, pattern = _any_output(next(iter(data["actions"].values())))
+    folder, _, file = pattern.rpartition("/")
+    _set_first_output(data, f"{folder}/\x07{file}" if folder else f"\x07{file}")
+
+
+def alias_bomb(data: Data) -> None:
+    """safe_dump writes a shared list once and aliases it: 9**4 long lols (the official
+    parser expands them all, slowly; deeper bombs take it minutes)."""
+    value: Any = ["lol" * 100]
+    for _ in range(4):
+        value = [value] * 9
+    next(iter(data["actions"].values()))["config"] = {"bomb": value}
+
+
+def value_inside_itself(data: Data) -> None:
+    looped: dict[str, Any] = {}
+    looped["again"] = looped
+    next(iter(data["actions"].values()))["config"] = looped
+
+
+def nested_too_deep(data: Data) -> None:
+    value: Any = 1
+    for _ in range(150):
+        value = {"a": value}
+    next(iter(data["actions"].values()))["config"] = value
+
+
 DATA_MUTATIONS: list[Callable[[Data], None]] = [
     drop_needed_action, unknown_need, need_with_space, needs_not_a_list, cycle, self_need,
     output_claimed_twice, bad_privacy_level, absolute_output, dotdot_inside_output,
@@ -216,7 +256,8 @@ DATA_MUTATIONS: list[Callable[[Data], None]] = [
     run_without_version, unbalanced_quote, duplicate_run, missing_outputs, empty_outputs,
     unknown_action_key, config_not_a_mapping, unknown_top_level_key, version_latest, version_six,
     version_missing, version_text, action_named_run_all, actions_not_a_mapping,
-    numeric_action_name,
+    numeric_action_name, unsafe_action_name, unsafe_output_name, control_character_in_output,
+    alias_bomb, value_inside_itself, nested_too_deep,
 ]  # fmt: skip
 
 
@@ -266,12 +307,20 @@ TEXT_MUTATIONS: list[Callable[[str], str]] = [
 
 # Where we refuse a file the official parser accepts: each is a file the official tools
 # cannot run (the job runner recurses forever on a cycle, and cannot request an action
-# whose name is not a string) or one that writes outside the workspace.
+# whose name is not a string) or one that writes outside the workspace, or a hostile
+# file: a name that is not safe as a file name, a YAML bomb, nesting that crashes
+# whatever reads it next.
 DIVERGENCES = {
     "cycle": "cycle",
     "self_need": "cycle",
     "dotdot_leading_output": "bad-output-path",
     "numeric_action_name": "bad-action-name",
+    "unsafe_action_name": "bad-action-name",
+    "unsafe_output_name": "bad-output-name",
+    "control_character_in_output": "bad-output-path",
+    "alias_bomb": "yaml-limit",
+    "value_inside_itself": "yaml-limit",
+    "nested_too_deep": "yaml-limit",
 }
 
 
