@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from .._version import __version__
-from . import orm
+from . import github_tokens, orm
 from .audit import record
 from .body_limits import BodyLimits, LimitBodies
 from .errors import install_error_handlers
@@ -153,6 +153,7 @@ def expire_leases(factory: sessionmaker, settings: Settings) -> int:
                 job.state, job.completed_at = "failed", now
                 job.status_message = "failed: its runner stopped reporting (lease expired)"
             job.lease_expires_at = None
+            github_tokens.forget_when_finished(job.job_request)  # if that was its last job
             record(session, "system", f"job.{job.state}", job, before, {"state": job.state})
             emit_job(session, job)
         session.commit()

@@ -21,7 +21,7 @@ from ...pipeline import (
     plan_jobs,
 )
 from ...pipeline.datasets import DATASETS_FILE, load_dataset_uses
-from .. import orm, views
+from .. import github_tokens, orm, views
 from ..audit import record
 from ..dataset_access import NotAllowed, resolve
 from ..deps import Caller, CallerDep, SessionDep, permission
@@ -156,7 +156,7 @@ def create_job_request(
             return views.job_request(earlier)
     checked = plan_job_request(body, request, caller, session)
     workspace, backend, sha, text = checked.workspace, checked.backend, checked.sha, checked.text
-    pipeline, plan, token = checked.pipeline, checked.plan, checked.token
+    pipeline, plan, vault = checked.pipeline, checked.plan, request.app.state.vault
     job_request = orm.JobRequest(
         workspace_id=workspace.id,
         backend_id=backend.id,
@@ -167,7 +167,8 @@ def create_job_request(
         project_yaml=text,
         created_by_id=caller.user.id,
         idempotency_key=idempotency_key,
-        github_token=request.app.state.vault.encrypt(token) if token else None,
+        # a token given for this request only; a saved one is read when a job is leased
+        github_token=vault.encrypt(body.github_token) if body.github_token else None,
     )
     job_request.workspace, job_request.backend, job_request.created_by = (
         workspace,
@@ -311,6 +312,7 @@ def cancel_jobs(session: Session, actor: orm.User, jobs: list[orm.Job]) -> list[
         if job.state == "pending":
             job.state, job.completed_at = "cancelled", orm.utcnow()
             job.status_message = f"cancelled by {actor.username}"
+            github_tokens.forget_when_finished(job.job_request)
         else:
             job.status_message = f"cancelling (asked by {actor.username})"
         changed.append(job)

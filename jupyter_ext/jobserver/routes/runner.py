@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
 from ... import schema
-from .. import orm, views
+from .. import github_tokens, orm, views
 from ..audit import record
 from ..dataset_access import NotAllowed, resolve
 from ..deps import BackendDep, SessionDep, current_backend
@@ -105,6 +105,7 @@ def _lease_page(
             job.status_message = f"not started: the job {broken[0]} it needs did not succeed"
             record(session, f"runner:{backend.slug}", "job.fail", job, after={"state": "failed"})
             emit_job(session, job)
+            github_tokens.forget_when_finished(job.job_request)
             continue
         if blocking or len(leases) >= capacity:
             continue
@@ -115,6 +116,7 @@ def _lease_page(
             job.status_message = f"not started: {exc}"
             record(session, f"runner:{backend.slug}", "job.fail", job, after={"state": "failed"})
             emit_job(session, job)
+            github_tokens.forget_when_finished(job.job_request)
             continue
         taken = session.execute(
             update(orm.Job)
@@ -131,7 +133,7 @@ def _lease_page(
             continue
         session.refresh(job)
         request = job.job_request
-        token = vault.decrypt(request.github_token) if request.github_token else None
+        token = github_tokens.for_lease(request, vault)  # a saved one is read now
         leases.append(
             schema.Lease(
                 identifier=job.identifier,
@@ -237,9 +239,7 @@ def report_status(
         job.completed_at, job.lease_expires_at = now, None
         if job.state == "cancelled" and job.cancelled_by is not None:
             job.status_message = body.status_message or f"cancelled by {job.cancelled_by.username}"
-        request = job.job_request
-        if all(j.state in FINISHED_JOB_STATES for j in request.jobs):
-            request.github_token = None  # a token given for one request is not kept
+        github_tokens.forget_when_finished(job.job_request)
     elif job.state == "pending":  # re-queued by its runner
         job.started_at = job.runner = job.lease_expires_at = None
     record(
