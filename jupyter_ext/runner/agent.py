@@ -121,6 +121,7 @@ class Agent:
             )  # fmt: skip
             try:
                 reply = await self.api.heartbeat(beat)
+                self.log_policy.hear(reply.log_policy)  # the stricter of it and the site's holds
                 for identifier in reply.cancel:
                     await self.executor.cancel(identifier)
                 self.uploader.want(reply.uploads)

@@ -18,11 +18,13 @@ import sys
 from pathlib import Path
 
 import pydantic
-from traitlets import Dict, Enum, Integer, List, Unicode, default
+from traitlets import Dict, Enum, Float, Integer, List, Unicode, default
 from traitlets.utils.importstring import import_item
 
 from .. import schema
 from ..app import JupyterExtBase, base_aliases, base_flags
+from .lines import MAX_LINE_BYTES
+from .lock import WorkdirHeld, WorkdirLock
 from .policy import POLICIES, LogPolicy
 
 EXECUTORS = {
@@ -110,11 +112,26 @@ class RunnerApp(JupyterExtBase):
     ).tag(config=True)
     log_policy = Enum(
         list(POLICIES), "full",
-        help="What of a job's log leaves the site: full (lines, redacted) or status (none).",
+        help="""What of a job's log leaves the site: full (lines, with log_redact applied),
+        redacted (numbers and identifiers masked as well) or status (no line, and no text a
+        job chose). The runner keeps to it whatever the job server says; when the job
+        server's policy for the backend is stricter, the stricter holds.""",
     ).tag(config=True)  # fmt: skip
     log_redact = List(
         Unicode(),
-        help="Regular expressions whose matches are replaced by [redacted] in lines sent.",
+        help="""Regular expressions whose matches are replaced by [redacted] in lines sent;
+        matched in any case, on the line with escapes and invisible characters removed and
+        Unicode normalised (NFKC).""",
+    ).tag(config=True)
+    log_line_max_bytes = Integer(
+        MAX_LINE_BYTES,
+        help="""Bytes of one log line kept: the rest of a longer line is dropped on the site,
+        with a note saying how much.""",
+    ).tag(config=True)
+    lock_wait = Float(
+        30.0,
+        help="""Seconds to wait at start for another runner on the same workdir to stop
+        (only one runner may use a site folder); then the runner refuses to start.""",
     ).tag(config=True)
     release_rules = Dict(
         help="""The backend's pre-release rules, checked on every moderately sensitive output
@@ -154,10 +171,17 @@ class RunnerApp(JupyterExtBase):
             self.exit(f"error: {exc}")
         from .agent import RunnerRefused
 
+        lock = WorkdirLock(Path(self.workdir))
+        try:
+            lock.acquire(self.lock_wait, self.log.warning)
+        except WorkdirHeld as exc:
+            self.exit(f"error: {exc}")
         try:
             asyncio.run(self._serve(token, policy, rules))
         except RunnerRefused as exc:
             self.exit(f"error: {exc}")
+        finally:  # its jobs are let go of by now: the next runner may take them
+            lock.release()
 
     async def _serve(self, token: str, policy: LogPolicy, rules: schema.ReleaseRules) -> None:
         from .agent import Agent
@@ -165,6 +189,7 @@ class RunnerApp(JupyterExtBase):
 
         api = JobServerAPI(self.server, token)
         executor = import_item(EXECUTORS[self.executor])(parent=self)
+        executor.line_max_bytes = self.log_line_max_bytes
         agent = Agent(api, executor, Path(self.workdir), self.capacity, self.log_cap,
                       data_roots=list(self.data_roots), log_policy=policy,
                       release_rules=rules)  # fmt: skip
@@ -177,7 +202,9 @@ class RunnerApp(JupyterExtBase):
         try:
             await task
         except asyncio.CancelledError:
-            pass
+            if agent.running:  # their tasks end with this loop; the jobs themselves run on
+                let_go = len(agent.running)
+                self.log.info("Stopping: %d jobs let go of, for the next runner to follow", let_go)
         finally:
             await api.close()
 

@@ -114,9 +114,13 @@ def _archive_into(mirror: Path, sha: str, dest: Path) -> None:
     try:
         with tempfile.TemporaryFile() as errors:
             process = subprocess.Popen(
-                ["git", "archive", "--format=tar", sha], cwd=mirror, env=_env(),
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
-            )  # fmt: skip
+                ["git", "archive", "--format=tar", sha],
+                cwd=mirror,
+                env=_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+            )
             try:
                 refused = _write(process.stdout, staging)
                 while process.stdout.read(1 << 16):  # the archive's padding after its end

@@ -8,7 +8,7 @@ from .common import Model, Timestamp
 from .jobs import Output
 from .provenance import Provenance
 from .release_rules import ReleaseRules
-from .states import JobState
+from .states import JobState, LogPolicy
 
 
 class Heartbeat(Model):
@@ -41,6 +41,11 @@ class HeartbeatReply(Model):
     cancel: list[str] = Field(default_factory=list, description="Jobs to stop now.")
     uploads: list[ReleaseUpload] = Field(
         default_factory=list, description="Published files to upload from the site."
+    )
+    log_policy: LogPolicy | None = Field(
+        None,
+        description="The backend's log policy as the job server has it; the runner keeps the "
+        "stricter of it and the site's own.",
     )
 
 

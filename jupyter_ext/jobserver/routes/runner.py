@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
 from ... import schema
+from ...redaction import clean, mask
 from .. import github_tokens, orm, views
 from ..audit import record
 from ..dataset_access import NotAllowed, resolve
@@ -218,7 +219,7 @@ def heartbeat(
         for f in waiting
     ]  # fmt: skip
     session.commit()
-    return schema.HeartbeatReply(cancel=cancel, uploads=uploads)
+    return schema.HeartbeatReply(cancel=cancel, uploads=uploads, log_policy=backend.log_policy)
 
 
 @router.post("/jobs/{identifier}/status", openapi_extra=RUNNER_ONLY)
@@ -285,7 +286,8 @@ def report_logs(
     if not moved:
         session.rollback()
         raise ProblemError(409, "these log lines arrived twice at once: the other copy was kept")
-    rows = [(start + i, text[:10_000]) for i, text in enumerate(fresh[: max(0, cap - start)])]
+    said = _as_policy_allows(backend.log_policy)
+    rows = [(start + i, said(text)) for i, text in enumerate(fresh[: max(0, cap - start)])]
     if start <= cap < start + len(fresh):  # this batch crosses the cap: say so, once
         rows.append((cap, f"[log capped at {cap} lines: the rest is kept on the backend]"))
     if backend.log_policy == "status":
@@ -307,6 +309,25 @@ def report_logs(
         )
     session.commit()
     return Response(status_code=204)
+
+
+LINE_CHARS = 10_000  # of one log line, kept
+
+
+def _as_policy_allows(policy: str):
+    """A line as the backend's policy lets it be kept: `redacted` masks numbers and
+    identifiers again here (the runner should have, but the job server does not rely on
+    it); a line longer than LINE_CHARS keeps its start and says how much was cut."""
+
+    def said(text: str) -> str:
+        if policy == "redacted":
+            text = mask(clean(text))
+        if len(text) > LINE_CHARS:
+            note = f" [line cut by the job server: {len(text) - LINE_CHARS + 64:,} more characters]"
+            text = text[: LINE_CHARS - 64] + note
+        return text
+
+    return said
 
 
 @router.post("/jobs/{identifier}/outputs", status_code=204, openapi_extra=RUNNER_ONLY)

@@ -30,6 +30,8 @@ from pathlib import Path
 from traitlets import Float, Integer
 from traitlets.config import LoggingConfigurable
 
+from ..lines import MAX_LINE_BYTES
+
 LABEL = "jupyter-ext.job"  # names the job on an engine (container label, Slurm job name)
 
 
@@ -69,6 +71,7 @@ class Executor(LoggingConfigurable):
     )
     cpus = Float(1.0, help="CPUs a job may use.").tag(config=True)
     memory_mb = Integer(4096, help="Memory a job may use, in MB.").tag(config=True)
+    line_max_bytes = MAX_LINE_BYTES  # a log line's bytes kept (c.RunnerApp.log_line_max_bytes)
 
     async def run(self, spec: JobSpec, on_line: Callable[[str], None]) -> Execution:
         raise NotImplementedError

@@ -24,7 +24,9 @@ from pathlib import Path
 from traitlets import Dict, Float, Integer, Unicode
 
 from ..images import JOB_USER, RECIPES, WORKSPACE
+from ..lines import LineCutter
 from .base import LABEL, Execution, Executor, JobSpec, timed_out
+from .threads import hand_to_loop, in_thread
 
 DATASETS = "/datasets"
 
@@ -113,10 +115,11 @@ class DockerExecutor(Executor):
         loop = asyncio.get_running_loop()
         provenance = {"executor": "docker", "image": container.attrs["Config"]["Image"],
                       "image_id": container.attrs["Image"]}  # fmt: skip
-        lines = asyncio.create_task(asyncio.to_thread(self._stream, container, on_line, loop, skip))
+        # in threads a stopping runner walks away from: the container runs on for the next
+        lines = asyncio.create_task(in_thread(self._stream, container, on_line, loop, skip))
         try:
             async with asyncio.timeout(max(0.0, self.time_limit - _age(container))):
-                result = await asyncio.to_thread(container.wait)
+                result = await in_thread(container.wait)
                 await lines
         except TimeoutError:
             await self._stop(container)
@@ -142,19 +145,23 @@ class DockerExecutor(Executor):
         with contextlib.suppress(Exception):
             await asyncio.to_thread(container.remove, force=True)
 
-    @staticmethod
-    def _stream(container, on_line, loop, skip: int) -> None:
-        """In a thread: the container's output, cut into lines, handed to the loop."""
-        buffer, count = b"", 0
-        for chunk in container.logs(stream=True, follow=True):
-            buffer += chunk
-            *complete, buffer = buffer.split(b"\n")
-            for raw in complete:
+    def _stream(self, container, on_line, loop, skip: int) -> None:
+        """In a thread: the container's output, cut into lines, handed to the loop (until
+        the container ends, or the loop is gone: a runner that stopped)."""
+        cutter, count = LineCutter(self.line_max_bytes), 0
+
+        def hand_on(lines: list[str]) -> bool:
+            nonlocal count
+            for line in lines:
                 count += 1
-                if count > skip:
-                    loop.call_soon_threadsafe(on_line, raw.decode(errors="replace"))
-        if buffer and count + 1 > skip:
-            loop.call_soon_threadsafe(on_line, buffer.decode(errors="replace"))
+                if count > skip and not hand_to_loop(loop, on_line, line):
+                    return False
+            return True
+
+        for chunk in container.logs(stream=True, follow=True):
+            if not hand_on(cutter.feed(chunk)):
+                return
+        hand_on(cutter.finish())
 
     async def cancel(self, identifier: str) -> None:
         containers = await asyncio.to_thread(

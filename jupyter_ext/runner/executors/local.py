@@ -23,7 +23,10 @@ from collections.abc import Callable
 
 from traitlets import Dict, Float
 
+from ..lines import LineCutter
 from .base import Execution, Executor, JobSpec, link_datasets, timed_out
+
+READ_BYTES = 1 << 16
 
 NO_ISOLATION = (
     "local processes, for development only: no isolation. A job can read any path the "
@@ -79,8 +82,12 @@ class LocalExecutor(Executor):
                       "python": platform.python_version()}  # fmt: skip
         try:
             async with asyncio.timeout(self.time_limit):
-                async for raw in process.stdout:
-                    on_line(raw.decode(errors="replace").rstrip("\n"))
+                cutter = LineCutter(self.line_max_bytes)  # a line of any length costs its length
+                while chunk := await process.stdout.read(READ_BYTES):
+                    for line in cutter.feed(chunk):
+                        on_line(line)
+                for line in cutter.finish():
+                    on_line(line)
                 code = await process.wait()
         except TimeoutError:
             await self._stop(process.pid, process.wait)

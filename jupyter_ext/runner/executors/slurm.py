@@ -36,6 +36,7 @@ from pathlib import Path
 
 from traitlets import Dict, Float, Unicode
 
+from ..lines import MAX_LINE_BYTES, LineCutter
 from .base import Execution, Executor, JobSpec, link_datasets, timed_out
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ class SlurmExecutor(Executor):
         """Hand on the output file's new lines and watch the job's state until it ends."""
         job_id = followed.job_id
         assert job_id is not None
-        tail = Tail(spec.scratch / OUTPUT, skip=seen)
+        tail = Tail(spec.scratch / OUTPUT, skip=seen, max_bytes=self.line_max_bytes)
         loop = asyncio.get_running_loop()
         deadline = None  # loop time at which the job has run time_limit seconds
         silent_since = None
@@ -398,31 +399,33 @@ class Followed:
 
 
 class Tail:
-    """New complete lines of a file that grows, skipping the first `skip`."""
+    """New complete lines of a file that grows, skipping the first `skip`; read a chunk at a
+    time and cut by the one line cutter, so a huge line costs its length and no more."""
 
-    def __init__(self, path: Path, skip: int = 0) -> None:
+    def __init__(self, path: Path, skip: int = 0, max_bytes: int = MAX_LINE_BYTES) -> None:
         self.path = path
         self.skip = skip
         self.offset = 0
-        self.rest = b""
+        self.cutter = LineCutter(max_bytes)
 
     def read(self, on_line: Callable[[str], None], final: bool = False) -> None:
         try:
             with open(self.path, "rb") as f:
                 f.seek(self.offset)
-                data = f.read()
+                while chunk := f.read(1 << 20):
+                    self.offset += len(chunk)
+                    self._hand_on(self.cutter.feed(chunk), on_line)
         except FileNotFoundError:
-            data = b""
-        self.offset += len(data)
-        *lines, self.rest = (self.rest + data).split(b"\n")
-        if final and self.rest:
-            lines.append(self.rest)
-            self.rest = b""
-        for raw in lines:
+            pass
+        if final:
+            self._hand_on(self.cutter.finish(), on_line)
+
+    def _hand_on(self, lines: list[str], on_line: Callable[[str], None]) -> None:
+        for line in lines:
             if self.skip:
                 self.skip -= 1
                 continue
-            on_line(raw.decode(errors="replace"))
+            on_line(line)
 
 
 def _seconds(runtime: str) -> float:
