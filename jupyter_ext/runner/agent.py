@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import shlex
@@ -33,6 +34,7 @@ from .journal import Journal
 from .logs import LogShipper
 from .policy import LogPolicy
 from .provenance import Store, build, read_record, start_record, write_record, write_site_record
+from .quota import WORKSPACE, DiskError, JobFolders, over_quota
 from .uploads import Uploader
 
 log = logging.getLogger("jupyter_ext.runner")
@@ -47,9 +49,10 @@ class Agent:
         self, api: JobServerAPI, executor: Executor, workdir: Path, capacity: int = 2,
         log_cap: int = 100_000, heartbeat_every: float = 10.0,
         data_roots: list[str] | None = None, log_policy: LogPolicy | None = None,
-        release_rules: schema.ReleaseRules | None = None,
+        release_rules: schema.ReleaseRules | None = None, job_disk_mb: int = 10240,
     ) -> None:  # fmt: skip
         self.api, self.executor, self.workdir = api, executor, Path(workdir)
+        self.folders = JobFolders(self.workdir, job_disk_mb)  # private, each on a bounded disk
         self.capacity, self.log_cap, self.heartbeat_every = capacity, log_cap, heartbeat_every
         self.log_policy = log_policy or LogPolicy()
         self.data_roots = list(data_roots or [])
@@ -96,6 +99,8 @@ class Agent:
 
     def resume(self) -> None:
         """Take back what an earlier runner process left: follow its jobs on, resend reports."""
+        followed = {lease.identifier for lease, final in self.journal.entries() if final is None}
+        self.folders.sweep(followed)  # the other jobs' folders, disks and mounts go
         for lease, final in self.journal.entries():
             if final is None:
                 log.info("following job %s on after a restart", lease.identifier)
@@ -146,7 +151,7 @@ class Agent:
                 await shipper.close()  # else the lines stay on disk for the next start
         update = schema.StatusUpdate(state=state, status_message=message[:2000], exit_code=code)
         self.journal.finish(ident, update)
-        shutil.rmtree(spec.workdir, ignore_errors=True)
+        await asyncio.to_thread(self.folders.remove, ident)
         shutil.rmtree(spec.scratch, ignore_errors=True)
         await self._report(ident, update)
 
@@ -163,7 +168,7 @@ class Agent:
 
     def _spec(self, lease: schema.Lease) -> JobSpec:
         """The job's spec; its datasets are given once they are checked (`_run`)."""
-        return job_spec(lease, self.workdir / "jobs" / lease.identifier,
+        return job_spec(lease, self.workdir / "jobs" / lease.identifier / WORKSPACE,
                         self.workdir / "scratch" / lease.identifier, {})  # fmt: skip
 
     async def _run(self, lease, spec: JobSpec, shipper: LogShipper, recovering: bool):
@@ -181,6 +186,11 @@ class Agent:
             except DatasetRefused as exc:
                 return "failed", f"not started: {exc}", None
             try:
+                await asyncio.to_thread(self.folders.make, lease.identifier)
+            except DiskError:
+                log.exception("job %s: its folder's disk could not be made", lease.identifier)
+                return "failed", "not started: the job's folder could not be made on the site", None
+            try:
                 await checkout(lease.repo, lease.sha, spec.workdir, self.workdir / "repos",
                                lease.github_token)  # fmt: skip
             except CheckoutError as exc:
@@ -192,7 +202,11 @@ class Agent:
             given = start_record(inputs, lease.datasets)
             (spec.scratch / "given.json").write_text(json.dumps(given))
             before_file.write_text(json.dumps(before))
-            execution = await self.executor.run(spec, shipper.add)
+            stop = functools.partial(self.executor.cancel, lease.identifier)
+            async with self.folders.watched(lease.identifier, stop):
+                execution = await self.executor.run(spec, shipper.add)
+        if self.folders.full(lease.identifier):
+            return "failed", over_quota(self.folders.limit_mb), execution.exit_code
         if execution.cancelled:
             return "cancelled", "", execution.exit_code
         if execution.exit_code != 0:

@@ -13,6 +13,7 @@ data roots, log policy).
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -98,6 +99,13 @@ class RunnerApp(JupyterExtBase):
         `jupyter ext runner verify` reads."""
     ).tag(config=True)
     capacity = Integer(2, help="Jobs run at once.").tag(config=True)
+    job_disk_mb = Integer(
+        10240,
+        help="""Disk a job's folder may use (its checkout, inputs and all it writes), in MB.
+        As root each job's folder is a file system of that size of its own (a sparse image,
+        loop-mounted); otherwise the folder is measured each second. A job over it fails,
+        saying so.""",
+    ).tag(config=True)
     log_cap = Integer(100_000, help="Log lines per job sent to the job server.").tag(config=True)
     data_roots = List(
         Unicode(),
@@ -152,7 +160,7 @@ class RunnerApp(JupyterExtBase):
 
     def run(self) -> None:
         try:
-            token = Path(self.token_file).read_text().strip() if self.token_file else ""
+            token = self._read_token()
         except OSError as exc:
             self.exit(f"error: cannot read the token file {self.token_file}: {exc.strerror}")
         if not token:
@@ -183,6 +191,23 @@ class RunnerApp(JupyterExtBase):
         finally:  # its jobs are let go of by now: the next runner may take them
             lock.release()
 
+    def _read_token(self) -> str:
+        """The runner token; its file is made readable by its owner alone (a job running as
+        another user must not read it), or the runner stops saying why."""
+        if not self.token_file:
+            return ""
+        path = Path(self.token_file)
+        info = path.stat()
+        if info.st_mode & 0o077:
+            if info.st_uid != os.geteuid():
+                self.exit(
+                    f"error: the token file {path} can be read by other users and is not "
+                    f"this runner's to change: chmod 600 {path}"
+                )
+            path.chmod(0o600)
+            self.log.warning("The token file %s could be read by other users: now 600", path)
+        return path.read_text().strip()
+
     async def _serve(self, token: str, policy: LogPolicy, rules: schema.ReleaseRules) -> None:
         from .agent import Agent
         from .api import JobServerAPI
@@ -192,7 +217,7 @@ class RunnerApp(JupyterExtBase):
         executor.line_max_bytes = self.log_line_max_bytes
         agent = Agent(api, executor, Path(self.workdir), self.capacity, self.log_cap,
                       data_roots=list(self.data_roots), log_policy=policy,
-                      release_rules=rules)  # fmt: skip
+                      release_rules=rules, job_disk_mb=self.job_disk_mb)  # fmt: skip
         task = asyncio.create_task(agent.run_forever())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,7 +1,8 @@
 """The Slurm executor against a real single-node Slurm cluster started for the session.
 
 No job server: the executor alone, as the runner calls it. Nothing here asserts how long
-anything takes; jobs that must wait for the test wait for a gate file it creates.
+anything takes; jobs that must wait for the test wait for a gate file it creates in their
+folder (a sandboxed job sees nothing else of the test's).
 """
 
 from __future__ import annotations
@@ -95,9 +96,9 @@ def test_a_job_runs_in_its_folder_and_its_lines_arrive_while_it_runs(
     data = tmp_path / "data"
     data.mkdir()
     (data / "rows.csv").write_text("id\n1\n")
-    gate = tmp_path / "gate"
     env = {"LANG": "C.UTF-8", "PATH": "/usr/bin:/bin", "GREETING": "hello 'quoted' $world"}
-    job = spec(tmp_path, "probe", PROBE, [str(gate)], env=env, datasets={"cohort": data})
+    job = spec(tmp_path, "probe", PROBE, ["gate"], env=env, datasets={"cohort": data})
+    gate = job.workdir / "gate"
     lines: list[str] = []
 
     def on_line(line: str) -> None:
@@ -116,7 +117,8 @@ def test_a_job_runs_in_its_folder_and_its_lines_arrive_while_it_runs(
     assert "SLURM_JOB_ID" in probe["slurm"]
     assert probe["rows"] == "id\n1\n"
     # The executor's files are in the scratch folder, none in the checkout.
-    assert sorted(p.name for p in job.workdir.iterdir()) == ["made.txt", "main.py", "probe.json"]
+    names = ["gate", "made.txt", "main.py", "probe.json"]
+    assert sorted(p.name for p in job.workdir.iterdir()) == names
     job_id = (job.scratch / "slurm_id").read_text()
     assert execution.provenance["executor"] == "slurm"
     assert execution.provenance["slurm_job"] == job_id
@@ -152,10 +154,10 @@ def test_an_unknown_image_or_a_missing_program_or_partition_says_so(slurm_cluste
 
 
 def test_a_job_over_its_time_limit_is_stopped(slurm_cluster, tmp_path):
-    executor = new_executor(slurm_cluster, time_limit=2)
+    executor = new_executor(slurm_cluster, time_limit=5)  # enough to start, on a busy machine
     execution, lines = run(executor, spec(tmp_path, "slow", SLEEPER))
     assert execution.timed_out and not execution.cancelled
-    assert execution.message == timed_out(2)
+    assert execution.message == timed_out(5)
     assert lines[0] == "started" and "never" not in lines
     assert execution.provenance["slurm_job"] not in slurm_cluster.queue()
 
@@ -186,8 +188,8 @@ def test_a_cancelled_job_stops_and_says_so(executor, slurm_cluster, tmp_path):
 def test_a_new_executor_follows_on_a_job_an_abandoned_one_started(
     slurm_cluster, tmp_path, found_by
 ):
-    gate = tmp_path / "gate"
-    job = spec(tmp_path, "recover", LINES_THEN_GATE, [str(gate)])
+    job = spec(tmp_path, "recover", LINES_THEN_GATE, ["gate"])
+    gate = job.workdir / "gate"
     first: list[str] = []
 
     async def abandon():
@@ -239,7 +241,13 @@ def test_recover_says_so_when_slurm_no_longer_knows_the_job(executor, tmp_path):
 
 def test_describe_names_the_partition_and_the_cluster(slurm_cluster, executor):
     described = executor.describe()
-    assert described["executor"] == "slurm" and described["isolates"] is False
+    assert described["executor"] == "slurm" and described["isolates"] is True
+    assert "user nobody" in described["isolation"] and "no network" in described["isolation"]
+    assert executor.health().startswith("slurm (isolated")
+    unisolated = new_executor(slurm_cluster, job_user="")
+    assert unisolated.describe()["isolates"] is False
+    assert unisolated.describe()["isolation"].startswith("none")
+    assert "no isolation" in unisolated.health() and len(unisolated.health()) <= 64
     assert described["cluster"] == slurm_cluster.cluster_name
     assert described["partition"] == "(default)"
     assert described["partition_state"]["name"] == "debug"

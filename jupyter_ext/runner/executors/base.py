@@ -23,6 +23,7 @@ against their manifests by the runner); an executor gives the job those and no o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,15 @@ class Executor(LoggingConfigurable):
 
 def timed_out(limit: float) -> str:
     return f"stopped: it ran longer than its limit of {limit:g} s"
+
+
+def hand_over(folder: Path, uid: int, gid: int) -> None:
+    """Give the job's folder (and all in it) to the job's user, for executors that run jobs
+    as another user than the runner's."""
+    for parent, dirs, files in os.walk(folder):
+        os.chown(parent, uid, gid)
+        for name in dirs + files:
+            os.chown(os.path.join(parent, name), uid, gid, follow_symlinks=False)
 
 
 def link_datasets(spec: JobSpec) -> Path:

@@ -25,7 +25,7 @@ from traitlets import Dict, Float, Integer, Unicode
 
 from ..images import JOB_USER, RECIPES, WORKSPACE
 from ..lines import LineCutter
-from .base import LABEL, Execution, Executor, JobSpec, timed_out
+from .base import LABEL, Execution, Executor, JobSpec, hand_over, timed_out
 from .threads import hand_to_loop, in_thread
 
 DATASETS = "/datasets"
@@ -187,10 +187,7 @@ class DockerExecutor(Executor):
         if os.getuid() != 0:
             return f"{os.getuid()}:{os.getgid()}"
         uid, gid = (int(part) for part in JOB_USER.split(":"))
-        for folder, dirs, files in os.walk(workdir):
-            os.chown(folder, uid, gid)
-            for name in dirs + files:
-                os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
+        hand_over(workdir, uid, gid)
         return JOB_USER
 
     def describe(self) -> dict:

@@ -17,7 +17,13 @@ stops a job itself (scancel) once it has run `time_limit` seconds, counted from 
 from its submission: a job may wait in the queue. A cancel is a `scancel`: Slurm sends SIGTERM
 and, after the cluster's KillWait, SIGKILL.
 
-It does not isolate: a job runs as the runner's user, as Slurm does.
+Isolation (`job_user`, default `nobody`): the batch script sandboxes the job before it runs,
+as `sandbox.py` says: the job's own cgroups (memory, processes, CPU, at the limits the Docker
+executor has), no network, a root of its own in which it sees the system's folders read-only,
+its folder and its leased datasets and nothing else of the site, as an unprivileged user
+with no capabilities. The runner must be root (it is the user the batch script runs as);
+`job_user = ""` runs jobs as the runner's user with none of this, and the health report says
+so.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import contextlib
 import logging
 import math
 import os
+import pwd
 import re
 import shlex
 import subprocess
@@ -34,10 +41,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from traitlets import Dict, Float, Unicode
+from traitlets import Dict, Float, Integer, List, Unicode
 
 from ..lines import MAX_LINE_BYTES, LineCutter
-from .base import Execution, Executor, JobSpec, link_datasets, timed_out
+from .base import Execution, Executor, JobSpec, hand_over, link_datasets, timed_out
+from .sandbox import OOM, REFUSED, ROOT, SANDBOX, Sandbox, batch_script
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,8 @@ ENDED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED"
 SLURM_VARS = ("SLURM_JOB_ID", "SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE",
               "SLURM_JOB_PARTITION", "SLURM_JOB_NODELIST", "SLURM_CLUSTER_NAME")  # fmt: skip
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # an environment variable's name
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a job's, as paths and names hold it
+SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
 _FIELD = re.compile(r"(?:^|\s)([A-Za-z][\w:/]*)=(\S*)")
 
 
@@ -64,7 +74,6 @@ class SlurmError(Exception):
 
 class SlurmExecutor(Executor):
     name = "slurm"
-    isolates = False
 
     partition = Unicode("", help="The Slurm partition of jobs ('' = the cluster's default).").tag(
         config=True
@@ -83,6 +92,22 @@ class SlurmExecutor(Executor):
     lost_after = Float(
         300, help="Seconds Slurm may fail to answer about a running job before it is given up."
     ).tag(config=True)
+    job_user = Unicode(
+        "nobody",
+        help="""The unprivileged user jobs run as, in their sandbox (no network, their own
+        root, cgroup limits): a name or uid known on the runner's host and the nodes alike.
+        The runner must be root. '' runs jobs as the runner's user, unisolated.""",
+    ).tag(config=True)
+    pids_limit = Integer(512, help="Processes a job may have at once.").tag(config=True)
+    tmp_mb = Integer(1024, help="Size of the job's /tmp and /dev/shm (in memory), in MB.").tag(
+        config=True
+    )
+    visible_paths = List(
+        Unicode(),
+        help="""Folders a sandboxed job sees, read-only, at their own paths: the system's and
+        where the commands are installed. Default: /usr, /bin, /sbin, /lib*, /etc and the
+        runner's own Python (its prefix and base prefix).""",
+    ).tag(config=True)
 
     def _default_commands(self) -> dict[str, list[str]]:
         return {"python": [sys.executable], "r": ["Rscript"], "stata-mp": ["stata-mp", "-b"]}
@@ -95,6 +120,44 @@ class SlurmExecutor(Executor):
     def program(self, image: str) -> list[str] | None:
         return (self.commands or self._default_commands()).get(image)
 
+    @property
+    def isolates(self) -> bool:  # type: ignore[override]
+        return bool(self.job_user)
+
+    def _visible(self) -> list[str]:
+        if self.visible_paths:
+            return list(self.visible_paths)
+        prefixes = {sys.prefix, sys.base_prefix}
+        return SYSTEM + sorted(p for p in prefixes if not any(p.startswith(s) for s in SYSTEM))
+
+    def _sandbox(self) -> Sandbox | str:
+        """The job's sandbox, or why there can be none."""
+        try:
+            entry = (
+                pwd.getpwuid(int(self.job_user))
+                if self.job_user.isdigit()
+                else pwd.getpwnam(self.job_user)
+            )
+        except (KeyError, ValueError):
+            return f"the job user {self.job_user!r} does not exist here: set SlurmExecutor.job_user"
+        if entry.pw_uid == 0:
+            return "SlurmExecutor.job_user must not be root: jobs would run unisolated"
+        if os.geteuid() != 0:
+            return (
+                f"the Slurm executor sandboxes each job as {self.job_user}, which needs a "
+                "runner running as root: run it as root, or set SlurmExecutor.job_user = '' "
+                "to run jobs unisolated as the runner's user"
+            )
+        return Sandbox(
+            entry.pw_uid,
+            entry.pw_gid,
+            self.cpus,
+            self.memory_mb,
+            self.pids_limit,
+            self.tmp_mb,
+            self._visible(),
+        )
+
     # -- the contract ----------------------------------------------------------------------------
 
     async def run(self, spec: JobSpec, on_line: Callable[[str], None]) -> Execution:
@@ -105,14 +168,26 @@ class SlurmExecutor(Executor):
                 f"the image {spec.image!r} has no command on this Slurm site: "
                 "set SlurmExecutor.commands",
             )
+        if not _IDENTIFIER.fullmatch(spec.identifier):
+            return Execution(None, "the job's identifier is not one this executor can use")
+        box = self._sandbox() if self.job_user else None
+        if isinstance(box, str):
+            return Execution(None, box, provenance={"executor": self.name})
         if "%" in str(spec.scratch):
             return Execution(None, f"the runner's folder {spec.scratch} has a '%' in its path, "
                              "which Slurm reads as a pattern in --output: move it")  # fmt: skip
         spec.scratch.mkdir(parents=True, exist_ok=True)
-        for stale in (OUTPUT, JOB_ID, MISSING, STOPPED):
+        for stale in (OUTPUT, JOB_ID, MISSING, STOPPED, OOM, REFUSED):
             (spec.scratch / stale).unlink(missing_ok=True)
         script = spec.scratch / SCRIPT
-        script.write_text(self._script(spec, program))
+        if box is None:
+            script.write_text(self._script(spec, program))
+        else:
+            batch, sandbox = self._sandboxed(spec, program, box)
+            script.write_text(batch)
+            (spec.scratch / SANDBOX).write_text(sandbox)
+            (spec.scratch / ROOT).mkdir(mode=0o700, exist_ok=True)
+            hand_over(spec.workdir, box.uid, box.gid)
         script.chmod(0o700)
         followed = self.jobs[spec.identifier] = Followed(spec.scratch)
         try:
@@ -161,9 +236,26 @@ class SlurmExecutor(Executor):
         """The partition and the cluster; asks Slurm once (briefly blocking), then remembers."""
         if self.cluster is None:
             self.cluster = self._cluster_info()
-        note = "Slurm batch jobs, run as the runner's user: no isolation beyond Slurm's limits"
         return {**super().describe(), "partition": self.partition or "(default)",
-                **self.cluster, "note": note}  # fmt: skip
+                **self.cluster, "isolation": self._isolation()}  # fmt: skip
+
+    def _isolation(self) -> str:
+        if not self.job_user:
+            return (
+                "none: Slurm batch jobs run as the runner's user, with Slurm's own limits "
+                "only; they read all that user can and reach the network"
+            )
+        return (
+            f"each job in a sandbox on its node: user {self.job_user} with no capabilities, "
+            "no network, a root of its own (the system read-only, its folder, its leased "
+            f"datasets read-only), cgroups of {self.cpus:g} CPUs, {self.memory_mb} MB, "
+            f"{self.pids_limit} processes, stopped after {self.time_limit:g} s"
+        )
+
+    def health(self) -> str:
+        if not self.job_user:
+            return "slurm (no isolation: a job reads all the runner's user can)"
+        return "slurm (isolated: own user, root, cgroups; no network)"
 
     # -- following a job -------------------------------------------------------------------------
 
@@ -231,6 +323,16 @@ class SlurmExecutor(Executor):
             stopped = (spec.scratch / STOPPED).read_text()
         if stopped == CANCELLED:
             return Execution(exit_code, "cancelled", cancelled=True, provenance=provenance)
+        with contextlib.suppress(OSError):
+            why = (spec.scratch / REFUSED).read_text().strip()[:300]
+            return Execution(
+                None,
+                f"the Slurm node {info.get('NodeList')} cannot isolate the job: {why}",
+                provenance=provenance,
+            )
+        if (spec.scratch / OOM).exists():
+            message = f"stopped: it used more than its {self.memory_mb} MB of memory"
+            return Execution(exit_code, message, provenance=provenance)
         if stopped == TIMED_OUT or state in ("TIMEOUT", "DEADLINE"):
             return Execution(None, timed_out(self.time_limit), timed_out=True,
                              provenance=provenance)  # fmt: skip
@@ -276,6 +378,24 @@ if ! (PATH={path}; command -v {found}) >/dev/null 2>&1; then
 fi
 exec env -i {assignments} {slurm} {command}
 """
+
+    def _sandboxed(self, spec: JobSpec, program: list[str], box: Sandbox) -> tuple[str, str]:
+        env = {name: value for name, value in spec.env.items() if _NAME.fullmatch(name)}
+        datasets_at = str(spec.scratch / "datasets")
+        if spec.datasets:
+            env["JUPYTER_EXT_DATASETS"] = datasets_at
+        return batch_script(
+            box,
+            spec.scratch,
+            spec.workdir,
+            spec.datasets,
+            datasets_at,
+            env,
+            SLURM_VARS,
+            [*program, *spec.args],
+            spec.scratch / MISSING,
+            f"jupyter-ext-{spec.identifier}",
+        )
 
     # -- Slurm's client commands -----------------------------------------------------------------
 
