@@ -103,12 +103,18 @@ def _note_use(session: Session, token_id: int, now: dt.datetime) -> None:
 
 
 def current_caller(request: Request, session: SessionDep) -> Caller:
+    return resolve_caller(request, session)
+
+
+def resolve_caller(request: Request, session: Session, fresh: bool = False) -> Caller:
+    """Who sent `request`, or a 401; `fresh` asks the hub again rather than its cached answer
+    (a live stream re-checks its caller this way)."""
     token = _bearer(request)
     now = orm.utcnow()
     hub = getattr(request.app.state, "hub_auth", None)
     if token is not None:
         row = session.scalar(select(orm.ApiToken).where(orm.ApiToken.hash == token_hash(token)))
-        if row is None and hub is not None and (username := hub.username_for(token)):
+        if row is None and hub is not None and (username := hub.username_for(token, fresh)):
             return Caller(_hub_user(session, username), session)
         if row is None or row.revoked_at is not None:
             raise ProblemError(401, "the API token is not valid: create a new one", headers=BEARER)
@@ -125,7 +131,7 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
         return Caller(row.user, session)
     browser = getattr(request.app.state, "browser_auth", None)
     hub_token = browser.token_from(request) if browser is not None else None
-    if hub_token and (username := browser.users.username_for(hub_token)):
+    if hub_token and (username := browser.users.username_for(hub_token, fresh)):
         return Caller(_hub_user(session, username), session)
     raise ProblemError(401, "sign in: send `Authorization: Bearer <API token>`", headers=BEARER)
 

@@ -5,6 +5,11 @@ commits, the bus hands it to every subscriber in this process whose filter
 matches (and wakes the runners of a backend that has new work). Subscribers
 that fall too far behind are dropped and told to reconnect, which resumes from
 the stored events with Last-Event-ID.
+
+A commit that changes who may see what (a project membership, global roles, an API
+token revoked, a sign-in ended) bumps the bus's access generation, in every process
+on a shared database too: open streams compare it on each event and re-read their
+caller's access only when it moved.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import orm
@@ -78,6 +84,29 @@ def emit_release(session: Session, release: orm.Release) -> None:
          backend=release.backend)  # fmt: skip
 
 
+# Rows whose change changes someone's access, and the columns that matter (None: any change).
+ACCESS_COLUMNS: dict[type, tuple[str, ...] | None] = {
+    orm.ProjectMember: None,
+    orm.User: ("roles",),
+    orm.ApiToken: ("revoked_at", "expires_at", "scope"),
+}
+if hasattr(orm, "SignInSession"):
+    ACCESS_COLUMNS[orm.SignInSession] = ("ended_at",)
+
+
+def changes_access(session: Session) -> bool:
+    """Whether this flush adds, removes or changes a row that says who may see what."""
+    for row in chain(session.new, session.deleted, session.dirty):
+        if type(row) not in ACCESS_COLUMNS:
+            continue
+        columns = ACCESS_COLUMNS[type(row)]
+        if columns is None or row in session.new or row in session.deleted:
+            return True
+        if any(inspect(row).attrs[c].history.has_changes() for c in columns):
+            return True
+    return False
+
+
 def wake_backend(session: Session, backend_id: int) -> None:
     """After this commit, answer the waiting long-polls of that backend's runners."""
     session.info.setdefault("wake", set()).add(backend_id)
@@ -97,7 +126,12 @@ class EventBus:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.subscriptions: set[Subscription] = set()
         self.backend_waiters: dict[int, asyncio.Event] = {}
+        self.access_generation = 0  # moves whenever anyone's access may have changed
         self._lock = threading.Lock()
+
+    def access_changed(self) -> None:
+        with self._lock:
+            self.access_generation += 1
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -110,15 +144,24 @@ class EventBus:
         listener; elsewhere they are handed straight to this process's subscribers.
         """
 
+        @sa_event.listens_for(factory, "before_flush")
+        def _watch_access(session: Session, _context, _instances) -> None:
+            if not session.info.get("access") and changes_access(session):
+                session.info["access"] = True
+
         @sa_event.listens_for(factory, "before_commit")
         def _notify(session: Session) -> None:
-            if not self.shared or not (session.info.get("events") or session.info.get("wake")):
+            if not self.shared:
                 return
-            session.flush()
-            ids = [row.id for row in session.info.get("events", [])]
-            wake = sorted(session.info.get("wake", ()))
+            session.flush()  # so that a change of access is seen before deciding
+            info = session.info
+            if not (info.get("events") or info.get("wake") or info.get("access")):
+                return
+            ids = [row.id for row in info.get("events", [])]
+            wake, access = sorted(info.get("wake", ())), bool(info.get("access"))
             for start in range(0, max(len(ids), 1), NOTIFY_BATCH):
-                payload = json.dumps({"events": ids[start : start + NOTIFY_BATCH], "wake": wake})
+                batch = ids[start : start + NOTIFY_BATCH]
+                payload = json.dumps({"events": batch, "wake": wake, "access": access})
                 session.execute(
                     text("SELECT pg_notify(:channel, :payload)"),
                     {"channel": CHANNEL, "payload": payload},
@@ -126,6 +169,8 @@ class EventBus:
 
         @sa_event.listens_for(factory, "after_commit")
         def _committed(session: Session) -> None:
+            if session.info.pop("access", False):
+                self.access_changed()  # here at once, before this commit's caller goes on
             rows = session.info.pop("events", [])
             wake = session.info.pop("wake", set())
             if (rows or wake) and not self.shared:
@@ -135,6 +180,7 @@ class EventBus:
         def _rolled_back(session: Session) -> None:
             session.info.pop("events", None)
             session.info.pop("wake", None)
+            session.info.pop("access", None)
 
     async def listen(self, factory: sessionmaker) -> None:
         """Fan out what every process on this PostgreSQL database commits (runs for ever)."""
@@ -162,6 +208,8 @@ class EventBus:
                 backoff = min(backoff * 2, 5.0)
 
     async def _fetch_and_deliver(self, factory: sessionmaker, payload: dict) -> None:
+        if payload.get("access"):  # before this commit's events: they are checked against it
+            self.access_changed()
         ids = payload.get("events", [])
 
         def fetch() -> list[orm.Event]:

@@ -21,11 +21,12 @@ class HubUsers:
     def __init__(self, auth: HubAuth) -> None:
         self.auth = auth
 
-    def username_for(self, token: str) -> str | None:
-        """The hub user behind `token`, if the hub knows it and lets them use this service."""
+    def username_for(self, token: str, fresh: bool = False) -> str | None:
+        """The hub user behind `token`, if the hub knows it and lets them use this service
+        (its answer cached for a while, unless `fresh`: then the hub is asked again)."""
         if token.startswith(OUR_TOKEN_PREFIXES):
             return None  # one of ours, and not a valid one: do not send it to the hub
-        model = self.auth.user_for_token(token, sync=True)
+        model = self.auth.user_for_token(token, use_cache=not fresh, sync=True)
         if not model or model.get("kind", "user") != "user":
             return None
         if self.auth.access_scopes and not self.auth.check_scopes(self.auth.access_scopes, model):
