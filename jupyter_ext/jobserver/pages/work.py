@@ -446,7 +446,9 @@ def _job(request, session, caller, identifier, problem=None, status=200):
     after = request.query_params.get("after", "-1")
     after = int(after) if after.lstrip("-").isdigit() and -1 <= int(after) < 2**31 else -1
     lines = jobs.get_logs(identifier, caller, session, after=after, limit=LOG_LINES)
-    outputs = jobs.get_outputs(identifier, caller, session)
+    project = row.job_request.workspace.project  # unreleased outputs: only to those who may
+    see_outputs = caller.can(P.OUTPUTS_VIEW_UNRELEASED, project)
+    outputs = jobs.get_outputs(identifier, caller, session) if see_outputs else None
     return render(
         request, "work_job.html", caller, status=status, job=found, row=row,
         workspace=row.job_request.workspace, lines=lines, after=after,

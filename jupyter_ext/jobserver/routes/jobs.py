@@ -14,6 +14,7 @@ from ..errors import ProblemError
 from ..events import emit_job, wake_backend
 from ..pagination import DEFAULT_LIMIT, INT32_MAX, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
+from ..unreleased import HIDDEN_ON_STATUS, status_only
 from ._common import backend_named, user_named, workspace_named
 from .job_requests import cancel_jobs
 from .projects import visible_projects
@@ -97,19 +98,25 @@ def get_logs(
     return [schema.LogLine(seq=r.seq, text=r.text, at=r.at) for r in rows]
 
 
-@router.get("/jobs/{identifier}/outputs", openapi_extra=permission(P.PROJECT_VIEW, "project"))
+@router.get(
+    "/jobs/{identifier}/outputs", openapi_extra=permission(P.OUTPUTS_VIEW_UNRELEASED, "project")
+)
 def get_outputs(identifier: str, caller: CallerDep, session: SessionDep) -> list[schema.Output]:
     """What the job produced, as its runner recorded it (the files stay on the backend), with
-    what the site's pre-release rules found in each: fixed before anyone asks for a release."""
-    job = _job(caller, session, identifier)
-    rows = session.scalars(
-        select(orm.JobOutput).where(orm.JobOutput.job_id == job.id).order_by(orm.JobOutput.path)
-    )
+    what the site's pre-release rules found in each: fixed before anyone asks for a release.
+
+    Unreleased outputs' names, sizes, rows, columns and findings are for those who may see
+    unreleased outputs. On a backend whose log policy is "status", highly sensitive outputs
+    are never shown, whatever its runner sent."""
+    job = _job(caller, session, identifier, P.OUTPUTS_VIEW_UNRELEASED)
+    query = select(orm.JobOutput).where(orm.JobOutput.job_id == job.id)
+    if status_only(job.job_request.backend):
+        query = query.where(orm.JobOutput.privacy_level != HIDDEN_ON_STATUS)
     return [
         schema.Output(
             path=r.path, size=r.size, sha256=r.sha256, privacy_level=r.privacy_level, check=r.check
         )
-        for r in rows
+        for r in session.scalars(query.order_by(orm.JobOutput.path))
     ]
 
 

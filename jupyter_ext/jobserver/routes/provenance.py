@@ -20,23 +20,29 @@ from ..audit import record
 from ..deps import Caller, CallerDep, SessionDep, permission
 from ..errors import ProblemError
 from ..permissions import Permission as P
+from ..unreleased import Shown, input_jobs
 
 router = APIRouter(tags=["jobs"])  # /api/v1
 files_router = APIRouter(tags=["releases"])  # /api/v2, beside the released file itself
 
 
-@router.get("/jobs/{identifier}/provenance", openapi_extra=permission(P.PROJECT_VIEW, "project"))
+@router.get(  # it names the job's unreleased outputs and inputs, with their hashes
+    "/jobs/{identifier}/provenance",
+    openapi_extra=permission(P.OUTPUTS_VIEW_UNRELEASED, "project"),
+)
 def job_provenance(identifier: str, caller: CallerDep, session: SessionDep) -> schema.Provenance:
     job = session.scalar(select(orm.Job).where(orm.Job.identifier == identifier))
     if job is None:
         raise ProblemError(404, f"there is no job {identifier!r}, or you may not see it")
-    caller.require(P.PROJECT_VIEW, job.job_request.workspace.project)
+    caller.require(P.OUTPUTS_VIEW_UNRELEASED, job.job_request.workspace.project)
     if job.provenance is None:
         raise ProblemError(
             404, f"the job {identifier} has no recorded provenance: it has not succeeded, or "
             "its runner did not record it (runners before provenance was kept)",
         )  # fmt: skip
-    return schema.Provenance.model_validate(job.provenance)
+    provenance = schema.Provenance.model_validate(job.provenance)
+    shown = Shown(session, [job, *input_jobs(session, job, provenance)], unreleased=True)
+    return shown.provenance(provenance, job)
 
 
 @files_router.get(  # a released file also to those with release_view
@@ -52,7 +58,8 @@ def file_provenance(file_id: str, caller: CallerDep, session: SessionDep) -> sch
     record(session, caller.name, "release_file.provenance", row)
     session.commit()
     made = schema.FileDigest(path=row.path, sha256=row.sha256, job=row.job.identifier)
-    return schema.ProvenanceChain(file=made, steps=chain(session, row.job))
+    unreleased = caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.release.workspace.project)
+    return schema.ProvenanceChain(file=made, steps=chain(session, row.job, unreleased))
 
 
 def _may_see(caller: Caller, row: orm.ReleaseFile) -> None:
@@ -66,20 +73,28 @@ def _may_see(caller: Caller, row: orm.ReleaseFile) -> None:
     raise ProblemError(403, f"{caller.name} may not see this file of project {project.slug}")
 
 
-def chain(session: Session, first: orm.Job) -> list[schema.ProvenanceStep]:
+def chain(session: Session, first: orm.Job, unreleased: bool) -> list[schema.ProvenanceStep]:
     """Breadth first from `first`, each job once, through its inputs' `job`; only jobs of the
-    same workspace and backend (where the runner found those inputs) are followed."""
-    steps, seen, queue = [], {first.identifier}, deque([first])
+    same workspace and backend (where the runner found those inputs) are followed. Files are
+    named only as the caller may see them (`unreleased.py`)."""
+    jobs, seen, queue = [], {first.identifier}, deque([first])
     while queue:
         job = queue.popleft()
         provenance = schema.Provenance.model_validate(job.provenance) if job.provenance else None
-        steps.append(schema.ProvenanceStep(job=job.identifier, action=job.action,
-                                           job_request=job.job_request_id,
-                                           provenance=provenance))  # fmt: skip
+        jobs.append((job, provenance))
         for made_by in _input_jobs(session, job, provenance, seen):
             seen.add(made_by.identifier)
             queue.append(made_by)
-    return steps
+    shown = Shown(session, [job for job, _ in jobs], unreleased=unreleased)
+    return [
+        schema.ProvenanceStep(
+            job=job.identifier,
+            action=job.action,
+            job_request=job.job_request_id,
+            provenance=shown.provenance(provenance, job) if provenance else None,
+        )
+        for job, provenance in jobs
+    ]
 
 
 def _input_jobs(session: Session, job: orm.Job, provenance, seen: set[str]) -> list[orm.Job]:

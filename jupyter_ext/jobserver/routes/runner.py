@@ -32,6 +32,7 @@ from ..errors import ProblemError
 from ..events import emit, emit_job, emit_release, wake_backend
 from ..release_store import stored_path
 from ..states import FINISHED_JOB_STATES, advance
+from ..unreleased import HIDDEN_ON_STATUS, status_only
 from ..upload_leases import Held, holding
 
 router = APIRouter(prefix="/runner", tags=["runner"])
@@ -336,6 +337,8 @@ def report_outputs(
 ) -> Response:
     job = _runner_job(session, backend, identifier)
     for output in body.outputs:
+        if status_only(backend) and output.privacy_level == HIDDEN_ON_STATUS:
+            continue  # its name, size and hash may not leave the site: not even kept here
         if output.path.startswith("/") or ".." in output.path.split("/"):
             raise ProblemError(422, f"output path {output.path!r} is not inside the workspace")
         session.merge(
@@ -511,8 +514,7 @@ async def upload_release_file(file_id: str, request: Request) -> Response:
     ttl = _settings(request).upload_lease
     async with holding(request.app.state.sessionmaker, file_id, ttl) as held:
         if (await run_in_threadpool(_frozen, request, file_id))[2]:  # done while it waited
-            raise ProblemError(409, "the file has been uploaded already: released files never "
-                                    "change")  # fmt: skip
+            raise ProblemError(409, "the file has been uploaded already: it never changes")
         held_bytes = _held(partial, size, uploaded)
         start = _start(request.headers.get("content-range"), held_bytes, size)
         try:
