@@ -84,8 +84,11 @@ class Held:
 
     def check(self) -> None:
         if self.lost:
-            raise ProblemError(409, "this upload took too long to report and another took "
-                                    "its place: go on from the bytes the server holds")  # fmt: skip
+            raise ProblemError(
+                409,
+                "this upload took too long to report and another took "
+                "its place: go on from the bytes the server holds",
+            )
 
     async def confirm(self) -> None:
         """Renew now, before what cannot be undone (storing the file)."""

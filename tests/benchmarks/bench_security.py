@@ -106,21 +106,27 @@ def measure_request_bodies(workdir: Path, rounds: int = 3, total: int = 200 * MB
         with contextlib.suppress(OSError):
             send_chunked(root, "POST /api/v1/job-requests", 2 * MIB)  # warm the paths once
         before = memory_kib(pid)
-        say(f"request bodies: {rounds} x {total // MB} MB chunked, no token, per route; "
-            f"server pid {pid}, VmRSS before {before['VmRSS'] / 1024:.1f} MiB")  # fmt: skip
+        say(
+            f"request bodies: {rounds} x {total // MB} MB chunked, no token, per route; "
+            f"server pid {pid}, VmRSS before {before['VmRSS'] / 1024:.1f} MiB"
+        )
         for name, head in routes.items():
             for _ in range(rounds):
                 start = time.perf_counter()
                 answer, sent = send_chunked(root, head, total)
                 took = time.perf_counter() - start
                 now = memory_kib(pid)
-                say(f"  {name:28} {answer[:40]:40} client sent {sent / MB:6.1f} MB in "
-                    f"{took:5.2f} s; VmRSS {now['VmRSS'] / 1024:6.1f} MiB")  # fmt: skip
+                say(
+                    f"  {name:28} {answer[:40]:40} client sent {sent / MB:6.1f} MB in "
+                    f"{took:5.2f} s; VmRSS {now['VmRSS'] / 1024:6.1f} MiB"
+                )
         after = memory_kib(pid)
     growth = (after["VmRSS"] - before["VmRSS"]) / 1024
-    say(f"  VmRSS after {after['VmRSS'] / 1024:.1f} MiB (grew {growth:+.1f} MiB), "
+    say(
+        f"  VmRSS after {after['VmRSS'] / 1024:.1f} MiB (grew {growth:+.1f} MiB), "
         f"peak (VmHWM) {after['VmHWM'] / 1024:.1f} MiB, for "
-        f"{rounds * len(routes) * total / MB:.0f} MB offered")  # fmt: skip
+        f"{rounds * len(routes) * total / MB:.0f} MB offered"
+    )
 
 
 MEASUREMENTS: dict[str, Callable[[Path], None]] = {

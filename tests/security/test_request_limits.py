@@ -112,8 +112,9 @@ def test_an_upload_over_its_limit_is_cut_while_it_streams(tmp_path):
     from ..jobserver.test_release_upload_resume import published_file
 
     settings = Settings(body_limits=LIMITS, release_dir=str(tmp_path / "releases"))
-    server = build_world(JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path, settings),
-                         tmp_path)  # fmt: skip
+    server = build_world(
+        JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path, settings), tmp_path
+    )
     try:
         content = b"a,b\n" + b"1,2\n" * (LIMITS.upload // 2)
         file_id = published_file(server, content)
@@ -134,8 +135,9 @@ def test_over_the_limit_as_a_signed_in_caller_and_a_runner(world):
     lines = ["y" * 1000] * 200  # 200 kB: over the JSON limit, under a report's
     taken = runner.post("runner/jobs/nosuchjob/logs", json={"first_seq": 0, "lines": lines})
     assert taken.status_code == 404  # read, and answered by the route itself
-    assert_refused(runner.post("runner/jobs/nosuchjob/logs", content=chunks(300 * KIB)),
-                   "runner_report")  # fmt: skip
+    assert_refused(
+        runner.post("runner/jobs/nosuchjob/logs", content=chunks(300 * KIB)), "runner_report"
+    )
     assert dev.get("me").status_code == 200  # the same connection pool still works
 
 
@@ -161,23 +163,28 @@ def read_answer(sock: socket.socket) -> bytes:
 
 def test_a_huge_length_is_refused_before_a_byte_is_read(world):
     """10 GiB announced, nothing sent: the answer comes at once and the connection closes."""
-    sock = raw_request(world, "POST /api/v1/job-requests HTTP/1.1\r\nHost: x\r\n"
-                              "Content-Type: application/json\r\n"
-                              f"Content-Length: {10 << 30}\r\n\r\n")  # fmt: skip
+    sock = raw_request(
+        world,
+        "POST /api/v1/job-requests HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {10 << 30}\r\n\r\n",
+    )
     with sock:
         answer = read_answer(sock)
     assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in answer.lower()
     assert b"application/problem+json" in answer and b"at most 64 KiB" in answer
 
 
-@pytest.mark.parametrize("head", [
-    "POST /api/v1/job-requests",  # read before the caller is known: cut at the limit
-    f"PUT /api/v1/runner/release-files/{FILE}",  # answered 401 unread: never drained
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "head",
+    [
+        "POST /api/v1/job-requests",  # read before the caller is known: cut at the limit
+        f"PUT /api/v1/runner/release-files/{FILE}",  # answered 401 unread: never drained
+    ],
+)
 def test_a_body_that_never_ends_is_cut_off(world, head):
     """Chunks sent for ever: the server stops reading soon after the limit and hangs up."""
-    sock = raw_request(world, f"{head} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
-                              "\r\n\r\n")  # fmt: skip
+    sock = raw_request(world, f"{head} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
     sent = [0]
 
     def flood():
