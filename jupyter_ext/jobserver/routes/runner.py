@@ -9,6 +9,7 @@ same job. A lease lives while heartbeats renew it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import os
@@ -187,7 +188,25 @@ async def poll(body: schema.Poll, request: Request) -> list[schema.Lease]:
         remaining = deadline - time.monotonic()
         if leases or remaining <= 0:
             return leases
-        await app.state.bus.wait_for_work(backend_id, remaining)
+        if await _hung_up_first(app.state.bus.wait_for_work(backend_id, remaining), request):
+            return []  # no task is left waiting for a runner that stopped (nor a server's stop)
+
+
+async def _hung_up_first(waiting, request: Request) -> bool:
+    """Await `waiting`, or the caller hanging up (its body is read: only a disconnect can
+    come); whether it hung up first."""
+
+    async def hung_up() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    tasks = [asyncio.ensure_future(waiting), asyncio.ensure_future(hung_up())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+    return tasks[1] in done
 
 
 @router.post("/heartbeat", openapi_extra=RUNNER_ONLY)
