@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import shlex
@@ -29,12 +28,14 @@ from .api import JobServerAPI, JobServerError
 from .checkout import CheckoutError, checkout
 from .datasets import DatasetRefused, Registry, leased_folders
 from .executors import Executor, JobSpec
-from .hashing import sha256_file
 from .journal import Journal
+from .leases import LeaseRefused, check_lease
 from .logs import LogShipper
+from .messages import public, runner_error
+from .outputs import OutputRefused, take_outputs
+from .paths import PathEscape, inside
 from .policy import LogPolicy
 from .provenance import Store, build, read_record, start_record, write_record, write_site_record
-from .quota import WORKSPACE, DiskError, JobFolders, over_quota
 from .uploads import Uploader
 
 log = logging.getLogger("jupyter_ext.runner")
@@ -49,10 +50,10 @@ class Agent:
         self, api: JobServerAPI, executor: Executor, workdir: Path, capacity: int = 2,
         log_cap: int = 100_000, heartbeat_every: float = 10.0,
         data_roots: list[str] | None = None, log_policy: LogPolicy | None = None,
-        release_rules: schema.ReleaseRules | None = None, job_disk_mb: int = 10240,
+        release_rules: schema.ReleaseRules | None = None, outputs_quota: int = 2048 << 20,
     ) -> None:  # fmt: skip
         self.api, self.executor, self.workdir = api, executor, Path(workdir)
-        self.folders = JobFolders(self.workdir, job_disk_mb)  # private, each on a bounded disk
+        self.outputs_quota = outputs_quota  # bytes of one job's outputs the site keeps
         self.capacity, self.log_cap, self.heartbeat_every = capacity, log_cap, heartbeat_every
         self.log_policy = log_policy or LogPolicy()
         self.data_roots = list(data_roots or [])
@@ -62,6 +63,7 @@ class Agent:
         self.uploader = Uploader(api, self.workdir / "workspaces", self.release_rules,
                                  site=self.workdir)  # fmt: skip
         self.store = Store(self.workdir / "store")  # every output's bytes, by sha256
+        self.records = self.workdir / "records"  # which job made each action's outputs
         self.running: dict[str, asyncio.Task] = {}
         self.freed = asyncio.Event()
 
@@ -99,8 +101,6 @@ class Agent:
 
     def resume(self) -> None:
         """Take back what an earlier runner process left: follow its jobs on, resend reports."""
-        followed = {lease.identifier for lease, final in self.journal.entries() if final is None}
-        self.folders.sweep(followed)  # the other jobs' folders, disks and mounts go
         for lease, final in self.journal.entries():
             if final is None:
                 log.info("following job %s on after a restart", lease.identifier)
@@ -134,24 +134,40 @@ class Agent:
                 log.warning("heartbeat failed: %s", exc)
             await asyncio.sleep(self.heartbeat_every)
 
+    @property
+    def sends_job_text(self) -> bool:
+        """Whether what a job chooses (its exit code, its files' names and counts, the names,
+        sizes and hashes of its highly sensitive outputs) may leave: not on a backend whose
+        log policy is status, where status messages are the runner's own words."""
+        return getattr(self.log_policy, "sends_job_text", self.log_policy.mode != "status")
+
     async def run_job(self, lease: schema.Lease, recovering: bool = False) -> None:
         ident = lease.identifier
+        try:  # before anything is written: the journal's file is named by the identifier
+            check_lease(lease)
+        except LeaseRefused as exc:
+            log.warning("job %r refused, nothing written: %s", ident[:80], exc)
+            message = public(f"refused by the runner: {exc}", *self._site_words)
+            await self._report(ident, schema.StatusUpdate(state="failed", status_message=message))
+            return
         if not recovering:
             self.journal.start(lease)
         spec = self._spec(lease)
-        shipper = LogShipper(self.api, ident, self.workdir / "logs" / f"{ident}.log",
+        shipper = LogShipper(self.api, ident, inside(self.workdir / "logs", f"{ident}.log"),
                              self.log_cap, self.log_policy)  # fmt: skip
         try:
             state, message, code = await self._run(lease, spec, shipper, recovering)
-        except Exception as exc:  # the job fails, saying why; the runner goes on
-            log.exception("job %s failed in the runner", ident)
-            state, message, code = "failed", f"the runner failed: {type(exc).__name__}: {exc}", None
+        except Exception:  # the job fails, saying so in a sentence; the site's log has it all
+            error, message = runner_error()
+            log.exception("job %s failed in the runner (error %s)", ident, error)
+            state, code = "failed", None
         finally:
             with contextlib.suppress(JobServerError, httpx.HTTPError):
                 await shipper.close()  # else the lines stay on disk for the next start
+        message = public(message, *self._site_words)
         update = schema.StatusUpdate(state=state, status_message=message[:2000], exit_code=code)
         self.journal.finish(ident, update)
-        await asyncio.to_thread(self.folders.remove, ident)
+        shutil.rmtree(spec.workdir, ignore_errors=True)
         shutil.rmtree(spec.scratch, ignore_errors=True)
         await self._report(ident, update)
 
@@ -164,12 +180,18 @@ class Agent:
         except httpx.HTTPError as exc:
             log.warning("the end of %s stays in the journal until next start: %s", identifier, exc)
             return
-        self.journal.forget(identifier)
+        with contextlib.suppress(PathEscape):  # a refused lease has no entry to forget
+            self.journal.forget(identifier)
+
+    @property
+    def _site_words(self) -> list[str]:
+        """The site's own folders, as they may appear in a sentence from git or an engine."""
+        return [str(self.workdir), str(self.workdir.resolve()), *self.data_roots]
 
     def _spec(self, lease: schema.Lease) -> JobSpec:
         """The job's spec; its datasets are given once they are checked (`_run`)."""
-        return job_spec(lease, self.workdir / "jobs" / lease.identifier / WORKSPACE,
-                        self.workdir / "scratch" / lease.identifier, {})  # fmt: skip
+        job_dir = inside(self.workdir / "jobs", lease.identifier)
+        return job_spec(lease, job_dir, inside(self.workdir / "scratch", lease.identifier), {})
 
     async def _run(self, lease, spec: JobSpec, shipper: LogShipper, recovering: bool):
         before_file = spec.scratch / "before.json"
@@ -186,30 +208,25 @@ class Agent:
             except DatasetRefused as exc:
                 return "failed", f"not started: {exc}", None
             try:
-                await asyncio.to_thread(self.folders.make, lease.identifier)
-            except DiskError:
-                log.exception("job %s: its folder's disk could not be made", lease.identifier)
-                return "failed", "not started: the job's folder could not be made on the site", None
-            try:
                 await checkout(lease.repo, lease.sha, spec.workdir, self.workdir / "repos",
                                lease.github_token)  # fmt: skip
             except CheckoutError as exc:
                 return "failed", f"checkout failed: {exc}", None
-            space = self.workdir / "workspaces" / lease.workspace
-            inputs = self._bring_needs(lease, spec.workdir, space)
+            try:  # only from the site's records and store, only into the job's folder
+                inputs, hidden = await asyncio.to_thread(self._bring_needs, lease, spec.workdir)
+            except PathEscape as exc:
+                return "failed", f"not started: {exc}", None
             before = _files(spec.workdir)
             spec.scratch.mkdir(parents=True, exist_ok=True)
-            given = start_record(inputs, lease.datasets)
+            given = start_record(inputs, lease.datasets, hidden)
             (spec.scratch / "given.json").write_text(json.dumps(given))
             before_file.write_text(json.dumps(before))
-            stop = functools.partial(self.executor.cancel, lease.identifier)
-            async with self.folders.watched(lease.identifier, stop):
-                execution = await self.executor.run(spec, shipper.add)
-        if self.folders.full(lease.identifier):
-            return "failed", over_quota(self.folders.limit_mb), execution.exit_code
+            execution = await self.executor.run(spec, shipper.add)
         if execution.cancelled:
             return "cancelled", "", execution.exit_code
         if execution.exit_code != 0:
+            if not self.sends_job_text and execution.exit_code is not None:
+                return "failed", "the action failed: its exit code and log stay on the site", None
             return "failed", execution.message, execution.exit_code
         return await self._collect(lease, spec, before, execution.provenance)
 
@@ -223,21 +240,48 @@ class Agent:
         produced = {p for p, sig in _files(job_dir).items() if before.get(p) != sig}
         matched = match_outputs(Outputs(lease.outputs), produced)
         if matched.missing:
+            if not self.sends_job_text:  # which ones the job left out is its choice
+                return "failed", "declared outputs were not produced", 0
             names = ", ".join(pattern for _, _, pattern in matched.missing)
             return "failed", f"declared outputs were not produced: {names}", 0
-        outputs = [schema.Output(path=path, size=(job_dir / path).stat().st_size,
-                                 sha256=sha256_file(job_dir / path), privacy_level=level)
-                   for path, (level, _, _) in sorted(matched.matched.items())]  # fmt: skip
-        outputs = await asyncio.to_thread(self._checked, job_dir, outputs)
+        levels = {path: level for path, (level, _, _) in matched.matched.items()}
+        quota, named = self.outputs_quota, self.sends_job_text
+        try:
+            kept = await asyncio.to_thread(
+                take_outputs, job_dir, sorted(levels), self.store, quota, named
+            )
+        except OutputRefused as exc:
+            return "failed", str(exc), 0
+        outputs = [
+            schema.Output(path=path, size=size, sha256=sha, privacy_level=levels[path])
+            for path, (sha, size) in kept.items()
+        ]
+        outputs = await asyncio.to_thread(self._checked, outputs)
         provenance = await asyncio.to_thread(self._provenance, lease, spec, facts, outputs)
-        report = schema.OutputsReport(outputs=outputs, provenance=provenance)
-        await self.api.outputs(lease.identifier, report)
-        space = self.workdir / "workspaces" / lease.workspace
-        self._keep(lease, job_dir, space, outputs)
+        await self.api.outputs(lease.identifier, self._report_of(outputs, provenance, spec))
+        await asyncio.to_thread(self._keep, lease, outputs)
         if provenance is not None:
             write_site_record(self.workdir / "provenance", lease, provenance)
-        note = f"; {len(matched.undeclared)} undeclared files stayed" if matched.undeclared else ""
-        return "succeeded", f"{len(outputs)} outputs{note}", 0
+        if matched.undeclared and self.sends_job_text:
+            stayed = f"{len(matched.undeclared)} undeclared files stayed"
+            return "succeeded", f"{len(outputs)} outputs; {stayed}", 0
+        return "succeeded", f"{len(outputs)} outputs", 0
+
+    def _report_of(self, outputs, provenance, spec: JobSpec) -> schema.OutputsReport:
+        """What the job server is told of the outputs: all of them, or, on a backend that sends
+        no job-chosen text, only the moderately sensitive ones (which exist to be reviewed)."""
+        if self.sends_job_text:
+            return schema.OutputsReport(outputs=outputs, provenance=provenance)
+        level = schema.PrivacyLevel.MODERATELY_SENSITIVE
+        shown = [o for o in outputs if o.privacy_level == level]
+        if provenance is not None:
+            paths = {o.path for o in shown}
+            hidden = set(json.loads((spec.scratch / "given.json").read_text()).get("hidden", []))
+            outputs_shown = [o for o in provenance.outputs if o.path in paths]
+            inputs_shown = [i for i in provenance.inputs if i.path not in hidden]
+            update = {"outputs": outputs_shown, "inputs": inputs_shown}
+            provenance = provenance.model_copy(update=update)
+        return schema.OutputsReport(outputs=shown, provenance=provenance)
 
     def _provenance(self, lease, spec: JobSpec, facts: dict, outputs) -> schema.Provenance | None:
         """What made the outputs; a job is never failed for want of it (it is logged)."""
@@ -249,36 +293,53 @@ class Agent:
             log.exception("the provenance of job %s could not be recorded", lease.identifier)
             return None
 
-    def _checked(self, job_dir: Path, outputs: list[schema.Output]) -> list[schema.Output]:
+    def _checked(self, outputs: list[schema.Output]) -> list[schema.Output]:
         """The rules over each moderately sensitive output (the only kind a release may ask
-        for), so that its author sees what to fix before any checker is asked."""
+        for), so that its author sees what to fix before any checker is asked: over the bytes
+        kept in the store, never the job's file."""
         level = schema.PrivacyLevel.MODERATELY_SENSITIVE
-        return [o.model_copy(update={"check": check_file(job_dir / o.path, self.release_rules,
-                                                         o.path)})
-                if o.privacy_level == level else o for o in outputs]  # fmt: skip
+        rules = self.release_rules
+        return [
+            o.model_copy(update={"check": check_file(self.store.path(o.sha256), rules, o.path)})
+            if o.privacy_level == level
+            else o
+            for o in outputs
+        ]
 
-    def _bring_needs(self, lease, job_dir: Path, space: Path) -> list[schema.FileDigest]:
-        """The outputs of the actions it needs, from earlier jobs of this workspace here: the
-        bytes that job made (from the store), each recorded with its sha256 and that job."""
-        inputs = []
+    def _bring_needs(self, lease, job_dir: Path) -> tuple[list[schema.FileDigest], list[str]]:
+        """The outputs of the actions it needs, from earlier jobs of this workspace here: which
+        job made them from the site's records, their bytes from the store (each checked against
+        its recorded sha256), each put in the job's folder through the one join (a link in the
+        checkout that leads out is refused). Returns them and the highly sensitive ones."""
+        inputs, hidden = [], []
         for action in lease.needs:
-            job, outputs = read_record(space, action)
-            for path, sha in outputs.items():
-                target = job_dir / path
+            job, outputs, secret = read_record(self.records, lease.workspace, action)
+            for path, sha in sorted(outputs.items()):
+                target = inside(job_dir, path)
+                what = f"the output {path} of {action}"
+                if not self.store.path(sha).is_file():
+                    raise PathEscape(f"{what} is no longer on this site: run {action} again")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                stored = self.store.path(sha) if sha else None
-                source = stored if stored is not None and stored.is_file() else space / path
-                shutil.copyfile(source, target)
-                inputs.append(schema.FileDigest(path=path, sha256=sha256_file(target), job=job))
-        return inputs
+                if self.store.copy_out(sha, target) != sha:
+                    raise PathEscape(f"{what} changed in the site's store: run {action} again")
+                inputs.append(schema.FileDigest(path=path, sha256=sha, job=job))
+                if path in secret:
+                    hidden.append(path)
+        return inputs, hidden
 
-    def _keep(self, lease, job_dir: Path, space: Path, outputs: list[schema.Output]) -> None:
+    def _keep(self, lease, outputs: list[schema.Output]) -> None:
+        """The workspace folder's copy of each output: a hard link to its bytes in the store
+        (one copy on disk), put through the one join. Which job made them goes to the site's
+        records, which no job and no output's copy can reach."""
+        space = inside(self.workdir / "workspaces", lease.workspace)
         for output in outputs:
-            target = space / output.path
+            target = inside(space, output.path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(job_dir / output.path, target)
-            self.store.keep(job_dir / output.path, output.sha256)  # linked: not the copy above
-        write_record(space, lease.action, lease.identifier, {o.path: o.sha256 for o in outputs})
+            self.store.place(output.sha256, target)
+        highly = schema.PrivacyLevel.HIGHLY_SENSITIVE
+        hidden = [o.path for o in outputs if o.privacy_level == highly]
+        made = {o.path: o.sha256 for o in outputs}
+        write_record(self.records, lease.workspace, lease.action, lease.identifier, made, hidden)
 
 
 def job_spec(

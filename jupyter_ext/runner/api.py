@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+import pydantic
 
 from .. import schema
+
+log = logging.getLogger("jupyter_ext.runner.api")
 
 
 class JobServerError(Exception):
@@ -52,20 +56,35 @@ class JobServerAPI:
         return self._checked(response)
 
     async def poll(self, capacity: int, wait: float) -> list[schema.Lease]:
+        """The leases handed over; one that is not a lease at all is logged and left (the
+        runner cannot even say which job it was), so a bad one cannot stop the runner."""
         response = await self._post("poll", schema.Poll(capacity=capacity, wait=wait))
-        return [schema.Lease.model_validate(item) for item in response.json()]
+        try:
+            items = response.json()
+        except ValueError:
+            items = None
+        if not isinstance(items, list):
+            log.error("the job server answered a poll with something other than a list")
+            return []
+        leases = []
+        for item in items[:capacity]:
+            try:
+                leases.append(schema.Lease.model_validate(item))
+            except pydantic.ValidationError as exc:
+                log.error("the job server sent a lease that is not one, left: %s", exc)
+        return leases
 
     async def heartbeat(self, beat: schema.Heartbeat) -> schema.HeartbeatReply:
         return schema.HeartbeatReply.model_validate((await self._post("heartbeat", beat)).json())
 
     async def status(self, identifier: str, update: schema.StatusUpdate) -> None:
-        await self._post(f"jobs/{identifier}/status", update)
+        await self._post(f"jobs/{segment(identifier)}/status", update)
 
     async def logs(self, identifier: str, batch: schema.LogBatch) -> None:
-        await self._post(f"jobs/{identifier}/logs", batch)
+        await self._post(f"jobs/{segment(identifier)}/logs", batch)
 
     async def outputs(self, identifier: str, report: schema.OutputsReport) -> None:
-        await self._post(f"jobs/{identifier}/outputs", report)
+        await self._post(f"jobs/{segment(identifier)}/outputs", report)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -82,12 +101,12 @@ class JobServerAPI:
 
     async def release_file_state(self, file_id: str) -> schema.ReleaseFileState:
         """How much of a release file the job server holds (an upload goes on from there)."""
-        response = self._checked(await self.http.get(f"release-files/{file_id}"))
+        response = self._checked(await self.http.get(f"release-files/{segment(file_id)}"))
         return schema.ReleaseFileState.model_validate(response.json())
 
     async def refuse_release_file(self, file_id: str, refusal: schema.UploadRefusal) -> None:
         """The site will not send the file (it changed, or the rules refuse it), saying why."""
-        await self._post(f"release-files/{file_id}/refusal", refusal)
+        await self._post(f"release-files/{segment(file_id)}/refusal", refusal)
 
     async def upload_release_file(self, file_id: str, path: Path, start: int, size: int) -> None:
         """Stream bytes `start`..`size` of the file; from 0 the server starts over, else it
@@ -96,7 +115,8 @@ class JobServerAPI:
         if start:
             headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
         content = read_chunks(path, start, size - start)
-        response = await self.http.put(f"release-files/{file_id}", content=content, headers=headers)
+        url = f"release-files/{segment(file_id)}"
+        response = await self.http.put(url, content=content, headers=headers)
         self._checked(response)
 
     # -- datasets (`jupyter ext runner dataset ...`) -----------------------------------------
@@ -106,17 +126,23 @@ class JobServerAPI:
         return schema.Dataset.model_validate((await self._post("datasets", body)).json())
 
     async def retire_dataset(self, name: str) -> schema.Dataset:
-        response = self._checked(await self.http.post(f"datasets/{quote(name)}/retire"))
+        response = self._checked(await self.http.post(f"datasets/{segment(name)}/retire"))
         return schema.Dataset.model_validate(response.json())
 
     async def upload_dummy(
         self, name: str, version: int, relative: str, path: Path, size: int
     ) -> None:
         """One file of a dataset version's dummy data, streamed (its sha256 checked there)."""
-        url = f"datasets/{quote(name)}/versions/{version}/dummy/{quote(relative, safe='/')}"
+        url = f"datasets/{segment(name)}/versions/{version}/dummy/{quote(relative, safe='/')}"
         headers = {"Content-Type": "application/octet-stream"}
         content = read_chunks(path, 0, size)
         self._checked(await self.http.put(url, content=content, headers=headers))
+
+
+def segment(value: str) -> str:
+    """`value` as one segment of a URL path: '/' and '.' escaped too, so that a name from a
+    lease or a heartbeat cannot climb to another of the job server's endpoints."""
+    return quote(value, safe="").replace(".", "%2E")
 
 
 async def read_chunks(path: Path, start: int, length: int, chunk: int = 1 << 20):

@@ -112,7 +112,7 @@ class DatasetCommand(JupyterExtBase):
         if not least <= len(self.extra_args) <= most:
             self.fail(f"usage: jupyter ext runner dataset {usage}")
         name = self.extra_args[0] if self.extra_args else ""
-        if name and not SLUG.match(name):
+        if name and not SLUG.fullmatch(name):  # `$` alone lets "name\n" through
             self.fail(f"{name!r} is not a dataset name: lower-case letters, digits and hyphens")
         return list(self.extra_args)
 

@@ -25,6 +25,7 @@ import gzip
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import secrets
@@ -34,6 +35,7 @@ from pathlib import Path
 from .. import schema
 from .hashing import sha256_file
 
+log = logging.getLogger("jupyter_ext.runner.datasets")
 REGISTRY = "datasets.json"
 TYPES = ("integer", "number", "boolean", "date")  # tried in this order; else text
 TABLES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
@@ -371,13 +373,26 @@ def leased_folders(
         if version["sha256"] != item.sha256:
             raise DatasetRefused(f"{what}: the job server leased sha256 {item.sha256[:12]}…, "
                                  f"this site registered {version['sha256'][:12]}…")  # fmt: skip
-        folder = check_location(version["path"], roots, what)
+        try:  # the sentence goes to the job server: where the data lives stays in the log
+            folder = check_location(version["path"], roots, what)
+        except DatasetRefused as exc:
+            log.error("%s", exc)
+            raise DatasetRefused(
+                f"{what} is no longer where this site registered it, or "
+                "outside its data roots: the site's log says more"
+            ) from None
         manifest = schema.Manifest.model_validate(version["manifest"])
         problem = manifest_problem(folder, manifest, roots, cache)
         if problem is not None:
-            raise DatasetRefused(f"{what} does not match its manifest: {problem}")
+            log.error("%s does not match its manifest: %s", what, problem)
+            raise DatasetRefused(f"{what} does not match its manifest: {_pathless(problem)}")
         folders[item.name] = folder
     return folders
+
+
+def _pathless(problem: str) -> str:
+    """A manifest problem as the job server may read it: a link's target is the site's."""
+    return problem.split(" (to /", 1)[0] if " (to /" in problem else problem
 
 
 def iter_dummy(folder: Path, manifest: schema.Manifest) -> Iterator[tuple[schema.ManifestFile,

@@ -10,10 +10,14 @@ small JSON file replaced atomically.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
 from .. import schema
+from .paths import PathEscape, inside, safe_name
+
+log = logging.getLogger("jupyter_ext.runner.journal")
 
 
 class Journal:
@@ -22,7 +26,9 @@ class Journal:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def _path(self, identifier: str) -> Path:
-        return self.folder / f"{identifier}.json"
+        """The entry's file: the identifier is one safe name, or PathEscape (the agent checks
+        a lease before it writes anything, so this only holds the line)."""
+        return inside(self.folder, f"{safe_name(identifier, 'the job')}.json")
 
     def _write(self, identifier: str, entry: dict) -> None:
         part = self._path(identifier).with_suffix(".part")
@@ -46,7 +52,14 @@ class Journal:
         """What an earlier runner process left: (lease, final report or None if unfinished)."""
         found = []
         for path in sorted(self.folder.glob("*.json")):
-            entry = json.loads(path.read_text())
-            final = entry["final"] and schema.StatusUpdate.model_validate(entry["final"])
-            found.append((schema.Lease.model_validate(entry["lease"]), final or None))
+            try:
+                entry = json.loads(path.read_text())
+                final = entry["final"] and schema.StatusUpdate.model_validate(entry["final"])
+                lease = schema.Lease.model_validate(entry["lease"])
+                if self._path(lease.identifier) != path.resolve():
+                    raise PathEscape("the entry's name is not its job's")
+            except (OSError, ValueError, KeyError, TypeError, PathEscape) as exc:
+                log.error("journal entry %s is not read (%s): it is left as it is", path, exc)
+                continue
+            found.append((lease, final or None))
         return found

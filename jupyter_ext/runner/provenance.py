@@ -7,7 +7,11 @@ each) and of every dataset, and its outputs' sha256. It sends this to the job
 server and keeps it on the site (`provenance/<job>.json`), with every output's
 bytes in a content-addressed store (`store/<sha[:2]>/<sha>`), so that `jupyter
 ext runner verify` can put a job's exact inputs back even after a later run has
-overwritten the workspace folder's copy.
+overwritten the workspace folder's copy. Which job made an action's outputs is kept in
+the site's records (`records/<workspace>/<action>.json`), outside every folder a job or an
+output's copy can write: the next job's inputs come from there and from the store only.
+A job's files are copied into the store (never linked: the job owned them), and the
+workspace folder's copy is a hard link to the stored bytes, so an output takes its room once.
 
 What is slow to learn is cached on the site (`cache/`): an interpreter's
 packages (until it or its package folders change) and each dataset file's
@@ -20,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -28,8 +33,9 @@ from pathlib import Path
 from .. import schema
 from .._version import __version__
 from .hashing import sha256_file
+from .paths import PathEscape, inside, safe_name, safe_relative
 
-RECORDS = ".jupyter-ext"  # the workspace folder's record of which job made which files
+SHA256 = re.compile(r"[0-9a-f]{64}")
 PACKAGES = """
 import importlib.metadata, json, sys
 packages = {}
@@ -39,6 +45,14 @@ for dist in importlib.metadata.distributions():
         packages[name] = dist.version
 print(json.dumps({"packages": packages, "paths": [p for p in sys.path if p]}))
 """
+
+
+class OutputsTooBig(Exception):
+    """More bytes than the site keeps of one job's outputs; `.size` is how many were seen."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
 
 
 class Store:
@@ -66,6 +80,60 @@ class Store:
         os.replace(part, target)
         return target
 
+    def take(self, fd: int, limit: int) -> tuple[str, int, bool]:
+        """Copy the open file `fd` (a job wrote it) into the store: (its sha256, its size,
+        whether the store did not hold it yet), of the bytes copied, not of a file the job may
+        change later. Never linked: the job owns that inode. OutputsTooBig past `limit` bytes,
+        with nothing kept."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        part = self.root / f".take.{secrets.token_hex(8)}"
+        digest, size = hashlib.sha256(), 0
+        try:
+            with os.fdopen(os.dup(fd), "rb") as source, part.open("xb") as copy:
+                while chunk := source.read(1 << 20):
+                    size += len(chunk)
+                    if size > limit:
+                        raise OutputsTooBig(size)
+                    digest.update(chunk)
+                    copy.write(chunk)
+            sha256 = digest.hexdigest()
+            target = self.path(sha256)
+            new = not target.exists()
+            if new:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(part, 0o444)
+                os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+        return sha256, size, new
+
+    def copy_out(self, sha256: str, target: Path) -> str:
+        """Put a copy of the stored bytes at `target` (resolved by the caller), replacing what
+        is there rather than writing through it: the sha256 of the bytes copied, which the
+        caller compares with the one it expects. A copy, not a link: a job may write it."""
+        digest = hashlib.sha256()
+        part = target.with_name(f".{target.name[:200]}.{secrets.token_hex(4)}")
+        try:
+            with self.path(sha256).open("rb") as source, part.open("xb") as copy:
+                while chunk := source.read(1 << 20):
+                    digest.update(chunk)
+                    copy.write(chunk)
+            os.replace(part, target)
+        finally:
+            part.unlink(missing_ok=True)
+        return digest.hexdigest()
+
+    def place(self, sha256: str, target: Path) -> None:
+        """Put the stored bytes at `target` (resolved by the caller) as a hard link to the
+        store, so that a kept output takes its room once; a copy where links cannot be. The
+        target is replaced, never written through."""
+        part = target.with_name(f".{target.name[:200]}.{secrets.token_hex(4)}")
+        try:
+            os.link(self.path(sha256), part)
+        except OSError:  # another file system, or links not allowed
+            shutil.copyfile(self.path(sha256), part)
+        os.replace(part, target)
+
     def problem(self, sha256: str) -> str | None:
         """Why the store cannot give these bytes back (gone or changed), or None."""
         path = self.path(sha256)
@@ -76,26 +144,37 @@ class Store:
         return None
 
 
-# -- the workspace folder's records ------------------------------------------
+# -- the site's records of which job made an action's outputs ----------------------------
 
 
-def read_record(space: Path, action: str) -> tuple[str | None, dict[str, str | None]]:
-    """Which job made an action's files in the workspace folder, and their sha256.
+def read_record(
+    records: Path, workspace: str, action: str
+) -> tuple[str | None, dict[str, str], set[str]]:
+    """Which job made an action's outputs in a workspace, their sha256, and which of them are
+    highly sensitive: from the site's own records (`records/<workspace>/<action>.json`), never
+    from a folder a job can write. A record that is not as the runner writes it is refused
+    (PathEscape), not half read."""
+    path = inside(records, safe_name(workspace, "the workspace"), f"{safe_name(action)}.json")
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None, {}, set()
+    job, outputs, hidden = data.get("job"), data.get("outputs"), data.get("hidden", [])
+    if not isinstance(outputs, dict) or not all(
+        isinstance(sha, str) and SHA256.fullmatch(sha) for sha in outputs.values()
+    ):
+        raise PathEscape(f"the site's record of the action {action!r} is not readable")
+    for relative in outputs:
+        safe_relative(relative, "a recorded output")
+    return job, dict(outputs), set(hidden)
 
-    Records written before provenance was kept are a plain list of paths: no job, no sha."""
-    path = space / RECORDS / f"{action}.json"
-    data = json.loads(path.read_text()) if path.exists() else []
-    if isinstance(data, list):
-        return None, dict.fromkeys(data)
-    return data.get("job"), dict(data.get("outputs", {}))
 
-
-def write_record(space: Path, action: str, job: str, outputs: dict[str, str]) -> None:
-    folder = space / RECORDS
-    folder.mkdir(parents=True, exist_ok=True)
-    part = folder / f".{action}.json.part"
-    part.write_text(json.dumps({"job": job, "outputs": outputs}))
-    os.replace(part, folder / f"{action}.json")
+def write_record(
+    records: Path, workspace: str, action: str, job: str, outputs: dict[str, str], hidden=()
+) -> None:
+    """Keep which job made the action's outputs (`hidden`: the highly sensitive ones)."""
+    path = inside(records, safe_name(workspace, "the workspace"), f"{safe_name(action)}.json")
+    _write_json(path, {"job": job, "outputs": outputs, "hidden": sorted(hidden)})
 
 
 # -- what the job ran in ----------------------------------------------------
@@ -190,11 +269,15 @@ def _write_json(path: Path, data) -> None:
 # -- the record of one job --------------------------------------------------
 
 
-def start_record(inputs: list[schema.FileDigest], datasets: list[schema.LeasedDataset]) -> dict:
+def start_record(
+    inputs: list[schema.FileDigest], datasets: list[schema.LeasedDataset], hidden=()
+) -> dict:
     """What the job was given, written before it runs (a restarted runner reads it back): its
-    inputs, and each leased dataset version by its registered hash (the runner checked the
-    files against that version's manifest before the job started)."""
+    inputs (`hidden`: the highly sensitive ones), and each leased dataset version by its
+    registered hash (the runner checked the files against that version's manifest before the
+    job started)."""
     return {
+        "hidden": sorted(hidden),
         "started_at": dt.datetime.now(dt.UTC).isoformat(),
         "inputs": [i.model_dump(mode="json") for i in inputs],
         "datasets": [
@@ -228,7 +311,7 @@ def build(
 
 def write_site_record(folder: Path, lease: schema.Lease, provenance: schema.Provenance) -> Path:
     """`provenance/<job>.json`: the lease (never its token) and the provenance, for verify."""
-    path = Path(folder) / f"{lease.identifier}.json"
+    path = inside(folder, f"{safe_name(lease.identifier, 'the job')}.json")
     _write_json(path, {
         "lease": lease.model_dump(mode="json", exclude={"github_token"}),
         "provenance": provenance.model_dump(mode="json"),
@@ -237,7 +320,7 @@ def write_site_record(folder: Path, lease: schema.Lease, provenance: schema.Prov
 
 
 def read_site_record(folder: Path, job: str) -> tuple[schema.Lease, schema.Provenance]:
-    data = json.loads((Path(folder) / f"{job}.json").read_text())
+    data = json.loads(inside(folder, f"{safe_name(job, 'the job')}.json").read_text())
     return schema.Lease.model_validate(data["lease"]), schema.Provenance.model_validate(
         data["provenance"]
     )

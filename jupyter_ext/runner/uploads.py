@@ -26,6 +26,7 @@ from ..pipeline import Outputs, match_outputs
 from ..schema import Verdict, check_file
 from .api import JobServerAPI, JobServerError
 from .hashing import sha256_file
+from .paths import PathEscape, inside, safe_name, safe_relative
 from .provenance import Store, read_site_record
 
 log = logging.getLogger("jupyter_ext.runner.uploads")
@@ -114,12 +115,14 @@ class Uploader:
 
     def _frozen(self, upload: schema.ReleaseUpload) -> tuple[str | None, Path]:
         """(None, the file) if the file on the site is the one frozen, else (what is wrong, it)."""
-        folder = self.workspaces / upload.workspace
-        path = (folder / upload.path).resolve()
-        if upload.workspace in ("", ".", "..") or Path(upload.workspace).name != upload.workspace:
-            return f"{upload.workspace!r} is not a workspace name", path
-        if not path.is_relative_to(folder.resolve()):
-            return "it leads out of the workspace folder on the site", path
+        try:
+            folder = inside(self.workspaces, safe_name(upload.workspace, "the workspace"))
+        except PathEscape as exc:
+            return str(exc), self.workspaces / ".refused"
+        try:
+            path = inside(folder, safe_relative(upload.path, "the file"))
+        except PathEscape:
+            return "it leads out of the workspace folder on the site", folder / ".refused"
         if not path.is_file():
             return "it is missing on the site, or not a regular file", path
         changed = "it changed on the site since it was frozen:"

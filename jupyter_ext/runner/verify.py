@@ -13,6 +13,8 @@ as notes: a difference there explains a difference in the outputs.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
 import shutil
 import tempfile
@@ -26,7 +28,8 @@ from .agent import _files, job_spec
 from .checkout import CheckoutError, checkout
 from .datasets import DatasetRefused, Registry, latest_version, leased_folders
 from .executors import Executor
-from .hashing import sha256_file
+from .leases import LeaseRefused, check_lease
+from .paths import PathEscape, inside, open_below, safe_relative
 from .provenance import Store, build, dataset_digest, read_site_record
 
 IDENTICAL, DIFFERENT, CANNOT = 0, 1, 2  # the command's exit codes
@@ -76,6 +79,10 @@ async def verify(
     """Run `job` again in a fresh folder under `workdir/verify` and compare its outputs."""
     workdir = Path(workdir)
     lease, recorded = _record(workdir, job)
+    try:  # the recorded lease is checked as a job server's would be: the record may be old
+        check_lease(lease)
+    except LeaseRefused as exc:
+        raise CannotVerify(f"the recorded lease is not one this runner runs: {exc}") from None
     given = _datasets(recorded, Registry(workdir), data_roots, workdir / "cache")
     (workdir / "verify").mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"{job}-", dir=workdir / "verify"))
@@ -109,6 +116,8 @@ def _record(workdir: Path, job: str) -> tuple[schema.Lease, schema.Provenance]:
             f"this site holds no provenance of job {job} (in {workdir / 'provenance'}): it did "
             "not succeed here, or it ran before provenance was kept, or --workdir is another"
         ) from None
+    except PathEscape as exc:
+        raise CannotVerify(str(exc)) from None
     except (ValueError, KeyError) as exc:
         raise CannotVerify(
             f"the provenance of job {job} on this site is unreadable: {exc}"
@@ -142,23 +151,35 @@ def _datasets(
 
 
 def _place_inputs(inputs: list[schema.FileDigest], store: Store, job_dir: Path) -> None:
-    """The exact bytes each input had, from the store; refused, naming it, if they are gone."""
+    """The exact bytes each input had, from the store, each through the one join into the
+    job's folder; refused, naming it, if they are gone or its path leads out."""
     for item in inputs:
         why = store.problem(item.sha256)
         if why is not None:
             made_by = f", made by job {item.job}" if item.job else ""
             raise CannotVerify(f"the input {item.path} (sha256 {item.sha256}{made_by}) cannot "
                                f"be put back: {why}")  # fmt: skip
-        target = job_dir / item.path
+        try:
+            target = inside(job_dir, safe_relative(item.path, "the input"))
+        except PathEscape as exc:
+            raise CannotVerify(str(exc)) from None
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(store.path(item.sha256), target)
+        store.copy_out(item.sha256, target)
 
 
 def _outputs(lease: schema.Lease, job_dir: Path, before: dict) -> dict[str, str]:
     """The declared outputs the re-run made: path -> sha256."""
     produced = {p for p, sig in _files(job_dir).items() if before.get(p) != sig}
     matched = match_outputs(Outputs(lease.outputs), produced)
-    return {path: sha256_file(job_dir / path) for path in sorted(matched.matched)}
+    made = {}
+    for path in sorted(matched.matched):
+        try:  # the re-run wrote them: no link followed, as when the job ran
+            fd = open_below(job_dir, path)
+        except PathEscape:
+            continue
+        with os.fdopen(fd, "rb") as f:
+            made[path] = hashlib.file_digest(f, "sha256").hexdigest()
+    return made
 
 
 def _differences(recorded: schema.Provenance, now: dict[str, str]) -> list[tuple]:

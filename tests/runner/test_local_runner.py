@@ -250,7 +250,9 @@ def test_time_limit_log_policy_and_a_vanished_repository(tmp_path):
     assert "line 9" in texts and "line 12" not in texts and "[redacted]" in texts
     on_site = (tmp_path / "site" / "logs" / f"{steady['identifier']}.log").read_text()
     assert "line 12" in on_site
-    # a backend whose policy is status: only the state and its message leave
-    assert quiet["status_message"] == "exit code 3"
+    # a backend whose policy is status: only the state and the runner's own words leave (the
+    # exit code is the job's choice: a channel around the policy)
+    assert quiet["status_message"] == "the action failed: its exit code and log stay on the site"
+    assert quiet["exit_code"] is None
     assert quiet_lines == []
     assert gone["state"] == "failed" and gone["status_message"].startswith("checkout failed")

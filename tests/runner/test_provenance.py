@@ -151,8 +151,13 @@ def test_each_job_records_its_commit_environment_inputs_datasets_and_outputs(ran
     (table,) = summary.outputs
     kept = ran.site / "store" / table.sha256[:2] / table.sha256
     assert sha(kept.read_bytes()) == table.sha256  # the bytes, by hash, on the site
-    job, made = read_record(ran.site / "workspaces" / "chain", "summarise")
-    assert (job, made) == (ran.jobs["summarise"], {"out/table.csv": table.sha256})
+    job, made, hidden = read_record(ran.site / "records", "chain", "summarise")
+    assert (job, made, hidden) == (ran.jobs["summarise"], {"out/table.csv": table.sha256}, set())
+    assert read_record(ran.site / "records", "chain", "extract")[2] == {"out/rows.csv"}
+    # the workspace folder's copy takes no room of its own: a hard link to the stored bytes
+    copy = ran.site / "workspaces" / "chain" / "out" / "table.csv"
+    assert copy.stat().st_ino == kept.stat().st_ino
+    assert not (ran.site / "workspaces" / "chain" / ".jupyter-ext").exists()
 
 
 def test_a_released_files_chain_leads_back_to_its_commit(ran):
@@ -234,19 +239,35 @@ def test_verify_refuses_when_an_inputs_bytes_changed_in_the_store(ran):
     assert unknown.returncode == 2 and "holds no provenance of job nosuchjob" in unknown.stderr
 
 
-def test_records_written_before_provenance_still_bring_their_files(tmp_path):
+def test_a_record_in_the_workspace_folder_brings_nothing(tmp_path):
+    """Records a job could write are not trusted: the runner reads which job made a need's
+    outputs from the site's own records only, so a `.jupyter-ext/<action>.json` in the
+    workspace folder (the old place, which a declared output could overwrite) brings nothing."""
     space = tmp_path / "site" / "workspaces" / "w"
     (space / "out").mkdir(parents=True)
     (space / "out" / "rows.csv").write_text(ROWS)
     (space / ".jupyter-ext").mkdir()
-    (space / ".jupyter-ext" / "extract.json").write_text('["out/rows.csv"]')  # the old format
-    assert read_record(space, "extract") == (None, {"out/rows.csv": None})
-    lease = Lease(identifier="j2", job_request="r", workspace="w", action="summarise", repo="x",
-                  sha="0" * 40, run="python:v2 s.py", needs=["extract"], wait_for=[],
-                  outputs={}, lease_expires_at=dt.datetime.now(dt.UTC))  # fmt: skip
+    forged = {"job": "j1", "outputs": {"../../../../elsewhere": sha(ROWS.encode())}}
+    (space / ".jupyter-ext" / "extract.json").write_text(json.dumps(forged))
+    now = dt.datetime.now(dt.UTC)
+    lease = Lease(
+        identifier="j2",
+        job_request="r",
+        workspace="w",
+        action="summarise",
+        repo="x",
+        sha="0" * 40,
+        run="python:v2 s.py",
+        needs=["extract"],
+        wait_for=[],
+        outputs={},
+        lease_expires_at=now,
+    )
     agent = Agent(None, LocalExecutor(), tmp_path / "site")
-    (given,) = agent._bring_needs(lease, tmp_path / "job", space)
-    assert (given.path, given.sha256, given.job) == ("out/rows.csv", sha(ROWS.encode()), None)
+    (tmp_path / "job").mkdir()
+    assert agent._bring_needs(lease, tmp_path / "job") == ([], [])
+    assert list((tmp_path / "job").iterdir()) == []
+    assert read_record(tmp_path / "site" / "records", "w", "extract") == (None, {}, set())
 
 
 def test_an_interpreters_packages_are_asked_once_until_its_package_folders_change(tmp_path):

@@ -121,7 +121,9 @@ def test_the_frozen_bytes_leave_from_the_sites_store_and_tampered_ones_never(tmp
             jobs = run(world, ["make_table", "make_plot"])
             ids = request_release(world, [(jobs["make_table"], TABLE), (jobs["make_plot"], PLOT)])
             frozen_table = (space / TABLE).read_bytes()
-            (space / TABLE).write_bytes(frozen_table + b"edited,after,freezing\n")
+            edited = space / "edited.csv"  # an edit saved over the copy (a new file, renamed)
+            edited.write_bytes(frozen_table + b"edited,after,freezing\n")
+            edited.replace(space / TABLE)
             plot_sha = hashlib.sha256((space / PLOT).read_bytes()).hexdigest()
             kept = site / "store" / plot_sha[:2] / plot_sha
             kept.chmod(0o644)
