@@ -41,6 +41,7 @@ SANDBOX = "sandbox.sh"
 ROOT = "root"  # the sandbox's mount point, in the job's scratch folder
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 CONTROLLERS = ("memory", "pids", "cpu")
+GRACE = 2  # seconds a stopped job has to end after SIGTERM (Slurm's KillWait must be longer)
 
 
 @dataclass
@@ -131,12 +132,21 @@ leave() {{
 unshare --net --mount --pid --ipc --uts --fork --kill-child --propagation private \\
     -- /bin/sh "$scratch/{SANDBOX}" &
 child=$!
-trap 'kill -TERM $child 2>/dev/null' TERM INT HUP
+for cg in $joined; do  # this shell steps out, so a job that forks all it may cannot block it
+    echo $$ > "${{cg%/*}}/cgroup.procs"
+done
+killer=""
+# Slurm sends SIGTERM to every process of the job (the sandbox's first process forwards it
+# to the job); unshare holds it, so a job that ignores it is ended after GRACE seconds by
+# killing unshare, whose death kills the sandbox's first process and, with it, all the rest.
+trap '[ -n "$killer" ] || {{ (sleep {GRACE}; kill -KILL $child 2>/dev/null) & killer=$!; }}' \
+    TERM INT HUP
 while :; do
     wait $child
     code=$?
     kill -0 $child 2>/dev/null || break
 done
+[ -z "$killer" ] || kill $killer 2>/dev/null
 for cg in $joined; do
     case $cg in */memory/*)
         grep -q '^oom_kill [1-9]' "$cg/memory.oom_control" 2>/dev/null && : > "$scratch/{OOM}";;
