@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import shlex
@@ -36,6 +37,7 @@ from .outputs import OutputRefused, take_outputs
 from .paths import PathEscape, inside
 from .policy import LogPolicy
 from .provenance import Store, build, read_record, start_record, write_record, write_site_record
+from .quota import WORKSPACE, DiskError, JobFolders, over_quota
 from .uploads import Uploader
 
 log = logging.getLogger("jupyter_ext.runner")
@@ -51,8 +53,10 @@ class Agent:
         log_cap: int = 100_000, heartbeat_every: float = 10.0,
         data_roots: list[str] | None = None, log_policy: LogPolicy | None = None,
         release_rules: schema.ReleaseRules | None = None, outputs_quota: int = 2048 << 20,
+        job_disk_mb: int = 10240,
     ) -> None:  # fmt: skip
         self.api, self.executor, self.workdir = api, executor, Path(workdir)
+        self.folders = JobFolders(self.workdir, job_disk_mb)  # private, each on a bounded disk
         self.outputs_quota = outputs_quota  # bytes of one job's outputs the site keeps
         self.capacity, self.log_cap, self.heartbeat_every = capacity, log_cap, heartbeat_every
         self.log_policy = log_policy or LogPolicy()
@@ -101,6 +105,8 @@ class Agent:
 
     def resume(self) -> None:
         """Take back what an earlier runner process left: follow its jobs on, resend reports."""
+        followed = {lease.identifier for lease, final in self.journal.entries() if final is None}
+        self.folders.sweep(followed)  # the other jobs' folders, disks and mounts go
         for lease, final in self.journal.entries():
             if final is None:
                 log.info("following job %s on after a restart", lease.identifier)
@@ -167,9 +173,10 @@ class Agent:
         message = public(message, *self._site_words)
         update = schema.StatusUpdate(state=state, status_message=message[:2000], exit_code=code)
         self.journal.finish(ident, update)
-        shutil.rmtree(spec.workdir, ignore_errors=True)
-        shutil.rmtree(spec.scratch, ignore_errors=True)
         await self._report(ident, update)
+        # after the report: unmounting and deleting its disk is not on the job's way to its end
+        await asyncio.to_thread(self.folders.remove, ident)
+        shutil.rmtree(spec.scratch, ignore_errors=True)
 
     async def _report(self, identifier: str, update: schema.StatusUpdate) -> None:
         """Send a job's final state; once the job server has it, forget the job."""
@@ -190,7 +197,7 @@ class Agent:
 
     def _spec(self, lease: schema.Lease) -> JobSpec:
         """The job's spec; its datasets are given once they are checked (`_run`)."""
-        job_dir = inside(self.workdir / "jobs", lease.identifier)
+        job_dir = inside(self.workdir / "jobs", lease.identifier) / WORKSPACE  # its disk's root
         return job_spec(lease, job_dir, inside(self.workdir / "scratch", lease.identifier), {})
 
     async def _run(self, lease, spec: JobSpec, shipper: LogShipper, recovering: bool):
@@ -208,6 +215,11 @@ class Agent:
             except DatasetRefused as exc:
                 return "failed", f"not started: {exc}", None
             try:
+                await asyncio.to_thread(self.folders.make, lease.identifier)
+            except DiskError:
+                log.exception("job %s: its folder's disk could not be made", lease.identifier)
+                return "failed", "not started: the job's folder could not be made on the site", None
+            try:
                 await checkout(lease.repo, lease.sha, spec.workdir, self.workdir / "repos",
                                lease.github_token)  # fmt: skip
             except CheckoutError as exc:
@@ -221,7 +233,11 @@ class Agent:
             given = start_record(inputs, lease.datasets, hidden)
             (spec.scratch / "given.json").write_text(json.dumps(given))
             before_file.write_text(json.dumps(before))
-            execution = await self.executor.run(spec, shipper.add)
+            stop = functools.partial(self.executor.cancel, lease.identifier)
+            async with self.folders.watched(lease.identifier, stop):
+                execution = await self.executor.run(spec, shipper.add)
+        if self.folders.full(lease.identifier):
+            return "failed", over_quota(self.folders.limit_mb), execution.exit_code
         if execution.cancelled:
             return "cancelled", "", execution.exit_code
         if execution.exit_code != 0:
@@ -262,7 +278,9 @@ class Agent:
         await asyncio.to_thread(self._keep, lease, outputs)
         if provenance is not None:
             write_site_record(self.workdir / "provenance", lease, provenance)
-        if matched.undeclared and self.sends_job_text:
+        if not self.sends_job_text:  # how many files matched a pattern is the job's choice
+            return "succeeded", "its outputs are kept on the site", 0
+        if matched.undeclared:
             stayed = f"{len(matched.undeclared)} undeclared files stayed"
             return "succeeded", f"{len(outputs)} outputs; {stayed}", 0
         return "succeeded", f"{len(outputs)} outputs", 0

@@ -96,7 +96,7 @@ class JobFolders:
                 "-i",
                 str(BYTES_PER_INODE),
                 "-E",
-                "lazy_itable_init=1",
+                "lazy_itable_init=1,nodiscard",
                 str(image),
             )
             _run("mount", "-o", "loop,noinit_itable,nosuid,nodev", str(image), str(root))
@@ -122,7 +122,7 @@ class JobFolders:
         root = self.root(identifier)
         self.over.discard(root)
         if os.path.ismount(root):
-            _unmount(root)
+            unmount(root)
         shutil.rmtree(root, ignore_errors=True)
         self.image(identifier).unlink(missing_ok=True)
 
@@ -130,7 +130,7 @@ class JobFolders:
         """After a restart: remove every job folder, mount and image but those of `keep`."""
         for mount in mounts_under(self.workdir / JOBS):
             if mount.parent == self.workdir / JOBS and mount.name not in keep:
-                _unmount(mount)
+                unmount(mount)
         for parent, suffix in ((self.workdir / JOBS, ""), (self.workdir / DISKS, ".img")):
             if parent.is_dir():
                 for entry in parent.iterdir():
@@ -183,7 +183,7 @@ def _unescape(field: str) -> str:
     return field
 
 
-def _unmount(point: Path) -> None:
+def unmount(point: Path) -> None:
     try:
         _run("umount", str(point))
     except DiskError:  # busy: a straggling process; it goes when that process does

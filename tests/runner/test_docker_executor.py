@@ -166,3 +166,18 @@ def test_the_sample_project_runs_end_to_end_in_docker(tmp_path):
         assert provenance["image_digest"].startswith("sha256:")  # the image's content id
     finally:
         world.close()
+
+
+def test_each_executor_says_which_isolation_it_gives():
+    """The health report (heartbeat) and describe() say what the tests here show."""
+    from jupyter_ext.runner.executors import LocalExecutor
+
+    docker = DockerExecutor(pids_limit=64)
+    described = docker.describe()
+    assert described["isolates"] is True and "no network" in described["isolation"]
+    assert "64 processes" in described["isolation"]
+    assert docker.health().startswith("docker (isolated") and len(docker.health()) <= 64
+    local = LocalExecutor()
+    assert local.describe()["isolates"] is False
+    assert local.describe()["isolation"].startswith("none")
+    assert "no isolation" in local.health()

@@ -193,7 +193,20 @@ class DockerExecutor(Executor):
     def describe(self) -> dict:
         info = self.docker.info()
         return {**super().describe(), "engine": info.get("ServerVersion"),
-                "images": self.images or self._default_images()}  # fmt: skip
+                "images": self.images or self._default_images(),
+                "isolation": self._isolation()}  # fmt: skip
+
+    def _isolation(self) -> str:
+        return (
+            f"each job in a container: user {JOB_USER} with no capabilities and no new "
+            "privileges, no network, a read-only root, its folder and its leased datasets "
+            f"(read-only) mounted, {self.cpus:g} CPUs, {self.memory_mb} MB, "
+            f"{self.pids_limit} processes, a {self.tmp_mb} MB /tmp, stopped after "
+            f"{self.time_limit:g} s"
+        )
+
+    def health(self) -> str:
+        return "docker (isolated: container, own user, no network, limits)"
 
 
 def _age(container) -> float:

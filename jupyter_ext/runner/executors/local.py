@@ -134,7 +134,7 @@ class LocalExecutor(Executor):
                 continue
 
     def describe(self) -> dict:
-        return {**super().describe(), "note": NO_ISOLATION}
+        return {**super().describe(), "isolation": f"none: {NO_ISOLATION}"}
 
     def health(self) -> str:
         return "local (no isolation: a job reads all the runner's user can)"
