@@ -23,6 +23,7 @@ from .._version import __version__
 from . import github_tokens, orm
 from .audit import record
 from .body_limits import BodyLimits, LimitBodies
+from .deps import SessionDep
 from .errors import install_error_handlers
 from .events import EventBus, emit_job
 from .notifications import Channels, Notifier
@@ -161,7 +162,9 @@ def expire_leases(factory: sessionmaker, settings: Settings) -> int:
 
 
 def _add_sign_in(app: FastAPI, prefix: str, browser_auth) -> None:
-    """`/login` and `/oauth_callback`: a browser signs in through the hub; `/logout`."""
+    """`/login` and `/oauth_callback`: a browser signs in through the hub; `/logout` signs
+    out with a POST carrying the CSRF token (a GET only shows the button)."""
+    from .pages.auth import sign_out, sign_out_page
 
     @app.get(f"{prefix}/login", include_in_schema=False)
     def login(request: Request, next: str = Query("", max_length=2000)):
@@ -169,10 +172,17 @@ def _add_sign_in(app: FastAPI, prefix: str, browser_auth) -> None:
 
     @app.get(f"{prefix}/oauth_callback", include_in_schema=False)
     def oauth_callback(
-        request: Request, code: str = Query(max_length=2000), state: str = Query(max_length=200)
+        request: Request,
+        session: SessionDep,
+        code: str = Query(max_length=2000),
+        state: str = Query(max_length=200),
     ):
-        return browser_auth.callback(request, code, state)
+        return browser_auth.callback(request, session, code, state)
 
     @app.get(f"{prefix}/logout", include_in_schema=False)
-    def logout(request: Request):
-        return browser_auth.logout(request)
+    def logout_page(request: Request, session: SessionDep):
+        return sign_out_page(request, session)
+
+    @app.post(f"{prefix}/logout", include_in_schema=False)
+    async def logout(request: Request, session: SessionDep):
+        return await sign_out(request, session)

@@ -130,9 +130,11 @@ def resolve_caller(request: Request, session: Session, fresh: bool = False) -> C
         session.commit()
         return Caller(row.user, session)
     browser = getattr(request.app.state, "browser_auth", None)
-    hub_token = browser.token_from(request) if browser is not None else None
-    if hub_token and (username := browser.users.username_for(hub_token, fresh)):
-        return Caller(_hub_user(session, username), session)
+    if browser is not None and request.method in ("GET", "HEAD"):  # a cookie only reads
+        signed_in = browser.signed_in(request, session, fresh)
+        session.commit()  # as above: no connection held between dependencies
+        if signed_in is not None:
+            return Caller(signed_in.user, session)
     raise ProblemError(401, "sign in: send `Authorization: Bearer <API token>`", headers=BEARER)
 
 

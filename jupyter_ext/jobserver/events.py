@@ -89,9 +89,8 @@ ACCESS_COLUMNS: dict[type, tuple[str, ...] | None] = {
     orm.ProjectMember: None,
     orm.User: ("roles",),
     orm.ApiToken: ("revoked_at", "expires_at", "scope"),
+    orm.SignInSession: ("ended_at",),
 }
-if hasattr(orm, "SignInSession"):
-    ACCESS_COLUMNS[orm.SignInSession] = ("ended_at",)
 
 
 def changes_access(session: Session) -> bool:

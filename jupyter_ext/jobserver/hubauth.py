@@ -11,8 +11,16 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 
 from jupyterhub.services.auth import HubAuth
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import orm
+from .audit import record
+from .errors import ProblemError
+from .security import token_hash
 
 OUR_TOKEN_PREFIXES = ("jxa_", "jxr_")
 
@@ -36,16 +44,25 @@ class HubUsers:
 
 SESSION_COOKIE = "jupyter-ext-session"
 STATE_COOKIE = "jupyter-ext-oauth-state"
-SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A browser's live sign-in: who, and the key of its sign-in session (its CSRF base)."""
+
+    user: orm.User
+    key: str
 
 
 class HubBrowserAuth:
     """Browser sign-in through the hub's OAuth (JupyterHub's HubOAuth speaks the protocol).
 
-    The hub's token is kept only in an encrypted, HttpOnly cookie. A cookie alone
-    is accepted for reading (GET, HEAD); anything that changes state needs a token
-    in the Authorization header (or, for the pages, a form with its CSRF token),
-    so that another site cannot act with the user's cookie.
+    Each sign-in is a session of its own (`orm.SignInSession`): the encrypted, HttpOnly
+    cookie holds its random key and the hub's token. A cookie alone is accepted for reading
+    (GET, HEAD); anything that changes state needs a token in the Authorization header (or,
+    for the pages, a form with the CSRF token made from this sign-in's key), so that another
+    site cannot act with the user's cookie. Signing out ends the session: a cookie copied
+    before then is refused, and so is any CSRF token of an earlier sign-in.
     """
 
     def __init__(self, auth, vault, users: HubUsers, prefix: str) -> None:
@@ -66,10 +83,11 @@ class HubBrowserAuth:
         self._cookie(request, response, STATE_COOKIE, blob, max_age=600)
         return response
 
-    def callback(self, request, code: str, state: str):
+    def callback(self, request, session: Session, code: str, state: str):
+        """The hub's answer: a new sign-in session (a new key, so a new CSRF token)."""
         from fastapi.responses import RedirectResponse
 
-        from .errors import ProblemError
+        from .deps import _hub_user
 
         blob = request.cookies.get(STATE_COOKIE)
         saved = self.vault.decrypt(blob.encode()) if blob else None
@@ -79,25 +97,68 @@ class HubBrowserAuth:
                 400, "this sign-in did not start here, or took too long: sign in again"
             )
         token = self.auth.token_for_code(code, code_verifier=data["verifier"], sync=True)
+        username = self.users.username_for(token, fresh=True)
+        if username is None:
+            raise ProblemError(
+                403,
+                "the hub does not let this account use the job server: ask the hub's "
+                "administrator for access",
+            )
+        user = _hub_user(session, username)
+        key = secrets.token_urlsafe(32)
+        session.add(orm.SignInSession(user_id=user.id, key_hash=token_hash(key)))
+        record(session, username, "user.sign_in", user)
+        session.commit()
         response = RedirectResponse(data["next"], status_code=302)
-        self._cookie(request, response, SESSION_COOKIE, token)
+        self._cookie(request, response, SESSION_COOKIE, json.dumps({"key": key, "token": token}))
         response.delete_cookie(STATE_COOKIE, path=self.prefix)
         return response
 
-    def logout(self, request):
-        """Forget the sign-in here, then sign out of the hub (which revokes the hub's token)."""
+    def logout(self, request, session: Session, key: str | None):
+        """End this sign-in here, then sign out of the hub (which revokes the hub's token)."""
         from fastapi.responses import RedirectResponse
 
-        response = RedirectResponse(f"{self.auth.hub_prefix}logout", status_code=302)
+        if key is not None:
+            row = session.scalar(
+                select(orm.SignInSession).where(orm.SignInSession.key_hash == token_hash(key))
+            )
+            if row is not None and row.ended_at is None:
+                row.ended_at = orm.utcnow()
+                record(session, row.user.username, "user.sign_out", row.user)
+                session.commit()
+        response = RedirectResponse(f"{self.auth.hub_prefix}logout", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=self.prefix)
         return response
 
-    def token_from(self, request) -> str | None:
-        """The hub token of a signed-in browser, for reading only."""
-        if request.method not in SAFE_METHODS:
-            return None
+    def cookie(self, request) -> tuple[str, str] | None:
+        """The sign-in key and the hub token in the browser's cookie, if it holds them."""
         blob = request.cookies.get(SESSION_COOKIE)
-        return self.vault.decrypt(blob.encode()) if blob else None
+        opened = self.vault.decrypt(blob.encode()) if blob else None
+        try:
+            data = json.loads(opened) if opened else None
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), str) for k in ("key", "token")
+        ):
+            return None  # an older cookie, from before sign-in sessions: sign in again
+        return data["key"], data["token"]
+
+    def signed_in(self, request, session: Session, fresh: bool = False) -> SignedIn | None:
+        """The browser's sign-in, if its session is not ended and the hub still vouches for
+        its token (for the same user)."""
+        found = self.cookie(request)
+        if found is None:
+            return None
+        key, token = found
+        row = session.scalar(
+            select(orm.SignInSession).where(orm.SignInSession.key_hash == token_hash(key))
+        )
+        if row is None or row.ended_at is not None:
+            return None
+        if self.users.username_for(token, fresh) != row.user.username:
+            return None
+        return SignedIn(row.user, key)
 
     def safe_next(self, next_url: str) -> str:
         """Only addresses of this service: a sign-in never sends anyone elsewhere."""

@@ -104,6 +104,20 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class SignInSession(Base):
+    """A browser's sign-in to the pages: its cookie holds a random key (only its hash is kept
+    here) beside the hub's token. Signing out ends it, so a copied cookie stops working; the
+    pages' CSRF token is made from its key, so each sign-in has its own."""
+
+    __tablename__ = "sign_in_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = created()
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class Org(Base):
     __tablename__ = "orgs"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -38,7 +38,7 @@ from .harness import ORG, HubWorld, _AsUser, _RunnerWorld, cli
 pytestmark = pytest.mark.slow
 
 TIMEOUT = 30_000
-LOGOUT = "/services/jobserver/logout"  # forgets the job server's cookie, then the hub's
+LOGOUT = "/services/jobserver/logout"  # a POST: ends the job server's sign-in, then the hub's
 TABLE, PLOT = "output/table_by_region.csv", "output/plot_rates.svg"
 # as mount() does: every module of pages registers its own in PAGES (views last)
 for _module in ("admin", "work", "views"):
@@ -170,8 +170,11 @@ class Walk:
         widget = page.locator("#login_widget")
         if not widget.count() or login not in widget.inner_text():
             self.problems.append(f"{where}: the frame does not name {login}")
-        logout = page.locator("#logout")
-        if not logout.count() or logout.get_attribute("href") != LOGOUT:
+        # Logout is a button posting the sign-in's CSRF token: a link could be forged
+        form = page.locator("form#logout-form")
+        posts = form.count() and (form.get_attribute("action"), form.get_attribute("method"))
+        has_token = form.count() and form.locator("input[name=_xsrf]").get_attribute("value")
+        if posts != (LOGOUT, "post") or not has_token or not form.locator("#logout").count():
             self.problems.append(f"{where}: no Logout of the job server and the hub")
         if text and text not in page.locator("main").inner_text():
             self.problems.append(f"{where}: no {text!r} in the page")
@@ -258,8 +261,9 @@ def test_every_person_walks_the_pages_under_the_hub(world, browser, tmp_path):  
 
 def test_a_link_signs_in_through_the_hub_and_logout_signs_out_of_both(world, browser):  # noqa: F811
     """Someone signed in nowhere follows a link to a page: the hub's login, GitHub, the hub's
-    OAuth for the job server, and they land on that page. Logout in the frame signs them out
-    of the job server and the hub: the same link asks them to sign in again."""
+    OAuth for the job server, and they land on that page. A GET of the logout address only
+    shows a button; Logout in the frame (a POST) signs them out of the job server and the hub:
+    the same link asks them to sign in again."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
@@ -276,7 +280,10 @@ def test_a_link_signs_in_through_the_hub_and_logout_signs_out_of_both(world, bro
         session = cookies["jupyter-ext-session"]
         assert session["httpOnly"] and session["path"] == "/services/jobserver/"
 
-        page.locator("#logout").click()
+        page.goto(f"{root}logout", timeout=TIMEOUT)  # a GET only shows the button
+        assert page.locator("h1").inner_text() == "Sign out"
+        assert "jupyter-ext-session" in {c["name"] for c in context.cookies()}
+        page.locator("#logout").click()  # the frame's button: a POST with the CSRF token
         page.wait_for_url("**/hub/login**", timeout=TIMEOUT)
         assert "jupyter-ext-session" not in {c["name"] for c in context.cookies()}
         page.goto(link, timeout=TIMEOUT)

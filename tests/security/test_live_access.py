@@ -9,9 +9,14 @@ the next event on the stream is one from a project the caller may still see.
 from __future__ import annotations
 
 import json
+import re
+
+import httpx
 
 from tests.jobserver.conftest import build_world, db_url, server, world  # noqa: F401
 from tests.jobserver.harness import JobServer, make_repo
+from tests.jobserver.test_admin_pages import browser_server  # noqa: F401
+from tests.jobserver.test_hubauth import hub  # noqa: F401
 from tests.jobserver.test_live import EventStream, submit
 
 
@@ -109,3 +114,23 @@ def test_several_servers_on_postgresql_share_access_changes(postgres_url, tmp_pa
     finally:
         second.close()
         first.close()
+
+
+def test_signing_out_of_the_pages_ends_the_browsers_stream(browser_server, tmp_path):  # noqa: F811
+    """The browser's stream (its sign-in cookie) ends when that sign-in does."""
+    js = build_world(browser_server, tmp_path)
+    root = js.base_url.removesuffix("api/v1/")
+    with httpx.Client(follow_redirects=True, timeout=30) as browser:
+        page = browser.get(f"{root}login", params={"next": "/orgs"})
+        token = re.search(r'name="_xsrf" value="([0-9a-f]+)"', page.text).group(1)
+        events = f"{root}api/v1/events"
+        with browser.stream("GET", events, params={"kind": "job_request"}) as response:
+            stream = EventStream(response)
+            seen = submit(js)
+            assert requested(stream.next(1)[0]) == seen["id"]
+            out = browser.post(f"{root}logout", data={"_xsrf": token}, follow_redirects=False)
+            assert out.status_code == 303
+            hidden = submit(js, actions=["derive_measures"])
+            (event,) = stream.next(1)
+            assert event["event"] == "reconnect", f"{hidden['id']} reached a signed-out browser"
+            assert stream.next(1) == []

@@ -2,12 +2,27 @@
 
 Two-person rule: no one changes or drops their own project roles, through the API or the
 pages; another coordinator of the project or an administrator does it, audited as usual.
+The pages' CSRF token belongs to one sign-in (new at each), and signing out is a POST with
+it that ends the sign-in on the server: a cookie copied before then is worth nothing.
 """
 
 from __future__ import annotations
 
+import re
+
+import httpx
+
+from jupyter_ext.jobserver import orm
 from tests.jobserver.conftest import db_url, server, world  # noqa: F401
-from tests.jobserver.test_admin_pages import post, problem, roles_of
+from tests.jobserver.test_admin_pages import (
+    browser_server,  # noqa: F401
+    count,
+    post,
+    problem,
+    roles_of,
+)
+from tests.jobserver.test_hubauth import hub  # noqa: F401
+from tests.jobserver.test_pages import root
 
 
 def audited(js, action: str) -> list[dict]:
@@ -68,3 +83,67 @@ def test_the_settings_page_refuses_ones_own_roles_with_the_sentence(world):  # n
     leave = post(world, "coord", f"{url}/members/coord/remove")
     assert leave.status_code == 403 and "their own roles" in problem(leave)
     assert roles_of(world, "sample-study", "coord") == ["project_coordinator"]
+
+
+# -- pages: a CSRF token per sign-in, sign-out a POST ------------------------------------------
+
+FORM = {"slug": "hosp", "name": "Hospital"}
+
+
+def sign_in(browser: httpx.Client, js, next_path: str = "/orgs") -> str:
+    """Through the hub's OAuth (the fake hub signs in alice); the page's CSRF token."""
+    page = browser.get(f"{root(js)}login", params={"next": next_path})
+    assert page.status_code == 200, page.text[-500:]
+    return re.search(r'name="_xsrf" value="([0-9a-f]+)"', page.text).group(1)
+
+
+def test_the_csrf_token_is_new_at_each_sign_in_and_an_old_one_is_refused(browser_server):  # noqa: F811
+    js = browser_server
+    with httpx.Client(follow_redirects=True, timeout=30) as browser:
+        first = sign_in(browser, js)
+        again = sign_in(browser, js)  # a new sign-in: a new session, a new token
+        assert again != first
+        # the attack: a token leaked from an earlier sign-in, sent with today's cookie
+        stale = browser.post(
+            f"{root(js)}orgs", data={**FORM, "_xsrf": first}, follow_redirects=False
+        )
+        assert stale.status_code == 403 and "CSRF token" in stale.text
+        assert count(js, orm.Org) == 0
+        made = browser.post(
+            f"{root(js)}orgs", data={**FORM, "_xsrf": again}, follow_redirects=False
+        )
+        assert made.status_code == 303 and count(js, orm.Org) == 1
+
+
+def test_sign_out_is_a_post_with_the_token_and_ends_a_copied_cookie(browser_server):  # noqa: F811
+    js = browser_server
+    with httpx.Client(follow_redirects=True, timeout=30) as browser:
+        token = sign_in(browser, js)
+        copied = browser.cookies.get("jupyter-ext-session")
+        # the frame's Logout is a form that posts the token, not a link
+        page = browser.get(f"{root(js)}orgs").text
+        frame = re.search(
+            r'<form method="post" action="(/[^"]*)"[^>]*id="logout-form">\s*'
+            r'<input type="hidden" name="_xsrf" value="([0-9a-f]+)">',
+            page,
+        )
+        assert frame and frame.groups() == ("/logout", token), page[-3000:]
+        # a GET of the address (a link, an image on another site) changes nothing
+        shown = browser.get(f"{root(js)}logout")
+        assert shown.status_code == 200 and 'method="post"' in shown.text
+        assert browser.get(f"{root(js)}api/v1/me").status_code == 200
+        # a forged POST, without the token or with another, changes nothing either
+        for forged in ({}, {"_xsrf": "0" * 64}):
+            refused = browser.post(f"{root(js)}logout", data=forged, follow_redirects=False)
+            assert refused.status_code == 403 and "CSRF token" in refused.text
+        assert browser.get(f"{root(js)}api/v1/me").status_code == 200
+        out = browser.post(f"{root(js)}logout", data={"_xsrf": token}, follow_redirects=False)
+        assert out.status_code == 303 and out.headers["location"].endswith("/hub/logout")
+        assert "jupyter-ext-session" not in browser.cookies
+    # the attack: the cookie (and a token) copied before sign-out, used after it
+    with httpx.Client(timeout=30, cookies={"jupyter-ext-session": copied}) as thief:
+        assert thief.get(f"{root(js)}api/v1/me").status_code == 401
+        forged = thief.post(f"{root(js)}orgs", data={**FORM, "_xsrf": token})
+        assert forged.status_code in (302, 401) and count(js, orm.Org) == 0
+    actions = [e["action"] for e in js.client("alice").get("audit").json()["items"]]
+    assert actions[:2] == ["user.sign_out", "user.sign_in"]

@@ -11,10 +11,11 @@ import hmac
 from urllib.parse import quote
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from ..deps import Caller, _hub_user, current_caller
+from ..deps import Caller, current_caller
 from ..errors import ProblemError
 from .render import CSRF_FIELD, csrf_token, prefix_of, render
 
@@ -33,20 +34,25 @@ def page_caller(request: Request, session: Session) -> Caller:
 
 
 async def form_caller(request: Request, session: Session) -> tuple[Caller, dict]:
-    """The caller of a form post, and its fields, once its CSRF token is checked."""
+    """The caller of a form post, and its fields, once its CSRF token is checked against
+    this sign-in's: a token of an earlier sign-in, or of another browser, is refused."""
     form = dict(await request.form())
     if request.headers.get("authorization"):  # a token, not a cookie: no forgery possible
         return current_caller(request, session), form
     browser = request.app.state.browser_auth
-    blob = request.cookies.get("jupyter-ext-session") if browser else None
-    hub_token = browser.vault.decrypt(blob.encode()) if blob else None
-    username = browser.users.username_for(hub_token) if hub_token else None
-    if username is None:
+    signed_in = browser.signed_in(request, session) if browser is not None else None
+    if signed_in is None:
         raise SignIn()
-    if not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), csrf_token(request, username)):
-        raise ProblemError(403, "the form's CSRF token is missing or stale: reload the page and "
-                                "send it again")  # fmt: skip
-    return Caller(_hub_user(session, username), session), form
+    check_csrf(request, form, signed_in.key)
+    return Caller(signed_in.user, session), form
+
+
+def check_csrf(request: Request, form: dict, session_key: str) -> None:
+    sent = str(form.get(CSRF_FIELD, ""))
+    if not hmac.compare_digest(sent, csrf_token(request, session_key)):
+        raise ProblemError(
+            403, "the form's CSRF token is missing or stale: reload the page and send it again"
+        )
 
 
 def sign_in_answer(request: Request):
@@ -55,3 +61,27 @@ def sign_in_answer(request: Request):
         here = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         return RedirectResponse(f"{prefix_of(request)}login?next={here}", status_code=302)
     return render(request, "signin.html", status=401)
+
+
+def sign_out_page(request: Request, session: Session):
+    """`GET /logout` changes nothing (a link or an image on another site could send it): it
+    shows the Logout button, whose POST carries this sign-in's CSRF token."""
+    browser = request.app.state.browser_auth
+    signed_in = browser.signed_in(request, session)
+    caller = Caller(signed_in.user, session) if signed_in else None
+    return render(request, "signout.html", caller)
+
+
+async def sign_out(request: Request, session: Session):
+    """`POST /logout`: end this sign-in (its cookie and CSRF token stop working here at
+    once, and its open streams end), then sign out of the hub."""
+    browser = request.app.state.browser_auth
+    form = dict(await request.form())
+    found = browser.cookie(request)
+    try:
+        if found is not None:
+            check_csrf(request, form, found[0])
+    except ProblemError as exc:
+        return render(request, "error.html", None, status=exc.status, problem=exc)
+    key = found[0] if found else None
+    return await run_in_threadpool(browser.logout, request, session, key)

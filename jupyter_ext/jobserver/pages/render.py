@@ -44,11 +44,20 @@ def prefix_of(request: Request) -> str:
     return request.app.state.page_prefix
 
 
-def csrf_token(request: Request, username: str) -> str:
-    """A token a form must carry: tied to the user and this server's key, so another site
-    cannot forge a form that the user's cookie would carry."""
+def csrf_token(request: Request, session_key: str) -> str:
+    """A token a form must carry: made from this sign-in's own key (new at each sign-in) and
+    this server's, so another site cannot forge a form the user's cookie would carry, and a
+    token seen once is worth nothing after its sign-in ends."""
     key = request.app.state.vault.key_for("csrf")
-    return hmac.new(key, username.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, session_key.encode(), hashlib.sha256).hexdigest()
+
+
+def page_csrf_token(request: Request) -> str:
+    """The CSRF token of the browser's sign-in, or "" (a caller with a token in the header
+    needs none: another site cannot send that header)."""
+    browser = request.app.state.browser_auth
+    found = browser.cookie(request) if browser is not None else None
+    return csrf_token(request, found[0]) if found else ""
 
 
 def render(
@@ -67,7 +76,8 @@ def render(
         # the frame's buttons: in and out through us (our cookie, then the hub's), or the hub's
         login_url=f"{prefix}login" if request.app.state.browser_auth else f"{hub_base}login",
         logout_url=f"{prefix}logout" if request.app.state.browser_auth else f"{hub_base}logout",
-        xsrf_token=csrf_token(request, caller.name) if caller else "", csrf_field=CSRF_FIELD,
+        xsrf_token=page_csrf_token(request) if caller else "", csrf_field=CSRF_FIELD,
+        signed_in_here=request.app.state.browser_auth is not None,
         **context,
     )  # fmt: skip
     headers = {"Content-Security-Policy": "frame-ancestors 'self'",
