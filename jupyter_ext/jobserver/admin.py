@@ -12,6 +12,7 @@ from traitlets import Enum, List, Unicode, default
 
 from ..app import JupyterExtBase, base_aliases, base_flags
 from .app import DEFAULT_DB
+from .names import slug_problem
 
 db_aliases = {**base_aliases, "db-url": "AdminCommand.db_url"}
 
@@ -114,6 +115,8 @@ class AddOrg(AdminCommand):
         from .audit import record
 
         slug = self.argument("slug")
+        if problem := slug_problem(slug, "an organisation"):
+            self.fail(problem)
         with self.session() as session:
             if session.scalar(select(orm.Org).where(orm.Org.slug == slug)):
                 self.fail(f"the organisation {slug} exists already")
@@ -146,6 +149,8 @@ class AddBackend(AdminCommand):
         from .routes.orgs import issue_runner_token
 
         slug = self.argument("slug")
+        if problem := slug_problem(slug, "a backend"):
+            self.fail(problem)
         if self.log_policy not in ("full", "redacted", "status"):
             self.fail("--log-policy must be full, redacted or status")
         with self.session() as session:

@@ -79,6 +79,16 @@ class RefuseNul:
         await self.app(scope, receive, send)
 
 
+def _message(error: dict[str, Any]) -> str:
+    """Pydantic's message, or what to change for a name that must be a slug."""
+    from .names import SLUG_PATTERN, SLUG_RULE
+
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if error.get("type") == "string_pattern_mismatch" and pattern == SLUG_PATTERN:
+        return SLUG_RULE
+    return error.get("msg", "invalid")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_middleware(RefuseNul)
 
@@ -89,8 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
+            {"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in exc.errors()
         ]
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return problem_response(422, f"the request is not valid: {summary}", errors)
