@@ -169,8 +169,12 @@ def test_the_job_servers_own_redacted_policy_masks_what_a_runner_sends(tmp_path)
     assert lines == ["patient [identifier] [identifier] seen [number] times"] * len(DISGUISES)
 
 
-@pytest.fixture(params=["local", "docker"])
+@pytest.fixture(params=["local", "docker", "slurm"])
 def executor(request):
+    if request.param == "slurm":
+        from ..runner.test_slurm_executor import new_executor
+
+        return new_executor(request.getfixturevalue("slurm_cluster"), memory_mb=512)
     if request.param == "docker":
         request.getfixturevalue("docker_images")
         from jupyter_ext.runner.executors.docker import DockerExecutor
