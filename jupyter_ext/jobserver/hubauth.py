@@ -105,6 +105,7 @@ class HubBrowserAuth:
                 "administrator for access",
             )
         user = _hub_user(session, username)
+        self._end(session, self.cookie(request))  # this browser's earlier sign-in, if any
         key = secrets.token_urlsafe(32)
         session.add(orm.SignInSession(user_id=user.id, key_hash=token_hash(key)))
         record(session, username, "user.sign_in", user)
@@ -119,16 +120,22 @@ class HubBrowserAuth:
         from fastapi.responses import RedirectResponse
 
         if key is not None:
-            row = session.scalar(
-                select(orm.SignInSession).where(orm.SignInSession.key_hash == token_hash(key))
-            )
-            if row is not None and row.ended_at is None:
-                row.ended_at = orm.utcnow()
-                record(session, row.user.username, "user.sign_out", row.user)
-                session.commit()
+            self._end(session, (key, ""))
+            session.commit()
         response = RedirectResponse(f"{self.auth.hub_prefix}logout", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path=self.prefix)
         return response
+
+    def _end(self, session: Session, found: tuple[str, str] | None) -> None:
+        """End the sign-in session of this key (audited), if it is still open."""
+        if found is None:
+            return
+        row = session.scalar(
+            select(orm.SignInSession).where(orm.SignInSession.key_hash == token_hash(found[0]))
+        )
+        if row is not None and row.ended_at is None:
+            row.ended_at = orm.utcnow()
+            record(session, row.user.username, "user.sign_out", row.user)
 
     def cookie(self, request) -> tuple[str, str] | None:
         """The sign-in key and the hub token in the browser's cookie, if it holds them."""

@@ -101,6 +101,7 @@ def test_the_csrf_token_is_new_at_each_sign_in_and_an_old_one_is_refused(browser
     js = browser_server
     with httpx.Client(follow_redirects=True, timeout=30) as browser:
         first = sign_in(browser, js)
+        earlier = browser.cookies.get("jupyter-ext-session")
         again = sign_in(browser, js)  # a new sign-in: a new session, a new token
         assert again != first
         # the attack: a token leaked from an earlier sign-in, sent with today's cookie
@@ -113,6 +114,9 @@ def test_the_csrf_token_is_new_at_each_sign_in_and_an_old_one_is_refused(browser
             f"{root(js)}orgs", data={**FORM, "_xsrf": again}, follow_redirects=False
         )
         assert made.status_code == 303 and count(js, orm.Org) == 1
+    # and the earlier sign-in ended with it: its cookie, copied, is worth nothing
+    with httpx.Client(timeout=30, cookies={"jupyter-ext-session": earlier}) as thief:
+        assert thief.get(f"{root(js)}api/v1/me").status_code == 401
 
 
 def test_sign_out_is_a_post_with_the_token_and_ends_a_copied_cookie(browser_server):  # noqa: F811
