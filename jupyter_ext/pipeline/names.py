@@ -38,16 +38,19 @@ SAFE_NAME_RULE = (
     f"a digit or `_`, and keep to {MAX_NAME_LENGTH} characters"
 )
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9_.-]+")
+_safe = SAFE_NAME.fullmatch
 
 
 def is_safe_name(name: object) -> bool:
     """True for a string that is safe as one path component (see the module's rule)."""
-    return type(name) is str and SAFE_NAME.fullmatch(name) is not None
+    return type(name) is str and _safe(name) is not None
 
 
 def is_safe_output_name(name: object) -> bool:
     """`is_safe_name`, and single spaces inside are allowed too."""
-    return type(name) is str and SAFE_OUTPUT_NAME.fullmatch(name) is not None
+    return type(name) is str and (
+        _safe(name) is not None or SAFE_OUTPUT_NAME.fullmatch(name) is not None
+    )
 
 
 def safe_name_like(name: str) -> str:

@@ -21,7 +21,14 @@ from typing import Any
 from ._gc import gc_paused
 from .graph import find_cycles
 from .models import LATEST_VERSION, PRIVACY_LEVELS, RUN_ALL, Action, Outputs, Pipeline, Run
-from .names import SAFE_NAME_RULE, is_safe_name, is_safe_output_name, safe_name_like, shown
+from .names import (
+    SAFE_NAME,
+    SAFE_NAME_RULE,
+    is_safe_name,
+    is_safe_output_name,
+    safe_name_like,
+    shown,
+)
 from .outputs import pattern_problems, well_formed_pattern
 from .problems import Problem, ProjectValidationError
 from .versions import Features, features, parse_version
@@ -43,6 +50,7 @@ COHORT_COMMAND = re.compile(r"cohortextractor:\S+ generate_cohort")
 EHRQL_COMMAND = re.compile(r"(ehrql|databuilder):\S+ generate[-_](?P<kind>dataset|measures)")
 _SHELL_SPECIAL = re.compile(r"""['"\\]""")
 _SHELL_WORD = re.compile(r"[^ \t\r\n]+")
+_SAFE_NAME = SAFE_NAME.fullmatch  # bound once: it runs per action and per output
 
 
 def load_pipeline(text: str, filename: str = "project.yaml") -> Pipeline:
@@ -247,7 +255,7 @@ class _Validator:
                     at_key=True,
                 )
                 continue
-            if not is_safe_name(name):
+            if _SAFE_NAME(name) is None:
                 self.error(
                     "bad-action-name",
                     f"the action name `{shown(name)}` is not safe as a file name on the site: "
@@ -417,7 +425,9 @@ class _Validator:
                 continue
             well_formed = well_formed_pattern(level)
             for output, pattern in named.items():
-                if not is_safe_output_name(output if type(output) is str else str(output)):
+                if (type(output) is not str or _SAFE_NAME(output) is None) and (
+                    not is_safe_output_name(str(output))
+                ):
                     self.error(
                         "bad-output-name",
                         f"the output name `{shown(str(output))}` is not safe as a file name "

@@ -245,7 +245,6 @@ class _Builder:
         self.next_event = parser.get_event
         self.anchors: dict[str, Any] = {}
         self.open: set[int] = set()  # ids of anchored collections still being read
-        self.depth = 0
         self.repeated = 0  # what aliases have repeated so far (see `weight`)
         self.weights: dict[int, int] = {}
         self.duplicates: list[DuplicateKey] = []
@@ -276,21 +275,22 @@ class _Builder:
             return self.alias(event)
         else:
             value = [] if kind is SequenceStartEvent else {}
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
+            # the path grows one step per level (a key or a merge's source too)
+            if len(path) >= MAX_DEPTH:
                 raise YAMLLimitError.at(
                     f"values nest more than {MAX_DEPTH} deep here: flatten the structure",
                     event.start_mark,
                 )
-            if event.anchor is not None:
-                self.anchors[event.anchor] = value
+            anchor = event.anchor
+            if anchor is not None:
+                self.anchors[anchor] = value
                 self.open.add(id(value))
             if kind is SequenceStartEvent:
                 self.sequence(value, path)
             else:
                 self.mapping(value, path)
-            self.open.discard(id(value))
-            self.depth -= 1
+            if anchor is not None:
+                self.open.discard(id(value))
             return value
         if event.anchor is not None:
             self.anchors[event.anchor] = value
@@ -362,10 +362,10 @@ class _Builder:
             if kind is ScalarEvent and event.anchor is None:
                 key = _scalar(event)
                 if key == "<<" and event.implicit[0] and event.tag is None:
-                    merges.append(self.value(next_event(), path))
+                    merges.append(self.value(next_event(), (*path, "<<")))
                     continue
             else:
-                key = self.value(event, path)
+                key = self.value(event, (*path, "?"))  # a step deeper, as its text is
             try:
                 hash(key)
             except TypeError:

@@ -127,6 +127,16 @@ HOSTILE: dict[str, tuple[str, str, int]] = {
         8,
     ),
     "deep-block": (deep_block(300), "yaml-limit", 106),
+    "deep-keys": (
+        project(extra="    config: " + "{? " * 900 + "a" + " : 1}" * 900 + "\n"),
+        "yaml-limit",
+        8,
+    ),
+    "deep-merges": (
+        project(extra="    config: " + "{<<: " * 900 + "{a: 1}" + "}" * 900 + "\n"),
+        "yaml-limit",
+        8,
+    ),
     "huge-file": (project() + "# " + "x" * MAX_CHARACTERS + "\n", "yaml-limit", 8),
     "huge-name": (project("a" * (MAX_CHARACTERS + 10)), "yaml-limit", 3),
 }
