@@ -106,6 +106,12 @@ class RunnerApp(JupyterExtBase):
         loop-mounted); otherwise the folder is measured each second. A job over it fails,
         saying so.""",
     ).tag(config=True)
+    outputs_quota_mb = Integer(
+        2048,
+        help="""Bytes of one job's matched outputs the site keeps, in MB. A job whose outputs
+        are bigger fails, saying so, and none of them is kept (each is copied into the site's
+        store once; the workspace folder's copy is a hard link to it).""",
+    ).tag(config=True)
     log_cap = Integer(100_000, help="Log lines per job sent to the job server.").tag(config=True)
     data_roots = List(
         Unicode(),
@@ -217,7 +223,8 @@ class RunnerApp(JupyterExtBase):
         executor.line_max_bytes = self.log_line_max_bytes
         agent = Agent(api, executor, Path(self.workdir), self.capacity, self.log_cap,
                       data_roots=list(self.data_roots), log_policy=policy,
-                      release_rules=rules, job_disk_mb=self.job_disk_mb)  # fmt: skip
+                      release_rules=rules, job_disk_mb=self.job_disk_mb,
+                      outputs_quota=self.outputs_quota_mb << 20)  # fmt: skip
         task = asyncio.create_task(agent.run_forever())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -35,6 +36,7 @@ from .._version import __version__
 from .hashing import sha256_file
 from .paths import PathEscape, inside, safe_name, safe_relative
 
+log = logging.getLogger("jupyter_ext.runner.provenance")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 PACKAGES = """
 import importlib.metadata, json, sys
@@ -163,9 +165,18 @@ def read_record(
     if not isinstance(outputs, dict) or not all(
         isinstance(sha, str) and SHA256.fullmatch(sha) for sha in outputs.values()
     ):
-        raise PathEscape(f"the site's record of the action {action!r} is not readable")
-    for relative in outputs:
-        safe_relative(relative, "a recorded output")
+        raise PathEscape(
+            f"the site's record of the action {action!r} is not readable: run it again"
+        )
+    for relative in outputs:  # what the path is stays in the site's log, not in the sentence
+        try:
+            safe_relative(relative, "a recorded output")
+        except PathEscape as exc:
+            log.error("the record %s is refused: %s", path, exc)
+            raise PathEscape(
+                f"the site's record of the action {action!r} names an output out of the job's "
+                "folder: run it again"
+            ) from None
     return job, dict(outputs), set(hidden)
 
 
