@@ -173,9 +173,9 @@ class Agent:
         message = public(message, *self._site_words)
         update = schema.StatusUpdate(state=state, status_message=message[:2000], exit_code=code)
         self.journal.finish(ident, update)
+        await asyncio.to_thread(self.folders.release, ident)  # unmounted before its end is said
         await self._report(ident, update)
-        # after the report: unmounting and deleting its disk is not on the job's way to its end
-        await asyncio.to_thread(self.folders.remove, ident)
+        await asyncio.to_thread(self.folders.remove, ident)  # deleted after: it need not wait
         shutil.rmtree(spec.scratch, ignore_errors=True)
 
     async def _report(self, identifier: str, update: schema.StatusUpdate) -> None:

@@ -117,6 +117,12 @@ class JobFolders:
         info = os.statvfs(root)
         return info.f_bavail * info.f_frsize < 1024 * 1024 or info.f_favail == 0
 
+    def release(self, identifier: str) -> None:
+        """Unmount the job's disk (its loop device goes with it); `remove` deletes the rest."""
+        root = self.root(identifier)
+        if os.path.ismount(root):
+            unmount(root)
+
     def remove(self, identifier: str) -> None:
         """Unmount the job's disk (lazily if a process still holds it), delete it all."""
         root = self.root(identifier)

@@ -264,3 +264,65 @@ def test_a_root_or_unknown_job_user_is_refused_saying_so(slurm_cluster, site):
     executor = new_executor(slurm_cluster, job_user="no-such-user-here")
     execution, _ = run(executor, site.spec(FINE))
     assert "does not exist here" in execution.message
+
+
+HOSTILE_PROJECT = {
+    "project.yaml": """version: "5"
+actions:
+  bomb:
+    run: python:v2 bomb.py
+    outputs: {highly_sensitive: {x: out/bomb.csv}}
+  hog:
+    run: python:v2 hog.py
+    outputs: {highly_sensitive: {x: out/hog.csv}}
+  fine:
+    run: python:v2 fine.py
+    outputs: {moderately_sensitive: {x: out/fine.csv}}
+""",
+    "bomb.py": FORK_BOMB,
+    "hog.py": MEMORY_HOG,
+    "fine.py": "import os\nos.makedirs('out')\nopen('out/fine.csv', 'w').write('n\\n8\\n')\n",
+}
+
+
+def test_through_the_runner_hostile_jobs_fail_and_the_runner_runs_the_next(slurm_cluster, tmp_path):
+    """The real runner and job server: a fork bomb and a memory hog at once, then a plain
+    job; the runner keeps going, and the token file it was given is 0600."""
+    from jupyter_ext.runner.app import RunnerApp
+
+    from ..jobserver.conftest import build_world
+    from ..jobserver.harness import JobServer, make_repo
+    from ..runner.test_local_runner import RunnerThread, wait_for
+
+    token = tmp_path / "runner.token"
+    token.write_text(TOKEN)
+    token.chmod(0o644)
+    assert RunnerApp(token_file=str(token))._read_token() == TOKEN
+    assert token.stat().st_mode & 0o777 == 0o600
+
+    source = tmp_path / "hostile-src"
+    source.mkdir()
+    for name, text in HOSTILE_PROJECT.items():
+        (source / name).write_text(text)
+    world = build_world(JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path), tmp_path)
+    make_repo(tmp_path / "repos" / "hostile", source)
+    world.workspace("sample-study", "hostile", tmp_path / "repos" / "hostile")
+    executor = new_executor(slurm_cluster, memory_mb=200, pids_limit=64, time_limit=10)
+
+    def submit(action):
+        body = {"workspace": "hostile", "backend": "tpp", "actions": [action]}
+        return world.client("dev").post("job-requests", json=body).json()
+
+    try:
+        with RunnerThread(world, tmp_path / "site", executor=executor, job_disk_mb=64):
+            bomb, hog = submit("bomb"), submit("hog")
+            bombed = wait_for(world, bomb["id"], timeout=HANG_GUARD)["jobs"][0]
+            hogged = wait_for(world, hog["id"], timeout=HANG_GUARD)["jobs"][0]
+            fine = wait_for(world, submit("fine")["id"], timeout=HANG_GUARD)["jobs"][0]
+    finally:
+        world.close()
+    assert bombed["state"] == "failed", bombed
+    assert bombed["status_message"] == "stopped: it ran longer than its limit of 10 s"
+    assert hogged["state"] == "failed", hogged
+    assert hogged["status_message"] == "stopped: it used more than its 200 MB of memory"
+    assert fine["state"] == "succeeded", fine
