@@ -64,6 +64,15 @@ else
     apt_install slurmctld slurmd slurm-client munge
 fi
 
+# e2fsprogs and util-linux: each job's folder is its own ext4 image (mkfs.ext4, mount -o loop)
+# and the Slurm executor's sandbox (unshare, setpriv, chroot) for runner/quota.py and sandbox.py
+if has_sbin mkfs.ext4 && command -v unshare >/dev/null && command -v setpriv >/dev/null; then
+    echo "e2fsprogs, util-linux: present"
+else
+    echo "e2fsprogs, util-linux: installing"
+    apt_install e2fsprogs util-linux mount
+fi
+
 # node and npm: the hub's proxy (configurable-http-proxy, installed by npm into a local cache)
 if command -v node >/dev/null && command -v npm >/dev/null; then
     echo "node: present"
