@@ -33,10 +33,10 @@ def public(message: str, *site_words: str) -> str:
     site's folders) replaced, cut to a short sentence; a stack trace becomes nothing."""
     if "Traceback (most recent call last)" in message:
         return "the site's log has the details"
-    for word in sorted({*site_words, *_host_names()}, key=len, reverse=True):
-        if word and len(word) > 2:
-            message = message.replace(word, A_PATH if "/" in word else "[this site]")
     message = ABSOLUTE_PATH.sub(A_PATH, message)
+    for word in sorted({*site_words, *_host_names()}, key=len, reverse=True):
+        if word and len(word) > 2:  # a site folder not at a word's start, a host's name
+            message = message.replace(word, A_PATH if "/" in word else "[this site]")
     message = " ".join(message.split())  # one line
     return message if len(message) <= MAX_LENGTH else f"{message[: MAX_LENGTH - 1]}…"
 

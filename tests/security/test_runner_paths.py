@@ -5,9 +5,11 @@ does not exist yet), a loop of links, and a job-written file reached through a l
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 
+from jupyter_ext.runner.messages import public, runner_error
 from jupyter_ext.runner.paths import PathEscape, inside, open_below, safe_name, safe_relative
 
 
@@ -133,3 +135,26 @@ def test_a_job_written_file_is_opened_only_without_links_on_the_way(site):
     for relative in [*refused, "plain/deep", "../outside/secret", "plain/missing"]:
         with pytest.raises(PathEscape):
             os.close(open_below(site, relative))
+
+
+def test_a_sentence_from_git_or_an_engine_leaves_without_the_sites_paths_or_host():
+    host = socket.gethostname()
+    said = public(
+        f"fatal: repository '/srv/site-x/repos/abc' does not exist (see /etc/x, ~/y) on {host}",
+        "/srv/site-x",
+    )
+    assert "/srv" not in said and "/etc" not in said and "~/y" not in said
+    assert host not in said or len(host) <= 2
+    assert said.startswith("fatal: repository '[a path on the site]' does not exist")
+    # the job's own terms stay: relative paths, URLs, ratios
+    kept = "the output out/table.csv is 1/2 done; cannot clone https://github.com/org/repo: 403"
+    assert public(kept) == kept
+    assert (
+        public("Traceback (most recent call last):\n  File x") == "the site's log has the details"
+    )
+    assert len(public("x" * 5000)) <= 500 and "\n" not in public("a\nb")
+
+
+def test_a_runner_error_is_an_id_and_a_sentence():
+    error, sentence = runner_error()
+    assert len(error) == 8 and f"(error {error})" in sentence and "/" not in sentence
