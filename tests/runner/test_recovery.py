@@ -100,3 +100,40 @@ def processes_running(*words: str) -> list[int]:
         if all(word in cmdline + " " + cwd for word in words):
             found.append(int(proc.name))
     return found
+
+
+def test_the_journal_reads_back_only_entries_named_after_their_own_job(tmp_path, caplog):
+    """A journal entry is the site's, but a local job could write one: an entry whose lease
+    names another file, or is not a lease, is left (logged), never followed on."""
+    import datetime as dt
+    import json
+
+    from jupyter_ext.runner.journal import Journal
+    from jupyter_ext.schema import Lease
+
+    journal = Journal(tmp_path / "journal")
+    now = dt.datetime.now(dt.UTC)
+    lease = Lease(
+        identifier="good1",
+        job_request="r",
+        workspace="w",
+        action="a",
+        repo="x",
+        sha="0" * 40,
+        run="python:v2 a.py",
+        needs=[],
+        wait_for=[],
+        outputs={},
+        lease_expires_at=now,
+    )
+    journal.start(lease)
+    forged = lease.model_copy(update={"identifier": "../../outside/x"})
+    (tmp_path / "journal" / "forged.json").write_text(
+        json.dumps({"lease": forged.model_dump(mode="json"), "final": None})
+    )
+    (tmp_path / "journal" / "junk.json").write_text("{not json")
+    assert [entry.identifier for entry, _ in journal.entries()] == ["good1"]
+    assert "forged.json is not read" in caplog.text and "junk.json is not read" in caplog.text
+    with pytest.raises(Exception, match="not one safe name"):
+        journal.start(forged)
+    assert not (tmp_path / "outside").exists()
