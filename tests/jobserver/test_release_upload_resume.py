@@ -235,3 +235,46 @@ def test_an_upload_whose_process_died_blocks_only_until_its_lease_expires(world)
     taken = runner.put(f"runner/release-files/{file_id}", content=CONTENT)
     assert taken.status_code == 204, taken.text
     assert lease_rows(world) == []
+
+
+def test_an_upload_that_lost_its_lease_stops_writing(db_url, tmp_path):
+    """Another upload took the file over (this one's process looked dead): this one writes
+    nothing more, stores nothing, and says so."""
+    settings = Settings(
+        release_dir=str(tmp_path / "releases"), upload_lease=dt.timedelta(seconds=0.6)
+    )
+    world = build_world(JobServer(db_url, tmp_path, settings), tmp_path)
+    try:
+        file_id = published_file(world)
+        first_sent, go_on = threading.Event(), threading.Event()
+
+        def slowly():
+            yield CONTENT[:MIB]
+            first_sent.set()
+            go_on.wait(30)
+            yield CONTENT[MIB:]
+
+        runner = world.client(token=world.runner_token)
+        answers: dict[str, httpx.Response] = {}
+        put = f"runner/release-files/{file_id}"
+        upload = threading.Thread(
+            target=lambda: answers.update(put=runner.put(put, content=slowly()))
+        )
+        upload.start()
+        assert first_sent.wait(30)
+        deadline = time.monotonic() + 10
+        while not lease_rows(world) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with world.factory() as session:  # as another upload does once the lease expired
+            session.get(orm.UploadLease, file_id).holder = "another"
+            session.commit()
+        time.sleep(0.5)  # this upload's next renewal finds the lease gone
+        go_on.set()
+        upload.join(30)
+        assert answers["put"].status_code == 409, answers["put"].text
+        assert "another took its place" in answers["put"].json()["detail"]
+        assert partial(world, file_id).stat().st_size <= MIB  # nothing after the takeover
+        assert state(world, file_id)["uploaded"] is False
+        assert [row.holder for row in lease_rows(world)] == ["another"]  # left to its holder
+    finally:
+        world.close()
