@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 
 import httpx
 
+from ..pipeline.yaml_loader import MAX_CHARACTERS
+
 SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -82,10 +84,15 @@ class LocalGit(RepositorySource):
             self._git(where, "cat-file", "-e", f"{sha}^{{commit}}")
         except RepositoryError:
             raise RepositoryError(f"the commit {sha} does not exist in {repo}") from None
-        try:
-            return self._git(where, "show", f"{sha}:{path}")
+        try:  # never more than the pipeline reads: a huge blob is refused unread
+            size = int(self._git(where, "cat-file", "-s", f"{sha}:{path}"))
         except RepositoryError:
             raise FileMissing(f"there is no {path} at commit {sha[:12]} of {repo}") from None
+        if size > MAX_CHARACTERS * 4:  # 4 bytes a character at most in UTF-8
+            raise RepositoryError(
+                f"{path} at commit {sha[:12]} is {size:,} bytes: more than a project file may be"
+            )
+        return self._git(where, "show", f"{sha}:{path}")
 
 
 class GitHub(RepositorySource):

@@ -22,6 +22,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..pipeline import check_pipeline
+from ..pipeline.yaml_loader import MAX_CHARACTERS
 from .check import CheckHandler
 from .checkout import checkout_state
 
@@ -75,7 +76,8 @@ class ActionsHandler(Base):
     async def get(self) -> None:
         path = Path(self.ext.root_dir) / "project.yaml"
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open(encoding="utf-8") as file:  # no more than the pipeline reads
+                text = file.read(MAX_CHARACTERS + 1)
         except FileNotFoundError:
             text = None
         except (OSError, UnicodeDecodeError) as exc:

@@ -107,3 +107,15 @@ def test_local_repositories_only_under_the_configured_folders(tmp_path):
         source.head("https://gitlab.com/org/study", "main", None)
     with pytest.raises(RepositoryError, match="branch 'nope' does not exist"):
         source.head(str(tmp_path / "allowed" / "study"), "nope", None)
+
+
+def test_a_project_file_larger_than_the_pipeline_reads_is_refused_unread(tmp_path):
+    """A hostile repository's 30 MB project.yaml never reaches the job server's memory."""
+    source = tmp_path / "source"
+    source.mkdir()
+    with (source / "project.yaml").open("w") as file:
+        file.write("version: '5'\n#" + "x" * 30_000_000 + "\n")
+    sha = make_repo(tmp_path / "repos" / "huge", source)
+    local = LocalGit([str(tmp_path / "repos")])
+    with pytest.raises(RepositoryError, match="more than a project file may be"):
+        local.read(str(tmp_path / "repos" / "huge"), sha, "project.yaml", None)
