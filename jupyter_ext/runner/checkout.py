@@ -137,8 +137,9 @@ def _archive_into(mirror: Path, sha: str, dest: Path) -> None:
                 raise CheckoutError(said[-1] if said else "git archive failed")
             if refused:
                 raise CheckoutError(f"the commit {sha[:12]} cannot be checked out: {refused}")
-        if dest.is_symlink() or dest.exists():  # a stale folder of an earlier attempt
+        if dest.is_symlink() or dest.exists():  # an empty folder made for it, or a stale one
             _remove(dest)
+        os.chmod(staging, 0o755)  # as a folder made for it would be (mkdtemp's is 0700)
         os.rename(staging, dest)
     finally:
         if staging.exists():
