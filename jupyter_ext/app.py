@@ -141,9 +141,13 @@ class JupyterExtApp(JupyterExtBase):
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `jupyter-ext` script (and so of `jupyter ext`)."""
-    app = JupyterExtApp.instance()
-    app.initialize(argv)
-    app.start()
+    try:
+        app = JupyterExtApp.instance()
+        app.initialize(argv)
+        app.start()
+    except KeyboardInterrupt:  # Ctrl-C before a command handles it: a line, no traceback
+        print("stopped", file=sys.stderr)
+        sys.exit(130)
     sys.exit(0)
 
 

@@ -11,28 +11,25 @@ everything it started.
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import json
-import random
-import shutil
-import signal
+import os
 import subprocess
-import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
-from cryptography.fernet import Fernet
 from traitlets import Integer, Unicode
 
 from ..app import JupyterExtBase, base_aliases, base_flags
+from . import demo_files as files
+from . import processes
 from .hubstack import BIN, HubStack, StackError, wait_until
+from .processes import INTERRUPTS, Stopped
 
 ORG, BACKEND, PROJECT, WORKSPACE = "demo-university", "demo", "Demo study", "demo-study"
 DEBUG_WORKSPACE, DEBUG_BRANCH = "demo-study-debug", "debug-me"
-GIT_ENV = {"GIT_AUTHOR_NAME": "jupyter-ext demo", "GIT_AUTHOR_EMAIL": "demo@localhost",
-           "GIT_COMMITTER_NAME": "jupyter-ext demo", "GIT_COMMITTER_EMAIL": "demo@localhost",
-           "PATH": "/usr/bin:/bin", "HOME": "/tmp"}  # fmt: skip
 USERS = {  # login: (global roles, roles in the demo project)
     "analyst": ([], ["project_developer"]),
     "checker": (["output_checker"], ["project_collaborator"]),
@@ -41,15 +38,6 @@ USERS = {  # login: (global roles, roles in the demo project)
     "admin": (["core_developer"], ["project_coordinator"]),
     "governor": (["governance_reviewer"], []),  # decides which projects may use a dataset
 }
-
-
-def package_data(name: str) -> Path:
-    """A folder shipped with the package (in a source checkout: beside it)."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / name, package.parent / name):
-        if candidate.exists():
-            return candidate
-    raise StackError(f"{name}/ is missing from this installation")
 
 
 def is_loopback(ip: str) -> bool:
@@ -81,22 +69,35 @@ class DemoApp(JupyterExtBase):
                 f"only, not {self.ip}: use --ip 127.0.0.1 (a real hub uses hub_config/ with GitHub)"
             )
         folder = Path(self.dir).resolve()
-        try:
-            demo = Demo(folder, self.port, self.log)
-            demo.start()
-        except StackError as exc:
-            self.exit(f"error: {exc}")
-        print(f"\njupyter-ext demo: {demo.stack.url}", flush=True)
-        print(f"  sign in as {', '.join(USERS)} (any password; the development login)")
-        print(f"  folder: {folder}\n  Ctrl-C stops everything.", flush=True)
-        stopped = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stopped.set())
-        while not stopped.wait(1):
-            if demo.stack.process.poll() is not None:
-                print("the hub exited: see hub.log in the demo folder", file=sys.stderr)
-                break
-        demo.stop()
+        demo, failed = Demo(folder, self.port, self.log), None
+        with INTERRUPTS as interrupts:
+            try:
+                try:
+                    interrupts.arm()  # before the first process starts: Ctrl-C stops them all
+                    processes.adopt_orphans()  # and whatever they start stays under the demo
+                    demo.start()
+                    say(f"\njupyter-ext demo: {demo.stack.url}")
+                    say(f"  sign in as {', '.join(USERS)} (any password; the development login)")
+                    say(f"  folder: {folder}\n  Ctrl-C stops everything.")
+                    demo.watch()
+                finally:
+                    interrupts.disarm()  # from here a signal is only noted: the stop runs whole
+            except Stopped:
+                pass
+            except StackError as exc:
+                failed = exc
+            finally:
+                say("jupyter-ext demo: stopping")
+                demo.stop()
+        if failed is not None:
+            self.exit(f"error: {failed} (hub.log and runner.log in {folder} say more)")
+        say("jupyter-ext demo: stopped")
+
+
+def say(line: str) -> None:
+    """A line for the person at the terminal (gone when it was closed: SIGHUP stops the demo)."""
+    with contextlib.suppress(OSError):
+        print(line, flush=True)
 
 
 class Demo:
@@ -106,15 +107,20 @@ class Demo:
         self.folder, self.port, self.log = folder, port, log
         self.runner: subprocess.Popen | None = None
         self.stack: HubStack | None = None
+        self.stopping = threading.Event()  # the seeding thread's cue to end quietly
+        self.logs: list = []
 
     def start(self) -> None:
+        """Each part in turn; a signal or an error at any point leaves `stop` to end what
+        was started (it is recorded before anything waits on it)."""
+        say(f"jupyter-ext demo: preparing {self.folder}")
         self.folder.mkdir(parents=True, exist_ok=True)
-        keys = self._keys()
-        repo = self._repository()
-        dataset = self._dataset()
+        keys = files.keys(self.folder)
+        repo = files.repository(self.folder, WORKSPACE, DEBUG_BRANCH)
+        dataset = files.dataset(self.folder)
         db = f"sqlite:///{self.folder / 'jobserver.sqlite'}"
         self._seed_accounts(db, keys)
-        self.hub_log = (self.folder / "hub.log").open("a")
+        say("jupyter-ext demo: starting the hub, its proxy and the job server")
         self.stack = HubStack(
             self.folder, self.port,
             {
@@ -130,20 +136,55 @@ class Demo:
             },
             env={"JUPYTER_EXT_CRYPT_KEY": keys["jobserver"],
                  "JUPYTERHUB_CRYPT_KEY": keys["hub"]},
-            log=self.hub_log,
+            log=self._log("hub.log"),
         )  # fmt: skip
-        self.stack.start()
+        self.stack.start(timeout=180)  # a busy machine: the job server may take its time
+        say("jupyter-ext demo: seeding the demo project")
         self._seed_project(repo)
         self._register_dataset(dataset)
         self._approve_dataset()
-        self.runner_log = (self.folder / "runner.log").open("a")
-        self.runner = subprocess.Popen(
-            [*self._runner_command("runner"), "--executor", "local"],
-            cwd=self.folder, stdout=self.runner_log, stderr=self.runner_log,
-            start_new_session=True,
-        )  # fmt: skip
+        say("jupyter-ext demo: starting the runner")
+        runner_log = self._log("runner.log")
+        with INTERRUPTS.shielded():  # a Ctrl-C now finds the runner recorded, to be stopped
+            self.runner = subprocess.Popen(
+                [*self._runner_command("runner"), "--executor", "local"],
+                cwd=self.folder,
+                stdout=runner_log,
+                stderr=runner_log,
+                start_new_session=True,
+            )
         self.seeding = threading.Thread(target=self._seed_release, daemon=True)
         self.seeding.start()
+
+    def watch(self) -> None:
+        """Until a signal (raised as `Stopped`) or the hub's end (an error); a runner that ends
+        is said, and the demo runs on without it."""
+        runner_said, ticks = False, 0
+        while self.stack.process.poll() is None:
+            if self.runner.poll() is not None and not runner_said:
+                say("jupyter-ext demo: the runner exited: see runner.log in the demo folder")
+                runner_said = True
+            if (ticks := ticks + 1) % 20 == 0:
+                processes.reap_adopted({self.runner.pid, self.stack.process.pid})
+            time.sleep(0.5)
+        raise StackError(f"the hub exited with status {self.stack.process.returncode}")
+
+    def stop(self) -> None:
+        """Whatever `start` reached, newest first: the seeding, the runner (and its jobs), the
+        hub (with its proxy, job server and workspace servers); each waited for, then killed."""
+        self.stopping.set()
+        processes.stop(self.runner, 15)
+        if self.stack is not None:
+            self.stack.stop()
+        processes.end(processes.leftovers())  # orphans of a part that ended on its own
+        processes.reap_adopted(set())
+        for log in self.logs:
+            log.close()
+
+    def _log(self, name: str):
+        log = (self.folder / name).open("a")
+        self.logs.append(log)
+        return log
 
     def _runner_command(self, *command: str) -> list[str]:
         """`jupyter-ext runner ...` with the demo site's settings: its job server, backend,
@@ -159,10 +200,22 @@ class Demo:
         registry = self.folder / "site" / "datasets.json"
         if registry.exists() and "synthetic" in json.loads(registry.read_text())["datasets"]:
             return
-        _run([*self._runner_command("runner", "dataset", "add", "synthetic", str(dataset)),
-              "--description", "Synthetic patients of the demo backend: age, sex, region and "
-              "whether they have the condition, one row per patient.", "--owner", ORG,
-              "--dummy", str(self._dummy_data())], self.folder, {})  # fmt: skip
+        dummy = files.dummy_data(self.folder)
+        with INTERRUPTS.shielded():  # registered and recorded on the site, or not begun
+            _run(
+                [
+                    *self._runner_command("runner", "dataset", "add", "synthetic", str(dataset)),
+                    "--description",
+                    "Synthetic patients of the demo backend: age, sex, region "
+                    "and whether they have the condition, one row per patient.",
+                    "--owner",
+                    ORG,
+                    "--dummy",
+                    str(dummy),
+                ],
+                self.folder,
+                {},
+            )
 
     def _approve_dataset(self) -> None:
         """The demo project may use the synthetic dataset (first run): the analyst asks for it
@@ -175,108 +228,53 @@ class Demo:
             return
         url, tokens = self.stack.jobserver_url, self.tokens
         try:
-            with Client(url, token=tokens["analyst"], workspace=WORKSPACE) as analyst:
-                asked = analyst.datasets.request(
-                    "synthetic", "The workshop: rates of the condition by region", backend=BACKEND
-                )
-            with Client(url, token=tokens["governor"]) as governor:
-                governor.datasets.approve(asked, "fits the demo study's purpose")
-            marker.write_text(asked.id)
+            with INTERRUPTS.shielded():  # asked and approved, or not begun
+                with Client(url, token=tokens["analyst"], workspace=WORKSPACE) as analyst:
+                    asked = analyst.datasets.request(
+                        "synthetic",
+                        "The workshop: rates of the condition by region",
+                        backend=BACKEND,
+                    )
+                with Client(url, token=tokens["governor"]) as governor:
+                    governor.datasets.approve(asked, "fits the demo study's purpose")
+                marker.write_text(asked.id)
         except Exception as exc:
             self.log.warning("the demo's dataset approval could not be seeded: %s", exc)
 
-    def stop(self) -> None:
-        if self.runner is not None and self.runner.poll() is None:
-            self.runner.send_signal(signal.SIGTERM)
-            try:
-                self.runner.wait(15)
-            except subprocess.TimeoutExpired:
-                self.runner.kill()
-                self.runner.wait()
-        if self.stack is not None:
-            self.stack.stop()
-
-    # -- made once, reused after --------------------------------------------------------------
-
-    def _keys(self) -> dict[str, str]:
-        path = self.folder / "keys.json"
-        if not path.exists():
-            import secrets
-
-            path.write_text(json.dumps(
-                {"jobserver": Fernet.generate_key().decode(), "hub": secrets.token_hex(32)}
-            ))  # fmt: skip
-            path.chmod(0o600)
-        return json.loads(path.read_text())
-
-    def _repository(self) -> Path:
-        """A bare repository (so learners can push to it) of the sample project, with a
-        branch `debug-me` whose derive_measures.py has a bug, for the debugging notebook."""
-        repo = self.folder / "repos" / f"{WORKSPACE}.git"
-        if (repo / "HEAD").exists():
-            return repo
-        work = self.folder / "repos" / ".work"
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.copytree(package_data("notebooks") / "sample-project", work)
-        git = lambda *args: subprocess.run(["git", *args], cwd=work, env=GIT_ENV, check=True,  # noqa: E731
-                                           capture_output=True)  # fmt: skip
-        git("init", "-q", "-b", "main")
-        git("add", ".")
-        git("commit", "-q", "-m", "The sample project")
-        git("checkout", "-q", "-b", DEBUG_BRANCH)
-        script = work / "analysis" / "derive_measures.py"
-        script.write_text(script.read_text().replace('row["region"]', 'row["regoin"]'))
-        git("commit", "-q", "-am", "Tidy derive_measures (with a typo to find)")
-        git("checkout", "-q", "main")
-        subprocess.run(["git", "clone", "-q", "--bare", str(work), str(repo)], env=GIT_ENV,
-                       check=True, capture_output=True)  # fmt: skip
-        shutil.rmtree(work)
-        return repo
-
-    def _dataset(self) -> Path:
-        """A synthetic dataset on the demo backend's site (rows of made-up patients)."""
-        folder = self.folder / "datasets" / "synthetic"
-        if not (folder / "patients.csv").exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            _write_patients(folder / "patients.csv", 1000, random.Random(20240101))
-        return folder
-
-    def _dummy_data(self) -> Path:
-        """Dummy data of the synthetic dataset: the same columns, other made-up rows, few; it
-        may leave the site, so analysts can try their code on it in their workspace."""
-        folder = self.folder / "dummy-data" / "synthetic"
-        if not (folder / "patients.csv").exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            _write_patients(folder / "patients.csv", 50, random.Random(7))
-        return folder
-
     def _seed_accounts(self, db: str, keys: dict[str, str]) -> None:
-        """Users, the organisation and its backend, through `jupyter ext admin` (first run)."""
+        """Users, the organisation and its backend, through `jupyter ext admin` (first run);
+        the job server's database brought up to this version (every run).
+
+        The runner's token is written last: without it the seeding did not finish (a Ctrl-C),
+        and the job server's database, which nothing else has used yet, is made again."""
         token_file = self.folder / "runner.token"
         env = {"JUPYTER_EXT_CRYPT_KEY": keys["jobserver"]}
 
         def admin(*args: str) -> str:
             return _run([str(BIN / "jupyter-ext"), *args, "--db-url", db], self.folder, env)
 
-        if token_file.exists():  # seeded before: only the users added to the demo since
+        first = not token_file.exists()
+        if first:
+            say("jupyter-ext demo: seeding the accounts (first run)")
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                (self.folder / f"jobserver.sqlite{suffix}").unlink(missing_ok=True)
+        with INTERRUPTS.shielded():  # a migration is not cut short
+            admin("jobserver", "--upgrade-db")
+        if not first:  # only the users added to the demo since
             tokens = self.tokens
-            for login in USERS.keys() - tokens.keys():
-                admin("admin", "add-user", login, *(f"--role={r}" for r in USERS[login][0]))
-                tokens[login] = admin("admin", "token", login).strip()
-            (self.folder / "tokens.json").write_text(json.dumps(tokens))
+            with INTERRUPTS.shielded():  # a user added is a user whose token is kept
+                for login in USERS.keys() - tokens.keys():
+                    admin("admin", "add-user", login, *(f"--role={r}" for r in USERS[login][0]))
+                    tokens[login] = admin("admin", "token", login).strip()
+                files.write_whole(self.folder / "tokens.json", json.dumps(tokens), private=True)
             return
-
-        _run([str(BIN / "jupyter-ext"), "jobserver", "--upgrade-db", "--db-url", db],
-             self.folder, env)  # fmt: skip
         for login, (roles, _) in USERS.items():
             admin("admin", "add-user", login, *(f"--role={r}" for r in roles))
         tokens = {login: admin("admin", "token", login).strip() for login in USERS}
-        (self.folder / "tokens.json").write_text(json.dumps(tokens))
-        (self.folder / "tokens.json").chmod(0o600)
+        files.write_whole(self.folder / "tokens.json", json.dumps(tokens), private=True)
         admin("admin", "add-org", ORG, "--name", "Demo University")
         token = admin("admin", "add-backend", BACKEND, "--org", ORG, "--name", "Demo backend")
-        token_file.write_text(token.strip())
-        token_file.chmod(0o600)
+        files.write_whole(token_file, token.strip(), private=True)
 
     @property
     def tokens(self) -> dict[str, str]:
@@ -312,46 +310,54 @@ class Demo:
                 publisher.releases.publish(release)
             marker.write_text(release.id)
         except Exception as exc:  # the demo runs on without it; the log says why
-            self.log.warning("the demo's release could not be seeded: %s", exc)
+            if not self.stopping.is_set():  # stopped meanwhile: the next run seeds it
+                self.log.warning("the demo's release could not be seeded: %s", exc)
 
     def _seed_project(self, repo: Path) -> None:
-        """The project, its members and the workspace, through the API (first run)."""
+        """The project, its members and the workspaces, through the API (first run): a few
+        quick calls, made whole (a Ctrl-C waits for them), so a next run finds all or none."""
         token = self.tokens["admin"]
         api = httpx.Client(base_url=f"{self.stack.jobserver_url}api/v1/", timeout=30,
                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         with api:
             wait_until(lambda: api.get("me").status_code == 200, "the job server", 30)
-            if api.get(f"workspaces/{WORKSPACE}").status_code == 200:
+            if api.get(f"workspaces/{DEBUG_WORKSPACE}").status_code == 200:
                 return
-            project = api.post("projects", json={"org": ORG, "name": PROJECT})
-            if project.status_code not in (201, 409):
-                raise StackError(f"seeding the project failed: {project.text}")
-            slug = PROJECT.lower().replace(" ", "-")
-            for login, (_, roles) in USERS.items():
-                if not roles:
-                    continue
-                api.post(f"projects/{slug}/members", json={"username": login, "roles": roles})
-            for name, branch in ((WORKSPACE, "main"), (DEBUG_WORKSPACE, DEBUG_BRANCH)):
-                body = {"name": name, "project": slug, "repo": str(repo), "branch": branch}
-                made = api.post("workspaces", json=body)
-                if made.status_code != 201:
-                    raise StackError(f"seeding the workspace {name} failed: {made.text}")
-
-
-def _write_patients(path: Path, rows: int, rng: random.Random) -> None:
-    with path.open("w", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["patient_id", "age", "sex", "region", "has_condition"])
-        for i in range(rows):
-            out.writerow([i, rng.randint(18, 95), rng.choice("FM"),
-                          rng.choice(["North", "South", "East", "West"]),
-                          int(rng.random() < 0.2)])  # fmt: skip
+            with INTERRUPTS.shielded():
+                project = api.post("projects", json={"org": ORG, "name": PROJECT})
+                if project.status_code not in (201, 409):
+                    raise StackError(f"seeding the project failed: {project.text}")
+                slug = PROJECT.lower().replace(" ", "-")
+                for login, (_, roles) in USERS.items():
+                    if roles:
+                        api.post(
+                            f"projects/{slug}/members", json={"username": login, "roles": roles}
+                        )
+                for name, branch in ((WORKSPACE, "main"), (DEBUG_WORKSPACE, DEBUG_BRANCH)):
+                    if api.get(f"workspaces/{name}").status_code == 200:
+                        continue  # made by an older demo that was stopped here
+                    body = {"name": name, "project": slug, "repo": str(repo), "branch": branch}
+                    made = api.post("workspaces", json=body)
+                    if made.status_code != 201:
+                        raise StackError(f"seeding the workspace {name} failed: {made.text}")
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
-    import os
-
-    done = subprocess.run(argv, cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True)
+    """A seeding command, in a session of its own: the terminal's Ctrl-C reaches the demo
+    only, which kills the command (SQLite undoes its transaction) or, in a shielded step,
+    lets it finish."""
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            start_new_session=True,
+            timeout=300,
+        )
+    except subprocess.TimeoutExpired:
+        raise StackError(f"{' '.join(argv[1:4])} did not finish within 300 s") from None
     if done.returncode != 0:
         raise StackError(f"{' '.join(argv[1:4])} failed: {done.stderr.strip()[-500:]}")
     return done.stdout

@@ -4,14 +4,13 @@
 hub_config/jupyterhub_config.py), starts `jupyterhub` (which starts the proxy
 and the job server as its managed service), waits until both answer, and
 stops them by their PID: SIGTERM to the hub stops the servers it spawned, its
-service and its proxy.
+service and its proxy; whatever of them outlives the hub is ended by PID.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+from . import processes
+from .processes import INTERRUPTS
 
 BIN = Path(sys.executable).parent
 PROXY_VERSION = "5.3.0"
@@ -129,11 +131,15 @@ class HubStack:
         config = self.write_config()
         env = {**os.environ, **self.env, "JUPYTER_EXT_HUB_CONFIG": str(config)}
         main = config if self.plain else hub_config_dir() / "jupyterhub_config.py"
-        self.process = subprocess.Popen(
-            [str(BIN / "jupyterhub"), "-f", str(main)],
-            cwd=self.folder, env=env, stdout=self.log or subprocess.DEVNULL,
-            stderr=self.log or subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+        with INTERRUPTS.shielded():  # a Ctrl-C now finds the hub recorded, to be stopped
+            self.process = subprocess.Popen(
+                [str(BIN / "jupyterhub"), "-f", str(main)],
+                cwd=self.folder,
+                env=env,
+                stdout=self.log or subprocess.DEVNULL,
+                stderr=self.log or subprocess.DEVNULL,
+                start_new_session=True,
+            )
         try:
             wait_until(lambda: httpx.get(f"{self.url}hub/api/").status_code == 200,
                        "JupyterHub", timeout, self.process)  # fmt: skip
@@ -146,12 +152,23 @@ class HubStack:
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM to the hub (it stops its servers, service and proxy), SIGKILL if it hangs."""
-        if self.process is None or self.process.poll() is not None:
+        """SIGTERM to the hub (it stops its servers, service and proxy), SIGKILL if it hangs;
+        then whatever it started that outlived it, by PID; no stale PID file is left."""
+        if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        proxy = self._proxy()  # read first: the hub removes the file when it stops the proxy
+        processes.stop(self.process, timeout)
+        processes.end(proxy)  # left by a hub that exited on its own (a failed start)
+        for name in ("jupyterhub.pid", "proxy.pid"):
+            (self.folder / name).unlink(missing_ok=True)
+
+    def _proxy(self) -> set[processes.Proc]:
+        """The proxy of proxy.pid, if that PID is still a proxy on this stack's port."""
         try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            pid = int((self.folder / "proxy.pid").read_text())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, ValueError):
+            return set()
+        port = f" --port {self.port} ".encode()
+        ours = b"configurable-http-proxy" in command and port in command
+        return {p for p in processes.family(pid) if p.pid == pid} if ours else set()

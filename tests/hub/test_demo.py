@@ -30,7 +30,7 @@ def wait_for_url(demo: subprocess.Popen, timeout: float = 120) -> str:
     while time.monotonic() < deadline:
         line = demo.stdout.readline()
         seen.append(line)
-        if line.startswith("jupyter-ext demo: "):
+        if line.startswith("jupyter-ext demo: http"):
             return line.split(": ", 1)[1].strip()
         if not line and demo.poll() is not None:
             break
