@@ -14,7 +14,7 @@ import logging
 import os
 from urllib.parse import urlparse
 
-from traitlets import Bool, Float, Integer, List, Unicode, default, validate
+from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, validate
 
 from ..app import JupyterExtBase, base_aliases, base_flags
 
@@ -148,7 +148,7 @@ class JobServerApp(JupyterExtBase):
     @validate("max_json_body", "max_runner_report_body", "max_upload_body")
     def _positive_body_limit(self, proposal: dict) -> int:
         if proposal["value"] < 1:
-            raise ValueError(f"JobServerApp.{proposal['trait'].name} must be at least 1 byte")
+            raise TraitError(f"JobServerApp.{proposal['trait'].name} must be at least 1 byte")
         return proposal["value"]
 
     @default("hub_auth")

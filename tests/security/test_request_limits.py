@@ -202,3 +202,29 @@ def test_a_body_that_never_ends_is_cut_off(world, head):
     assert not sender.is_alive() and sent[0] < 1 << 30, "the server kept reading"
     sock.close()
     assert world.client("dev").get("me").status_code == 200  # and it still serves others
+
+
+def test_the_limits_are_traits_of_the_job_server(tmp_path):
+    """`c.JobServerApp.max_*_body` reach the app; a limit below one byte is refused."""
+    from cryptography.fernet import Fernet
+    from traitlets import TraitError
+    from traitlets.config import Config
+
+    from jupyter_ext.jobserver.app import JobServerApp
+    from jupyter_ext.jobserver.db import make_engine, upgrade_db
+
+    url = f"sqlite:///{tmp_path / 'js.sqlite'}"
+    upgrade_db(url)
+    config = Config()
+    config.JobServerApp.crypt_keys = [Fernet.generate_key().decode()]
+    config.JobServerApp.max_json_body = 2048
+    config.JobServerApp.max_runner_report_body = 4096
+    config.JobServerApp.max_upload_body = 8192
+    engine = make_engine(url)
+    try:
+        app = JobServerApp(config=config).make_app(engine)
+    finally:
+        engine.dispose()
+    assert app.state.settings.body_limits == BodyLimits(2048, 4096, 8192)
+    with pytest.raises(TraitError, match="max_json_body must be at least 1 byte"):
+        JobServerApp(max_json_body=0)
