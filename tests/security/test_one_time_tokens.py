@@ -105,6 +105,25 @@ def test_a_given_token_is_deleted_when_a_job_it_needs_failed(world):
     assert kept(world, request) is None
 
 
+def test_a_given_token_is_deleted_when_a_dataset_is_refused_at_lease(world, tmp_path):
+    """Approved when asked, revoked while the job waited: it never starts, and its token goes."""
+    from ..jobserver.test_datasets import body, commit_datasets_yaml, register
+
+    world.user("governor", ["governance_reviewer"])
+    register(world, body())
+    commit_datasets_yaml(
+        world, tmp_path, "version: 1\nactions:\n  generate_dataset: [primary-care]\n"
+    )
+    ask = {"project": "sample-study", "backend": "tpp", "dataset": "primary-care", "purpose": "p"}
+    access = world.client("dev").post("dataset-access", json=ask).json()
+    governor = world.client("governor")
+    assert governor.post(f"dataset-access/{access['id']}/approve", json={}).status_code == 200
+    request = submit(world, ["generate_dataset"])
+    assert governor.post(f"dataset-access/{access['id']}/revoke", json={}).status_code == 200
+    assert poll(world) == []
+    assert kept(world, request) is None
+
+
 def test_a_given_token_is_deleted_when_pending_jobs_are_cancelled(world):
     request = submit(world, ["derive_measures"])
     assert world.client("dev").post(f"job-requests/{request}/cancel").status_code == 200
