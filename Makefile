@@ -21,6 +21,9 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_hub.py
 	$(BIN)/python tests/benchmarks/bench_releases.py
 	$(BIN)/python tests/benchmarks/bench_security.py
+	$(BIN)/python tests/benchmarks/bench_log_lines.py
+	$(BIN)/python tests/benchmarks/bench_live_access.py
+	$(BIN)/python tests/benchmarks/bench_quota.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
