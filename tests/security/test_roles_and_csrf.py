@@ -83,6 +83,9 @@ def test_the_settings_page_refuses_ones_own_roles_with_the_sentence(world):  # n
     leave = post(world, "coord", f"{url}/members/coord/remove")
     assert leave.status_code == 403 and "their own roles" in problem(leave)
     assert roles_of(world, "sample-study", "coord") == ["project_coordinator"]
+    page = world.client("coord").get(root(world) + url.lstrip("/")).text
+    assert f'{url}/members/dev"' in page and f'{url}/members/coord"' not in page  # no own form
+    assert "Your own roles: another coordinator or an administrator changes them." in page
 
 
 # -- pages: a CSRF token per sign-in, sign-out a POST ------------------------------------------
