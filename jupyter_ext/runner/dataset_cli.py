@@ -141,7 +141,8 @@ class DatasetCommand(JupyterExtBase):
         except JobServerError as exc:
             self.fail(f"the job server refused it ({exc.status}): {exc.detail}")
         except httpx.HTTPError as exc:
-            self.fail(f"the job server at {self.settings.server} cannot be reached: {exc}")
+            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self.fail(f"the job server at {self.settings.server} cannot be reached ({why})")
 
     # -- add and update --------------------------------------------------------------------
 
