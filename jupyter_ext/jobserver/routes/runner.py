@@ -188,8 +188,11 @@ async def poll(body: schema.Poll, request: Request) -> list[schema.Lease]:
         remaining = deadline - time.monotonic()
         if leases or remaining <= 0:
             return leases
-        if await _hung_up_first(app.state.bus.wait_for_work(backend_id, remaining), request):
-            return []  # no task is left waiting for a runner that stopped (nor a server's stop)
+        try:
+            if await _hung_up_first(app.state.bus.wait_for_work(backend_id, remaining), request):
+                return []  # no task is left waiting for a runner that stopped
+        except asyncio.CancelledError:  # the server stopping cancels what is still open
+            return []  # an answer (no work) rather than a traceback in its log
 
 
 async def _hung_up_first(waiting, request: Request) -> bool:
