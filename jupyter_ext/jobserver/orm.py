@@ -366,7 +366,8 @@ class Release(Base):
 
 
 class ReleaseFile(Base):
-    """One file, frozen at the sha256 its job recorded; its bytes arrive only once published."""
+    """One file, frozen at the sha256 its job recorded; its bytes arrive for the checkers while
+    it is under review (kept apart), and as a released file only once published."""
 
     __tablename__ = "release_files"
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
@@ -382,6 +383,9 @@ class ReleaseFile(Base):
     check: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # FileCheck
     upload_refused: Mapped[str | None] = mapped_column(Text, default=None)  # the site's reason
     uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    # its bytes sent for the checkers while under review, kept apart from released ones
+    review_uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    review_refused: Mapped[str | None] = mapped_column(Text, default=None)  # the site's reason
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     release: Mapped[Release] = relationship(back_populates="files", lazy="joined")

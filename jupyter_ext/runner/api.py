@@ -99,23 +99,30 @@ class JobServerAPI:
             raise JobServerError(response.status_code, detail)
         return response
 
-    async def release_file_state(self, file_id: str) -> schema.ReleaseFileState:
+    async def release_file_state(
+        self, file_id: str, purpose: str = "release"
+    ) -> schema.ReleaseFileState:
         """How much of a release file the job server holds (an upload goes on from there)."""
-        response = self._checked(await self.http.get(f"release-files/{segment(file_id)}"))
+        url = f"{FILES[purpose]}/{segment(file_id)}"
+        response = self._checked(await self.http.get(url))
         return schema.ReleaseFileState.model_validate(response.json())
 
-    async def refuse_release_file(self, file_id: str, refusal: schema.UploadRefusal) -> None:
+    async def refuse_release_file(
+        self, file_id: str, refusal: schema.UploadRefusal, purpose: str = "release"
+    ) -> None:
         """The site will not send the file (it changed, or the rules refuse it), saying why."""
-        await self._post(f"release-files/{segment(file_id)}/refusal", refusal)
+        await self._post(f"{FILES[purpose]}/{segment(file_id)}/refusal", refusal)
 
-    async def upload_release_file(self, file_id: str, path: Path, start: int, size: int) -> None:
+    async def upload_release_file(
+        self, file_id: str, path: Path, start: int, size: int, purpose: str = "release"
+    ) -> None:
         """Stream bytes `start`..`size` of the file; from 0 the server starts over, else it
         appends them to the bytes it holds (Content-Range)."""
         headers = {"Content-Type": "application/octet-stream"}
         if start:
             headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
         content = read_chunks(path, start, size - start)
-        url = f"release-files/{segment(file_id)}"
+        url = f"{FILES[purpose]}/{segment(file_id)}"
         response = await self.http.put(url, content=content, headers=headers)
         self._checked(response)
 
@@ -137,6 +144,10 @@ class JobServerAPI:
         headers = {"Content-Type": "application/octet-stream"}
         content = read_chunks(path, 0, size)
         self._checked(await self.http.put(url, content=content, headers=headers))
+
+
+# where the bytes of a file go: published ones, and those sent for the output checkers
+FILES = {"release": "release-files", "review": "review-files"}
 
 
 def segment(value: str) -> str:

@@ -1,15 +1,18 @@
-"""Upload published release files from the site: checked, streamed, resumed after a break.
+"""Upload release files from the site: checked, streamed, resumed after a break.
 
 The job server lists, on each heartbeat, the published files it has not yet
-received. The site trusts its own records, not the list: a file leaves only if
-the site recorded it as a moderately sensitive output of that job with that
-sha256, and then its bytes come from the site's content-addressed store, so a
-later run that overwrote the workspace folder's copy changes nothing. (Jobs run
-before the site kept records are sent from the workspace folder, if the file
-there is still the one frozen.) The site's release rules, run again, must not
-refuse it; the server says how many bytes it holds already, and the upload goes on
-from there, so a break costs only what was in flight. A file that is there but
-may not leave is refused to the job server, saying why, and never tried again.
+received, and the files under review whose bytes its output checkers have not
+yet got (`purpose` "review": kept apart there, read only by the checkers). Both
+go through the same checks; a file is uploaded once for each purpose. The site
+trusts its own records, not the list: a file leaves only if the site recorded it
+as a moderately sensitive output of that job with that sha256, and then its
+bytes come from the site's content-addressed store, so a later run that
+overwrote the workspace folder's copy changes nothing. (Jobs run before the site
+kept records are sent from the workspace folder, if the file there is still the
+one frozen.) The site's release rules, run again, must not refuse it; the server
+says how many bytes it holds already, and the upload goes on from there, so a
+break costs only what was in flight. A file that is there but may not leave is
+refused to the job server, saying why, and never tried again.
 """
 
 from __future__ import annotations
@@ -45,17 +48,19 @@ class Uploader:
         self.api, self.workspaces = api, Path(workspaces)
         self.site = Path(site) if site is not None else None  # its records and store
         self.rules = rules or schema.ReleaseRules()
-        self.tasks: dict[str, asyncio.Task] = {}  # file id -> its upload, while it runs
-        self.done: set[str] = set()  # uploaded, or never to be sent by this runner
+        # (purpose, file id) -> its upload, while it runs
+        self.tasks: dict[tuple[str, str], asyncio.Task] = {}
+        self.done: set[tuple[str, str]] = set()  # uploaded, or never to be sent by this runner
         self.slots = asyncio.Semaphore(at_once)
 
     def want(self, uploads: list[schema.ReleaseUpload]) -> None:
         """Start uploading each listed file not already on its way or settled."""
         for upload in uploads:
-            if upload.file not in self.tasks and upload.file not in self.done:
+            key = (upload.purpose, upload.file)
+            if key not in self.tasks and key not in self.done:
                 task = asyncio.create_task(self._upload(upload))
-                self.tasks[upload.file] = task
-                task.add_done_callback(lambda _, file=upload.file: self.tasks.pop(file, None))
+                self.tasks[key] = task
+                task.add_done_callback(lambda _, key=key: self.tasks.pop(key, None))
 
     async def close(self) -> None:
         tasks = list(self.tasks.values())
@@ -64,6 +69,7 @@ class Uploader:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _upload(self, upload: schema.ReleaseUpload) -> None:
+        key = (upload.purpose, upload.file)
         async with self.slots:
             problem, path = await asyncio.to_thread(self.check, upload)
             if problem:
@@ -72,19 +78,19 @@ class Uploader:
                 if path.is_file():  # there, but not to leave: a missing one may come back
                     await self._refuse(upload, problem)
                 else:
-                    self.done.add(upload.file)
+                    self.done.add(key)
                 return
             try:
                 await self._send(upload, path)
             except (httpx.HTTPError, OSError, JobServerError) as exc:
                 if isinstance(exc, JobServerError) and exc.status not in RETRYABLE:
                     log.warning("the job server refused release file %s: %s", upload.path, exc)
-                    self.done.add(upload.file)  # unpublished, or the bytes did not match
+                    self.done.add(key)  # unpublished, or the bytes did not match
                 else:
                     log.warning("uploading release file %s failed, to try again later: %s",
                                 upload.path, exc)  # fmt: skip
                 return
-            self.done.add(upload.file)
+            self.done.add(key)
 
     def check(self, upload: schema.ReleaseUpload) -> tuple[str | None, Path]:
         """(None, the file) if it may leave, else (why not, it). What is wrong is said of the
@@ -144,25 +150,28 @@ class Uploader:
         job server cannot be told now, the next heartbeat's list brings it here again."""
         refusal = schema.UploadRefusal(reason=reason[:2000])
         try:
-            await self.api.refuse_release_file(upload.file, refusal)
+            await self.api.refuse_release_file(upload.file, refusal, upload.purpose)
         except JobServerError as exc:  # it moved on (uploaded, or no longer published)
             log.warning("the job server did not take the refusal of %s: %s", upload.path, exc)
         except httpx.HTTPError as exc:
             log.warning("the refusal of %s is to be sent again: %s", upload.path, exc)
             return
-        self.done.add(upload.file)
+        self.done.add((upload.purpose, upload.file))
 
     async def _send(self, upload: schema.ReleaseUpload, path: Path) -> None:
         """Ask how much the server holds, send the rest; after a break, again from there."""
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
             try:
-                state = await self.api.release_file_state(upload.file)
+                state = await self.api.release_file_state(upload.file, upload.purpose)
                 if state.uploaded:
                     return
                 start = state.received if state.received < upload.size else 0
-                await self.api.upload_release_file(upload.file, path, start, upload.size)
-                log.info("release file %s uploaded (from byte %d)", upload.path, start)
+                await self.api.upload_release_file(
+                    upload.file, path, start, upload.size, upload.purpose
+                )
+                done = "uploaded" if upload.purpose == "release" else "sent for review"
+                log.info("release file %s %s (from byte %d)", upload.path, done, start)
                 return
             except (httpx.TransportError, JobServerError) as exc:
                 if attempt == self.attempts or (

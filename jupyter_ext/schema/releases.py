@@ -84,6 +84,9 @@ class ReleaseFile(Model):
         None, description="Why the site would not send it (it changed, or its rules refuse it)."
     )
     deleted: bool = False
+    review_copy: bool = Field(
+        False, description="The site has sent its bytes for the output checkers to read."
+    )
     findings: list[Finding] = Field(
         default_factory=list, description="What the pre-release rules flagged for the checkers."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from .common import Model, Timestamp
@@ -26,6 +28,11 @@ class ReleaseUpload(Model):
     path: str
     sha256: str
     size: int
+    purpose: Literal["release", "review"] = Field(
+        "release",
+        description="release: a published file, to be served to the project; review: a file "
+        "under review, for its output checkers only (kept apart on the job server).",
+    )
 
 
 class ReleaseFileState(Model):
@@ -40,7 +47,8 @@ class ReleaseFileState(Model):
 class HeartbeatReply(Model):
     cancel: list[str] = Field(default_factory=list, description="Jobs to stop now.")
     uploads: list[ReleaseUpload] = Field(
-        default_factory=list, description="Published files to upload from the site."
+        default_factory=list,
+        description="Files to upload from the site: published ones, and those under review.",
     )
     log_policy: LogPolicy | None = Field(
         None,

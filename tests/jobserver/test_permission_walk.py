@@ -255,6 +255,9 @@ def samples(world) -> dict[tuple[str, str], dict]:
             "path": f"/releases/{world.release}/files/{world.release_file}/reviews",
             "json": {"decision": "request_changes"},
         },
+        ("GET", "/releases/{release_id}/files/{file_id}/review-copy"): {
+            "path": f"/releases/{world.release}/files/{world.release_file}/review-copy"
+        },
         ("POST", "/releases/{release_id}/files/{file_id}/comments"): {
             "path": f"/releases/{world.release}/files/{world.release_file}/comments",
             "json": {"text": "why?"},
@@ -335,6 +338,17 @@ def samples(world) -> dict[tuple[str, str], dict]:
         },
         ("POST", "/runner/release-files/{file_id}/refusal"): {
             "path": f"/runner/release-files/{world.release_file}/refusal",
+            "json": {"reason": "it changed on the site since it was frozen"},
+        },
+        ("PUT", "/runner/review-files/{file_id}"): {
+            "path": f"/runner/review-files/{world.release_file}",
+            "content": b"abc",
+        },
+        ("GET", "/runner/review-files/{file_id}"): {
+            "path": f"/runner/review-files/{world.release_file}"
+        },
+        ("POST", "/runner/review-files/{file_id}/refusal"): {
+            "path": f"/runner/review-files/{world.release_file}/refusal",
             "json": {"reason": "it changed on the site since it was frozen"},
         },
         ("POST", "/runner/poll"): {"json": {"wait": 0}},

@@ -190,9 +190,11 @@ class BreaksOffOnce(JobServerAPI):
 
     broke = False
 
-    async def upload_release_file(self, file_id: str, path: Path, start: int, size: int) -> None:
+    async def upload_release_file(
+        self, file_id: str, path: Path, start: int, size: int, purpose: str = "release"
+    ) -> None:
         if self.broke:
-            return await super().upload_release_file(file_id, path, start, size)
+            return await super().upload_release_file(file_id, path, start, size, purpose)
         self.broke = True
 
         async def half():
@@ -223,7 +225,7 @@ def test_an_upload_broken_off_goes_on_from_the_bytes_the_server_holds(tmp_path, 
             uploader.want(uploads)  # a second heartbeat's list starts nothing new
             assert len(uploader.tasks) == 1
             await asyncio.gather(*uploader.tasks.values())
-            assert uploader.done == {file_id}
+            assert uploader.done == {("release", file_id)}
             await uploader.close()
             await api.close()
 

@@ -27,6 +27,11 @@ VIEWABLE = {".csv", ".txt", ".log", ".json", ".md", ".png", ".jpg", ".jpeg", ".s
 SANDBOXED = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
 
 
+def media_type(path: str) -> str:
+    """The type a file is served as: from its recorded name only, never from its bytes."""
+    return mimetypes.types_map.get(Path(path).suffix.lower(), "application/octet-stream")
+
+
 def _file(session: Session, file_id: str) -> orm.ReleaseFile:
     row = session.get(orm.ReleaseFile, file_id)
     if row is None:
@@ -55,7 +60,7 @@ def released_file(file_id: str, request: Request, caller: CallerDep, session: Se
     suffix = Path(row.path).suffix.lower()
     return FileResponse(
         path,
-        media_type=mimetypes.types_map.get(suffix, "application/octet-stream"),
+        media_type=media_type(row.path),
         headers=SANDBOXED,
         filename=Path(row.path).name,
         content_disposition_type="inline" if suffix in VIEWABLE else "attachment",

@@ -57,7 +57,7 @@ def file_view(caller: Caller, f: orm.ReleaseFile, required: int) -> schema.Relea
         id=f.id, group=f.group, path=f.path, job=f.job.identifier, sha256=f.sha256,
         size=f.size, version=f.version, replaces=f.replaces_id, state=f.state,
         uploaded=f.uploaded_at is not None, upload_refused=f.upload_refused,
-        deleted=f.deleted_at is not None,
+        deleted=f.deleted_at is not None, review_copy=f.review_uploaded_at is not None,
         findings=check.findings if check else [], rows=check.rows if check else None,
         columns=check.columns if check else None,
         reviews=[schema.Review(reviewer=r.reviewer.username, decision=r.decision,

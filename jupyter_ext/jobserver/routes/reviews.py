@@ -9,18 +9,22 @@ change: the new version is reviewed afresh and the old one kept. The rules are d
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ... import schema
-from .. import orm, review
+from .. import orm, review, review_copies
 from ..audit import record
 from ..deps import Caller, CallerDep, SessionDep, permission
 from ..errors import ProblemError
 from ..events import emit_release
 from ..permissions import Permission as P
 from ..states import advance
+from .released_files import SANDBOXED, VIEWABLE, media_type
 from .releases import frozen_file, release_row, release_view
 
 router = APIRouter(tags=["releases"])
@@ -145,3 +149,40 @@ def replace_file(
     emit_release(session, row)
     session.commit()
     return release_view(caller, row, request.app.state.settings.required_approvals)
+
+
+@router.get(f"{FILE}/review-copy", openapi_extra=permission(P.RELEASE_REVIEW, "project"))
+def review_copy(
+    release_id: str, file_id: str, request: Request, caller: CallerDep, session: SessionDep
+):
+    """The frozen bytes of a file under review, for the checkers who may vote on it (never
+    its author), served as released files are: sandboxed, never sniffed; every read audited."""
+    _, target = _target(caller, session, release_id, file_id, P.RELEASE_REVIEW)
+    path = open_review_copy(request, caller, session, target, "api")
+    suffix = Path(target.path).suffix.lower()
+    return FileResponse(
+        path,
+        media_type=media_type(target.path),
+        headers=SANDBOXED,
+        filename=Path(target.path).name,
+        content_disposition_type="inline" if suffix in VIEWABLE else "attachment",
+    )
+
+
+def open_review_copy(
+    request: Request, caller: Caller, session: Session, target: orm.ReleaseFile, via: str
+) -> Path:
+    """The stored review copy of `target` if `caller` may read it now, the read audited."""
+    review_copies.require_reader(caller, target)
+    if (why := review_copies.readable(target)) is not None:
+        raise ProblemError(409, why)
+    path = review_copies.review_path(request.app.state.settings.release_dir, target.sha256)
+    if not path.is_file():
+        raise ProblemError(
+            503,
+            f"the review copy of {target.path} is missing on the job "
+            "server: an administrator must look into it",
+        )
+    record(session, caller.name, "release_file.review_view", target, after={"via": via})
+    session.commit()
+    return path

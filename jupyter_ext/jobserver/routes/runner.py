@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect
 
 from ... import schema
 from ...redaction import clean, mask
-from .. import github_tokens, orm, views
+from .. import github_tokens, orm, review_copies, views
 from ..audit import record
 from ..dataset_access import NotAllowed, resolve
 from ..deps import BackendDep, SessionDep, current_backend
@@ -241,6 +241,7 @@ def heartbeat(
                              path=f.path, sha256=f.sha256, size=f.size)
         for f in waiting
     ]  # fmt: skip
+    uploads += review_copies.wanted(session, backend, limit=100 - len(uploads))  # for checkers
     session.commit()
     return schema.HeartbeatReply(cancel=cancel, uploads=uploads, log_policy=backend.log_policy)
 
