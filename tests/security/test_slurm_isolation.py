@@ -85,6 +85,19 @@ while True:
         pass
 """
 
+COUNT_FORKS = """
+import os, time
+made = 0
+try:
+    while made < 10000:
+        if os.fork() == 0:
+            time.sleep(600)
+            os._exit(0)
+        made += 1
+except OSError as exc:
+    print(f"made {made}, then {exc.strerror}", flush=True)
+"""
+
 MEMORY_HOG = """
 hold = []
 print("eating", flush=True)
@@ -224,6 +237,9 @@ def test_a_hostile_job_reads_nothing_of_the_site_and_reaches_no_port(executor, s
 
 def test_a_fork_bomb_is_held_to_its_process_limit_and_stopped(slurm_cluster, site):
     executor = new_executor(slurm_cluster, pids_limit=64, time_limit=8)
+    counted, lines = run(executor, site.spec(COUNT_FORKS))
+    made = int(lines[0].split()[1].rstrip(","))  # the sandbox's shell and the job count too
+    assert counted.exit_code == 0 and 50 < made < 64, lines
     spec = site.spec(FORK_BOMB)
     execution, lines = run(executor, spec)
     assert execution.timed_out, execution
