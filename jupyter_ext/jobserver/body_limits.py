@@ -12,8 +12,10 @@ little more of the body is read and dropped, so that an ordinary client, which
 sends all before it reads, sees that answer; past that the connection is closed.
 JSON and report bodies are read whole (they are small) before any route runs, so
 every such route answers 413 alike, whether it reads its body or not; an upload is
-counted as the route streams it, and one answered before it was read (a caller
-without a token) ends the connection, so the server never drains an endless body.
+counted as the route streams it. One refused before it was read (a caller without
+a token) ends the connection, so the server never drains an endless body; one that
+succeeds unread (bytes the server already holds) has the rest read and dropped
+within the route's limit, so that its sender sees the success.
 """
 
 from __future__ import annotations
@@ -155,16 +157,21 @@ class _Limited:
             return  # the route's own answer to a body it could not read: the 413 goes instead
         if message["type"] == "http.response.start":
             self.started = True
-            if not self.complete:  # answered before the body came in: never drain the rest
+            # answered before the body came in: a success (a repeat the server already holds)
+            # takes the rest, within the route's limit, so its sender sees it; a refusal ends
+            # the connection, so an endless body is never drained
+            if not self.complete and not (
+                message["status"] < 400 and await self._drain(self.limit - self.received)
+            ):
                 message = {**message, "headers": [*message.get("headers", []), CLOSE]}
         await self.send(message)
 
-    async def _drain(self) -> bool:
-        """Read and drop at most DRAIN more bytes; whether the body ended within them."""
+    async def _drain(self, most: int = DRAIN) -> bool:
+        """Read and drop at most `most` more bytes; whether the body ended within them."""
         if self.complete:
             return True
         dropped = 0
-        while dropped <= DRAIN:
+        while dropped <= most:
             message = await self.receive()
             if message["type"] != "http.request":
                 return False  # the client went away
