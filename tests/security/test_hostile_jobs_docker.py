@@ -193,3 +193,21 @@ def test_hostile_jobs_are_contained_and_the_runner_goes_on(site, request):
     leftover = executor.docker.containers.list(all=True, filters={"label": "jupyter-ext.job"})
     ours = {job["identifier"] for job in done.values()}
     assert not [c.name for c in leftover if c.labels.get("jupyter-ext.job") in ours]
+
+
+def test_a_job_whose_log_still_drains_at_its_time_limit_is_reported_by_the_runner(site, request):
+    """The container has ended, its 100,000 lines are still coming through Docker when the
+    time limit passes: the runner still reports the job's end itself (not the job server
+    after its lease expires), lets go of the job's folder, and runs the next job."""
+    flood = FLOOD.replace("FLOOD_LINES", "100_000").replace('"x" * (8 << 20)', '"x"')
+    site.repository("hostile", {**repository(site), "flood.py": flood})
+    executor = executor_with("docker", request, time_limit=3, grace=0.2)
+    with site.runner(executor, log_cap=LOG_CAP) as runner:
+        (job,) = site.run("hostile", ["flood"], timeout=300)["jobs"]
+        after = site.run("hostile", ["ordinary"])
+        alive = runner.thread.is_alive() and not runner.task.done()
+    assert "stopped reporting" not in job["status_message"], job
+    assert job["state"] == "succeeded" or "limit of 3 s" in job["status_message"], job
+    assert alive and after["jobs"][0]["state"] == "succeeded", after
+    with open("/proc/mounts") as mounts:
+        assert str(site.site) not in mounts.read()  # no job folder left mounted

@@ -29,6 +29,7 @@ from .base import LABEL, Execution, Executor, JobSpec, hand_over, timed_out
 from .threads import hand_to_loop, in_thread
 
 DATASETS = "/datasets"
+STOPPED_LOG_WAIT = 30.0  # seconds to read what a stopped container still has to say
 
 
 class DockerExecutor(Executor):
@@ -120,14 +121,13 @@ class DockerExecutor(Executor):
         try:
             async with asyncio.timeout(max(0.0, self.time_limit - _age(container))):
                 result = await in_thread(container.wait)
-                await lines
         except TimeoutError:
             await self._stop(container)
-            with contextlib.suppress(Exception):
-                await lines
+            await asyncio.wait([lines], timeout=STOPPED_LOG_WAIT)  # what it printed to the end
             await self._remove(container)
             return Execution(None, timed_out(self.time_limit), timed_out=True,
                              provenance=provenance)  # fmt: skip
+        await lines  # it ended within its limit: the rest of its log, however long it takes
         await asyncio.to_thread(container.reload)
         await self._remove(container)
         code = result.get("StatusCode")
