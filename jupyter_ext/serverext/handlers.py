@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 from jupyter_server.base.handlers import APIHandler
@@ -30,6 +31,18 @@ PASSED_REQUEST_HEADERS = ("Content-Type", "Accept", "Last-Event-ID", "Idempotenc
 PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Content-Security-Policy",
                            "X-Content-Type-Options", "Cache-Control", "Link")  # fmt: skip
 STREAM_TIMEOUT = httpx.Timeout(30.0, read=None)  # an event stream waits as long as it likes
+# arguments for this server's own checks (the EventSource's XSRF token, a Jupyter token): the
+# job server never sees them
+OWN_ARGUMENTS = frozenset({"_xsrf", "token"})
+# written first on an event stream: a proxy in front (the hub's) sends the headers on with it,
+# not with the first event or ping
+STREAM_OPENED = b": open\n\n"
+
+
+def upstream_query(query: str) -> str:
+    """The query handed to the job server: the browser's, less this server's own arguments."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, v) for k, v in pairs if k not in OWN_ARGUMENTS])
 
 
 class Base(APIHandler):
@@ -125,8 +138,8 @@ class ProxyHandler(Base):
         if ".." in path.split("/") or path.startswith("runner"):
             raise web.HTTPError(404, "not a path of the job server's API")
         url = self.ext.api_url.removesuffix("api/v1/") + self.prefix + path
-        if self.request.query:
-            url += "?" + self.request.query
+        if query := upstream_query(self.request.query):
+            url += "?" + query
         headers = {h: self.request.headers[h] for h in PASSED_REQUEST_HEADERS
                    if h in self.request.headers}  # fmt: skip
         body = self.request.body if self.request.method in ("POST", "PUT", "PATCH") else None
@@ -142,7 +155,8 @@ class ProxyHandler(Base):
                     if name in response.headers:
                         self.set_header(name, response.headers[name])
                 if response.headers.get("content-type", "").startswith("text/event-stream"):
-                    await self.flush()  # the stream is open: say so before its first event
+                    self.write(STREAM_OPENED)  # the stream is open: say so before its first event
+                    await self.flush()
                 async for chunk in response.aiter_raw():
                     self.write(chunk)
                     await self.flush()  # event streams: each event reaches the browser now

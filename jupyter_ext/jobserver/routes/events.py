@@ -41,6 +41,7 @@ REPLAY_PAGE = 2_000
 REMEMBERED = 20_000  # ids of sent events kept to skip repeats
 KINDS = ("job", "job_request", "log", "release")
 RECHECK = 60.0  # seconds between looks at a stream's credentials when nothing changed here
+OPENED = {"comment": "open"}
 ENDED = "your access changed: reconnect (and sign in again if refused)"
 log = logging.getLogger("jupyter_ext.jobserver")
 
@@ -166,6 +167,9 @@ async def events(
             return True
 
         try:
+            # at once: a proxy in front (the hub's) sends the headers on with the first bytes of
+            # the body, so without this the browser hears of the stream at the first ping
+            yield OPENED
             after = last_event_id
             while after is not None:  # page through what was missed
                 rows = await run_in_threadpool(replay, after)
