@@ -12,7 +12,6 @@ they are whole, only not live.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import secrets
@@ -40,6 +39,7 @@ from ..routes import accounts, job_requests, jobs, projects, workspaces
 from ..states import FINISHED_JOB_STATES
 from . import field, field_list, form, page, router
 from .auth import page_caller
+from .durations import took
 from .render import environment, prefix_of, render
 
 LIVE_SCRIPT = Path(__file__).parent / "static" / "live.js"
@@ -85,18 +85,6 @@ def blob_url(repo: str, sha: str, line: int | None = None) -> str | None:
 def commit_url(repo: str, sha: str) -> str | None:
     url = blob_url(repo, sha)
     return url.replace(f"/blob/{sha}/project.yaml", f"/commit/{sha}") if url else None
-
-
-def took(start: dt.datetime | None, end: dt.datetime | None) -> str:
-    """How long from `start` to `end`, in words a person reads at a glance."""
-    if start is None or end is None:
-        return ""
-    seconds = max(0, int((end - start).total_seconds()))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 # templates ask the same table (`caller.can(Permission.X, project)`) to show a form only to who
