@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path
 
 import httpx
+import pydantic
 
 from .. import schema
 from .._version import __version__
@@ -138,6 +139,8 @@ class Agent:
                 self.uploader.want(reply.uploads)
             except (JobServerError, httpx.HTTPError) as exc:
                 log.warning("heartbeat failed: %s", exc)
+            except pydantic.ValidationError as exc:  # nonsense is heard as nothing: beat on
+                log.warning("the job server's heartbeat reply is not valid: %s", exc)
             await asyncio.sleep(self.heartbeat_every)
 
     @property

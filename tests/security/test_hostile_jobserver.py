@@ -51,6 +51,7 @@ class FakeJobServer:
         self.outputs: dict[str, dict] = {}
         self.logs: dict[str, list[str]] = {}
         self.heartbeats = 0
+        self.reply: dict | None = None  # a heartbeat reply of the test's, however wrong
         self.lock = threading.Lock()
         prefix = "/api/v1/runner"
         app = Starlette(
@@ -97,6 +98,8 @@ class FakeJobServer:
     async def heartbeat(self, request: Request) -> JSONResponse:
         await request.body()
         self.heartbeats += 1
+        if self.reply is not None:
+            return JSONResponse(self.reply)
         return JSONResponse({"cancel": [], "uploads": [], "log_policy": self.log_policy})
 
     async def status(self, request: Request) -> Response:
@@ -539,6 +542,29 @@ def test_a_status_backend_sends_only_the_runners_words(tmp_path):
     assert server.logs == {} or all(lines == [] for lines in server.logs.values())
     # the site keeps it all
     assert (attack.site / "workspaces" / "w" / "out" / "rows-2411.csv").exists()
+
+
+def test_a_heartbeat_reply_that_is_nonsense_is_heard_as_nothing(tmp_path):
+    """Replies that break the wire format (a policy that does not exist, cancels that are
+    not a list, an upload of a path out) change nothing: the runner beats on, runs its
+    jobs, and sends no line while it has not heard a policy it understands."""
+    with FakeJobServer() as server:
+        server.reply = {
+            "cancel": "everything",
+            "uploads": [{"path": "../../x"}],
+            "log_policy": "lax",
+        }
+        with Attack(tmp_path, server) as attack:
+            while not server.heartbeats:
+                time.sleep(0.05)
+            done = server.run(attack.lease())
+            deadline = time.monotonic() + 60
+            while server.heartbeats < 2 and time.monotonic() < deadline:  # it beats on
+                time.sleep(0.1)
+    assert server.heartbeats >= 2, "the runner stopped beating after a nonsense reply"
+    assert done["state"] == "succeeded", done
+    assert all(lines == [] for lines in server.logs.values())
+    assert "heartbeat reply is not valid" in attack.log.read_text()
 
 
 def test_docker_the_runner_holds_the_same_line(tmp_path, docker_images):
