@@ -156,7 +156,7 @@ def stop(process: subprocess.Popen | None, grace: float, sig: int = signal.SIGTE
 
 def adopt_orphans() -> bool:
     """Processes under this one whose parent ends become this one's children, not init's
-    (Linux's child subreaper), so `orphans` finds them: a hub that exits on its own leaves
+    (Linux's child subreaper), so `leftovers` finds them: a hub that exits on its own leaves
     its proxy and job server running. Whether the system allows it."""
     try:
         import ctypes

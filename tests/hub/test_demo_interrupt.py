@@ -3,13 +3,15 @@
 One demo folder goes through every stage: stopped right after starting, while it
 seeds its accounts, while the hub starts, while it seeds the project (the hub and
 the job server up), and once fully up with a workspace server running; then a
-demo on the same folder comes up at once. Each time the processes under the
-demo are read from /proc just before the signal, and every one must be gone once
-it has exited. Run with `-s` to see the time from Ctrl-C to the last one gone.
+demo on the same folder comes up at once, and when its hub is killed the demo
+ends what the hub left. Each time the processes under the demo are read from
+/proc just before the signal, and every one must be gone once it has exited.
+Run with `-s` to see the time from Ctrl-C to the last one gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -50,12 +52,14 @@ def under(root: int) -> dict[int, str]:
 
 
 def running(procs: dict[int, str]) -> dict[int, str]:
+    """Those still running (a zombie has ended): PID -> the start of its command line."""
     left = {}
     for pid, started in procs.items():
         fields = _stat(pid)
         if fields is not None and fields[19] == started and fields[0] != "Z":
-            left[pid] = (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:120]
-                         .decode(errors="replace"))  # fmt: skip
+            with contextlib.suppress(OSError):  # gone meanwhile
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                left[pid] = command[:120].decode(errors="replace")
     return left
 
 
@@ -103,11 +107,23 @@ class DemoRun:
         raise AssertionError(f"no {word} process under the demo within {timeout} s")
 
     def interrupt(self, folder: Path, moment: str) -> float:
-        """Ctrl-C (SIGINT to the demo's process group, as a terminal sends it); checks that
-        the demo exits quietly and that every process under it is gone; the seconds taken."""
+        """Ctrl-C (SIGINT to the demo's process group, as a terminal sends it): the demo says
+        it stopped and exits 0; the seconds until every process under it was gone."""
+        ctrl_c = lambda: os.killpg(self.process.pid, signal.SIGINT)  # noqa: E731
+        return self._ends(folder, moment, ctrl_c, 0, "jupyter-ext demo: stopped")
+
+    def kill_hub(self, folder: Path, moment: str) -> float:
+        """The hub killed (so it cleans up nothing): the demo says so, exits 1 and ends what
+        the hub left running (its proxy, its job server)."""
+        commands = running(under(self.process.pid))
+        hub = next(pid for pid, command in commands.items() if "bin/jupyterhub " in command)
+        kill = lambda: os.kill(hub, signal.SIGKILL)  # noqa: E731
+        return self._ends(folder, moment, kill, 1, "error: the hub exited")
+
+    def _ends(self, folder: Path, moment: str, act, status: int, last: str) -> float:
         procs = under(self.process.pid)
         sent = time.monotonic()
-        os.killpg(self.process.pid, signal.SIGINT)
+        act()
         try:
             self.process.wait(90)
         except subprocess.TimeoutExpired:
@@ -120,14 +136,14 @@ class DemoRun:
         assert not left, f"{moment}: processes outlived the demo: {left}"
         assert not processes_running(str(folder)), f"{moment}: a process of the demo is left"
         self._reader.join(10)  # the last lines read
-        assert self.process.returncode == 0, f"{moment}: exit {self.process.returncode}"
+        assert self.process.returncode == status, f"{moment}: exit {self.process.returncode}"
         assert "Traceback" not in self.output, f"{moment}:\n{self.output}"
-        assert self.output.rstrip().endswith("jupyter-ext demo: stopped"), self.output
+        assert self.output.rstrip().splitlines()[-1].startswith(last), self.output
         for log in ("hub.log", "runner.log"):
             text = (folder / log).read_text() if (folder / log).exists() else ""
             assert "Traceback" not in text, f"{moment}: a traceback in {log}:\n{text[-3000:]}"
         assert not (folder / "jupyterhub.pid").exists() and not (folder / "proxy.pid").exists()
-        print(f"{moment}: {len(procs)} processes gone {took:.2f} s after Ctrl-C")
+        print(f"{moment}: {len(procs)} processes gone {took:.2f} s after it")
         return took
 
 
@@ -174,4 +190,4 @@ def test_ctrl_c_at_any_moment_stops_everything_and_the_demo_starts_again(tmp_pat
     url = demo.wait_for("jupyter-ext demo: http").split(": ", 1)[1].strip()
     with closing(sign_in(url, "checker")) as checker:
         assert 'data-server-name="demo-study"' in checker.get("hub/home").text
-    demo.interrupt(folder, "the second demo")
+    demo.kill_hub(folder, "the second demo, its hub killed")
