@@ -9,6 +9,7 @@ job server as given: it validates them, and its 422 says what to change.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import inspect
 import uuid
 from collections.abc import Callable, Iterable
@@ -22,7 +23,7 @@ from .. import schema
 from . import checking, datasets
 from ._http import FILES, Call, clean
 from .download import download_targets
-from .errors import ClientError
+from .errors import ChecksumMismatch, ClientError
 from .events import event_params
 from .models import (
     AccessRequest,
@@ -361,6 +362,19 @@ class Releases(Resource):
                 parse=_parse(self._client, Release),
             )
         )
+
+    def review_copy(self, release: str | Release, file: schema.ReleaseFile) -> bytes:
+        """The bytes of a file under review, for an output checker who may vote on it (never
+        its author): its site sent them for review; the job server records each read.
+        Raises `ChecksumMismatch` if they are not the frozen file's."""
+        path = _path("releases", _name(release, "id"), "files", file.id, "review-copy")
+
+        def checked(response: httpx.Response) -> bytes:
+            if hashlib.sha256(response.content).hexdigest() != file.sha256:
+                raise ChecksumMismatch(f"the review copy of {file.path} is not the frozen file")
+            return response.content
+
+        return self._send(Call("GET", path, parse=checked))
 
     def publish(self, release: str | Release):
         return self._send(

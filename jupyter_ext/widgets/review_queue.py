@@ -2,14 +2,20 @@
 
 Each file with what a checker needs to judge it (its size, its table's shape, what the
 pre-release rules flagged, the context and disclosure control the author gave, the
-comments), and approve / request changes / reject with a comment. Votes stay hidden until
-all have voted (the job server's rule), so after voting a file shows the others' votes only
-once they are in; Refresh looks again.
+comments), an Open button that shows the file itself (the copy its site sent for review,
+read as an output checker: the job server records each read), and approve / request
+changes / reject with a comment. Votes stay hidden until all have voted (the job server's
+rule), so after voting a file shows the others' votes only once they are in; Refresh looks
+again.
 """
 
 from __future__ import annotations
 
+import csv
 import html
+import io
+from itertools import islice
+from pathlib import PurePosixPath
 
 import ipywidgets as w
 
@@ -55,8 +61,21 @@ class FileReview(w.VBox):
         self.approve, self.request_changes, self.reject = self.buttons.values()
         self.details = w.HTML(self._details())
         self.outcome = w.HTML()
-        self.children = [self.details, self.comment, w.HBox(list(self.buttons.values())),
-                         self.outcome]  # fmt: skip
+        self.open = w.Button(description="Open", icon="eye", tooltip=f"Read {file.path}")
+        self.open.on_click(lambda _: self.show_file())
+        self.viewer = w.VBox()
+        votes = w.HBox(list(self.buttons.values()))
+        self.children = [self.details, self.open, self.viewer, self.comment, votes, self.outcome]
+
+    def show_file(self) -> None:
+        """Read the file's review copy (the job server records the read) and show it here:
+        a table, an image or text, escaped; anything else is for the release page."""
+        try:
+            data = self.client.releases.review_copy(self.release, self.file)
+        except Exception as exc:
+            self.viewer.children = [w.HTML(coloured(error_text(exc), ERROR))]
+            return
+        self.viewer.children = [shown(self.file.path, data)]
 
     def _details(self) -> str:
         f = self.file
@@ -133,6 +152,30 @@ class FileReview(w.VBox):
             return head
         votes = ", ".join(f"{r.reviewer}: {r.decision}" for r in f.reviews)
         return f"{head}\n    {f.state}; votes shown: {votes}"
+
+
+ROWS_SHOWN, TEXT_SHOWN = 50, 20_000
+IMAGES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg+xml"}
+
+
+def shown(path: str, data: bytes) -> w.Widget:
+    """A file's bytes as a widget that runs nothing of them: a CSV as an escaped table (its
+    first rows), an image in an <img> (an SVG there runs no script), other text escaped."""
+    suffix = PurePosixPath(path).suffix.lower()
+    if suffix in IMAGES:
+        return w.Image(value=data, format=IMAGES[suffix], layout=w.Layout(max_width="95%"))
+    text = data.decode("utf-8", errors="replace")
+    if suffix in (".csv", ".tsv"):
+        delimiter = "\t" if suffix == ".tsv" else ","
+        rows = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), ROWS_SHOWN + 1))
+        cells = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
+        )
+        more = f"<br><i>The first {ROWS_SHOWN} rows.</i>" if len(rows) > ROWS_SHOWN else ""
+        return w.HTML(f'<table class="jx-review-table">{cells}</table>{more}')
+    if suffix in (".txt", ".md", ".log", ".json", ".html", ".yaml", ".yml"):
+        return w.HTML(f"<pre>{html.escape(text[:TEXT_SHOWN])}</pre>")
+    return w.HTML(f"{html.escape(path)} is not shown here: open it from the release page.")
 
 
 def _decision(review: schema.Review) -> str:

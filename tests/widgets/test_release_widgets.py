@@ -124,3 +124,40 @@ def test_a_checker_votes_and_sees_the_votes_once_all_are_in(world):
     third = ReviewQueue(client=world.connect("checker3"))
     third.file("output/table.csv").approve.click()
     assert "All have voted: the file is approved" in third.file("output/table.csv").outcome.value
+
+
+def test_a_checker_opens_the_file_under_review_in_the_queue(world, tmp_path):
+    """Open shows the copy the site sent for review: the table escaped, the plot as an
+    image; the author's Open is refused, and each read is in the audit trail."""
+    from jupyter_ext.widgets.review_queue import FileReview
+
+    from ..security.test_review_copies import audited, wait_settled
+
+    world.user("checker1", ["output_checker"])
+    site = tmp_path / "site"
+    with RunnerThread(world, site):
+        jobs = run(world, ["make_table", "make_plot"])
+        dev = world.connect("dev")
+        group = {"context": "c", "disclosure_control": "d",
+                 "files": [{"job": jobs["make_table"], "path": TABLE},
+                           {"job": jobs["make_plot"], "path": PLOT}]}  # fmt: skip
+        release = dev.releases.create(backend="tpp", groups={"g": group})
+        for f in release.files:
+            wait_settled(world, f.id)
+    queue = ReviewQueue(client=world.connect("checker1"))
+    table = queue.file(TABLE)
+    table.open.click()
+    (view,) = table.viewer.children
+    first_row = (site / "workspaces" / "sample" / TABLE).read_text().splitlines()[0]
+    assert "<table" in view.value and first_row.split(",")[0] in view.value
+    plot = queue.file(PLOT)
+    plot.open.click()
+    (image,) = plot.viewer.children
+    assert image.format == "svg+xml"
+    assert image.value == (site / "workspaces" / "sample" / PLOT).read_bytes()
+
+    own = FileReview(dev, "dev", dev.releases.get(release.id), release.files[0])
+    own.open.click()
+    assert "only output checkers may" in own.viewer.children[0].value
+    views = audited(world, "release_file.review_view")
+    assert sorted(v["actor"] for v in views) == ["checker1", "checker1"]

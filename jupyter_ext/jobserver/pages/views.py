@@ -9,13 +9,14 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import orm
+from .. import orm, review_copies
+from ..audit import record
 from ..deps import SessionDep
 from ..errors import ProblemError
 from ..permissions import Permission as P
 from ..release_store import stored_path
-from ..routes import job_requests, orgs, projects, releases, workspaces
-from . import page
+from ..routes import job_requests, orgs, projects, releases, reviews, workspaces
+from . import page, waiting
 from .auth import page_caller
 from .datasets import project_datasets
 from .render import render
@@ -54,8 +55,19 @@ def home(request: Request, session: SessionDep):
     ).all()  # fmt: skip
     visible = session.scalars(projects.visible_projects(caller).order_by(orm.Project.name))
     addable = [p for p in visible.all()[:50] if caller.can(P.WORKSPACE_MANAGE, p)]
-    return render(request, "home.html", caller, workspaces=rows, addable=addable,
-                  job_requests=_recent(caller, request, session, user=caller.name))  # fmt: skip
+    return render(
+        request,
+        "home.html",
+        caller,
+        workspaces=rows,
+        addable=addable,
+        job_requests=_recent(caller, request, session, user=caller.name),
+        reviewer=caller.can(P.RELEASE_REVIEW),
+        to_review=waiting.to_review(session, caller),
+        publisher=caller.can(P.RELEASE_PUBLISH),
+        to_publish=waiting.to_publish(session, caller),
+        now=orm.utcnow(),
+    )
 
 
 @page("/job-requests/{job_request_id}", P.PROJECT_VIEW, "project")
@@ -117,8 +129,10 @@ def release_page(
     if release.workspace != row.name:
         raise ProblemError(404, f"the workspace {workspace} has no release {release_id}")
     author = release.created_by == caller.name
+    files = session.get(orm.Release, release_id).files
     return render(
         request, "release.html", caller, workspace=row, release=release, author=author,
+        review_copies={f.id for f in files if review_copies.may_open(caller, f)},
         can_review=caller.can(P.RELEASE_REVIEW, row.project) and not author,
         can_publish=caller.can(P.RELEASE_PUBLISH, row.project) and not author,
         can_comment=caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.project),
@@ -132,22 +146,29 @@ def released_file_page(
     org: str, project: str, workspace: str, release_id: str, file_id: str, request: Request,
     session: SessionDep,
 ):  # fmt: skip
-    """A released file in the page: a table, an image (sandboxed, from the file address), or
-    text, escaped. Anything else is offered as a download."""
+    """A released file in the page, or, for its output checkers, one under review (its
+    review copy): a table, an image (sandboxed, from the file address), or text, escaped.
+    Anything else is offered as a download. Every view is audited."""
     caller = page_caller(request, session)
     row = _workspace(caller, session, org, project, workspace)
     found = session.get(orm.ReleaseFile, file_id)
     if found is None or found.release_id != release_id or found.release.workspace_id != row.id:
         raise ProblemError(404, f"the release {release_id} has no file {file_id}")
-    caller.require(P.RELEASE_VIEW, row.project)
-    if found.state != "released" or found.uploaded_at is None or found.deleted_at is not None:
-        raise ProblemError(409, f"{found.path} is not released, not uploaded yet, or deleted")
-    from ..audit import record
-
-    record(session, caller.name, "release_file.view", found, after={"page": True})
-    session.commit()
+    settings = request.app.state.settings
+    released = found.state == "released"
+    if released or not review_copies.under_review(found):
+        caller.require(P.RELEASE_VIEW, row.project)
+        if not released or found.uploaded_at is None or found.deleted_at is not None:
+            raise ProblemError(409, f"{found.path} is not released, not uploaded yet, or deleted")
+        record(session, caller.name, "release_file.view", found, after={"page": True})
+        session.commit()
+        stored = stored_path(settings.release_dir, found.sha256)
+        raw = f"api/v2/releases/file/{found.id}"
+    else:  # under review: only its checkers, never its author (the route says why)
+        releases.release_row(caller, session, release_id)
+        stored = reviews.open_review_copy(request, caller, session, found, "page")
+        raw = f"api/v1/releases/{release_id}/files/{found.id}/review-copy"
     suffix = PurePosixPath(found.path).suffix.lower()
-    stored = stored_path(request.app.state.settings.release_dir, found.sha256)
     table = text = None
     if suffix in (".csv", ".tsv"):
         with stored.open(encoding="utf-8-sig", errors="replace", newline="") as f:
@@ -155,5 +176,14 @@ def released_file_page(
             table = [r for _, r in zip(range(TABLE_ROWS_SHOWN + 1), reader, strict=False)]
     elif suffix in TEXTS:
         text = stored.read_text(encoding="utf-8", errors="replace")[:TEXT_SHOWN]
-    return render(request, "file.html", caller, workspace=row, file=found, table=table,
-                  text=text, image=suffix in IMAGES, shown=TABLE_ROWS_SHOWN)  # fmt: skip
+    shown = {"table": table, "text": text, "image": suffix in IMAGES, "shown": TABLE_ROWS_SHOWN}
+    return render(
+        request,
+        "file.html",
+        caller,
+        workspace=row,
+        file=found,
+        raw=raw,
+        under_review=not released,
+        **shown,
+    )

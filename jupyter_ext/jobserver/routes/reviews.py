@@ -157,7 +157,8 @@ def review_copy(
 ):
     """The frozen bytes of a file under review, for the checkers who may vote on it (never
     its author), served as released files are: sandboxed, never sniffed; every read audited."""
-    _, target = _target(caller, session, release_id, file_id, P.RELEASE_REVIEW)
+    # who may read it is require_reader's to say, in its own words
+    _, target = _target(caller, session, release_id, file_id, P.OUTPUTS_VIEW_UNRELEASED)
     path = open_review_copy(request, caller, session, target, "api")
     suffix = Path(target.path).suffix.lower()
     return FileResponse(
