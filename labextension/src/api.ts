@@ -131,6 +131,12 @@ export const api = {
       `api/releases/${encodeURIComponent(release)}/files/${encodeURIComponent(file)}/reviews`,
       json({ decision, comment })
     ),
+  /** A file under review, as its site sent it for the output checkers (sandboxed by the job
+   * server, never to its author; every read audited), opened in a tab of its own. */
+  reviewCopyURL: (release: string, file: string) =>
+    extURL(
+      `api/releases/${encodeURIComponent(release)}/files/${encodeURIComponent(file)}/review-copy`
+    ),
   /** A released file's address (sandboxed by the job server), for downloads. */
   fileURL: (id: string) => extURL(`files/${encodeURIComponent(id)}`),
   file: (id: string) => send(extURL(`files/${encodeURIComponent(id)}`))

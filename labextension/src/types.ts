@@ -128,6 +128,8 @@ export interface IReleaseFile {
   /** requested, in_review, approved, changes_requested, rejected, superseded, released, withdrawn */
   state: string;
   uploaded: boolean;
+  /** The site has sent it for the output checkers to read. */
+  review_copy?: boolean;
   version?: number;
   deleted?: boolean;
   findings?: IFinding[];

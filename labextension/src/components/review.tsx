@@ -1,5 +1,7 @@
 import * as React from 'react';
 
+import { api } from '../api';
+
 import { DECISIONS, decisionLabel, myReview, waitingFiles } from '../releasing';
 import type { ReleaseStore } from '../releaseStore';
 import type { IRelease, IReleaseFile } from '../types';
@@ -57,6 +59,19 @@ function VoteForm(props: {
   const busy = store.voting.has(file.id);
   return (
     <div className="jp-ext-vote" role="group" aria-label={`Vote on ${file.path}`}>
+      {file.review_copy ? (
+        <a
+          className="jp-ext-link jp-ext-review-copy"
+          href={api.reviewCopyURL(release.id, file.id)}
+          target="_blank"
+          rel="noopener noreferrer"
+          title="The copy its backend sent for review; the job server records each read"
+        >
+          Open {file.path}
+        </a>
+      ) : (
+        <span className="jp-ext-dim">Not sent for review by its backend yet</span>
+      )}
       <textarea
         aria-label={`Comment on ${file.path}`}
         placeholder="Comment for the author and the other checkers"
