@@ -48,15 +48,19 @@ def keys(folder: Path) -> dict[str, str]:
 
 
 def repository(folder: Path, name: str, debug_branch: str) -> Path:
-    """A bare repository (so learners can push to it) of the sample project, with a
-    branch `debug_branch` whose derive_measures.py has a bug, for the debugging notebook;
-    cloned beside its place and moved there whole, so a Ctrl-C leaves none half made."""
+    """A bare repository (so learners can push to it) of the sample project with the
+    workshop notebooks at its top (so they are in the workspace when it opens, and run
+    beside project.yaml), with a branch `debug_branch` whose derive_measures.py has a
+    bug, for the debugging notebook; cloned beside its place and moved there whole, so a
+    Ctrl-C leaves none half made."""
     repo = folder / "repos" / f"{name}.git"
     if (repo / "HEAD").exists():
         return repo
     work = folder / "repos" / ".work"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(package_data("notebooks") / "sample-project", work)
+    for notebook in sorted(package_data("notebooks").glob("*.ipynb")):
+        shutil.copy(notebook, work / notebook.name)
 
     def git(*args: str) -> None:
         subprocess.run(["git", *args], cwd=work, env=GIT_ENV, check=True, capture_output=True)

@@ -2,7 +2,7 @@
 
 The analyst signs in to the demo's hub, starts each workspace's server from the hub and finds
 the panel there with that workspace, its actions, the demo's job requests, its released files
-and the dataset its project may use.
+and the dataset its project may use, and the workshop notebooks beside the project's files.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from jupyter_ext.cli.demo import DEBUG_WORKSPACE, WORKSPACE
 from jupyter_ext.cli.hubstack import free_port
 
 from ..hub.test_demo import start_demo, stop_demo, wait_for_url
+from ..notebooks.test_notebooks import NOTEBOOKS
 from .test_jobs_panel import PANEL, TIMEOUT
 
 pytestmark = pytest.mark.slow
@@ -75,4 +76,11 @@ def test_every_workspace_server_of_the_demo_shows_the_panel(demo, page, shots):
             columns.wait_for(timeout=TIMEOUT)
             assert "1,000 rows" in dataset.inner_text()
         shots(page, f"demo-{n + 1}-{workspace}")
+        # the workshop notebooks are in the workspace's checkout when it opens
+        page.locator('.jp-SideBar .lm-TabBar-tab[data-id="filebrowser"]').click()
+        listing = page.locator(".jp-FileBrowser .jp-DirListing-content")
+        for notebook in NOTEBOOKS:
+            listing.get_by_text(notebook.name, exact=True).wait_for(timeout=TIMEOUT)
+        listing.get_by_text("project.yaml", exact=True).wait_for(timeout=TIMEOUT)
+        shots(page, f"demo-{n + 1}-{workspace}-files")
     assert not page.errors, page.errors

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from jupyter_ext.cli import demo_files
 from jupyter_ext.cli.hubstack import free_port
 
 from ..hub.test_demo import start_demo, stop_demo, wait_for_url
@@ -39,6 +41,23 @@ def test_there_are_the_workshop_notebooks():
         "03-browsing-released-outputs", "04-scripting-with-the-client",
         "05-requesting-a-release", "06-datasets",
     ]  # fmt: skip
+
+
+def test_the_demo_repository_holds_the_notebooks_beside_its_project(tmp_path):
+    """A workspace of the demo opens with them, next to project.yaml, where they run."""
+    repo = demo_files.repository(tmp_path, "study", "debug-me")
+
+    def git(*args: str) -> bytes:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, check=True
+        ).stdout
+
+    for branch in ("main", "debug-me"):
+        listed = git("ls-tree", "--name-only", branch).decode().split()
+        assert "project.yaml" in listed
+        assert [name for name in listed if name.endswith(".ipynb")] == [n.name for n in NOTEBOOKS]
+        for notebook in NOTEBOOKS:  # the same bytes as here
+            assert git("show", f"{branch}:{notebook.name}") == notebook.read_bytes()
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
