@@ -44,7 +44,7 @@ def test_a_member_signs_in_starts_the_workspace_and_runs_an_action(world, tmp_pa
         ("output/dataset.csv", "highly_sensitive")
     ]
     home = alice.http.get("hub/home")
-    assert 'class="badge text-bg-secondary job-state">succeeded' in home.text
+    assert 'class="badge jx-state jx-state-succeeded job-state">succeeded' in home.text
     alice.stop("study")
     assert all(r.secret_in_url is False for r in world.github.requests)
 

@@ -117,6 +117,10 @@ def test_every_page_with_every_role(released):
         "/{org}/{project}/workspaces/new": "/uni/sample-study/workspaces/new",
         "/{org}/{project}/{workspace}/run-jobs": "/uni/sample-study/sample/run-jobs",
         "/{org}/{project}/{workspace}/logs": "/uni/sample-study/sample/logs",
+        "/{org}/{project}/{workspace}/releases/{release_id}/files/{file_id}/provenance":
+            f"/uni/sample-study/sample/releases/{world.release}/files/{world.release_file}"
+            "/provenance",
+        "/jobs/{identifier}/provenance": f"/jobs/{job}/provenance",
     }  # fmt: skip
     assert set(samples) == set(PAGES), "pages missing from the walk"
     wrong = []

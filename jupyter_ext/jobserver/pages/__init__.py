@@ -106,7 +106,7 @@ def mount(app: FastAPI, prefix: str, hub_base_url: str | None = None) -> None:
     app.mount(f"{prefix.rstrip('/')}/static/hub", StaticFiles(directory=HUB_STATIC), "hub-static")
     # the pages with fixed first segments register before `/{org}/...`, which match anything:
     # `views` last, by name, so that sorting the imports can never put it first
-    from . import admin, datasets, reviewing, work  # noqa: F401
+    from . import admin, datasets, provenance, reviewing, work  # noqa: F401
 
     importlib.import_module(f"{__name__}.views")
 

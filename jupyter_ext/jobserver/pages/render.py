@@ -19,6 +19,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from jupyterhub._data import DATA_FILES_PATH
 
+from .markdown import markdown_document
+
 HUB_STATIC = Path(DATA_FILES_PATH) / "static"
 HUB_TEMPLATES = Path(DATA_FILES_PATH) / "templates"
 OURS = Path(__file__).parent / "templates"
@@ -30,6 +32,7 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+environment.filters["markdown_document"] = markdown_document  # a released .md, in a sandbox
 
 
 class PageUser:

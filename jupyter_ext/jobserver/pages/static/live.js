@@ -9,7 +9,6 @@
   var live = JSON.parse(config.textContent);
   var mode = config.dataset.mode;
   var status = document.getElementById("jx-live-status");
-  var BADGES = { succeeded: "success", failed: "danger", running: "primary", cancelled: "secondary" };
   var ACTIVE = ["pending", "running"];
 
   function say(text, link) {
@@ -33,7 +32,7 @@
 
   function badge(state) {
     var span = document.createElement("span");
-    span.className = "jx-state badge text-bg-" + (BADGES[state] || "light");
+    span.className = "jx-state jx-state-" + state + " badge";  // the page's palette (_states.css)
     span.textContent = state.replace(/_/g, " ");
     return span;
   }
