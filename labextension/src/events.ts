@@ -5,9 +5,12 @@
  *
  * The browser's EventSource is used first: same origin, the server's login cookie,
  * and it reconnects by itself sending `Last-Event-ID`, so the job server replays
- * what was missed. Where the server does not take the cookie (the stream is
- * refused), the stream is read with fetch through ServerConnection instead, which
- * sends the page's token, and reconnects the same way.
+ * what was missed. A cookie is taken for a request the page makes (not a navigation)
+ * only with the page's XSRF token, which an EventSource cannot send as a header:
+ * it goes as the `_xsrf` argument (as JupyterHub's own progress stream does), and
+ * the server extension keeps it from the job server. Where the server still refuses
+ * the stream, it is read with fetch through ServerConnection instead, which sends
+ * the page's token, and reconnects the same way.
  */
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -46,7 +49,9 @@ export class EventStream {
       void this.startFetch();
       return;
     }
-    const source = new EventSource(this.options.url, { withCredentials: true });
+    const source = new EventSource(withXsrf(this.options.url, cookie('_xsrf')), {
+      withCredentials: true
+    });
     this.source = source;
     source.onopen = () => this.opened_();
     source.onerror = () => {
@@ -134,4 +139,32 @@ export class EventStream {
       wait = Math.min(wait * 2, 15000);
     }
   }
+}
+
+/** `url` with the page's XSRF token as its `_xsrf` argument (unchanged without one). */
+export function withXsrf(url: string, token: string | undefined): string {
+  if (!token) {
+    return url;
+  }
+  return `${url}${url.includes('?') ? '&' : '?'}_xsrf=${encodeURIComponent(token)}`;
+}
+
+/** A cookie of the page, the last of its name as JupyterLab's ServerConnection reads it. */
+export function cookie(name: string, source?: string): string | undefined {
+  let text = source;
+  if (text === undefined) {
+    try {
+      text = typeof document === 'undefined' ? '' : document.cookie;
+    } catch {
+      return undefined; // a sandboxed page
+    }
+  }
+  let value: string | undefined;
+  for (const part of text.split(';')) {
+    const trimmed = part.trim();
+    if (trimmed.startsWith(`${name}=`)) {
+      value = trimmed.slice(name.length + 1);
+    }
+  }
+  return value;
 }

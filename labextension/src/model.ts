@@ -312,7 +312,11 @@ export interface ITimeline {
   spanMs: number;
 }
 
-/** Where each job waited and ran, on one scale from the first job's creation to now or the last end. */
+/**
+ * Where each job waited and ran, on one scale from the first job's creation to now or
+ * the last end; `now` is the job server's time (the browser's clock and how far the
+ * server's is ahead). No length is negative, whatever the clocks say.
+ */
 export function timeline(jobs: IJob[], now: number): ITimeline {
   if (!jobs.length) {
     return { bars: [], spanMs: 0 };
@@ -326,33 +330,18 @@ export function timeline(jobs: IJob[], now: number): ITimeline {
     const created = t(job.created_at)!;
     const started = t(job.started_at);
     const end = Math.max(endOf(job), created);
+    // never negative: a start stamped by the job server's clock may be after `now`
+    const runStart = started === null ? null : Math.min(started, end);
     return {
       job,
       start: (created - origin) / spanMs,
-      runStart: started === null ? null : (started - origin) / spanMs,
+      runStart: runStart === null ? null : (runStart - origin) / spanMs,
       end: (end - origin) / spanMs,
-      waitedMs: (started ?? end) - created,
-      ranMs: started === null ? null : end - started
+      waitedMs: Math.max(0, (runStart ?? end) - created),
+      ranMs: runStart === null ? null : end - runStart
     };
   });
   return { bars, spanMs };
-}
-
-/** 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) {
-    return `${Math.round(ms)} ms`;
-  }
-  const s = ms / 1000;
-  if (s < 60) {
-    return `${s.toFixed(1)} s`;
-  }
-  const whole = Math.floor(s);
-  if (whole < 3600) {
-    return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, '0')} s`;
-  }
-  const minutes = Math.floor(whole / 60);
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
 }
 
 // -- released files ------------------------------------------------------------

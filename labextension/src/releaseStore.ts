@@ -58,6 +58,8 @@ export class ReleaseStore {
   voting = new Set<string>();
   voteErrors = new Map<string, string>();
   errors: Partial<Record<ReleaseErrorKey, string>> = {};
+  /** Lists read at least once (until then the panel says it is loading them). */
+  loaded = { requests: false, queue: false };
   private votedHere = new Set<string>();
   /** The queue was read once: before that, a release is not known to be new to it. */
   private queueRead = false;
@@ -111,6 +113,7 @@ export class ReleaseStore {
     }
     await this.guard('requests', async () => {
       this.requests = (await api.requested(workspace)).items;
+      this.loaded = { ...this.loaded, requests: true };
       for (const [job, release] of this.made) {
         const now = this.requests.find(r => r.id === release.id);
         if (now) {
@@ -136,7 +139,14 @@ export class ReleaseStore {
         .filter(r => waiting.has(r.id) || this.votedHere.has(r.id))
         .sort((a, b) => (a.id < b.id ? -1 : 1));
       this.queueRead = true;
+      this.loaded = { ...this.loaded, queue: true };
     });
+  }
+
+  /** Nothing (more) to read: no workspace, or no queue for one who does not review. */
+  markLoaded(...lists: ('requests' | 'queue')[]): void {
+    this.loaded = { ...this.loaded, ...Object.fromEntries(lists.map(l => [l, true])) };
+    this.host.emit();
   }
 
   /**

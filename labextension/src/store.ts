@@ -6,6 +6,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { api, errorMessage, extURL } from './api';
+import { serverAhead } from './durations';
 import { EventStream } from './events';
 import {
   applyEvent,
@@ -38,6 +39,9 @@ export interface IPanelHost {
   releaseNotice(notice: IReleaseNotice): void;
 }
 
+/** What the official tools and the job server read as every action (not yet succeeded). */
+export const RUN_ALL = 'run_all';
+
 export type View =
   | { kind: 'list' }
   | { kind: 'request'; id: string; job: string | null; follow: boolean };
@@ -68,6 +72,10 @@ export class JobsStore {
   streamOpen = false;
   view: View = { kind: 'list' };
   errors: Partial<Record<ErrorKey, string>> = {};
+  /** Lists read at least once (until then the panel says it is loading them). */
+  loaded = { requests: false, releases: false };
+  /** How far the job server's clock is known to be ahead of the browser's (ms, at least 0). */
+  serverAheadMs = 0;
   /** Outputs asked to be released, and the review of releases (for output checkers). */
   readonly releasing = new ReleaseStore({
     workspace: () => this.name,
@@ -100,17 +108,23 @@ export class JobsStore {
     return this.workspace?.name ?? '';
   }
 
-  /** Load everything, then follow the workspace's events (and a checker's releases). */
+  /**
+   * Load everything and follow the workspace's events (and a checker's releases). The
+   * lists are read at once, beside the streams, and read once more when a stream first
+   * opens (what changed between the two is in that read): the stream only updates them.
+   */
   async start(): Promise<void> {
-    await Promise.all([
-      this.loadWorkspace(),
-      this.loadActions(),
-      this.loadBackends(),
-      this.releasing.loadMe()
-    ]);
+    const me = this.releasing.loadMe();
+    const others = Promise.all([this.loadActions(), this.loadBackends()]);
+    await this.loadWorkspace();
     if (!this.name) {
+      await Promise.all([me, others]);
+      this.loaded = { requests: true, releases: true }; // no workspace: nothing to list
+      this.releasing.markLoaded('requests', 'queue');
+      this._changed.emit();
       return;
     }
+    const listed = this.loadLists();
     void this.loadDatasets();
     this.stream?.dispose();
     this.stream = new EventStream({
@@ -120,10 +134,7 @@ export class JobsStore {
         this.streamOpen = true;
         this.setError('stream', undefined);
         if (first) {
-          // the stream is open before the lists are read: nothing falls between
-          void this.loadRequests();
-          void this.loadReleases();
-          void this.releasing.load();
+          void listed.then(() => this.loadLists()); // what changed before it opened (in order)
         }
       },
       onError: message => {
@@ -132,9 +143,11 @@ export class JobsStore {
       }
     });
     this.stream.start();
+    await me;
     this.reviewStream?.dispose();
     this.reviewStream = null;
     if (this.releasing.canReview) {
+      const queued = this.releasing.loadQueue();
       this.reviewStream = new EventStream({
         url: extURL('api/events', { kind: 'release' }),
         kinds: ['release'],
@@ -146,13 +159,21 @@ export class JobsStore {
         onOpen: first => {
           this.releasing.streamError(undefined);
           if (first) {
-            void this.releasing.loadQueue(); // open before the queue is read: nothing falls between
+            void queued.then(() => this.releasing.loadQueue()); // what changed before it opened
           }
         },
         onError: message => this.releasing.streamError(message)
       });
       this.reviewStream.start();
+    } else {
+      this.releasing.markLoaded('queue'); // no queue to read
     }
+    await others;
+  }
+
+  /** The workspace's job requests, released outputs and release requests, by plain reads. */
+  private async loadLists(): Promise<void> {
+    await Promise.all([this.loadRequests(), this.loadReleases(), this.releasing.loadRequests()]);
   }
 
   dispose(): void {
@@ -204,6 +225,7 @@ export class JobsStore {
     await this.guard('requests', async () => {
       const page = await api.jobRequests(this.name);
       this.jobs = withRequests(this.jobs, page.items);
+      this.loaded = { ...this.loaded, requests: true };
     });
   }
 
@@ -213,6 +235,7 @@ export class JobsStore {
     }
     await this.guard('releases', async () => {
       this.releases = (await api.releases(this.name)).items;
+      this.loaded = { ...this.loaded, releases: true };
     });
   }
 
@@ -243,6 +266,10 @@ export class JobsStore {
       return;
     }
     const before = this.jobs;
+    if (kind === 'job') {
+      const stamps = [data?.created_at, data?.started_at, data?.completed_at];
+      this.serverAheadMs = serverAhead(this.serverAheadMs, stamps, Date.now());
+    }
     this.jobs = applyEvent(this.jobs, kind, data);
     if (kind === 'job' && this.actions) {
       this.actions = { ...this.actions, actions: withLastStates(this.actions.actions, [data]) };
@@ -267,21 +294,30 @@ export class JobsStore {
   }
 
   get canSubmit(): boolean {
+    return this.canRunAll && this.selected.size > 0;
+  }
+
+  /** Whether `run_all` can be sent: a backend, a workspace, a valid project.yaml with actions. */
+  get canRunAll(): boolean {
     return (
       !this.submitting &&
-      this.selected.size > 0 &&
       !!this.backend &&
       !!this.name &&
-      !(this.actions?.problems.length ?? 0)
+      !!this.actions?.actions.length &&
+      !this.actions.problems.length
     );
   }
 
-  async submit(): Promise<IJobRequest | null> {
-    if (!this.canSubmit) {
+  /**
+   * Send the selected actions (in file order) or, with `all`, `run_all` as the official
+   * tools do: every action that has not succeeded. The request opens with its planned jobs.
+   */
+  async submit(all = false): Promise<IJobRequest | null> {
+    if (!(all ? this.canRunAll : this.canSubmit)) {
       return null;
     }
     const order = (this.actions?.actions ?? []).map(a => a.name);
-    const actions = order.filter(n => this.selected.has(n));
+    const actions = all ? [RUN_ALL] : order.filter(n => this.selected.has(n));
     this.submitting = true;
     this.setError('submit', undefined);
     try {

@@ -127,13 +127,24 @@ function SubmitForm(props: { store: JobsStore }): JSX.Element {
         />{' '}
         Notify me
       </label>
-      {dirty && count > 0 && (
+      {dirty && (
         <div className="jp-ext-dim">Jobs run the pushed commit, not the files on screen.</div>
       )}
       <ErrorNote message={store.errors.submit} />
-      <button type="submit" className="jp-mod-styled jp-mod-accept jp-ext-run" disabled={!store.canSubmit}>
-        {store.submitting ? 'Submitting…' : count ? `Run ${count} action${count > 1 ? 's' : ''}` : 'Select actions to run'}
-      </button>
+      <div className="jp-ext-run-buttons">
+        <button type="submit" className="jp-mod-styled jp-mod-accept jp-ext-run" disabled={!store.canSubmit}>
+          {store.submitting ? 'Submitting…' : count ? `Run ${count} action${count > 1 ? 's' : ''}` : 'Select actions to run'}
+        </button>
+        <button
+          type="button"
+          className="jp-mod-styled jp-ext-run-all"
+          disabled={!store.canRunAll}
+          title={`run_all: every action that has not succeeded on ${store.backend || 'the backend'}, with what it needs`}
+          onClick={() => void store.submit(true)}
+        >
+          Run all
+        </button>
+      </div>
     </form>
   );
 }

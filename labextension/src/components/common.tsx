@@ -50,6 +50,17 @@ export function Section(props: {
   );
 }
 
+/** An empty list: "Loading…" until it is read, then what its emptiness means. */
+export function Empty(props: { loading: boolean; text: React.ReactNode }): JSX.Element {
+  return props.loading ? (
+    <div className="jp-ext-dim jp-ext-loading" role="status">
+      Loading…
+    </div>
+  ) : (
+    <div className="jp-ext-dim jp-ext-empty">{props.text}</div>
+  );
+}
+
 export function ErrorNote(props: { message?: string }): JSX.Element | null {
   return props.message ? (
     <div className="jp-ext-error" role="alert">

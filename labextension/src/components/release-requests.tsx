@@ -1,7 +1,7 @@
 import * as React from 'react';
 
 import type { ReleaseStore } from '../releaseStore';
-import { ErrorNote, Section } from './common';
+import { Empty, ErrorNote, Section } from './common';
 import { ReleaseCard } from './release-card';
 
 /** The workspace's release requests under review: each file's state, findings and votes. */
@@ -11,9 +11,10 @@ export function ReleaseRequestsView(props: { store: ReleaseStore }): JSX.Element
     <Section title="Release requests" id="release-requests">
       <ErrorNote message={store.errors.requests} />
       {!store.requests.length && (
-        <div className="jp-ext-dim">
-          No release under review. Choose outputs of a succeeded job to ask for one.
-        </div>
+        <Empty
+          loading={!store.loaded.requests && !store.errors.requests}
+          text="No release under review. Choose outputs of a succeeded job to ask for one."
+        />
       )}
       {store.requests.map(release => (
         <ReleaseCard key={release.id} release={release} />

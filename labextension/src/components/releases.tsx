@@ -3,7 +3,7 @@ import * as React from 'react';
 import { api } from '../api';
 import { fileTree } from '../model';
 import type { JobsStore } from '../store';
-import { ErrorNote, Section, when } from './common';
+import { Empty, ErrorNote, Section, when } from './common';
 
 /** Released outputs: browse by release and folder, open in JupyterLab's viewers, download. */
 export function ReleasesView(props: { store: JobsStore }): JSX.Element {
@@ -12,7 +12,12 @@ export function ReleasesView(props: { store: JobsStore }): JSX.Element {
   return (
     <Section title="Released outputs" id="releases">
       <ErrorNote message={store.errors.releases} />
-      {!releases.length && <div className="jp-ext-dim">Nothing released from this workspace yet.</div>}
+      {!releases.length && (
+        <Empty
+          loading={!store.loaded.releases && !store.errors.releases}
+          text="Nothing released from this workspace yet."
+        />
+      )}
       {releases.map(release => (
         <div key={release.id} className="jp-ext-release" aria-label={`Release ${release.id}`}>
           <div className="jp-ext-dim">

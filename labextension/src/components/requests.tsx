@@ -1,10 +1,11 @@
 import * as React from 'react';
 
-import { formatDuration, sortedRequests, timeline } from '../model';
+import { formatDuration } from '../durations';
+import { sortedRequests, timeline } from '../model';
 import { releasable } from '../releasing';
 import type { JobsStore } from '../store';
 import type { IJob, IJobRequest } from '../types';
-import { ErrorNote, Section, shortSha, StateBadge, when } from './common';
+import { Empty, ErrorNote, Section, shortSha, StateBadge, when } from './common';
 import { LogView } from './log';
 import { ReleaseRequest } from './release-request';
 
@@ -30,7 +31,7 @@ function RequestList(props: { store: JobsStore }): JSX.Element {
   const store = props.store;
   const requests = sortedRequests(store.jobs, store.name);
   if (!requests.length) {
-    return <div className="jp-ext-dim">No job requests yet.</div>;
+    return <Empty loading={!store.loaded.requests && !store.errors.requests} text="No job requests yet." />;
   }
   return (
     <ul className="jp-ext-requests" aria-label="Job requests">
@@ -54,7 +55,7 @@ function RequestDetail(props: { store: JobsStore; request: IJobRequest }): JSX.E
   const { store, request } = props;
   const view = store.view.kind === 'request' ? store.view : null;
   const now = useNow(request.jobs.some(j => j.state === 'running' || j.state === 'pending'));
-  const chart = timeline(request.jobs, now);
+  const chart = timeline(request.jobs, now + store.serverAheadMs); // the job server's time
   const job = request.jobs.find(j => j.identifier === view?.job);
   return (
     <div className="jp-ext-request-detail" aria-label={`Job request ${request.id}`}>
@@ -144,15 +145,18 @@ function pct(fraction: number): string {
   return `${Math.max(0, Math.min(1, fraction)) * 100}%`;
 }
 
-/** The time now, ticking each second while `ticking`. */
+/**
+ * The time now, drawn again each second while `ticking`: always read fresh (a tick's
+ * time is up to a second old when an event draws the panel, before a job's start).
+ */
 function useNow(ticking: boolean): number {
-  const [now, setNow] = React.useState(Date.now());
+  const [, setTick] = React.useState(0);
   React.useEffect(() => {
     if (!ticking) {
       return;
     }
-    const timer = setInterval(() => setNow(Date.now()), 1000);
+    const timer = setInterval(() => setTick(t => t + 1), 1000);
     return () => clearInterval(timer);
   }, [ticking]);
-  return ticking ? now : Date.now();
+  return Date.now();
 }

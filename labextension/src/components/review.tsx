@@ -5,7 +5,7 @@ import { api } from '../api';
 import { DECISIONS, decisionLabel, myReview, waitingFiles } from '../releasing';
 import type { ReleaseStore } from '../releaseStore';
 import type { IRelease, IReleaseFile } from '../types';
-import { ErrorNote, Section } from './common';
+import { Empty, ErrorNote, Section } from './common';
 import { ReleaseCard } from './release-card';
 
 /**
@@ -26,7 +26,9 @@ export function ReviewView(props: { store: ReleaseStore }): JSX.Element | null {
       extra={<span className="jp-ext-dim">{waiting ? `${waiting} waiting for you` : ''}</span>}
     >
       <ErrorNote message={store.errors.review} />
-      {!store.queue.length && <div className="jp-ext-dim">No release waits for your vote.</div>}
+      {!store.queue.length && (
+        <Empty loading={!store.loaded.queue && !store.errors.review} text="No release waits for your vote." />
+      )}
       {store.queue.map(release => (
         <ReleaseCard
           key={release.id}
