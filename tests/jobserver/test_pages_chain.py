@@ -66,6 +66,10 @@ def finish(world, job: str, files: dict[str, bytes], inputs: list[dict], run: st
 
 @pytest.fixture
 def chain(world):
+    return released_chain(world)
+
+
+def released_chain(world, report: bytes = REPORT):
     """generate_dataset, then a job that read its output and wrote a table and a report, both
     released after two votes."""
     for name, roles in (
@@ -79,7 +83,7 @@ def chain(world):
     second = leased_job(world, "make_table")
     read = [{"path": "output/dataset.csv", "sha256": sha(DATASET), "job": first}]
     finish(
-        world, second, {"output/table.csv": TABLE, "output/report.md": REPORT}, read, HOSTILE_RUN
+        world, second, {"output/table.csv": TABLE, "output/report.md": report}, read, HOSTILE_RUN
     )
     group = {
         "context": "c",
@@ -95,7 +99,7 @@ def chain(world):
             world.client(checker).post(vote, json={"decision": "approve"}).raise_for_status()
     world.client("publisher").post(f"releases/{release['id']}/publish").raise_for_status()
     runner = world.client(token=world.runner_token)
-    for path, data in (("output/table.csv", TABLE), ("output/report.md", REPORT)):
+    for path, data in (("output/table.csv", TABLE), ("output/report.md", report)):
         runner.put(f"runner/release-files/{files[path]}", content=data).raise_for_status()
     world.first, world.second, world.release, world.files = first, second, release["id"], files
     world.here = f"/uni/sample-study/sample/releases/{release['id']}"
