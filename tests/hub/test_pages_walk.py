@@ -233,6 +233,8 @@ def test_every_person_walks_the_pages_under_the_hub(world, browser, tmp_path):  
               f"uni/study/study/releases/{world.in_review}", text=PLOT)  # fmt: skip
     walk.step(page, "oscar", "checker-released-file",
               f"{released}/files/{world.released_file}", text="region")  # fmt: skip
+    chain = f"{released}/files/{world.released_file}/provenance"
+    walk.step(page, "oscar", "checker-released-file-provenance", chain, text="The code")
     walk.step(page, "oscar", "checker-job-request", f"job-requests/{world.job_request}",
               text="make_table")  # fmt: skip
     if has("/event-log"):
