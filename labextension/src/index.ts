@@ -9,6 +9,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 
 import { DRIVE_NAME, ReleasedDrive } from './drive';
@@ -57,44 +58,47 @@ const plugin: JupyterFrontEndPlugin<void> = {
         editor.focus?.();
       });
     };
-    const store: JobsStore = new JobsStore({
-      openFileAt,
-      openReleased: (release: IRelease, path: string) => {
-        docManager.openOrReveal(`${DRIVE_NAME}:${release.id}/${path}`);
-      },
-      finished: (request: IJobRequest) => {
-        const what = `${request.actions.join(', ')} on ${request.backend}`;
-        const say = {
-          succeeded: Notification.success,
-          failed: Notification.error,
-          cancelled: Notification.warning,
-          nothing_to_do: Notification.info
-        }[request.state as 'succeeded'] ?? Notification.info;
-        say(`Job request ${request.state.replace(/_/g, ' ')}: ${what}`, {
-          autoClose: 8000,
-          actions: [
-            {
-              label: 'Show',
-              callback: () => {
-                app.shell.activateById(panel.id);
-                store.openRequest(request.id);
+    const store: JobsStore = new JobsStore(
+      {
+        openFileAt,
+        openReleased: (release: IRelease, path: string) => {
+          docManager.openOrReveal(`${DRIVE_NAME}:${release.id}/${path}`);
+        },
+        finished: (request: IJobRequest) => {
+          const what = `${request.actions.join(', ')} on ${request.backend}`;
+          const say = {
+            succeeded: Notification.success,
+            failed: Notification.error,
+            cancelled: Notification.warning,
+            nothing_to_do: Notification.info
+          }[request.state as 'succeeded'] ?? Notification.info;
+          say(`Job request ${request.state.replace(/_/g, ' ')}: ${what}`, {
+            autoClose: 8000,
+            actions: [
+              {
+                label: 'Show',
+                callback: () => {
+                  app.shell.activateById(panel.id);
+                  store.openRequest(request.id);
+                }
               }
-            }
-          ]
-        });
+            ]
+          });
+        },
+        releaseNotice: (notice: IReleaseNotice) => {
+          Notification[notice.level](notice.message, {
+            autoClose: 8000,
+            actions: [
+              {
+                label: 'Show',
+                callback: () => app.shell.activateById(panel.id)
+              }
+            ]
+          });
+        }
       },
-      releaseNotice: (notice: IReleaseNotice) => {
-        Notification[notice.level](notice.message, {
-          autoClose: 8000,
-          actions: [
-            {
-              label: 'Show',
-              callback: () => app.shell.activateById(panel.id)
-            }
-          ]
-        });
-      }
-    });
+      PageConfig.getOption('jupyterExtWorkspace') // lists are asked for before the workspace's record
+    );
     app.serviceManager.contents.addDrive(new ReleasedDrive(() => store.currentReleases()));
 
     const panel = new JobsPanel(store);
@@ -147,7 +151,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void store.loadWorkspace();
       }
     }, POLL_MS);
-    void app.restored.then(() => store.start());
+    void store.start(); // the lists are asked for at once, while JupyterLab restores its layout
   }
 };
 

@@ -93,7 +93,11 @@ export class JobsStore {
   private reviewStream: EventStream | null = null;
   private _changed = new Signal<this, void>(this);
 
-  constructor(private host: IPanelHost) {}
+  /** `pageWorkspace`: the workspace's name as the page says it (so lists need not wait). */
+  constructor(
+    private host: IPanelHost,
+    private pageWorkspace = ''
+  ) {}
 
   get changed(): ISignal<this, void> {
     return this._changed;
@@ -105,7 +109,7 @@ export class JobsStore {
   }
 
   get name(): string {
-    return this.workspace?.name ?? '';
+    return this.workspace?.name ?? this.pageWorkspace;
   }
 
   /**
@@ -116,7 +120,10 @@ export class JobsStore {
   async start(): Promise<void> {
     const me = this.releasing.loadMe();
     const others = Promise.all([this.loadActions(), this.loadBackends()]);
-    await this.loadWorkspace();
+    const workspace = this.loadWorkspace();
+    if (!this.name) {
+      await workspace; // the page did not say which workspace this is
+    }
     if (!this.name) {
       await Promise.all([me, others]);
       this.loaded = { requests: true, releases: true }; // no workspace: nothing to list
@@ -125,7 +132,7 @@ export class JobsStore {
       return;
     }
     const listed = this.loadLists();
-    void this.loadDatasets();
+    void workspace.then(() => this.loadDatasets()); // of the workspace's project
     this.stream?.dispose();
     this.stream = new EventStream({
       url: extURL('api/events', { workspace: this.name }),
@@ -168,7 +175,7 @@ export class JobsStore {
     } else {
       this.releasing.markLoaded('queue'); // no queue to read
     }
-    await others;
+    await Promise.all([workspace, others]);
   }
 
   /** The workspace's job requests, released outputs and release requests, by plain reads. */

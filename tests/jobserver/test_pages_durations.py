@@ -19,12 +19,22 @@ from .test_work_pages import submit
 @pytest.mark.parametrize(
     ("seconds", "shown"),
     [
-        (0, "0 ms"), (0.0004, "0 ms"), (0.106, "106 ms"), (0.9994, "999 ms"), (0.9996, "1.0 s"),
-        (1, "1.0 s"), (12.34, "12.3 s"), (59.94, "59.9 s"), (59.96, "1 min 00 s"),
-        (245, "4 min 05 s"), (3599.4, "59 min 59 s"), (3599.6, "1 h 00 min"),
-        (7380, "2 h 03 min"), (200 * 3600, "200 h 00 min"),
+        (0, "0 ms"),
+        (0.0004, "0 ms"),
+        (0.106, "106 ms"),
+        (0.9994, "999 ms"),
+        (0.9996, "1.0 s"),
+        (1, "1.0 s"),
+        (12.34, "12.3 s"),
+        (59.94, "59.9 s"),
+        (59.96, "1 min 00 s"),
+        (245, "4 min 05 s"),
+        (3599.4, "59 min 59 s"),
+        (3599.6, "1 h 00 min"),
+        (7380, "2 h 03 min"),
+        (200 * 3600, "200 h 00 min"),
     ],
-)  # fmt: skip
+)
 def test_a_duration_has_a_unit_that_fits(seconds, shown):
     assert duration(seconds) == shown
 
@@ -47,10 +57,14 @@ def test_the_job_request_page_says_how_long_sub_second_jobs_took(world):
     start = dt.datetime(2026, 1, 1, 10, 0, 0, tzinfo=dt.UTC)
     with world.factory() as session, session.begin():
         session.execute(
-            update(orm.Job).where(orm.Job.identifier == job["identifier"]).values(
-                state="succeeded", started_at=start,
-                completed_at=start + dt.timedelta(milliseconds=640))
-        )  # fmt: skip
+            update(orm.Job)
+            .where(orm.Job.identifier == job["identifier"])
+            .values(
+                state="succeeded",
+                started_at=start,
+                completed_at=start + dt.timedelta(milliseconds=640),
+            )
+        )
     page = get(world, "dev", f"/job-requests/{made['id']}")
     assert page.status_code == 200
     cells = re.findall(r"<td>([^<]*)</td></tr>", page.text)

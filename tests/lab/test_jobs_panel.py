@@ -7,9 +7,11 @@ project.yaml shows its problems and opens at their line; the dark theme draws it
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -206,3 +208,220 @@ def test_problems_of_project_yaml_open_it_at_their_line_in_both_themes(page, lab
         shots(page, "07-dark-theme")
     finally:
         (checkout / "project.yaml").write_text(text)
+
+
+# -- through the hub's proxy: the demo as a newcomer opens it ------------------------------------
+
+# In the page, before JupyterLab loads: when the panel is drawn, when its lists are filled
+# (performance.now(), from the start of the navigation), whether a list ever said it was empty
+# while it was not, when each event stream opened and sent its first event.
+WATCH_PANEL = """() => {
+  const seen = window.__panel = {opens: [], firstEvent: null, drawn: null, filled: null,
+                                 reviewed: null, saidEmpty: [], durations: []};
+  const Original = window.EventSource;
+  window.EventSource = class extends Original {
+    constructor(url, init) {
+      super(url, init);
+      const at = () => performance.now();
+      this.addEventListener('open', () => seen.opens.push({url: String(url), at: at()}));
+      for (const kind of ['job', 'job_request', 'log', 'release']) {
+        this.addEventListener(kind, () => { seen.firstEvent = seen.firstEvent ?? at(); });
+      }
+    }
+  };
+  const look = () => {
+    const panel = document.querySelector('.jp-ext-panel');
+    if (!panel) { return; }
+    seen.drawn = seen.drawn ?? performance.now();
+    for (const empty of panel.querySelectorAll('.jp-ext-empty')) {
+      if (!seen.saidEmpty.includes(empty.textContent)) { seen.saidEmpty.push(empty.textContent); }
+    }
+    for (const times of panel.querySelectorAll('.jp-ext-job-times')) {
+      if (!seen.durations.includes(times.textContent)) { seen.durations.push(times.textContent); }
+    }
+    const lists = ['.jp-ext-section-requests .jp-ext-request',
+                   '.jp-ext-section-releases .jp-ext-file'];
+    if (seen.filled === null && lists.every(s => panel.querySelector(s))) {
+      seen.filled = performance.now();
+    }
+    if (!seen.reviewed && panel.querySelector('.jp-ext-section-review .jp-ext-release-card')) {
+      seen.reviewed = performance.now();
+    }
+  };
+  const all = {childList: true, subtree: true, characterData: true};
+  new MutationObserver(look).observe(document, all);
+}"""
+# the first bytes of a stream read by the page itself, through the proxy, with its XSRF token
+FIRST_BYTES = """async url => {
+  const xsrf = document.cookie.split(';').map(c => c.trim()).filter(c => c.startsWith('_xsrf='))
+    .map(c => c.slice(6)).pop();
+  const response = await fetch(url, {headers: {'X-XSRFToken': xsrf}});
+  const reader = response.body.getReader();
+  const {value} = await reader.read();
+  await reader.cancel();
+  return [response.status, new TextDecoder().decode(value)];
+}"""
+DURATION = re.compile(r"^\d+ ms$|^\d+\.\d s$|^\d+ min \d\d s$|^\d+ h \d\d min$")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """`jupyter ext demo` (hub, proxy, job server, runner), with its first results released."""
+    from jupyter_ext.cli.hubstack import free_port
+
+    from ..hub.test_demo import start_demo, stop_demo, wait_for_url
+
+    folder = tmp_path_factory.mktemp("panel-demo") / "demo"
+    process = start_demo(folder, free_port())
+    try:
+        url = wait_for_url(process)
+        deadline = time.monotonic() + 180
+        while not (folder / "release.seeded").exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert (folder / "release.seeded").exists(), "the demo released nothing"
+        yield url, folder
+    finally:
+        stop_demo(process)
+
+
+def open_through_the_hub(page, url: str, user: str, workspace: str):
+    """Signed in at the hub as `user`, the workspace's server started, then JupyterLab loaded
+    afresh with the watcher in place; the Jobs panel shown at the sidebar's default width."""
+    console: list[str] = []
+    page.on("console", lambda m: m.type == "error" and console.append(m.text))
+    page.goto(f"{url}hub/login", timeout=TIMEOUT)
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", "any")
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url("**/hub/home", timeout=TIMEOUT)
+    page.goto(f"{url}hub/spawn/{user}/{workspace}", timeout=TIMEOUT)
+    page.wait_for_url(f"**/user/{user}/{workspace}/lab**", timeout=120_000)
+    console.clear()  # what follows is the load a newcomer makes every time
+    page.add_init_script(f"({WATCH_PANEL})()")
+    page.goto(f"{url}user/{user}/{workspace}/lab", timeout=TIMEOUT)
+    tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-ext-jobs"]')
+    tab.wait_for(timeout=TIMEOUT)
+    if not page.locator(PANEL).is_visible():
+        tab.click()
+    panel = page.locator(PANEL)
+    panel.wait_for(state="visible")
+    return panel, console
+
+
+def test_through_the_hubs_proxy_the_lists_are_right_at_once_and_run_all_runs(demo, page, shots):
+    from jupyter_ext.cli.demo import WORKSPACE
+
+    url, folder = demo
+    panel, console = open_through_the_hub(page, url, "analyst", WORKSPACE)
+    # the demo's job request and released files, read by plain requests: no list ever said
+    # it was empty, and none waited for the event stream to send anything
+    panel.locator(".jp-ext-request", has_text="make_table").first.wait_for(timeout=TIMEOUT)
+    panel.locator(".jp-ext-file", has_text="plot_rates.svg").wait_for(timeout=TIMEOUT)
+    page.wait_for_function("() => window.__panel.filled !== null")
+    live = panel.locator(".jp-ext-live")
+    live.wait_for(timeout=TIMEOUT)
+    assert live.get_attribute("data-mode") == "eventsource"  # the hub took the cookie: no 403
+    seen = page.evaluate("window.__panel")
+    assert "No job requests yet." not in seen["saidEmpty"]
+    assert "Nothing released from this workspace yet." not in seen["saidEmpty"]
+    assert seen["firstEvent"] is None or seen["filled"] < seen["firstEvent"]
+    assert any("jupyter-ext/api/events" in o["url"] for o in seen["opens"])
+    print(
+        f"\nthrough the hub's proxy: page load -> panel's lists right: {seen['filled']:.0f} ms "
+        f"(panel drawn at {seen['drawn']:.0f} ms, so {seen['filled'] - seen['drawn']:.0f} ms "
+        f"after; the event stream open at {seen['opens'][0]['at']:.0f} ms)"
+    )
+    shots(page, "10-proxy-panel-at-load")
+
+    # each stream starts with a comment, so the proxy sends its headers on at once
+    status, first = page.evaluate(
+        FIRST_BYTES, f"{url}user/analyst/{WORKSPACE}/jupyter-ext/api/events?workspace={WORKSPACE}"
+    )
+    assert status == 200 and first.startswith(": open")
+    token = json.loads((folder / "tokens.json").read_text())["analyst"]
+    with httpx.stream(
+        "GET",
+        f"{url}services/jobserver/api/v1/events",
+        timeout=30,
+        headers={"Authorization": f"Bearer {token}"},
+    ) as stream:
+        assert next(stream.iter_lines()) == ": open"
+
+    # Run all: run_all as the official tools send it, then the request with its planned jobs
+    panel.get_by_role("button", name="Run all").click()
+    detail = panel.locator(".jp-ext-request-detail")
+    detail.wait_for(timeout=TIMEOUT)
+    assert "run_all" in detail.locator("> .jp-ext-dim").first.inner_text()
+    detail.locator(":scope > .jp-ext-row .jp-ext-state-succeeded").wait_for(timeout=TIMEOUT)
+    shots(page, "11-run-all-finished")
+    durations = page.evaluate("window.__panel.durations")
+    assert durations, "no job's times were drawn"
+    for text in durations:  # "waited 12 ms, ran 1.2 s": a unit that fits, never negative
+        for part in re.findall(r"(?:waited|ran) ([^,]+)", text):
+            assert DURATION.match(part.strip()), text
+    assert not console, console
+    assert not page.errors, page.errors
+
+    # the job server's page of that request says how long each job took, sub-second ones too
+    listed = httpx.get(
+        f"{url}services/jobserver/api/v1/job-requests",
+        timeout=30,
+        params={"workspace": WORKSPACE},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    newest = listed["items"][0]
+    assert newest["actions"] == ["run_all"]
+    page.goto(f"{url}services/jobserver/job-requests/{newest['id']}", timeout=TIMEOUT)
+    page.locator("#jobs").wait_for(timeout=TIMEOUT)
+    took = page.locator("#jobs tbody tr td:last-child").all_inner_texts()
+    assert took and all(DURATION.match(t.strip()) for t in took), took
+    shots(page, "12-job-request-page-took")
+
+
+def test_a_checkers_review_is_there_at_once_and_its_buttons_fit_the_default_width(
+    demo, page, shots
+):
+    from jupyter_ext.cli.demo import BACKEND, WORKSPACE
+    from jupyter_ext.client import Client
+
+    url, folder = demo
+    tokens = json.loads((folder / "tokens.json").read_text())
+    with Client(f"{url}services/jobserver/", token=tokens["analyst"], workspace=WORKSPACE) as me:
+        ran = me.job_requests.create(actions=["make_table"], backend=BACKEND)
+        ran = ran.wait(timeout=300, progress=False)
+        (job,) = [j for j in ran.jobs if j.action == "make_table"]
+        table = {"job": job.identifier, "path": "output/table_by_region.csv"}
+        group = {
+            "context": "rates by region again",
+            "disclosure_control": "rounded to 5",
+            "files": [table],
+        }
+        me.releases.create(backend=BACKEND, groups={"tables": group})
+
+    panel, console = open_through_the_hub(page, url, "checker", WORKSPACE)
+    review = panel.locator(".jp-ext-section-review")
+    review.locator(".jp-ext-section-title", has_text="1 waiting for you").wait_for(timeout=TIMEOUT)
+    seen = page.evaluate("window.__panel")
+    assert "No release waits for your vote." not in seen["saidEmpty"]
+    assert seen["firstEvent"] is None  # read by a plain request: no event has come
+    buttons = review.locator(".jp-ext-decision")
+    assert buttons.all_inner_texts() == ["Approve", "Request changes", "Reject"]
+    buttons.first.scroll_into_view_if_needed()
+    # at the sidebar's default width, each button whole inside the panel, its text inside it
+    box = panel.bounding_box()
+    for n in range(buttons.count()):
+        button = buttons.nth(n)
+        b = button.bounding_box()
+        assert box["x"] <= b["x"] and b["x"] + b["width"] <= box["x"] + box["width"], (n, b, box)
+        fits = button.evaluate(
+            "e => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight"
+        )
+        assert fits, button.inner_text()
+    reviewed = page.evaluate("window.__panel.reviewed")
+    print(
+        f"\nthe panel at the default sidebar width: {box['width']:.0f} px; "
+        f"the review listed {reviewed:.0f} ms after load"
+    )
+    shots(page, "13-review-buttons-default-width")
+    assert not console, console
+    assert not page.errors, page.errors

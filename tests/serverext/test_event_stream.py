@@ -28,3 +28,15 @@ def test_own_arguments_are_dropped_from_what_the_job_server_is_asked(world):
     asked = "workspace=sample&_xsrf=2%7Cabc&kind=job&kind=log&token=secret&x="
     assert upstream_query(asked) == "workspace=sample&kind=job&kind=log&x="
     assert upstream_query("") == upstream_query("_xsrf=1") == ""
+
+
+def test_the_page_names_the_workspace_beside_the_hooks_before_it():
+    from jupyter_ext.serverext import JupyterExtServer, add_to_page_config
+
+    web = {"page_config_hook": lambda handler, config: {**config, "hubUser": "dev"}}
+    add_to_page_config(web, JupyterExtServer(workspace="sample"))
+    config = web["page_config_hook"](None, {"baseUrl": "/"})
+    assert config == {"baseUrl": "/", "hubUser": "dev", "jupyterExtWorkspace": "sample"}
+    alone: dict = {}
+    add_to_page_config(alone, JupyterExtServer(workspace="w"))
+    assert alone["page_config_hook"](None, {}) == {"jupyterExtWorkspace": "w"}

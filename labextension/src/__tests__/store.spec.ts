@@ -62,9 +62,9 @@ function answer(user = { username: 'dev', roles: [] as string[] }) {
   mocked.requested.mockResolvedValue({ items: [], next: null });
 }
 
-function newStore(): JobsStore {
+function newStore(pageWorkspace = ''): JobsStore {
   const host = { openFileAt: jest.fn(), openReleased: jest.fn(), finished: jest.fn(), releaseNotice: jest.fn() };
-  return new JobsStore(host);
+  return new JobsStore(host, pageWorkspace);
 }
 
 beforeEach(() => {
@@ -85,6 +85,21 @@ describe('JobsStore.start', () => {
     expect(store.releasing.loaded).toEqual({ requests: true, queue: true }); // no queue: not a checker
     expect([...store.jobs.requests.keys()]).toEqual(['r1']);
     expect(mocked.jobRequests).toHaveBeenCalledTimes(1);
+  });
+
+  it('asks for the lists before the workspace answers when the page names it', async () => {
+    answer();
+    let answerWorkspace: (value: unknown) => void = () => undefined;
+    mocked.workspace.mockReturnValue(new Promise(resolve => (answerWorkspace = resolve)));
+    const store = newStore('sample');
+    const started = store.start();
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(mocked.jobRequests).toHaveBeenCalledWith('sample');
+    expect(store.loaded.requests).toBe(true);
+    expect(streams[0].options.url).toBe('/jupyter-ext/api/events');
+    expect(store.workspace).toBeNull(); // still on its way
+    answerWorkspace({ name: 'sample', workspace: null, jobserver_error: null, checkout: { warnings: [] } });
+    await started;
   });
 
   it('reads the lists once more when the stream first opens, after the first read', async () => {
