@@ -26,6 +26,7 @@ from .. import schema
 from .._version import __version__
 from ..pipeline import Outputs, match_outputs
 from ..schema import check_file
+from ..schema.runner import MAX_OUTPUTS
 from .api import JobServerAPI, JobServerError
 from .checkout import CheckoutError, checkout
 from .datasets import DatasetRefused, Registry, leased_folders
@@ -54,11 +55,12 @@ class Agent:
         log_cap: int = 100_000, heartbeat_every: float = 10.0,
         data_roots: list[str] | None = None, log_policy: LogPolicy | None = None,
         release_rules: schema.ReleaseRules | None = None, outputs_quota: int = 2048 << 20,
-        job_disk_mb: int = 10240,
+        job_disk_mb: int = 10240, max_outputs: int = MAX_OUTPUTS,
     ) -> None:  # fmt: skip
         self.api, self.executor, self.workdir = api, executor, Path(workdir)
         self.folders = JobFolders(self.workdir, job_disk_mb)  # private, each on a bounded disk
         self.outputs_quota = outputs_quota  # bytes of one job's outputs the site keeps
+        self.max_outputs = max_outputs  # files of one job's outputs the site keeps
         self.capacity, self.log_cap, self.heartbeat_every = capacity, log_cap, heartbeat_every
         self.log_policy = log_policy or LogPolicy()
         self.data_roots = list(data_roots or [])
@@ -256,18 +258,17 @@ class Agent:
     async def _collect(self, lease, spec: JobSpec, before: dict, facts: dict):
         """Match what the job made against its declared outputs; keep them on the site."""
         job_dir = spec.workdir
-        produced = {p for p, sig in _files(job_dir).items() if before.get(p) != sig}
-        matched = match_outputs(Outputs(lease.outputs), produced)
+        matched = await asyncio.to_thread(_matched, job_dir, before, lease.outputs)
         if matched.missing:
             if not self.sends_job_text:  # which ones the job left out is its choice
                 return "failed", "declared outputs were not produced", 0
             names = ", ".join(pattern for _, _, pattern in matched.missing)
             return "failed", f"declared outputs were not produced: {names}", 0
         levels = {path: level for path, (level, _, _) in matched.matched.items()}
-        quota, named = self.outputs_quota, self.sends_job_text
+        quota, named, most = self.outputs_quota, self.sends_job_text, self.max_outputs
         try:
             kept = await asyncio.to_thread(
-                take_outputs, job_dir, sorted(levels), self.store, quota, named
+                take_outputs, job_dir, sorted(levels), self.store, quota, named, most
             )
         except OutputRefused as exc:
             return "failed", str(exc), 0
@@ -375,6 +376,13 @@ def job_spec(
         workdir=job_dir, env=env, datasets=datasets, scratch=scratch,
         labels={"workspace": lease.workspace, "action": lease.action},
     )  # fmt: skip
+
+
+def _matched(job_dir: Path, before: dict, declared: dict):
+    """The files the job made or changed, sorted against its declared outputs (in a thread:
+    a job that leaves a hundred thousand files does not stall the heartbeats)."""
+    produced = {p for p, sig in _files(job_dir).items() if before.get(p) != sig}
+    return match_outputs(Outputs(declared), produced)
 
 
 def _files(root: Path) -> dict[str, tuple[int, int]]:

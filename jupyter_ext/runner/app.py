@@ -24,6 +24,7 @@ from traitlets.utils.importstring import import_item
 
 from .. import schema
 from ..app import JupyterExtBase, base_aliases, base_flags
+from ..schema.runner import MAX_OUTPUTS
 from .lines import MAX_LINE_BYTES
 from .lock import WorkdirHeld, WorkdirLock
 from .policy import POLICIES, LogPolicy
@@ -111,6 +112,14 @@ class RunnerApp(JupyterExtBase):
         help="""Bytes of one job's matched outputs the site keeps, in MB. A job whose outputs
         are bigger fails, saying so, and none of them is kept (each is copied into the site's
         store once; the workspace folder's copy is a hard link to it).""",
+    ).tag(config=True)
+    max_outputs = Integer(
+        MAX_OUTPUTS,
+        min=1,
+        max=MAX_OUTPUTS,
+        help=f"""Files one job's declared outputs may match. A job whose patterns match more
+        fails, saying so, and none of them is kept or reported. At most {MAX_OUTPUTS:,}: the
+        job server accepts no more in one report.""",
     ).tag(config=True)
     log_cap = Integer(100_000, help="Log lines per job sent to the job server.").tag(config=True)
     data_roots = List(
@@ -224,7 +233,8 @@ class RunnerApp(JupyterExtBase):
         agent = Agent(api, executor, Path(self.workdir), self.capacity, self.log_cap,
                       data_roots=list(self.data_roots), log_policy=policy,
                       release_rules=rules, job_disk_mb=self.job_disk_mb,
-                      outputs_quota=self.outputs_quota_mb << 20)  # fmt: skip
+                      outputs_quota=self.outputs_quota_mb << 20,
+                      max_outputs=self.max_outputs)  # fmt: skip
         task = asyncio.create_task(agent.run_forever())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,9 +4,12 @@ The job wrote its folder, so every file there is hostile until copied: each matc
 is opened without following a link (`paths.open_below`: no link on the way, a regular file
 at the end), and its bytes are copied into the content-addressed store while they are
 hashed, so its recorded size and sha256 are those of the bytes kept, whatever the job does
-to the file later. Before a byte is copied the outputs' sizes are added up against the
-backend's quota (`c.RunnerApp.outputs_quota_mb`); a job over it keeps nothing, and a file
-that grows while it is copied is caught by the same count.
+to the file later. Before a file is opened their number is checked against the backend's
+limit (`c.RunnerApp.max_outputs`): a job may not make the site hold, hash, report and store
+a hundred thousand files. Before a byte is copied the outputs' sizes are added up against
+the backend's quota (`c.RunnerApp.outputs_quota_mb`); a job over either keeps nothing, and
+a file that grows (or is swapped) while it is copied is caught by the same count. One file
+is open at a time, so the number of outputs never meets the process's limit on open files.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import contextlib
 import os
 from pathlib import Path
 
+from ..schema.runner import MAX_OUTPUTS
 from .paths import PathEscape, open_below
 from .provenance import OutputsTooBig, Store
 
@@ -24,31 +28,39 @@ class OutputRefused(Exception):
 
 
 def take_outputs(
-    job_dir: Path, paths: list[str], store: Store, quota: int, name_them: bool = True
+    job_dir: Path,
+    paths: list[str],
+    store: Store,
+    quota: int,
+    name_them: bool = True,
+    most: int = MAX_OUTPUTS,
 ) -> dict[str, tuple[str, int]]:
     """Each output path -> (sha256, size) of its bytes, now in the store.
 
-    `name_them` False (a backend that sends no job-chosen text) keeps the outputs' paths and
-    sizes out of the refusal's sentence."""
-    opened: dict[str, int] = {}
+    `name_them` False (a backend that sends no job-chosen text) keeps the outputs' paths,
+    number and sizes out of the refusal's sentence."""
+    if len(paths) > most:
+        raise OutputRefused(too_many(len(paths), most, name_them))
+    total = 0
+    for path in paths:
+        fd = _opened(job_dir, path, name_them)
+        try:
+            total += os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+    if total > quota:
+        raise OutputRefused(too_big(total, quota, name_them))
     added: list[str] = []
     try:
-        for path in paths:
-            try:
-                opened[path] = open_below(job_dir, path)
-            except PathEscape:
-                which = f"the output {path}" if name_them else "an output"
-                why = "is a symbolic link, is reached through one, or is not a regular file"
-                raise OutputRefused(f"{which} {why}: none is kept") from None
-        total = sum(os.fstat(fd).st_size for fd in opened.values())
-        if total > quota:
-            raise OutputRefused(too_big(total, quota, name_them))
         left, kept = quota, {}
-        for path, fd in opened.items():
+        for path in paths:
+            fd = _opened(job_dir, path, name_them)
             try:
                 sha256, size, new = store.take(fd, left)
             except OutputsTooBig as exc:
                 raise OutputRefused(too_big(quota - left + exc.size, quota, name_them)) from None
+            finally:
+                os.close(fd)
             if new:
                 added.append(sha256)
             left -= size
@@ -56,11 +68,26 @@ def take_outputs(
         added.clear()  # all kept: nothing to take back
         return kept
     finally:
-        for fd in opened.values():
-            os.close(fd)
         for sha256 in added:  # a job refused keeps nothing it brought
             with contextlib.suppress(OSError):
                 store.path(sha256).unlink()
+
+
+def _opened(job_dir: Path, path: str, name_them: bool) -> int:
+    """The output's descriptor (see `open_below`), or the job's refusal in the runner's words."""
+    try:
+        return open_below(job_dir, path)
+    except PathEscape:
+        which = f"the output {path}" if name_them else "an output"
+        why = "is a symbolic link, is reached through one, or is not a regular file"
+        raise OutputRefused(f"{which} {why}: none is kept") from None
+
+
+def too_many(count: int, most: int, name_them: bool) -> str:
+    limit = f"this backend's limit of {most:,}"
+    if not name_them:  # how many files matched is the job's choice
+        return f"its outputs are more files than {limit}: none is kept"
+    return f"its outputs are {count:,} files, over {limit}: none is kept"
 
 
 def too_big(size: int, quota: int, name_them: bool) -> str:

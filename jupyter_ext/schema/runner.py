@@ -12,6 +12,8 @@ from .provenance import Provenance
 from .release_rules import ReleaseRules
 from .states import JobState, LogPolicy
 
+MAX_OUTPUTS = 10_000  # outputs in one report: a runner's c.RunnerApp.max_outputs is at most this
+
 
 class Heartbeat(Model):
     version: str = Field(max_length=64)
@@ -104,7 +106,10 @@ class LogBatch(Model):
 
 
 class OutputsReport(Model):
-    outputs: list[Output]
+    outputs: list[Output] = Field(
+        max_length=MAX_OUTPUTS,
+        description=f"At most {MAX_OUTPUTS:,}: a runner refuses a job with more (422 past it).",
+    )
     provenance: Provenance | None = None
 
 

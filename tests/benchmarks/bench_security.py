@@ -9,6 +9,11 @@ Each measurement is one function in MEASUREMENTS; add yours there.
   Content-Length) are sent without a token, several times, to a JSON route, a runner's
   report route and an upload route; the server's resident memory (VmRSS) is read from
   /proc before and after, with its peak (VmHWM). Flat means the bodies were never held.
+- `outputs_report`: a runner's report of 10,000 outputs (the most one job may have) to the
+  real job server (SQLite file, under uvicorn, in this process), sent twice (stored, then
+  stored again as a runner that restarted would): how long the POST took, how long SQLite's
+  write lock was held (from the first write of the request to its commit), and what another
+  caller reading the job server meanwhile saw (answers, 5xx, slowest).
 """
 
 from __future__ import annotations
@@ -129,8 +134,75 @@ def measure_request_bodies(workdir: Path, rounds: int = 3, total: int = 200 * MB
     )
 
 
+# -- an outputs report at the limit ----------------------------------------------------------
+
+
+def measure_outputs_report(workdir: Path, count: int = 10_000) -> None:
+    import threading
+
+    import sqlalchemy as sa
+
+    from tests.jobserver.conftest import build_world
+    from tests.jobserver.harness import JobServer, leased_job
+
+    world = build_world(JobServer(f"sqlite:///{workdir / 'js.sqlite'}", workdir), workdir)
+    held: list[float] = []  # per transaction that wrote: its first write to its commit
+
+    @sa.event.listens_for(world.engine, "before_cursor_execute")
+    def _write(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            conn.info.setdefault("first_write", time.perf_counter())
+
+    @sa.event.listens_for(world.engine, "commit")
+    def _commit(conn) -> None:
+        if (began := conn.info.pop("first_write", None)) is not None:
+            held.append(time.perf_counter() - began)
+
+    try:
+        identifier = leased_job(world)
+        runner = world.client(token=world.runner_token)
+        level = "moderately_sensitive"
+        outputs = [
+            {"path": f"out/{i:06}.txt", "size": 6, "sha256": f"{i:064x}", "privacy_level": level}
+            for i in range(count)
+        ]
+        say(f"outputs report: {count:,} outputs, SQLite file, job server under uvicorn")
+        for attempt in ("first report", "same report again"):
+            seen: list[tuple[int, float]] = []
+            finished = threading.Event()
+
+            def read(seen=seen, finished=finished) -> None:
+                client = world.http(world.base_url, "coord")
+                while not finished.is_set():
+                    start = time.perf_counter()
+                    status = client.get("me").status_code
+                    seen.append((status, time.perf_counter() - start))
+
+            reader = threading.Thread(target=read, daemon=True)
+            reader.start()
+            time.sleep(0.2)
+            held.clear()
+            start = time.perf_counter()
+            answer = runner.post(f"runner/jobs/{identifier}/outputs", json={"outputs": outputs})
+            took = time.perf_counter() - start
+            time.sleep(0.2)
+            finished.set()
+            reader.join(30)
+            failed = sum(1 for status, _ in seen if status >= 500)
+            slowest = max((t for _, t in seen), default=0.0)
+            lock = max(held, default=0.0)
+            say(
+                f"  {attempt:18} {answer.status_code}; POST {took:5.2f} s, write lock held "
+                f"{lock * 1000:6.1f} ms; another caller: {len(seen)} answers, {failed} 5xx, "
+                f"slowest {slowest * 1000:.0f} ms"
+            )
+    finally:
+        world.close()
+
+
 MEASUREMENTS: dict[str, Callable[[Path], None]] = {
     "request_bodies": measure_request_bodies,
+    "outputs_report": measure_outputs_report,
 }
 
 

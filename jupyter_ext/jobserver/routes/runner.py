@@ -358,22 +358,19 @@ def _as_policy_allows(policy: str):
 def report_outputs(
     identifier: str, body: schema.OutputsReport, backend: BackendDep, session: SessionDep
 ) -> Response:
+    """Keep the outputs a runner reports (at most `schema.MAX_OUTPUTS`, 422 past it).
+
+    Every path is checked before a row is written, and the rows go in as one bulk insert (and
+    one bulk update for paths a repeated report names again) in one short transaction: SQLite
+    has one writer at a time, and a row-by-row merge of thousands held its lock for seconds,
+    so that every other writer was answered "database is locked"."""
     job = _runner_job(session, backend, identifier)
-    for output in body.outputs:
-        if status_only(backend) and output.privacy_level == HIDDEN_ON_STATUS:
-            continue  # its name, size and hash may not leave the site: not even kept here
-        if output.path.startswith("/") or ".." in output.path.split("/"):
-            raise ProblemError(422, f"output path {output.path!r} is not inside the workspace")
-        session.merge(
-            orm.JobOutput(
-                job_id=job.id,
-                path=output.path,
-                size=output.size,
-                sha256=output.sha256,
-                privacy_level=output.privacy_level,
-                check=output.check.model_dump(mode="json") if output.check else None,
-            )
-        )
+    rows = {row["path"]: row for row in _output_rows(job.id, body.outputs, backend)}
+    held = set(session.scalars(select(orm.JobOutput.path).where(orm.JobOutput.job_id == job.id)))
+    if fresh := [row for path, row in rows.items() if path not in held]:
+        session.execute(insert(orm.JobOutput), fresh)
+    if again := [row for path, row in rows.items() if path in held]:
+        session.execute(update(orm.JobOutput), again)  # by primary key (job_id, path)
     if body.provenance is not None:
         job.provenance = body.provenance.model_dump(mode="json")
     record(
@@ -381,6 +378,28 @@ def report_outputs(
     )
     session.commit()
     return Response(status_code=204)
+
+
+def _output_rows(job_id: int, outputs: list[schema.Output], backend: orm.Backend) -> list[dict]:
+    """The rows to keep, every path checked first: a report with one bad path writes nothing."""
+    rows = []
+    for output in outputs:
+        if status_only(backend) and output.privacy_level == HIDDEN_ON_STATUS:
+            continue  # its name, size and hash may not leave the site: not even kept here
+        if output.path.startswith("/") or ".." in output.path.split("/"):
+            raise ProblemError(422, f"output path {output.path!r} is not inside the workspace")
+        check = output.check.model_dump(mode="json") if output.check else None
+        rows.append(
+            {
+                "job_id": job_id,
+                "path": output.path,
+                "size": output.size,
+                "sha256": output.sha256,
+                "privacy_level": output.privacy_level,
+                "check": check,
+            }
+        )
+    return rows
 
 
 # -- released files, uploaded from the site ------------------------------------
