@@ -37,6 +37,11 @@ def palette(side: str) -> dict[str, str]:
     return dict(found)
 
 
+def rgb(colour: str) -> str:
+    """#rrggbb as a browser's computed style says it."""
+    return "rgb({}, {}, {})".format(*(int(colour[i : i + 2], 16) for i in (1, 3, 5)))
+
+
 def luminance(colour: str) -> float:
     def channel(c: int) -> float:
         c = c / 255

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from ..runner.test_local_runner import wait_for
+from ..test_state_palette import palette, rgb
 from .conftest import running_lab, serving_world
 from .test_jobs_panel import TIMEOUT, open_panel
 
@@ -82,6 +83,8 @@ def test_check_request_and_review_a_release(
     card = panel.locator('[aria-label="Release requested"] .jp-ext-release-card')
     card.wait_for(timeout=TIMEOUT)
     assert card.locator(".jp-ext-state").first.inner_text() == "requested"
+    shown = card.locator(".jp-ext-state").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert shown == rgb(palette("panel")["requested"])  # the colour of the pages and the hub
     assert TABLE in card.inner_text() and "Rounded to 5" in card.inner_text()
     (release,) = world.client("dev").get("releases", params={"state": "requested"}).json()["items"]
     file = release["files"][0]
