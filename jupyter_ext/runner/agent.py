@@ -55,7 +55,7 @@ class Agent:
         log_cap: int = 100_000, heartbeat_every: float = 10.0,
         data_roots: list[str] | None = None, log_policy: LogPolicy | None = None,
         release_rules: schema.ReleaseRules | None = None, outputs_quota: int = 2048 << 20,
-        job_disk_mb: int = 10240, max_outputs: int = MAX_OUTPUTS,
+        job_disk_mb: int = 10240, max_outputs: int = MAX_OUTPUTS, review_copies: bool = True,
     ) -> None:  # fmt: skip
         self.api, self.executor, self.workdir = api, executor, Path(workdir)
         self.folders = JobFolders(self.workdir, job_disk_mb)  # private, each on a bounded disk
@@ -68,7 +68,7 @@ class Agent:
         self.journal = Journal(self.workdir / "journal")
         self.release_rules = release_rules or schema.ReleaseRules()
         self.uploader = Uploader(api, self.workdir / "workspaces", self.release_rules,
-                                 site=self.workdir)  # fmt: skip
+                                 site=self.workdir, review_copies=review_copies)  # fmt: skip
         self.store = Store(self.workdir / "store")  # every output's bytes, by sha256
         self.records = self.workdir / "records"  # which job made each action's outputs
         self.running: dict[str, asyncio.Task] = {}

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pydantic
-from traitlets import Dict, Enum, Float, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Integer, List, Unicode, default
 from traitlets.utils.importstring import import_item
 
 from .. import schema
@@ -112,6 +112,14 @@ class RunnerApp(JupyterExtBase):
         help="""Bytes of one job's matched outputs the site keeps, in MB. A job whose outputs
         are bigger fails, saying so, and none of them is kept (each is copied into the site's
         store once; the workspace folder's copy is a hard link to it).""",
+    ).tag(config=True)
+    review_copies = Bool(
+        True,
+        help="""Send a file someone asked to release to the job server for its output checkers
+        to read while they vote (its frozen bytes, checked against the site's own record, kept
+        apart there and served to them alone). False keeps every file on the site until it is
+        published: each review copy is refused, saying so, and checkers judge a file by its
+        size, hash, rows, columns and the release rules' findings.""",
     ).tag(config=True)
     max_outputs = Integer(
         MAX_OUTPUTS,
@@ -234,7 +242,8 @@ class RunnerApp(JupyterExtBase):
                       data_roots=list(self.data_roots), log_policy=policy,
                       release_rules=rules, job_disk_mb=self.job_disk_mb,
                       outputs_quota=self.outputs_quota_mb << 20,
-                      max_outputs=self.max_outputs)  # fmt: skip
+                      max_outputs=self.max_outputs,
+                      review_copies=self.review_copies)  # fmt: skip
         task = asyncio.create_task(agent.run_forever())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

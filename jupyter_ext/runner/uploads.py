@@ -12,7 +12,9 @@ kept records are sent from the workspace folder, if the file there is still the
 one frozen.) The site's release rules, run again, must not refuse it; the server
 says how many bytes it holds already, and the upload goes on from there, so a
 break costs only what was in flight. A file that is there but may not leave is
-refused to the job server, saying why, and never tried again.
+refused to the job server, saying why, and never tried again. A site that keeps
+every file until it is published (`c.RunnerApp.review_copies = False`) refuses
+each review copy so, and its checkers judge by what the site reports.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ from .provenance import Store, read_site_record
 log = logging.getLogger("jupyter_ext.runner.uploads")
 RETRYABLE = {409, 502, 503, 504}  # a wrong offset or an upload still in flight: ask again
 JOB_IDENTIFIER = re.compile(r"[a-z0-9]{1,64}")
+KEEPS_REVIEW = (
+    "this site keeps files under review until they are published: judge this one by its "
+    "size, hash, rows, columns and the rules' findings"
+)
 
 
 class Uploader:
@@ -43,7 +49,7 @@ class Uploader:
 
     def __init__(
         self, api: JobServerAPI, workspaces: Path, rules: schema.ReleaseRules | None = None,
-        at_once: int = 4, site: Path | None = None,
+        at_once: int = 4, site: Path | None = None, review_copies: bool = True,
     ) -> None:  # fmt: skip
         self.api, self.workspaces = api, Path(workspaces)
         self.site = Path(site) if site is not None else None  # its records and store
@@ -52,6 +58,7 @@ class Uploader:
         self.tasks: dict[tuple[str, str], asyncio.Task] = {}
         self.done: set[tuple[str, str]] = set()  # uploaded, or never to be sent by this runner
         self.slots = asyncio.Semaphore(at_once)
+        self.review_copies = review_copies  # off: files under review stay until published
 
     def want(self, uploads: list[schema.ReleaseUpload]) -> None:
         """Start uploading each listed file not already on its way or settled."""
@@ -71,6 +78,9 @@ class Uploader:
     async def _upload(self, upload: schema.ReleaseUpload) -> None:
         key = (upload.purpose, upload.file)
         async with self.slots:
+            if upload.purpose == "review" and not self.review_copies:
+                await self._refuse(upload, KEEPS_REVIEW)
+                return
             problem, path = await asyncio.to_thread(self.check, upload)
             if problem:
                 log.warning("release file %s (%s, %s on the site) is not uploaded: %s",

@@ -216,3 +216,22 @@ def test_the_job_server_keeps_only_the_frozen_bytes_under_review(people, tmp_pat
         ).all()
     assert "release_file.review_upload.refused" in kinds
     assert "release_file.review_upload" in kinds
+
+
+def test_a_site_that_keeps_files_under_review_sends_none(people, tmp_path):
+    """`c.RunnerApp.review_copies = False`: the site refuses each review copy, saying how the
+    checkers judge instead; nothing reaches the job server, and the vote goes on."""
+    world = people
+    with RunnerThread(world, tmp_path / "site", review_copies=False):
+        jobs = run(world, ["make_table"])
+        ids = ask(world, [(jobs["make_table"], TABLE)])
+        kept = wait_settled(world, ids[TABLE])
+    assert kept.review_uploaded_at is None
+    assert kept.review_refused.startswith("this site keeps files under review")
+    assert not (tmp_path / "releases" / "review").exists()
+    read = world.client("checker1").get(copy_url(world, ids[TABLE]))
+    assert read.status_code == 409 and "keeps files under review" in read.json()["detail"]
+    vote = {"decision": "approve", "comment": "the counts are rounded"}
+    reviews = f"releases/{world.release_id}/files/{ids[TABLE]}/reviews"
+    voted = world.client("checker1").post(reviews, json=vote)
+    assert voted.status_code in (200, 201), voted.text
