@@ -1,5 +1,6 @@
-"""The runner's side of the API: long-poll for work, report state, logs, outputs, heartbeats,
-and send the bytes of published files (resumable).
+"""The runner's side of the API: long-poll for work, report state, logs, outputs, heartbeats.
+
+The bytes of published files and of files under review come by `file_uploads.py`.
 
 Runners live on backends that accept no connections, so they call in. A poll
 is answered the moment its backend has a job that can start; jobs are leased
@@ -11,17 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import os
-import re
 import time
-from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
-from starlette.requests import ClientDisconnect
 
 from ... import schema
 from ...redaction import clean, mask
@@ -30,11 +26,9 @@ from ..audit import record
 from ..dataset_access import NotAllowed, resolve
 from ..deps import BackendDep, SessionDep, current_backend
 from ..errors import ProblemError
-from ..events import emit, emit_job, emit_release, wake_backend
-from ..release_store import stored_path
+from ..events import emit, emit_job, wake_backend
 from ..states import FINISHED_JOB_STATES, advance
 from ..unreleased import HIDDEN_ON_STATUS, status_only
-from ..upload_leases import Held, holding
 
 router = APIRouter(prefix="/runner", tags=["runner"])
 # runners authenticate with their backend's runner token, never as a user
@@ -400,178 +394,3 @@ def _output_rows(job_id: int, outputs: list[schema.Output], backend: orm.Backend
             }
         )
     return rows
-
-
-# -- released files, uploaded from the site ------------------------------------
-#
-# An upload may be cut short and go on later: its bytes wait in a partial file of
-# their own until the whole file has come, and only then are they hashed.
-
-CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
-
-
-def _release_file(session: Session, backend: orm.Backend, file_id: str) -> orm.ReleaseFile:
-    row = session.get(orm.ReleaseFile, file_id)
-    if row is None or row.release.backend_id != backend.id:
-        raise ProblemError(404, f"the backend {backend.slug} has no release file {file_id!r}")
-    if row.state != "released":
-        raise ProblemError(409, "the file is not published: it may not leave the backend")
-    return row
-
-
-def _partial(request: Request, file_id: str) -> Path:
-    """Where the bytes of an upload wait until the whole file has come."""
-    return Path(_settings(request).release_dir) / "partial" / file_id
-
-
-def _held(partial: Path, size: int, uploaded: bool) -> int:
-    """Bytes of the file the server holds: all of them once uploaded, else what has come."""
-    if uploaded:
-        return size
-    try:
-        return partial.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-@router.get("/release-files/{file_id}", openapi_extra=RUNNER_ONLY)
-def release_file_state(
-    file_id: str, request: Request, backend: BackendDep, session: SessionDep
-) -> schema.ReleaseFileState:
-    """How much of the file the server holds, so that an interrupted upload goes on from there."""
-    row = _release_file(session, backend, file_id)
-    uploaded = row.uploaded_at is not None
-    received = _held(_partial(request, file_id), row.size, uploaded)
-    return schema.ReleaseFileState(
-        received=received, size=row.size, sha256=row.sha256, uploaded=uploaded
-    )
-
-
-def _start(content_range: str | None, held: int, size: int) -> int:
-    """Where the bytes of a PUT begin: 0 without Content-Range (it starts over), else START,
-    which must be where the bytes held end (or 0 if they are the whole file: it starts over)."""
-    if content_range is None:
-        return 0
-    match = CONTENT_RANGE.fullmatch(content_range.strip())
-    if match is None or (int(match[2]), int(match[3])) != (size - 1, size):
-        raise ProblemError(
-            422, f"Content-Range must be 'bytes START-{size - 1}/{size}': the rest of the file"
-        )
-    start, expected = int(match[1]), held if held < size else 0
-    if start != expected:
-        raise ProblemError(
-            409,
-            f"the upload must go on from byte {expected}, not {start}",
-            errors=[{"field": "Content-Range", "expected": expected}],
-        )
-    return start
-
-
-async def _receive(request: Request, partial: Path, start: int, size: int, held: Held) -> int:
-    """Write the body into the partial file from byte `start`; the bytes that came in all.
-
-    Never more than `size` are kept: past it the rest is left unread. Nothing is written
-    once this upload's lease is lost to another."""
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    received = start
-    with partial.open("ab" if start else "wb") as part:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > size:
-                break  # more than the frozen file: it cannot match
-            held.check()
-            part.write(chunk)
-    return received
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def _frozen(request: Request, file_id: str) -> tuple[str, int, bool]:
-    """The file's frozen sha256 and size, and whether it has been uploaded."""
-    with request.app.state.sessionmaker() as session:
-        row = _release_file(session, current_backend(request, session), file_id)
-        if row.upload_refused is not None:
-            raise ProblemError(409, f"the site refused to send this file ({row.upload_refused}): "
-                                    "it can no longer be uploaded")  # fmt: skip
-        return row.sha256, row.size, row.uploaded_at is not None
-
-
-def _refuse(request: Request, file_id: str, received: int, sha256: str | None) -> None:
-    with request.app.state.sessionmaker() as session:
-        backend = current_backend(request, session)
-        row = session.get(orm.ReleaseFile, file_id)
-        after = {"received_bytes": received, "sha256": sha256}
-        record(session, f"runner:{backend.slug}", "release_file.upload.refused", row, after=after)
-        session.commit()
-
-
-def _store(request: Request, file_id: str, partial: Path, sha256: str) -> None:
-    """Move the checked bytes into place, by their hash, and record that the file has come."""
-    target = stored_path(_settings(request).release_dir, sha256)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(partial, target)
-    with request.app.state.sessionmaker() as session:
-        backend = current_backend(request, session)
-        row = session.get(orm.ReleaseFile, file_id)
-        if row.uploaded_at is None:
-            row.uploaded_at = orm.utcnow()
-            after = {"sha256": sha256}
-            record(session, f"runner:{backend.slug}", "release_file.upload", row, after=after)
-            emit_release(session, row.release)
-            session.commit()
-
-
-@router.post("/release-files/{file_id}/refusal", status_code=204, openapi_extra=RUNNER_ONLY)
-def refuse_release_file(
-    file_id: str, body: schema.UploadRefusal, backend: BackendDep, session: SessionDep
-) -> Response:
-    """The site will not send this published file (it changed since it was frozen, or the
-    site's rules refuse it): kept with its reason, audited, and no longer asked for. A repeat
-    changes nothing; the first reason stays."""
-    row = _release_file(session, backend, file_id)
-    if row.uploaded_at is not None:
-        raise ProblemError(409, "the file has been uploaded already: it can no longer be refused")
-    if row.upload_refused is None:
-        row.upload_refused = body.reason
-        after = {"upload_refused": body.reason}
-        record(session, f"runner:{backend.slug}", "release_file.upload_refused", row,
-               {"upload_refused": None}, after)  # fmt: skip
-        session.commit()
-    return Response(status_code=204)
-
-
-@router.put("/release-files/{file_id}", status_code=204, openapi_extra=RUNNER_ONLY)
-async def upload_release_file(file_id: str, request: Request) -> Response:
-    """The bytes of a published file, streamed; refused unless they hash to what was frozen.
-
-    With `Content-Range: bytes START-END/SIZE` it goes on from the bytes held (see the GET);
-    without, it starts over. Bytes of an interrupted PUT stay for the next one."""
-    sha256, size, uploaded = await run_in_threadpool(_frozen, request, file_id)
-    if uploaded:  # a replay: the released bytes are immutable and nothing is read
-        raise ProblemError(409, "the file has been uploaded already: released files never change")
-    partial = _partial(request, file_id)
-    ttl = _settings(request).upload_lease
-    async with holding(request.app.state.sessionmaker, file_id, ttl) as held:
-        if (await run_in_threadpool(_frozen, request, file_id))[2]:  # done while it waited
-            raise ProblemError(409, "the file has been uploaded already: it never changes")
-        held_bytes = _held(partial, size, uploaded)
-        start = _start(request.headers.get("content-range"), held_bytes, size)
-        try:
-            received = await _receive(request, partial, start, size, held)
-        except ClientDisconnect:  # cut short: what came stays, for the runner to go on from
-            return Response(status_code=400)
-        digest = await run_in_threadpool(_sha256, partial) if received == size else None
-        await held.confirm()  # still this upload's: no other has begun on the partial file
-        if digest != sha256:
-            partial.unlink(missing_ok=True)
-            await run_in_threadpool(_refuse, request, file_id, received, digest)
-            raise ProblemError(
-                422,
-                f"the upload does not match the frozen file ({size} bytes, "
-                f"sha256 {sha256[:12]}…): the file changed on the site",
-            )
-        await run_in_threadpool(_store, request, file_id, partial, sha256)
-    return Response(status_code=204)
