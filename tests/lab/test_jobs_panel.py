@@ -348,12 +348,15 @@ def test_through_the_hubs_proxy_the_lists_are_right_at_once_and_run_all_runs(dem
         assert next(stream.iter_lines()) == ": open"
 
     # Run all: run_all as the official tools send it, then the request with its planned jobs
+    plan = panel.locator(".jp-ext-run-all-plan")
+    assert plan.inner_text() == "Run all runs report."  # the demo ran all but report
     panel.get_by_role("button", name="Run all").click()
     detail = panel.locator(".jp-ext-request-detail")
     detail.wait_for(timeout=TIMEOUT)
     assert "run_all" in detail.locator("> .jp-ext-dim").first.inner_text()
     detail.locator(":scope > .jp-ext-row .jp-ext-state-succeeded").wait_for(timeout=TIMEOUT)
     shots(page, "11-run-all-finished")
+    assert "nothing to run" in plan.inner_text()  # report's state came with the events
     durations = page.evaluate("window.__panel.durations")
     assert durations, "no job's times were drawn"
     for text in durations:  # "waited 12 ms, ran 1.2 s": a unit that fits, never negative

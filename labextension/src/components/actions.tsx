@@ -1,6 +1,7 @@
 import * as React from 'react';
 
 import { actionTree, problemLabel } from '../model';
+import { runAllSummary } from '../runAll';
 import type { JobsStore } from '../store';
 import { ErrorNote, Section, StateBadge } from './common';
 
@@ -145,6 +146,11 @@ function SubmitForm(props: { store: JobsStore }): JSX.Element {
           Run all
         </button>
       </div>
+      {store.canRunAll && (
+        <div className="jp-ext-dim jp-ext-run-all-plan">
+          {runAllSummary(store.actions!.actions, store.backend, store.forceRunDependencies)}
+        </div>
+      )}
     </form>
   );
 }
