@@ -16,7 +16,11 @@ from pathlib import Path
 from traitlets import Dict, Enum, Integer, List, Set, Unicode, default
 from traitlets.config import LoggingConfigurable
 
+import jupyter_ext
+
 HERE = Path(__file__).resolve().parent
+# the state badges' colours: the job server's pages and the hub's home page read one file
+BADGE_PALETTE = Path(jupyter_ext.__file__).resolve().parent / "jobserver" / "pages" / "palette"
 SERVICE = "jobserver"
 ACCESS_JOBSERVER = f"access:services!service={SERVICE}"
 BIN = Path(sys.executable).parent  # this environment's scripts (jupyter-ext, singleuser)
@@ -117,7 +121,8 @@ class JupyterExtHub(LoggingConfigurable):
 
         c.JupyterHub.allow_named_servers = True
         c.JupyterHub.default_url = "/hub/home"  # servers are per workspace: start from the list
-        c.JupyterHub.template_paths = [str(HERE.parent / "templates")]
+        # ours, then the job server's palette of state badges (one file for both)
+        c.JupyterHub.template_paths = [str(HERE.parent / "templates"), str(BADGE_PALETTE)]
         c.JupyterHub.template_vars = {"workspaces": self.home_workspaces}
         c.JupyterHub.services = [self.jobserver_service()]
         c.JupyterHub.load_roles = [

@@ -45,6 +45,7 @@ def test_a_member_signs_in_starts_the_workspace_and_runs_an_action(world, tmp_pa
     ]
     home = alice.http.get("hub/home")
     assert 'class="badge jx-state jx-state-succeeded job-state">succeeded' in home.text
+    assert "--jx-state-requested: #6f42c1" in home.text  # the palette, read from the pages
     alice.stop("study")
     assert all(r.secret_in_url is False for r in world.github.requests)
 

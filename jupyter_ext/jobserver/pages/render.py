@@ -24,10 +24,13 @@ from .markdown import markdown_document
 HUB_STATIC = Path(DATA_FILES_PATH) / "static"
 HUB_TEMPLATES = Path(DATA_FILES_PATH) / "templates"
 OURS = Path(__file__).parent / "templates"
+PALETTE = Path(__file__).parent / "palette"  # the badges' colours, shared with the hub's pages
 CSRF_FIELD = "_xsrf"
 
 environment = Environment(
-    loader=ChoiceLoader([FileSystemLoader(OURS), FileSystemLoader(HUB_TEMPLATES)]),
+    loader=ChoiceLoader(
+        [FileSystemLoader(OURS), FileSystemLoader(PALETTE), FileSystemLoader(HUB_TEMPLATES)]
+    ),
     autoescape=select_autoescape(default=True),
     trim_blocks=True,
     lstrip_blocks=True,
