@@ -3,10 +3,13 @@
 An analyst opens the panel, sees the workspace and the actions, runs one and watches its
 log arrive live, then opens a released output in JupyterLab's CSV viewer; a broken
 project.yaml shows its problems and opens at their line; the dark theme draws it too.
+Through the demo hub's proxy: the lists are right at once, and an output checker opens the
+file waiting for their vote from the panel's Review section (its author cannot).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -381,9 +384,10 @@ def test_through_the_hubs_proxy_the_lists_are_right_at_once_and_run_all_runs(dem
     shots(page, "12-job-request-page-took")
 
 
-def test_a_checkers_review_is_there_at_once_and_its_buttons_fit_the_default_width(
-    demo, page, shots
-):
+@pytest.fixture(scope="module")
+def waiting_review(demo):
+    """The analyst's new table asked for release, its copy sent for review by the demo's
+    runner: the release, waiting for the checkers' votes."""
     from jupyter_ext.cli.demo import BACKEND, WORKSPACE
     from jupyter_ext.client import Client
 
@@ -399,8 +403,21 @@ def test_a_checkers_review_is_there_at_once_and_its_buttons_fit_the_default_widt
             "disclosure_control": "rounded to 5",
             "files": [table],
         }
-        me.releases.create(backend=BACKEND, groups={"tables": group})
+        release = me.releases.create(backend=BACKEND, groups={"tables": group})
+        deadline = time.monotonic() + 60  # the runner sends it at its next heartbeat
+        while not release.files[0].review_copy and time.monotonic() < deadline:
+            time.sleep(0.2)
+            release = me.releases.get(release.id)
+    assert release.files[0].review_copy, f"the runner never sent {table['path']} for review"
+    return release
 
+
+def test_a_checkers_review_is_there_at_once_and_its_buttons_fit_the_default_width(
+    demo, waiting_review, page, shots
+):
+    from jupyter_ext.cli.demo import WORKSPACE
+
+    url, _ = demo
     panel, console = open_through_the_hub(page, url, "checker", WORKSPACE)
     review = panel.locator(".jp-ext-section-review")
     review.locator(".jp-ext-section-title", has_text="1 waiting for you").wait_for(timeout=TIMEOUT)
@@ -428,3 +445,55 @@ def test_a_checkers_review_is_there_at_once_and_its_buttons_fit_the_default_widt
     shots(page, "13-review-buttons-default-width")
     assert not console, console
     assert not page.errors, page.errors
+
+
+def test_a_checker_opens_the_file_under_review_from_the_panel(
+    demo, waiting_review, browser, page, shots
+):
+    from jupyter_ext.cli.demo import WORKSPACE
+
+    url, folder = demo
+    file = waiting_review.files[0]
+    panel, console = open_through_the_hub(page, url, "checker", WORKSPACE)
+    link = panel.locator(".jp-ext-section-review").get_by_role("link", name=f"Open {file.path}")
+    link.wait_for(timeout=TIMEOUT)
+    copy = f"jupyter-ext/api/releases/{waiting_review.id}/files/{file.id}/review-copy"
+    assert link.get_attribute("href") == f"{url}user/checker/{WORKSPACE}/{copy}"
+    colour = "e => getComputedStyle(e).color"  # drawn as a link, as a released file's name
+    assert link.evaluate(colour) == panel.locator(".jp-ext-file").first.evaluate(colour)
+    link.scroll_into_view_if_needed()
+    shots(page, "14-review-open-link")
+    # a tab of its own, through the hub's proxy and the server extension's: the frozen bytes,
+    # sandboxed (no script runs, nothing sniffed), each read audited. Chromium shows no CSV:
+    # it saves it (the tab closes), so its bytes are read again by the page's own session.
+    read = page.context.expect_event("response", lambda r: r.url.endswith(copy))
+    with page.context.expect_page(), read as answer:
+        link.click()
+    answer = answer.value
+    assert answer.status == 200
+    assert answer.headers["content-security-policy"] == "sandbox"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    again = page.context.request.get(link.get_attribute("href"))
+    assert hashlib.sha256(again.body()).hexdigest() == file.sha256
+    assert not console, console
+    assert not page.errors, page.errors
+    tokens = json.loads((folder / "tokens.json").read_text())
+    views = httpx.get(
+        f"{url}services/jobserver/api/v1/audit",
+        params={"action": "release_file.review_view"},
+        headers={"Authorization": f"Bearer {tokens['admin']}"},
+        timeout=30,
+    ).json()["items"]
+    assert [(v["actor"], v["after"]["via"]) for v in views] == [("checker", "api")] * 2
+
+    # the author's panel has no such link, and their server's proxy gets a 403 for the copy
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        author = context.new_page()
+        panel, _ = open_through_the_hub(author, url, "analyst", WORKSPACE)
+        panel.locator(".jp-ext-section-releases").wait_for(timeout=TIMEOUT)
+        assert panel.locator(".jp-ext-review-copy").count() == 0
+        theirs = f"{url}user/analyst/{WORKSPACE}/{copy}"
+        assert author.goto(theirs, timeout=TIMEOUT).status == 403
+    finally:
+        context.close()
