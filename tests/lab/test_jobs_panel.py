@@ -282,6 +282,20 @@ def demo(tmp_path_factory):
         while not (folder / "release.seeded").exists() and time.monotonic() < deadline:
             time.sleep(0.5)
         assert (folder / "release.seeded").exists(), "the demo released nothing"
+        # published, then uploaded at the runner's next heartbeat: until then, nothing is
+        # released in the panel (and saying so is right)
+        release = (folder / "release.seeded").read_text()
+        token = json.loads((folder / "tokens.json").read_text())["analyst"]
+        while time.monotonic() < deadline:
+            answer = httpx.get(
+                f"{url}services/jobserver/api/v1/releases/{release}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+            if all(f["uploaded"] for f in answer.json()["files"]):
+                break
+            time.sleep(0.5)
+        assert all(f["uploaded"] for f in answer.json()["files"]), answer.text
         yield url, folder
     finally:
         stop_demo(process)
@@ -304,9 +318,14 @@ def open_through_the_hub(page, url: str, user: str, workspace: str):
     page.goto(f"{url}user/{user}/{workspace}/lab", timeout=TIMEOUT)
     tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-ext-jobs"]')
     tab.wait_for(timeout=TIMEOUT)
-    if not page.locator(PANEL).is_visible():
-        tab.click()
     panel = page.locator(PANEL)
+    # JupyterLab may restore its saved layout after the tab is drawn, hiding the panel again:
+    # its tab clicked while the panel is hidden (a click on a shown one would close it)
+    for _ in range(60):
+        if panel.is_visible():
+            break
+        tab.click()
+        page.wait_for_timeout(500)
     panel.wait_for(state="visible")
     return panel, console
 
