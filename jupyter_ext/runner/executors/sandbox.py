@@ -174,14 +174,11 @@ def _sandbox(
     """Run as PID 1 of the new namespaces, as root: build the root, run the job in it."""
     q = shlex.quote
     root = scratch / ROOT
+    # its own mount points first: a folder shown after them (the runner's Python, the job's
+    # folder) may lie under /tmp, and is then made inside the job's own /tmp
     lines = [
         f"mount -t tmpfs -o size=4m,mode=0755 jupyter-ext-root {q(str(root))}",
         f"R={q(str(root))}",
-    ]
-    for path in box.visible:
-        p = q(path)
-        lines.append(f"show {p}")
-    lines += [
         'mkdir "$R/proc" "$R/dev" "$R/tmp"',
         'mount -t proc -o nosuid,nodev,noexec proc "$R/proc"',
         'mount -t tmpfs -o size=64k,mode=0755 jupyter-ext-dev "$R/dev"',
@@ -194,6 +191,7 @@ def _sandbox(
         'mkdir "$R/dev/shm"',
         f'mount -t tmpfs -o size={box.tmp_mb}m,mode=1777,nosuid,nodev jupyter-ext-shm "$R/dev/shm"',
         f'mount -t tmpfs -o size={box.tmp_mb}m,mode=1777,nosuid,nodev jupyter-ext-tmp "$R/tmp"',
+        *(f"show {q(path)}" for path in box.visible),
         f'mkdir -p "$R"{q(str(workdir))}',
         f'mount --bind {q(str(workdir))} "$R"{q(str(workdir))}',
         f'mount -o remount,bind,nosuid,nodev "$R"{q(str(workdir))}',
