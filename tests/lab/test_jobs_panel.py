@@ -38,15 +38,26 @@ WATCH_FIRST_LINE = """() => {
 }"""
 
 
+def show_panel(page):
+    """The Jobs panel, shown. JupyterLab may restore its saved layout after the tab is drawn,
+    hiding the panel again: its tab is clicked while the panel is hidden (a click on a shown
+    one would close it)."""
+    tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-ext-jobs"]')
+    tab.wait_for(timeout=TIMEOUT)
+    panel = page.locator(PANEL)
+    for _ in range(60):
+        if panel.is_visible():
+            break
+        tab.click()
+        page.wait_for_timeout(500)
+    panel.wait_for(state="visible")
+    return panel
+
+
 def open_panel(page, lab):
     """JupyterLab with the Jobs panel shown (a restored layout hides it: click its tab)."""
     page.goto(lab.page_url(), timeout=TIMEOUT)
-    tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-ext-jobs"]')
-    tab.wait_for(timeout=TIMEOUT)
-    if not page.locator(PANEL).is_visible():
-        tab.click()
-    panel = page.locator(PANEL)
-    panel.wait_for(state="visible")
+    panel = show_panel(page)
     # a wider sidebar, as an analyst would drag it: the screenshots show whole log lines
     handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
     box = handle.bounding_box()
@@ -316,18 +327,7 @@ def open_through_the_hub(page, url: str, user: str, workspace: str):
     console.clear()  # what follows is the load a newcomer makes every time
     page.add_init_script(f"({WATCH_PANEL})()")
     page.goto(f"{url}user/{user}/{workspace}/lab", timeout=TIMEOUT)
-    tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="jupyter-ext-jobs"]')
-    tab.wait_for(timeout=TIMEOUT)
-    panel = page.locator(PANEL)
-    # JupyterLab may restore its saved layout after the tab is drawn, hiding the panel again:
-    # its tab clicked while the panel is hidden (a click on a shown one would close it)
-    for _ in range(60):
-        if panel.is_visible():
-            break
-        tab.click()
-        page.wait_for_timeout(500)
-    panel.wait_for(state="visible")
-    return panel, console
+    return show_panel(page), console
 
 
 def test_through_the_hubs_proxy_the_lists_are_right_at_once_and_run_all_runs(demo, page, shots):
