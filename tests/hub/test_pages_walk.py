@@ -20,14 +20,13 @@ refuses them (a core_developer in no project) must be a refusal page, in the fra
 
 from __future__ import annotations
 
-import importlib
 import re
 import shutil
 import time
 
 import pytest
 
-from jupyter_ext.jobserver.pages import PAGES
+from jupyter_ext.jobserver.pages import PAGES, load_pages
 from jupyter_ext.jobserver.permissions import granted
 
 from ..lab.axe import describe, serious_violations
@@ -40,9 +39,7 @@ pytestmark = pytest.mark.slow
 TIMEOUT = 30_000
 LOGOUT = "/services/jobserver/logout"  # a POST: ends the job server's sign-in, then the hub's
 TABLE, PLOT = "output/table_by_region.csv", "output/plot_rates.svg"
-# as mount() does: every module of pages registers its own in PAGES (views last)
-for _module in ("admin", "work", "views"):
-    importlib.import_module(f"jupyter_ext.jobserver.pages.{_module}")
+load_pages()  # as mount() does, in its order: every page in PAGES, `/{org}/...` last
 
 
 @pytest.fixture(scope="module")

@@ -104,10 +104,15 @@ def mount(app: FastAPI, prefix: str, hub_base_url: str | None = None) -> None:
     app.state.page_prefix = prefix.rstrip("/") + "/"
     app.state.hub_base_url = hub_base_url or app.state.page_prefix
     app.mount(f"{prefix.rstrip('/')}/static/hub", StaticFiles(directory=HUB_STATIC), "hub-static")
-    # the pages with fixed first segments register before `/{org}/...`, which match anything:
-    # `views` last, by name, so that sorting the imports can never put it first
+    load_pages()
+    app.include_router(router, prefix=prefix.rstrip("/"))
+
+
+def load_pages() -> None:
+    """Every page module, registering its pages in `router` and `PAGES`. The pages with fixed
+    first segments register before `/{org}/...`, which match anything: `views` last, by name,
+    so that sorting the imports can never put it first. Anything that needs the pages (a
+    test that lists them) calls this, never imports a page module first."""
     from . import admin, datasets, provenance, reviewing, work  # noqa: F401
 
     importlib.import_module(f"{__name__}.views")
-
-    app.include_router(router, prefix=prefix.rstrip("/"))
