@@ -67,13 +67,15 @@ def browser_signs_in(fake: FakeGitHub, authenticator: GitHubOAuthenticator, logi
     answer = httpx.get(
         authenticator.authorize_url,
         params={
-            "response_type": "code", "client_id": authenticator.client_id,
+            "response_type": "code",
+            "client_id": authenticator.client_id,
             "redirect_uri": authenticator.get_callback_url(),
             "scope": " ".join(authenticator.scope),
-            "state": url_state, "code_challenge": b64(hashlib.sha256(verifier.encode()).digest()),
+            "state": url_state,
+            "code_challenge": b64(hashlib.sha256(verifier.encode()).digest()),
             "code_challenge_method": "S256",
         },
-    )  # fmt: skip
+    )
     assert answer.status_code == 302, answer.text
     location = urlsplit(answer.headers["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == CALLBACK

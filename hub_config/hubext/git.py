@@ -35,13 +35,25 @@ async def clone(repo: str, branch: str, dest: Path, token: str | None) -> bool:
     if (dest / ".git").exists():
         return False
     dest.parent.mkdir(parents=True, exist_ok=True)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tempfile.gettempdir(),
-           "GIT_CONFIG_NOSYSTEM": "1", **git_environment(token)}  # fmt: skip
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": tempfile.gettempdir(),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        **git_environment(token),
+    }
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".clone-") as tmp:
         process = await asyncio.create_subprocess_exec(
-            "git", "clone", "--quiet", "--branch", branch, repo, f"{tmp}/c", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            "git",
+            "clone",
+            "--quiet",
+            "--branch",
+            branch,
+            repo,
+            f"{tmp}/c",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, err = await process.communicate()
         if process.returncode != 0:
             lines = err.decode(errors="replace").strip().splitlines()

@@ -78,11 +78,25 @@ def build_project_wheel(project: Path, dest: Path) -> Path:
 
 def download_wheelhouse(requirements: list[str], dest: Path) -> None:
     """Every wheel the image needs, for Debian's Python 3.11.2 on x86_64, downloaded here."""
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-               "--only-binary=:all:", "--python-version", PYTHON_VERSION,
-               "--implementation", "cp", "--abi", "cp311",
-               *(arg for platform in PLATFORMS for arg in ("--platform", platform)),
-               "--dest", str(dest), *requirements]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--python-version",
+        PYTHON_VERSION,
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp311",
+        *(arg for platform in PLATFORMS for arg in ("--platform", platform)),
+        "--dest",
+        str(dest),
+        *requirements,
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         errors = [line for line in done.stderr.splitlines() if "is ignored" not in line]
@@ -91,14 +105,36 @@ def download_wheelhouse(requirements: list[str], dest: Path) -> None:
 
 def install_into(root: Path, wheelhouse: Path, requirements: list[str]) -> None:
     """The `setup` step of the rootfs: the user, the environment, the wheels (offline)."""
-    chroot(root, "useradd", "--create-home", "--home-dir", HOME, "--uid", str(UID),
-           "--user-group", "--shell", "/bin/bash", USER)  # fmt: skip
+    chroot(
+        root,
+        "useradd",
+        "--create-home",
+        "--home-dir",
+        HOME,
+        "--uid",
+        str(UID),
+        "--user-group",
+        "--shell",
+        "/bin/bash",
+        USER,
+    )
     inside = root / "tmp" / "wheelhouse"
     shutil.copytree(wheelhouse, inside)
     chroot(root, "python3", "-m", "venv", VENV)
-    chroot(root, f"{VENV}/bin/python", "-m", "pip", "install", "--quiet", "--no-cache-dir",
-           "--disable-pip-version-check", "--no-index", "--find-links", "/tmp/wheelhouse",
-           *requirements)  # fmt: skip
+    chroot(
+        root,
+        f"{VENV}/bin/python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+        "--no-index",
+        "--find-links",
+        "/tmp/wheelhouse",
+        *requirements,
+    )
     shutil.rmtree(inside)
     work = root / HOME.lstrip("/") / "work"  # where the checkout is mounted
     work.mkdir()
@@ -110,8 +146,9 @@ def install_into(root: Path, wheelhouse: Path, requirements: list[str]) -> None:
         raise ImageBuildError(f"the image has jupyterhub {found.strip()}, not {wanted}")
 
 
-def build(client, tag: str = TAG, project: Path = SOURCE, mirror: str | None = None,
-          log=print) -> str:  # fmt: skip
+def build(
+    client, tag: str = TAG, project: Path = SOURCE, mirror: str | None = None, log=print
+) -> str:
     """Build the image into the Docker engine behind `client`; returns its id."""
     pins = hub_versions()
     with tempfile.TemporaryDirectory(prefix="jupyter-ext-wheelhouse-") as tmp:
@@ -121,11 +158,15 @@ def build(client, tag: str = TAG, project: Path = SOURCE, mirror: str | None = N
         requirements = [f"{name}=={pinned}" for name, pinned in pins.items()]
         requirements.append(wheel.name.split("-")[0] + "==" + wheel.name.split("-")[1])
         download_wheelhouse([*requirements[:-1], str(wheel)], wheelhouse)
-        log(f"{tag}: {len(list(wheelhouse.glob('*.whl')))} wheels in "
-            f"{time.monotonic() - started:.0f} s; Debian {PACKAGES} next")  # fmt: skip
+        log(
+            f"{tag}: {len(list(wheelhouse.glob('*.whl')))} wheels in "
+            f"{time.monotonic() - started:.0f} s; Debian {PACKAGES} next"
+        )
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        labels = {f"{LABEL}.jupyterhub-version": pins["jupyterhub"],
-                  f"{LABEL}.jupyter-ext-wheel-sha256": digest}  # fmt: skip
+        labels = {
+            f"{LABEL}.jupyterhub-version": pins["jupyterhub"],
+            f"{LABEL}.jupyter-ext-wheel-sha256": digest,
+        }
         changes = [
             f"ENV PATH={VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             f"ENV LANG=C.UTF-8 HOME={HOME} SHELL=/bin/bash",
@@ -135,13 +176,23 @@ def build(client, tag: str = TAG, project: Path = SOURCE, mirror: str | None = N
             "LABEL " + " ".join(f"{key}={value}" for key, value in labels.items()),
         ]
         return build_debian_image(
-            client, tag, PACKAGES, changes,
-            setup=lambda root: install_into(root, wheelhouse, requirements), mirror=mirror,
-        )  # fmt: skip
+            client,
+            tag,
+            PACKAGES,
+            changes,
+            setup=lambda root: install_into(root, wheelhouse, requirements),
+            mirror=mirror,
+        )
 
 
-def ensure_image(client, tag: str = TAG, rebuild: bool = False, project: Path = SOURCE,
-                 mirror: str | None = None, log=print) -> str:  # fmt: skip
+def ensure_image(
+    client,
+    tag: str = TAG,
+    rebuild: bool = False,
+    project: Path = SOURCE,
+    mirror: str | None = None,
+    log=print,
+) -> str:
     """The image's id: kept if present with the hub's jupyterhub, else built (one build at a
     time on this machine: a second caller waits and then finds it)."""
     import docker.errors
@@ -175,9 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="build even if it is present")
     parser.add_argument("--mirror", help="Debian mirror (default: this machine's apt mirror)")
     parser.add_argument(
-        "--project", type=Path, default=SOURCE,
+        "--project",
+        type=Path,
+        default=SOURCE,
         help="jupyter-ext's source folder or wheel (default: this checkout)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     import docker
 

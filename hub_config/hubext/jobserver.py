@@ -38,8 +38,9 @@ class JobServer:
         """The workspace, if this user may use it (a member of its project)."""
         async with httpx.AsyncClient(timeout=self.timeout) as http:
             try:
-                response = await http.get(f"{self.api}workspaces/{name}",
-                                          headers=self._headers(token))  # fmt: skip
+                response = await http.get(
+                    f"{self.api}workspaces/{name}", headers=self._headers(token)
+                )
             except httpx.HTTPError as exc:  # a timeout's text is empty: name it
                 raise JobServerRefused(
                     503, f"the job server cannot be reached: {type(exc).__name__} {exc}".strip()
@@ -51,22 +52,30 @@ class JobServer:
     async def keep_github_token(self, token: str, github_token: str) -> None:
         """Hand the user's GitHub token on (the job server encrypts it at rest)."""
         async with httpx.AsyncClient(timeout=self.timeout) as http:
-            response = await http.put(f"{self.api}me/github-token", json={"token": github_token},
-                                      headers=self._headers(token))  # fmt: skip
+            response = await http.put(
+                f"{self.api}me/github-token",
+                json={"token": github_token},
+                headers=self._headers(token),
+            )
         if response.status_code != 204:
             raise JobServerRefused(response.status_code, _detail(response))
 
     async def workspaces(self, token: str) -> list[dict]:
         """The user's workspaces, each with its latest job request (for the home page)."""
         async with httpx.AsyncClient(timeout=self.timeout, headers=self._headers(token)) as http:
-            found = await http.get(f"{self.api}workspaces", params={"archived": "false",
-                                                                    "limit": 200})  # fmt: skip
+            found = await http.get(
+                f"{self.api}workspaces", params={"archived": "false", "limit": 200}
+            )
             found.raise_for_status()
             items = found.json()["items"]
-            latest = await asyncio.gather(*(
-                http.get(f"{self.api}job-requests", params={"workspace": item["name"], "limit": 1})
-                for item in items
-            ))  # fmt: skip
+            latest = await asyncio.gather(
+                *(
+                    http.get(
+                        f"{self.api}job-requests", params={"workspace": item["name"], "limit": 1}
+                    )
+                    for item in items
+                )
+            )
         for item, answer in zip(items, latest, strict=True):
             requests = answer.json().get("items", []) if answer.status_code == 200 else []
             item["latest"] = requests[0] if requests else None

@@ -28,15 +28,17 @@ BIN = Path(sys.executable).parent  # this environment's scripts (jupyter-ext, si
 
 class JupyterExtHub(LoggingConfigurable):
     login = Enum(
-        ["github", "dev"], "github",
+        ["github", "dev"],
+        "github",
         help="""Who may sign in: `github` (GitHubOAuthenticator, for real use) or `dev` (a
         development login with the `dev_users`, no password; refused unless the hub
         listens on loopback only).""",
-    ).tag(config=True)  # fmt: skip
+    ).tag(config=True)
     dev_users = List(
-        Unicode(), ["analyst", "checker", "publisher", "admin"],
+        Unicode(),
+        ["analyst", "checker", "publisher", "admin"],
         help="The users of the development login.",
-    ).tag(config=True)  # fmt: skip
+    ).tag(config=True)
     admin_users = Set(Unicode(), help="Hub admins (GitHub logins).").tag(config=True)
     github_url = Unicode(
         "https://github.com", help="GitHub (or GitHub Enterprise): its web address."
@@ -69,11 +71,12 @@ class JupyterExtHub(LoggingConfigurable):
         " Docker host; with Slurm, on the file system the compute nodes share.",
     ).tag(config=True)
     spawner = Enum(
-        ["local", "docker", "slurm"], "local",
+        ["local", "docker", "slurm"],
+        "local",
         help="""How workspace servers run: `local` processes (the default), `docker`
         (DockerSpawner) or `slurm` (batchspawner's SlurmSpawner). Kubernetes: see
         kubespawner_example.py.""",
-    ).tag(config=True)  # fmt: skip
+    ).tag(config=True)
     docker_image = Unicode(
         "jupyter-ext/singleuser:bookworm", help="The image of workspace servers with Docker."
     ).tag(config=True)
@@ -85,7 +88,7 @@ class JupyterExtHub(LoggingConfigurable):
         `<workspaces_root>/<user>` as their home (the people signed in need not be OS users).
         `sudo -E -u {username}` (batchspawner's choice): each job runs as the OS user of the
         person's name, with their own home; the hub's user needs the sudo rights.""",
-    ).tag(config=True)  # fmt: skip
+    ).tag(config=True)
     slurm_partition = Unicode(
         "", help="With Slurm: the partition of the servers' jobs (empty: the cluster's default)."
     ).tag(config=True)
@@ -103,7 +106,7 @@ class JupyterExtHub(LoggingConfigurable):
         (set c.JupyterHub.hub_connect_ip so that jobs reach the hub). One address that is the
         same on every node, e.g. `127.0.0.1` when the hub runs on the single node itself: the
         server listens there only, and the hub connects there.""",
-    ).tag(config=True)  # fmt: skip
+    ).tag(config=True)
 
     @property
     def jobserver_url(self) -> str:
@@ -129,8 +132,10 @@ class JupyterExtHub(LoggingConfigurable):
             {"name": "user", "scopes": ["self", ACCESS_JOBSERVER]},
         ]
         c.Spawner.server_token_scopes = [
-            "users:activity!user", "access:servers!server", ACCESS_JOBSERVER,
-        ]  # fmt: skip
+            "users:activity!user",
+            "access:servers!server",
+            ACCESS_JOBSERVER,
+        ]
         c.Spawner.default_url = "/lab"
         c.Spawner.pre_spawn_hook = lambda spawner: prepare_workspace_server(spawner, self)
         self.apply_login(c)

@@ -37,9 +37,10 @@ async def prepare_workspace_server(spawner, settings) -> None:
     except JobServerRefused as exc:
         if exc.status in (401, 403, 404):
             raise web.HTTPError(
-                403, f"{user.name} may not use the workspace {name}: ask a coordinator of its "
-                "project to add you"
-            ) from None  # fmt: skip
+                403,
+                f"{user.name} may not use the workspace {name}: ask a coordinator of its "
+                "project to add you",
+            ) from None
         raise web.HTTPError(503, f"cannot start {name}: {exc.detail}") from None
     auth_state = await user.get_auth_state() or {}
     github_token = auth_state.get("access_token")

@@ -93,13 +93,17 @@ if DockerSpawner is not None:
             if os.geteuid() == 0:
                 changed = own_tree(checkout, self.work_uid, self.work_uid)
                 if changed:
-                    self.log.info("%s: %d entries now owned by uid %d", checkout, changed,
-                                  self.work_uid)  # fmt: skip
+                    self.log.info(
+                        "%s: %d entries now owned by uid %d", checkout, changed, self.work_uid
+                    )
             elif checkout.stat().st_uid != self.work_uid:
                 self.log.warning(
                     "%s is owned by uid %d and the hub cannot chown it (not root): the server, "
-                    "uid %d, cannot write there", checkout, checkout.stat().st_uid, self.work_uid,
-                )  # fmt: skip
+                    "uid %d, cannot write there",
+                    checkout,
+                    checkout.stat().st_uid,
+                    self.work_uid,
+                )
 
         async def pull_image(self, image):
             """Images are built on the site (hubext/image.py), never pulled: say so if missing."""

@@ -122,7 +122,8 @@ class Demo:
         self._seed_accounts(db, keys)
         say("jupyter-ext demo: starting the hub, its proxy and the job server")
         self.stack = HubStack(
-            self.folder, self.port,
+            self.folder,
+            self.port,
             {
                 "JupyterExtHub.login": "dev",
                 "JupyterExtHub.dev_users": list(USERS),
@@ -134,10 +135,9 @@ class Demo:
                 ],
                 "JupyterExtHub.workspaces_root": str(self.folder / "workspaces"),
             },
-            env={"JUPYTER_EXT_CRYPT_KEY": keys["jobserver"],
-                 "JUPYTERHUB_CRYPT_KEY": keys["hub"]},
+            env={"JUPYTER_EXT_CRYPT_KEY": keys["jobserver"], "JUPYTERHUB_CRYPT_KEY": keys["hub"]},
             log=self._log("hub.log"),
-        )  # fmt: skip
+        )
         self.stack.start(timeout=180)  # a busy machine: the job server may take its time
         say("jupyter-ext demo: seeding the demo project")
         self._seed_project(repo)
@@ -189,10 +189,19 @@ class Demo:
     def _runner_command(self, *command: str) -> list[str]:
         """`jupyter-ext runner ...` with the demo site's settings: its job server, backend,
         token, work folder, and the folder of its datasets as the one data root."""
-        return [str(BIN / "jupyter-ext"), *command, "--server", self.stack.jobserver_url,
-                "--backend", BACKEND, "--token-file", str(self.folder / "runner.token"),
-                "--workdir", str(self.folder / "site"),
-                f"--RunnerApp.data_roots={[str(self.folder / 'datasets')]}"]  # fmt: skip
+        return [
+            str(BIN / "jupyter-ext"),
+            *command,
+            "--server",
+            self.stack.jobserver_url,
+            "--backend",
+            BACKEND,
+            "--token-file",
+            str(self.folder / "runner.token"),
+            "--workdir",
+            str(self.folder / "site"),
+            f"--RunnerApp.data_roots={[str(self.folder / 'datasets')]}",
+        ]
 
     def _register_dataset(self, dataset: Path) -> None:
         """The synthetic dataset, registered from the site with its dummy data (first run):
@@ -292,15 +301,20 @@ class Demo:
         url, tokens = self.stack.jobserver_url, self.tokens
         try:
             with Client(url, token=tokens["analyst"], workspace=WORKSPACE) as analyst:
-                request = analyst.job_requests.create(actions=["make_table", "make_plot"],
-                                                      backend=BACKEND)  # fmt: skip
+                request = analyst.job_requests.create(
+                    actions=["make_table", "make_plot"], backend=BACKEND
+                )
                 request = request.wait(timeout=300, progress=False)
                 jobs = {job.action: job.identifier for job in request.jobs}
-                files = [{"job": jobs["make_table"], "path": "output/table_by_region.csv"},
-                         {"job": jobs["make_plot"], "path": "output/plot_rates.svg"}]  # fmt: skip
-                group = {"context": "Condition rates by region, the demo's first results",
-                         "disclosure_control": "counts rounded to 5, cells under 7 suppressed",
-                         "files": files}  # fmt: skip
+                files = [
+                    {"job": jobs["make_table"], "path": "output/table_by_region.csv"},
+                    {"job": jobs["make_plot"], "path": "output/plot_rates.svg"},
+                ]
+                group = {
+                    "context": "Condition rates by region, the demo's first results",
+                    "disclosure_control": "counts rounded to 5, cells under 7 suppressed",
+                    "files": files,
+                }
                 release = analyst.releases.create(backend=BACKEND, groups={"results": group})
             for checker in ("checker", "checker2"):
                 with Client(url, token=tokens[checker]) as client:
@@ -317,8 +331,11 @@ class Demo:
         """The project, its members and the workspaces, through the API (first run): a few
         quick calls, made whole (a Ctrl-C waits for them), so a next run finds all or none."""
         token = self.tokens["admin"]
-        api = httpx.Client(base_url=f"{self.stack.jobserver_url}api/v1/", timeout=30,
-                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        api = httpx.Client(
+            base_url=f"{self.stack.jobserver_url}api/v1/",
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        )
         with api:
             wait_until(lambda: api.get("me").status_code == 200, "the job server", 30)
             if api.get(f"workspaces/{DEBUG_WORKSPACE}").status_code == 200:

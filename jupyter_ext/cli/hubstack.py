@@ -57,10 +57,19 @@ def ensure_proxy(cache: Path = PROXY_CACHE / "proxy") -> Path:
             raise StackError("configurable-http-proxy needs node and npm: install nodejs and npm")
         cache.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
-            ["npm", "install", "--prefix", str(cache), f"configurable-http-proxy@{PROXY_VERSION}",
-             "--no-audit", "--no-fund", "--silent"],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                "npm",
+                "install",
+                "--prefix",
+                str(cache),
+                f"configurable-http-proxy@{PROXY_VERSION}",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0 or not local.exists():
             raise StackError(f"npm could not install configurable-http-proxy: {done.stderr[-500:]}")
     return local
@@ -87,9 +96,14 @@ class HubStack:
     comparisons): no job server, no hook, the hub's own pages."""
 
     def __init__(
-        self, folder: Path, port: int, settings: dict[str, object],
-        env: dict[str, str] | None = None, log=None, plain: bool = False,
-    ) -> None:  # fmt: skip
+        self,
+        folder: Path,
+        port: int,
+        settings: dict[str, object],
+        env: dict[str, str] | None = None,
+        log=None,
+        plain: bool = False,
+    ) -> None:
         self.folder, self.port, self.settings = Path(folder), port, settings
         self.env, self.log, self.plain = env or {}, log, plain
         self.jobserver_port = int(settings.get("JupyterExtHub.jobserver_port") or free_port())
@@ -119,8 +133,10 @@ class HubStack:
             **({} if self.plain else {"JupyterExtHub.jobserver_port": self.jobserver_port}),
             **self.settings,
         }
-        lines = ["# written by jupyter-ext for this run: every change here is lost on restart",
-                 "c = get_config()  # noqa"]  # fmt: skip
+        lines = [
+            "# written by jupyter-ext for this run: every change here is lost on restart",
+            "c = get_config()  # noqa",
+        ]
         lines += [f"c.{name} = {value!r}" for name, value in settings.items()]
         path = self.folder / "jupyterhub_stack_config.py"
         path.write_text("\n".join(lines) + "\n")
@@ -141,11 +157,19 @@ class HubStack:
                 start_new_session=True,
             )
         try:
-            wait_until(lambda: httpx.get(f"{self.url}hub/api/").status_code == 200,
-                       "JupyterHub", timeout, self.process)  # fmt: skip
+            wait_until(
+                lambda: httpx.get(f"{self.url}hub/api/").status_code == 200,
+                "JupyterHub",
+                timeout,
+                self.process,
+            )
             if not self.plain:
-                wait_until(lambda: httpx.get(f"{self.jobserver_url}api/v1/").status_code < 500,
-                           "the job server", timeout, self.process)  # fmt: skip
+                wait_until(
+                    lambda: httpx.get(f"{self.jobserver_url}api/v1/").status_code < 500,
+                    "the job server",
+                    timeout,
+                    self.process,
+                )
         except StackError:
             self.stop()
             raise

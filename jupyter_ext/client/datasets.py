@@ -70,8 +70,11 @@ def project_of(client: Any, project: str | None) -> Flow:
             "which project? Name one (project='my-study'), or use a client that knows its "
             "workspace (inside a workspace server, or Client(..., workspace='...'))"
         )
-    found = yield Call("GET", path("workspaces", workspace),
-                       parse=lambda r: schema.Workspace.model_validate(r.json()))  # fmt: skip
+    found = yield Call(
+        "GET",
+        path("workspaces", workspace),
+        parse=lambda r: schema.Workspace.model_validate(r.json()),
+    )
     return found.project
 
 
@@ -90,8 +93,10 @@ def find(client: Any, cls: type, name: str, backend: str | None) -> Flow:
         mine = [d for d in named if d.backend == client.backend]
         if not mine:
             backends = ", ".join(d.backend for d in named)
-            raise ClientError(f"the backends {backends} each have a dataset {name!r}: say "
-                              "which, with backend='...'")  # fmt: skip
+            raise ClientError(
+                f"the backends {backends} each have a dataset {name!r}: say "
+                "which, with backend='...'"
+            )
         named = mine
     return named[0]
 
@@ -112,9 +117,14 @@ def parser(client: Any, cls: type, many: bool = False):
 
 
 def dummy_flow(
-    client: Any, cls: type, dataset: Any, backend: str | None, file: str | None,
-    version: int | None, as_frame: bool,
-) -> Flow:  # fmt: skip
+    client: Any,
+    cls: type,
+    dataset: Any,
+    backend: str | None,
+    file: str | None,
+    version: int | None,
+    as_frame: bool,
+) -> Flow:
     if as_frame:
         pandas()  # said before anything is fetched
     if isinstance(dataset, str):
@@ -125,14 +135,17 @@ def dummy_flow(
         entries = [e for e in manifest.files if e.path == file.lstrip("/")]
         if not entries:
             names = ", ".join(e.path for e in manifest.files)
-            raise ClientError(f"the dummy data of {dataset.name} has no file {file!r}; it has "
-                              f"{names}")  # fmt: skip
+            raise ClientError(
+                f"the dummy data of {dataset.name} has no file {file!r}; it has {names}"
+            )
     loaded = {}
     for entry in entries:
         data = yield Call(
-            "GET", path("datasets", dataset.backend, dataset.name, "dummy", *entry.path.split("/")),
-            params={"version": chosen}, parse=lambda r: r.content,
-        )  # fmt: skip
+            "GET",
+            path("datasets", dataset.backend, dataset.name, "dummy", *entry.path.split("/")),
+            params={"version": chosen},
+            parse=lambda r: r.content,
+        )
         loaded[entry.path] = load(entry, data, as_frame)
     return next(iter(loaded.values())) if len(loaded) == 1 else loaded
 
@@ -157,8 +170,10 @@ def load(entry: schema.ManifestFile, data: bytes, as_frame: bool = False) -> Any
     """A dummy file's rows (typed by its manifest) if it is a table, else its bytes."""
     got = hashlib.sha256(data).hexdigest()
     if got != entry.sha256:
-        raise ChecksumMismatch(f"{entry.path}: the job server sent bytes with sha256 {got}, not "
-                               f"the {entry.sha256} of the dummy data's manifest")  # fmt: skip
+        raise ChecksumMismatch(
+            f"{entry.path}: the job server sent bytes with sha256 {got}, not "
+            f"the {entry.sha256} of the dummy data's manifest"
+        )
     suffixes = [s.lower() for s in PurePosixPath(entry.path).suffixes]
     if suffixes and suffixes[-1] == ".gz":
         data, suffixes = gzip.decompress(data), suffixes[:-1]
@@ -184,8 +199,12 @@ def read_table(
         if not row:  # a blank line is no row
             continue
         cells = row + [""] * (len(header) - len(row))
-        rows.append({name: convert(cell, kind)
-                     for name, cell, kind in zip(header, cells, types, strict=False)})  # fmt: skip
+        rows.append(
+            {
+                name: convert(cell, kind)
+                for name, cell, kind in zip(header, cells, types, strict=False)
+            }
+        )
     return header, types, rows
 
 

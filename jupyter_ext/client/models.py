@@ -241,8 +241,10 @@ class Dataset(schema.Dataset, Bound):
         if self.versions:
             v = self.latest
             older = f" (older: {', '.join(str(o.version) for o in self.versions[1:])})"
-            lines.append(f"version {v.version} of {_when(v.created_at)}"
-                         f"{older if len(self.versions) > 1 else ''}:")  # fmt: skip
+            lines.append(
+                f"version {v.version} of {_when(v.created_at)}"
+                f"{older if len(self.versions) > 1 else ''}:"
+            )
             lines += manifest_lines(v.manifest)
             if self.has_dummy:
                 lines.append("dummy data: .dummy() loads it")
@@ -260,8 +262,10 @@ class AccessRequest(schema.AccessRequest, Bound):
         return self.client.datasets.refresh(self)
 
     def __repr__(self) -> str:
-        text = (f"AccessRequest {self.id}: {self.project} to use {self.dataset} on {self.backend}"
-                f", {self.state}")  # fmt: skip
+        text = (
+            f"AccessRequest {self.id}: {self.project} to use {self.dataset} on {self.backend}"
+            f", {self.state}"
+        )
         if self.state in ("approved", "expired") and self.until:
             text += f" until {self.until.isoformat()}"
         if self.decided_by:

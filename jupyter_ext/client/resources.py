@@ -491,8 +491,12 @@ class Datasets(Resource):
 
         def flow():
             slug = yield from datasets.project_of(self._client, project)
-            found = yield Call("GET", "datasets", params={"project": slug},
-                               parse=datasets.parser(self._client, Dataset, many=True))  # fmt: skip
+            found = yield Call(
+                "GET",
+                "datasets",
+                params={"project": slug},
+                parse=datasets.parser(self._client, Dataset, many=True),
+            )
             return found
 
         return datasets.drive(self._client, flow())
@@ -515,8 +519,7 @@ class Datasets(Resource):
         a dict of each path's. The newest version with dummy data, or `version`. Each
         file's sha256 is checked against the manifest.
         """
-        flow = datasets.dummy_flow(self._client, Dataset, dataset, backend, path, version,
-                                   as_frame)  # fmt: skip
+        flow = datasets.dummy_flow(self._client, Dataset, dataset, backend, path, version, as_frame)
         return datasets.drive(self._client, flow)
 
     def request(
@@ -542,8 +545,12 @@ class Datasets(Resource):
                 "purpose": purpose,
                 "versions": list(versions) if versions else None,
             }
-            made = yield Call("POST", "dataset-access", json=clean(body),
-                              parse=_parse(self._client, AccessRequest))  # fmt: skip
+            made = yield Call(
+                "POST",
+                "dataset-access",
+                json=clean(body),
+                parse=_parse(self._client, AccessRequest),
+            )
             return made
 
         return datasets.drive(self._client, flow())
@@ -557,8 +564,7 @@ class Datasets(Resource):
     ):
         """Requests to use datasets, newest first: those of the projects one may see (every
         one, for a Governance Reviewer), of `project` and in `state` if given."""
-        return self._list("dataset-access", AccessRequest, page_size, project=project,
-                          state=state)  # fmt: skip
+        return self._list("dataset-access", AccessRequest, page_size, project=project, state=state)
 
     def get_access(self, id: str):
         return self._send(self._get(_path("dataset-access", id), AccessRequest))

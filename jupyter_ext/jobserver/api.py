@@ -71,12 +71,17 @@ def make_app(
     bus = EventBus(shared=shared)
     bus.attach(factory)
     notifier = Notifier(
-        Channels(smtp_host=settings.smtp_host, smtp_port=settings.smtp_port,
-                 mail_from=settings.mail_from, webhook_url=settings.webhook_url,
-                 webhook_secret=settings.webhook_secret,
-                 public_url=settings.public_url or base_url),
-        every=settings.notify_every, retry_max=settings.notify_retry_max,
-    )  # fmt: skip
+        Channels(
+            smtp_host=settings.smtp_host,
+            smtp_port=settings.smtp_port,
+            mail_from=settings.mail_from,
+            webhook_url=settings.webhook_url,
+            webhook_secret=settings.webhook_secret,
+            public_url=settings.public_url or base_url,
+        ),
+        every=settings.notify_every,
+        retry_max=settings.notify_retry_max,
+    )
     notifier.attach(factory)
 
     @contextlib.asynccontextmanager

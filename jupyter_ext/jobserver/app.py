@@ -264,7 +264,12 @@ class JobServerApp(JupyterExtBase):
             hub_users = HubUsers(oauth)
             browser = HubBrowserAuth(oauth, vault, hub_users, self.base_url)
         return make_app(
-            make_sessionmaker(engine), vault, repos, settings, base_url=self.base_url,
-            hub_auth=hub_users, browser_auth=browser,
+            make_sessionmaker(engine),
+            vault,
+            repos,
+            settings,
+            base_url=self.base_url,
+            hub_auth=hub_users,
+            browser_auth=browser,
             hub_base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/" if browser else None,
-        )  # fmt: skip
+        )

@@ -25,11 +25,15 @@ def effective_state(row: orm.DatasetAccess, today: dt.date | None = None) -> str
 def usable(session: Session, project_id: int, backend_id: int) -> dict[str, list[int] | None]:
     """The datasets of a backend a project may use now: name -> versions (None: all)."""
     rows = session.scalars(
-        select(orm.DatasetAccess).join(orm.Dataset).where(
-            orm.DatasetAccess.project_id == project_id, orm.Dataset.backend_id == backend_id,
-            orm.DatasetAccess.state == "approved", orm.Dataset.status == "active",
+        select(orm.DatasetAccess)
+        .join(orm.Dataset)
+        .where(
+            orm.DatasetAccess.project_id == project_id,
+            orm.Dataset.backend_id == backend_id,
+            orm.DatasetAccess.state == "approved",
+            orm.Dataset.status == "active",
         )
-    ).all()  # fmt: skip
+    ).all()
     allowed: dict[str, list[int] | None] = {}
     for row in rows:
         if effective_state(row) != "approved":
@@ -56,9 +60,10 @@ def resolve(
         match = USE.match(use)
         name, wanted = match["name"], int(match["version"]) if match["version"] else None
         dataset = session.scalar(
-            select(orm.Dataset).where(orm.Dataset.backend_id == backend.id,
-                                      orm.Dataset.name == name)
-        )  # fmt: skip
+            select(orm.Dataset).where(
+                orm.Dataset.backend_id == backend.id, orm.Dataset.name == name
+            )
+        )
         if dataset is None:
             raise NotAllowed(
                 f"the backend {backend.slug} has no dataset {name!r}: see "
@@ -74,8 +79,11 @@ def resolve(
         known = {v.version: v for v in dataset.versions}
         version = wanted or (max(versions) if versions else max(known))
         if version not in known or (versions is not None and version not in versions):
-            raise NotAllowed(f"the project {project.slug} may not use version {version} of "
-                             f"{name}: it may use {versions or sorted(known)}")  # fmt: skip
-        leased.append(schema.LeasedDataset(name=name, version=version,
-                                           sha256=known[version].sha256))  # fmt: skip
+            raise NotAllowed(
+                f"the project {project.slug} may not use version {version} of "
+                f"{name}: it may use {versions or sorted(known)}"
+            )
+        leased.append(
+            schema.LeasedDataset(name=name, version=version, sha256=known[version].sha256)
+        )
     return leased

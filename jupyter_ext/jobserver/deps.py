@@ -93,10 +93,14 @@ def _note_use(session: Session, token_id: int, now: dt.datetime) -> None:
         session.execute(
             update(orm.ApiToken)
             .where(orm.ApiToken.id == token_id)
-            .where(or_(orm.ApiToken.last_used_at.is_(None),
-                       orm.ApiToken.last_used_at < now - LAST_USED_RESOLUTION))
+            .where(
+                or_(
+                    orm.ApiToken.last_used_at.is_(None),
+                    orm.ApiToken.last_used_at < now - LAST_USED_RESOLUTION,
+                )
+            )
             .values(last_used_at=now)
-        )  # fmt: skip
+        )
         session.commit()
     except OperationalError:
         session.rollback()

@@ -79,9 +79,13 @@ def emit_job(session: Session, job: orm.Job) -> None:
 def emit_release(session: Session, release: orm.Release) -> None:
     """That a release changed, to everyone watching its workspace: only its id and state,
     since who may see its files is the API's business (`GET /releases/{id}`)."""
-    emit(session, "release", {"id": release.id, "workspace": release.workspace.name,
-                              "state": release.state}, workspace=release.workspace,
-         backend=release.backend)  # fmt: skip
+    emit(
+        session,
+        "release",
+        {"id": release.id, "workspace": release.workspace.name, "state": release.state},
+        workspace=release.workspace,
+        backend=release.backend,
+    )
 
 
 # Rows whose change changes someone's access, and the columns that matter (None: any change).

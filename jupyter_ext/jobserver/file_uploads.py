@@ -142,8 +142,14 @@ def refuse(
     if purpose.refusal(row) is None:
         column = purpose.refused_column
         setattr(row, column, reason)
-        record(session, f"runner:{backend.slug}", f"{purpose.action}_refused", row,
-               {column: None}, {column: reason})  # fmt: skip
+        record(
+            session,
+            f"runner:{backend.slug}",
+            f"{purpose.action}_refused",
+            row,
+            {column: None},
+            {column: reason},
+        )
         if purpose.announce_refusal:
             emit_release(session, row.release)
         session.commit()

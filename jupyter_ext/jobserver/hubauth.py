@@ -75,9 +75,14 @@ class HubBrowserAuth:
 
         state = secrets.token_urlsafe(16)
         verifier, challenge, method = self.auth.generate_pkce_code_challenge()
-        url = url_concat(self.auth.login_url, {
-            "state": state, "code_challenge": challenge, "code_challenge_method": method,
-        })  # fmt: skip
+        url = url_concat(
+            self.auth.login_url,
+            {
+                "state": state,
+                "code_challenge": challenge,
+                "code_challenge_method": method,
+            },
+        )
         response = RedirectResponse(url, status_code=302)
         blob = json.dumps({"state": state, "next": self.safe_next(next_url), "verifier": verifier})
         self._cookie(request, response, STATE_COOKIE, blob, max_age=600)
@@ -175,6 +180,11 @@ class HubBrowserAuth:
 
     def _cookie(self, request, response, name: str, value: str, max_age: int | None = None):
         response.set_cookie(
-            name, self.vault.encrypt(value).decode(), max_age=max_age, path=self.prefix,
-            httponly=True, samesite="lax", secure=request.url.scheme == "https",
-        )  # fmt: skip
+            name,
+            self.vault.encrypt(value).decode(),
+            max_age=max_age,
+            path=self.prefix,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )

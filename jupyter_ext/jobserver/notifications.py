@@ -82,8 +82,14 @@ def sign(secret: str, body: bytes) -> str:
 class Notifier:
     """Writes outbox rows (see `attach`, `release`) and delivers them (`run`)."""
 
-    def __init__(self, channels: Channels, *, every: float = 5.0, retry_max: float = 300.0,
-                 give_up: dt.timedelta = dt.timedelta(days=2)) -> None:  # fmt: skip
+    def __init__(
+        self,
+        channels: Channels,
+        *,
+        every: float = 5.0,
+        retry_max: float = 300.0,
+        give_up: dt.timedelta = dt.timedelta(days=2),
+    ) -> None:
         self.channels, self.every, self.retry_max = channels, every, retry_max
         self.give_up = give_up
         self.enabled = bool(channels.smtp_host or channels.webhook_url)
@@ -133,32 +139,65 @@ class Notifier:
         if session.scalar(done.limit(1)) is not None:
             return
         request = session.get(orm.JobRequest, request_id)
-        self._write(session, "job_request.finished", request_id, request.workspace,
-                    _job_request_text(request, self.channels.public_url),
-                    _job_request_json(request), job_request=request)  # fmt: skip
+        self._write(
+            session,
+            "job_request.finished",
+            request_id,
+            request.workspace,
+            _job_request_text(request, self.channels.public_url),
+            _job_request_json(request),
+            job_request=request,
+        )
 
     def release(self, session: Session, release: orm.Release, event: str) -> None:
         """Call in the transaction that changed the release: `event` is a key of RULES."""
         if not self.enabled:
             return
-        self._write(session, event, release.id, release.workspace,
-                    _release_text(release, event, self.channels.public_url),
-                    _release_json(release, event), author=release.created_by)  # fmt: skip
+        self._write(
+            session,
+            event,
+            release.id,
+            release.workspace,
+            _release_text(release, event, self.channels.public_url),
+            _release_json(release, event),
+            author=release.created_by,
+        )
 
-    def _write(self, session: Session, event: str, subject_id: str, workspace: orm.Workspace,
-               text: tuple[str, str], data: dict[str, Any], **people: Any) -> None:  # fmt: skip
+    def _write(
+        self,
+        session: Session,
+        event: str,
+        subject_id: str,
+        workspace: orm.Workspace,
+        text: tuple[str, str],
+        data: dict[str, Any],
+        **people: Any,
+    ) -> None:
         rows = []
         if self.channels.smtp_host:
             subject, body = text
             rows += [
-                orm.Notification(event=event, subject_id=subject_id, channel="email",
-                                 recipient=address, subject=subject, body=body)
+                orm.Notification(
+                    event=event,
+                    subject_id=subject_id,
+                    channel="email",
+                    recipient=address,
+                    subject=subject,
+                    body=body,
+                )
                 for address in recipients(session, event, workspace, **people)
-            ]  # fmt: skip
+            ]
         if self.channels.webhook_url:
             payload = {"event": event, "at": orm.utcnow().isoformat(), **data}
-            rows.append(orm.Notification(event=event, subject_id=subject_id, channel="webhook",
-                                         subject=event, body=json.dumps(payload)))  # fmt: skip
+            rows.append(
+                orm.Notification(
+                    event=event,
+                    subject_id=subject_id,
+                    channel="webhook",
+                    subject=event,
+                    body=json.dumps(payload),
+                )
+            )
         session.add_all(rows)
         if rows:
             session.info["notifications"] = True
@@ -201,19 +240,25 @@ class Notifier:
         with factory() as session:
             due = session.scalars(
                 select(orm.Notification)
-                .where(orm.Notification.sent_at.is_(None), orm.Notification.failed_at.is_(None),
-                       orm.Notification.next_attempt_at <= now)
-                .order_by(orm.Notification.id).limit(BATCH)
-            ).all()  # fmt: skip
+                .where(
+                    orm.Notification.sent_at.is_(None),
+                    orm.Notification.failed_at.is_(None),
+                    orm.Notification.next_attempt_at <= now,
+                )
+                .order_by(orm.Notification.id)
+                .limit(BATCH)
+            ).all()
             taken = []
             for row in due:
                 claimed = session.execute(
                     update(orm.Notification)
-                    .where(orm.Notification.id == row.id,
-                           orm.Notification.next_attempt_at == row.next_attempt_at,
-                           orm.Notification.sent_at.is_(None))
+                    .where(
+                        orm.Notification.id == row.id,
+                        orm.Notification.next_attempt_at == row.next_attempt_at,
+                        orm.Notification.sent_at.is_(None),
+                    )
                     .values(next_attempt_at=now + CLAIM)
-                ).rowcount  # fmt: skip
+                ).rowcount
                 if claimed:
                     taken.append(row)
             session.commit()
@@ -301,21 +346,25 @@ def _job_request_text(request: orm.JobRequest, public_url: str) -> tuple[str, st
         f"Your job request {request.id} in the workspace {request.workspace.name} on "
         f"{request.backend.slug} has ended: {state}.",
         "",
-        *(f"  {j.action}: {j.state}" + (f" ({j.status_message})" if j.status_message else "")
-          for j in request.jobs),
+        *(
+            f"  {j.action}: {j.state}" + (f" ({j.status_message})" if j.status_message else "")
+            for j in request.jobs
+        ),
         "",
         f"Details: {_link(public_url, f'job-requests/{request.id}')}",
-    ]  # fmt: skip
+    ]
     subject = f"[jupyter-ext] {request.workspace.name}: job request {state}"
     return subject, "\n".join(lines) + "\n"
 
 
 def _job_request_json(request: orm.JobRequest) -> dict[str, Any]:
     return {
-        "job_request": request.id, "workspace": request.workspace.name,
-        "backend": request.backend.slug, "state": job_request_state(request.jobs),
+        "job_request": request.id,
+        "workspace": request.workspace.name,
+        "backend": request.backend.slug,
+        "state": job_request_state(request.jobs),
         "jobs": {j.identifier: j.state for j in request.jobs},
-    }  # fmt: skip
+    }
 
 
 WHAT = {
@@ -332,15 +381,24 @@ assert set(WHAT) == {e for e in RULES if e.startswith("release.")}
 def _release_text(release: orm.Release, event: str, public_url: str) -> tuple[str, str]:
     what = WHAT[event].format(author=release.created_by.username)
     files = [f"  {f.path}" for f in release.files]
-    body = "\n".join([
-        f"The release {release.id} of the workspace {release.workspace.name} "
-        f"({len(release.files)} file{'s' if len(release.files) != 1 else ''}) {what}.",
-        "", *files, "", f"Details: {_link(public_url, f'releases/{release.id}')}",
-    ])  # fmt: skip
+    body = "\n".join(
+        [
+            f"The release {release.id} of the workspace {release.workspace.name} "
+            f"({len(release.files)} file{'s' if len(release.files) != 1 else ''}) {what}.",
+            "",
+            *files,
+            "",
+            f"Details: {_link(public_url, f'releases/{release.id}')}",
+        ]
+    )
     subject = f"[jupyter-ext] {release.workspace.name}: release {event.split('.')[1]}"
     return subject, body + "\n"
 
 
 def _release_json(release: orm.Release, event: str) -> dict[str, Any]:
-    return {"release": release.id, "workspace": release.workspace.name,
-            "backend": release.backend.slug, "state": release.state}  # fmt: skip
+    return {
+        "release": release.id,
+        "workspace": release.workspace.name,
+        "backend": release.backend.slug,
+        "state": release.state,
+    }

@@ -48,21 +48,34 @@ P = Permission
 
 # What each permission lets one do, as the end of "<user> may not ...".
 DOES = {
-    P.SIGNED_IN: "use the job server", P.USER_VIEW: "see other users",
-    P.USER_MANAGE: "manage users and their global roles", P.ORG_CREATE: "create organisations",
-    P.ORG_MANAGE: "manage organisations", P.BACKEND_VIEW_ALL: "see every backend",
-    P.BACKEND_MANAGE: "manage backends", P.APPLICATION_VIEW_ALL: "see every application",
-    P.APPLICATION_REVIEW: "review applications", P.PROJECT_CREATE: "create projects",
-    P.PROJECT_VIEW: "see", P.PROJECT_MANAGE: "change the settings of",
-    P.MEMBER_ADD: "add project members", P.MEMBER_MANAGE: "manage the members of",
-    P.WORKSPACE_MANAGE: "manage workspaces of", P.JOB_RUN: "run jobs in",
-    P.JOB_CANCEL: "cancel jobs in", P.OUTPUTS_VIEW_UNRELEASED: "see unreleased outputs of",
-    P.RELEASE_REQUEST: "request releases in", P.RELEASE_REVIEW: "review releases of",
-    P.RELEASE_PUBLISH: "publish releases of", P.RELEASE_VIEW: "see released files of",
-    P.RELEASE_DELETE: "delete released files of", P.RELEASE_RESTORE: "restore deleted files",
-    P.AUDIT_VIEW: "see the audit trail", P.DATASET_REQUEST: "ask for datasets for",
+    P.SIGNED_IN: "use the job server",
+    P.USER_VIEW: "see other users",
+    P.USER_MANAGE: "manage users and their global roles",
+    P.ORG_CREATE: "create organisations",
+    P.ORG_MANAGE: "manage organisations",
+    P.BACKEND_VIEW_ALL: "see every backend",
+    P.BACKEND_MANAGE: "manage backends",
+    P.APPLICATION_VIEW_ALL: "see every application",
+    P.APPLICATION_REVIEW: "review applications",
+    P.PROJECT_CREATE: "create projects",
+    P.PROJECT_VIEW: "see",
+    P.PROJECT_MANAGE: "change the settings of",
+    P.MEMBER_ADD: "add project members",
+    P.MEMBER_MANAGE: "manage the members of",
+    P.WORKSPACE_MANAGE: "manage workspaces of",
+    P.JOB_RUN: "run jobs in",
+    P.JOB_CANCEL: "cancel jobs in",
+    P.OUTPUTS_VIEW_UNRELEASED: "see unreleased outputs of",
+    P.RELEASE_REQUEST: "request releases in",
+    P.RELEASE_REVIEW: "review releases of",
+    P.RELEASE_PUBLISH: "publish releases of",
+    P.RELEASE_VIEW: "see released files of",
+    P.RELEASE_DELETE: "delete released files of",
+    P.RELEASE_RESTORE: "restore deleted files",
+    P.AUDIT_VIEW: "see the audit trail",
+    P.DATASET_REQUEST: "ask for datasets for",
     P.DATASET_DECIDE: "decide who may use datasets",
-}  # fmt: skip
+}
 assert set(DOES) == set(Permission)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

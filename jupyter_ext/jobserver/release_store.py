@@ -67,9 +67,10 @@ class ZipSink:
 
 
 def zip_stream(
-    entries: Iterable[tuple[str, Path, tuple[int, ...]]], chunk: int = ZIP_CHUNK,
+    entries: Iterable[tuple[str, Path, tuple[int, ...]]],
+    chunk: int = ZIP_CHUNK,
     sink: ZipSink | None = None,
-) -> Iterator[bytes]:  # fmt: skip
+) -> Iterator[bytes]:
     """The zip of `entries` (name, file, date_time), a chunk at a time: it never holds more
     than a chunk of a file and the zip's headers around it."""
     sink = sink or ZipSink()

@@ -62,9 +62,11 @@ class LocalGit(RepositorySource):
     def _git(self, path: Path, *args: str) -> str:
         result = subprocess.run(
             ["git", "-C", str(path), *args],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )  # fmt: skip
+        )
         if result.returncode != 0:
             raise RepositoryError(result.stderr.strip().splitlines()[-1] if result.stderr else "")
         return result.stdout

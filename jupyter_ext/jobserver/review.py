@@ -78,16 +78,20 @@ def require_act(
     if author == "never" and is_author:
         raise ProblemError(403, f"you asked for this release, so you may not {_verb(act)} it")
     if author == "only" and not is_author:
-        raise ProblemError(403, f"only {release.created_by.username}, who asked for this "
-                                f"release, may {_verb(act)} it")  # fmt: skip
+        raise ProblemError(
+            403,
+            f"only {release.created_by.username}, who asked for this release, may {_verb(act)} it",
+        )
     if release.state not in release_states:
-        raise ProblemError(409, f"the release is {release.state}: it can no longer be "
-                                f"{_done(act)}")  # fmt: skip
+        raise ProblemError(409, f"the release is {release.state}: it can no longer be {_done(act)}")
     if row is not None and file_states is not None and row.state not in file_states:
         wanted = " or ".join(sorted(s.replace("_", " ") for s in file_states))
-        raise ProblemError(409, f"{row.path} (version {row.version}) is "
-                                f"{row.state.replace('_', ' ')}: it can be {_done(act)} only "
-                                f"when {wanted}")  # fmt: skip
+        raise ProblemError(
+            409,
+            f"{row.path} (version {row.version}) is "
+            f"{row.state.replace('_', ' ')}: it can be {_done(act)} only "
+            f"when {wanted}",
+        )
 
 
 def _verb(act: str) -> str:
@@ -95,5 +99,10 @@ def _verb(act: str) -> str:
 
 
 def _done(act: str) -> str:
-    return {"vote": "reviewed", "comment": "commented on", "replace": "replaced",
-            "publish": "published", "withdraw": "withdrawn"}[act]  # fmt: skip
+    return {
+        "vote": "reviewed",
+        "comment": "commented on",
+        "replace": "replaced",
+        "publish": "published",
+        "withdraw": "withdrawn",
+    }[act]

@@ -57,13 +57,14 @@ TRANSITIONS: Mapping[str, Mapping[str, frozenset[str]]] = {
 }
 
 TRANSITIONS["dataset_access"] = {  # expired is not stored: an approval past its day is
-    AccessState.REQUESTED: frozenset({AccessState.APPROVED, AccessState.REJECTED,
-                                      AccessState.WITHDRAWN}),
+    AccessState.REQUESTED: frozenset(
+        {AccessState.APPROVED, AccessState.REJECTED, AccessState.WITHDRAWN}
+    ),
     AccessState.APPROVED: frozenset({AccessState.REVOKED}),
     AccessState.REJECTED: frozenset(),
     AccessState.REVOKED: frozenset(),
     AccessState.WITHDRAWN: frozenset(),
-}  # fmt: skip
+}
 
 # What each act on a release needs: the release's states, the file's states (None: any),
 # and whether the release's author must do it ("only"), must not ("never"), or either.

@@ -59,8 +59,12 @@ def load_dataset_uses(
         raise ProjectValidationError(problems, filename)
     for key in data:
         if key not in ("version", "actions"):
-            problem("unknown-key", f"unknown key {key!r}: only `version` and `actions` are read",
-                    (key,), key=True)  # fmt: skip
+            problem(
+                "unknown-key",
+                f"unknown key {key!r}: only `version` and `actions` are read",
+                (key,),
+                key=True,
+            )
     if data.get("version") != 1:
         problem("version", "`version` must be 1", ("version",))
     known = list(actions)
@@ -82,8 +86,10 @@ def load_dataset_uses(
         for index, item in enumerate(listed):
             match = USE.match(item) if isinstance(item, str) else None
             if match is None:
-                message = (f"{item!r} is not a dataset: write a name such as `primary-care`, "
-                           "or `primary-care@2` for one version")  # fmt: skip
+                message = (
+                    f"{item!r} is not a dataset: write a name such as `primary-care`, "
+                    "or `primary-care@2` for one version"
+                )
                 problem("dataset-name", message, (*path, index))
                 continue
             use = DatasetUse(match["name"], int(match["version"]) if match["version"] else None)

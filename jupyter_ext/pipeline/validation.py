@@ -142,12 +142,16 @@ class _Validator:
     def run(self) -> Pipeline | None:
         for dup in self.doc.duplicate_keys:
             where = f"{dup.path[-1]!s} " if dup.path else ""
-            self.problems.append(Problem(
-                "duplicate-key",
-                f"`{dup.key}` appears twice in {where or 'the file'}(first on line "
-                f"{dup.first_line}): remove or rename one",
-                (*dup.path, dup.key), dup.line, dup.column,
-            ))  # fmt: skip
+            self.problems.append(
+                Problem(
+                    "duplicate-key",
+                    f"`{dup.key}` appears twice in {where or 'the file'}(first on line "
+                    f"{dup.first_line}): remove or rename one",
+                    (*dup.path, dup.key),
+                    dup.line,
+                    dup.column,
+                )
+            )
         data = self.doc.data
         if not isinstance(data, dict):
             self.error(

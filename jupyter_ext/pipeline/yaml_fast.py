@@ -112,9 +112,11 @@ class _Reader:
                     column = indent + len(key_text) + len(colon) + 1
                     self.value_marks[(*path, key)] = (number, column)
                 if (  # a plain one-word-or-more scalar, the usual value: read inline
-                    rest[0] not in _INDICATORS and rest[-1] not in _NOT_LAST
-                    and " #" not in rest and ": " not in rest
-                ):  # fmt: skip
+                    rest[0] not in _INDICATORS
+                    and rest[-1] not in _NOT_LAST
+                    and " #" not in rest
+                    and ": " not in rest
+                ):
                     top[key] = rest if rest[0] in _LETTERS else self.resolve(rest)
                 else:
                     top[key] = self.value(rest)

@@ -189,9 +189,15 @@ def _timestamp(text: str) -> dt.date | dt.datetime:
         offset = dt.timedelta(hours=int(m["tz_hour"]), minutes=int(m["tz_minute"] or 0))
         tz = dt.timezone(-offset if m["tz_sign"] == "-" else offset)
     return dt.datetime(
-        date.year, date.month, date.day, int(m["hour"]), int(m["minute"]), int(m["second"]),
-        fraction, tz,
-    )  # fmt: skip
+        date.year,
+        date.month,
+        date.day,
+        int(m["hour"]),
+        int(m["minute"]),
+        int(m["second"]),
+        fraction,
+        tz,
+    )
 
 
 _SCALARS = {
@@ -262,9 +268,11 @@ class _Builder:
         event = self.next_event()
         if type(event) is not StreamEndEvent:
             raise yaml.composer.ComposerError(
-                "expected a single document in the stream", None,
-                "but found another document", event.start_mark,
-            )  # fmt: skip
+                "expected a single document in the stream",
+                None,
+                "but found another document",
+                event.start_mark,
+            )
         return data
 
     def value(self, event: Any, path: tuple[Any, ...]) -> Any:

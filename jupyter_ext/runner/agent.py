@@ -51,12 +51,21 @@ class RunnerRefused(Exception):
 
 class Agent:
     def __init__(
-        self, api: JobServerAPI, executor: Executor, workdir: Path, capacity: int = 2,
-        log_cap: int = 100_000, heartbeat_every: float = 10.0,
-        data_roots: list[str] | None = None, log_policy: LogPolicy | None = None,
-        release_rules: schema.ReleaseRules | None = None, outputs_quota: int = 2048 << 20,
-        job_disk_mb: int = 10240, max_outputs: int = MAX_OUTPUTS, review_copies: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        api: JobServerAPI,
+        executor: Executor,
+        workdir: Path,
+        capacity: int = 2,
+        log_cap: int = 100_000,
+        heartbeat_every: float = 10.0,
+        data_roots: list[str] | None = None,
+        log_policy: LogPolicy | None = None,
+        release_rules: schema.ReleaseRules | None = None,
+        outputs_quota: int = 2048 << 20,
+        job_disk_mb: int = 10240,
+        max_outputs: int = MAX_OUTPUTS,
+        review_copies: bool = True,
+    ) -> None:
         self.api, self.executor, self.workdir = api, executor, Path(workdir)
         self.folders = JobFolders(self.workdir, job_disk_mb)  # private, each on a bounded disk
         self.outputs_quota = outputs_quota  # bytes of one job's outputs the site keeps
@@ -67,8 +76,13 @@ class Agent:
         self.registry = Registry(self.workdir)  # read at each job: `dataset add` needs no restart
         self.journal = Journal(self.workdir / "journal")
         self.release_rules = release_rules or schema.ReleaseRules()
-        self.uploader = Uploader(api, self.workdir / "workspaces", self.release_rules,
-                                 site=self.workdir, review_copies=review_copies)  # fmt: skip
+        self.uploader = Uploader(
+            api,
+            self.workdir / "workspaces",
+            self.release_rules,
+            site=self.workdir,
+            review_copies=review_copies,
+        )
         self.store = Store(self.workdir / "store")  # every output's bytes, by sha256
         self.records = self.workdir / "records"  # which job made each action's outputs
         self.running: dict[str, asyncio.Task] = {}
@@ -129,10 +143,12 @@ class Agent:
     async def _heartbeats(self) -> None:
         while True:
             beat = schema.Heartbeat(
-                version=__version__, executor=self.executor.health(),
-                capacity=max(0, self.capacity - len(self.running)), running=list(self.running),
+                version=__version__,
+                executor=self.executor.health(),
+                capacity=max(0, self.capacity - len(self.running)),
+                running=list(self.running),
                 release_rules=self.release_rules,
-            )  # fmt: skip
+            )
             try:
                 reply = await self.api.heartbeat(beat)
                 self.log_policy.hear(reply.log_policy)  # the stricter of it and the site's holds
@@ -164,8 +180,13 @@ class Agent:
         if not recovering:
             self.journal.start(lease)
         spec = self._spec(lease)
-        shipper = LogShipper(self.api, ident, inside(self.workdir / "logs", f"{ident}.log"),
-                             self.log_cap, self.log_policy)  # fmt: skip
+        shipper = LogShipper(
+            self.api,
+            ident,
+            inside(self.workdir / "logs", f"{ident}.log"),
+            self.log_cap,
+            self.log_policy,
+        )
         try:
             state, message, code = await self._run(lease, spec, shipper, recovering)
         except Exception:  # the job fails, saying so in a sentence; the site's log has it all
@@ -225,8 +246,9 @@ class Agent:
                 log.exception("job %s: its folder's disk could not be made", lease.identifier)
                 return "failed", "not started: the job's folder could not be made on the site", None
             try:
-                await checkout(lease.repo, lease.sha, spec.workdir, self.workdir / "repos",
-                               lease.github_token)  # fmt: skip
+                await checkout(
+                    lease.repo, lease.sha, spec.workdir, self.workdir / "repos", lease.github_token
+                )
             except CheckoutError as exc:
                 return "failed", f"checkout failed: {exc}", None
             try:  # only from the site's records and store, only into the job's folder
@@ -309,8 +331,15 @@ class Agent:
         """What made the outputs; a job is never failed for want of it (it is logged)."""
         try:
             given = json.loads((spec.scratch / "given.json").read_text())
-            return build(lease, self.executor.name, facts, given, outputs,
-                         spec.env.get("PATH", ""), self.cache)  # fmt: skip
+            return build(
+                lease,
+                self.executor.name,
+                facts,
+                given,
+                outputs,
+                spec.env.get("PATH", ""),
+                self.cache,
+            )
         except Exception:
             log.exception("the provenance of job %s could not be recorded", lease.identifier)
             return None
@@ -365,17 +394,25 @@ class Agent:
 
 
 def job_spec(
-    lease: schema.Lease, job_dir: Path, scratch: Path, datasets: dict[str, Path],
+    lease: schema.Lease,
+    job_dir: Path,
+    scratch: Path,
+    datasets: dict[str, Path],
     identifier: str | None = None,
-) -> JobSpec:  # fmt: skip
+) -> JobSpec:
     """How a leased job runs: shared with `runner verify`, so a re-run sees what the job saw."""
     image, *args = shlex.split(lease.run)
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(job_dir), "LANG": "C.UTF-8"}
     return JobSpec(
-        identifier=identifier or lease.identifier, image=image.partition(":")[0], args=args,
-        workdir=job_dir, env=env, datasets=datasets, scratch=scratch,
+        identifier=identifier or lease.identifier,
+        image=image.partition(":")[0],
+        args=args,
+        workdir=job_dir,
+        env=env,
+        datasets=datasets,
+        scratch=scratch,
         labels={"workspace": lease.workspace, "action": lease.action},
-    )  # fmt: skip
+    )
 
 
 def _matched(job_dir: Path, before: dict, declared: dict):

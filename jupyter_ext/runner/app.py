@@ -142,12 +142,13 @@ class RunnerApp(JupyterExtBase):
         the versions its project is approved for. Setting it stops the runner, saying so."""
     ).tag(config=True)
     log_policy = Enum(
-        list(POLICIES), "full",
+        list(POLICIES),
+        "full",
         help="""What of a job's log leaves the site: full (lines, with log_redact applied),
         redacted (numbers and identifiers masked as well) or status (no line, and no text a
         job chose). The runner keeps to it whatever the job server says; when the job
         server's policy for the backend is stricter, the stricter holds.""",
-    ).tag(config=True)  # fmt: skip
+    ).tag(config=True)
     log_redact = List(
         Unicode(),
         help="""Regular expressions whose matches are replaced by [redacted] in lines sent;
@@ -238,18 +239,30 @@ class RunnerApp(JupyterExtBase):
         api = JobServerAPI(self.server, token)
         executor = import_item(EXECUTORS[self.executor])(parent=self)
         executor.line_max_bytes = self.log_line_max_bytes
-        agent = Agent(api, executor, Path(self.workdir), self.capacity, self.log_cap,
-                      data_roots=list(self.data_roots), log_policy=policy,
-                      release_rules=rules, job_disk_mb=self.job_disk_mb,
-                      outputs_quota=self.outputs_quota_mb << 20,
-                      max_outputs=self.max_outputs,
-                      review_copies=self.review_copies)  # fmt: skip
+        agent = Agent(
+            api,
+            executor,
+            Path(self.workdir),
+            self.capacity,
+            self.log_cap,
+            data_roots=list(self.data_roots),
+            log_policy=policy,
+            release_rules=rules,
+            job_disk_mb=self.job_disk_mb,
+            outputs_quota=self.outputs_quota_mb << 20,
+            max_outputs=self.max_outputs,
+            review_copies=self.review_copies,
+        )
         task = asyncio.create_task(agent.run_forever())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
-        self.log.info("Running %s's jobs from %s (%s executor)", self.backend or "the backend",
-                      self.server, self.executor)  # fmt: skip
+        self.log.info(
+            "Running %s's jobs from %s (%s executor)",
+            self.backend or "the backend",
+            self.server,
+            self.executor,
+        )
         try:
             await task
         except asyncio.CancelledError:

@@ -180,29 +180,40 @@ class DatasetCommand(JupyterExtBase):
     def _check_dummy(self, manifest: schema.Manifest, dummy: schema.Manifest) -> None:
         total = sum(f.size for f in dummy.files)
         if total > self.dummy_max_mb * 1_000_000:
-            self.fail(f"the dummy data has {size_text(total)}, more than the "
-                      f"{self.dummy_max_mb} MB allowed (DatasetCommand.dummy_max_mb); nothing "
-                      "was registered")  # fmt: skip
+            self.fail(
+                f"the dummy data has {size_text(total)}, more than the "
+                f"{self.dummy_max_mb} MB allowed (DatasetCommand.dummy_max_mb); nothing "
+                "was registered"
+            )
         real = {f.sha256: f.path for f in manifest.files if f.size}
         for f in dummy.files:
             if f.size and f.sha256 in real:
-                self.fail(f"the dummy file {f.path} has the same bytes as the dataset's "
-                          f"{real[f.sha256]}: dummy data leaves the site, the data must not; "
-                          "nothing was registered")  # fmt: skip
+                self.fail(
+                    f"the dummy file {f.path} has the same bytes as the dataset's "
+                    f"{real[f.sha256]}: dummy data leaves the site, the data must not; "
+                    "nothing was registered"
+                )
         tables = {f.path: f.columns for f in manifest.files if f.columns is not None}
         for f in dummy.files:
             if f.path in tables and [c.name for c in f.columns or []] != [
                 c.name for c in tables[f.path]
             ]:
-                print(f"warning: the dummy {f.path} has other columns than the dataset's",
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    f"warning: the dummy {f.path} has other columns than the dataset's",
+                    file=sys.stderr,
+                )
 
     def register(self, name: str, description: str, owner: str, prepared: tuple) -> tuple:
         """Send the manifests, keep the answer in the registry, send the dummy data's bytes."""
         place, manifest, dummy_place, dummy_manifest = prepared
         try:
-            body = schema.DatasetRegistration(name=name, description=description, owner=owner,
-                                              manifest=manifest, dummy=dummy_manifest)  # fmt: skip
+            body = schema.DatasetRegistration(
+                name=name,
+                description=description,
+                owner=owner,
+                manifest=manifest,
+                dummy=dummy_manifest,
+            )
         except pydantic.ValidationError as exc:
             self.fail(f"the registration is not valid: {exc.errors()[0]['msg']}")
 
@@ -216,14 +227,17 @@ class DatasetCommand(JupyterExtBase):
 
         return self.talk(work)
 
-    def describe_version(self, name: str, version: int, manifest: schema.Manifest,
-                         dummy: schema.Manifest | None) -> str:  # fmt: skip
+    def describe_version(
+        self, name: str, version: int, manifest: schema.Manifest, dummy: schema.Manifest | None
+    ) -> str:
         size = sum(f.size for f in manifest.files)
         tables = [f for f in manifest.files if f.rows is not None]
         rows = sum(f.rows for f in tables)
-        line = (f"{name} version {version}: {count(len(manifest.files), 'file')}, "
-                f"{size_text(size)}, {count(len(tables), 'table')} ({count(rows, 'row')}), "
-                f"sha256 {manifest.sha256[:12]}…")  # fmt: skip
+        line = (
+            f"{name} version {version}: {count(len(manifest.files), 'file')}, "
+            f"{size_text(size)}, {count(len(tables), 'table')} ({count(rows, 'row')}), "
+            f"sha256 {manifest.sha256[:12]}…"
+        )
         if dummy is not None:
             sent = sum(f.size for f in dummy.files)
             line += f"\ndummy data: {count(len(dummy.files), 'file')} sent ({size_text(sent)})"
@@ -243,13 +257,17 @@ class DatasetAdd(DatasetCommand):
             "add NAME PATH --description TEXT [--owner ORG] [--dummy PATH]", 2, 2
         )
         if self.registry.get(name) is not None:
-            self.fail(f"{name} is registered on this site already: give a new version with "
-                      f"`jupyter ext runner dataset update {name}`")  # fmt: skip
+            self.fail(
+                f"{name} is registered on this site already: give a new version with "
+                f"`jupyter ext runner dataset update {name}`"
+            )
         if not self.dataset_description.strip():
             self.fail("say what the dataset holds: --description TEXT")
         if not self.owner:
-            self.fail("name the organisation that holds the data: --owner ORG (or set "
-                      "c.DatasetCommand.owner for the site)")  # fmt: skip
+            self.fail(
+                "name the organisation that holds the data: --owner ORG (or set "
+                "c.DatasetCommand.owner for the site)"
+            )
         prepared = self.prepare(folder, self.dummy)
         _, version = self.register(name, self.dataset_description, self.owner, prepared)
         print(f"Registered {self.describe_version(name, version, prepared[1], prepared[3])}")
@@ -264,16 +282,17 @@ class DatasetUpdate(DatasetCommand):
         name, *rest = self.arguments("update NAME [PATH] [--description TEXT] [--dummy PATH]", 1, 2)
         entry = self.registry.get(name)
         if entry is None:
-            self.fail(f"{name} is not registered on this site: register it with "
-                      "`jupyter ext runner dataset add`")  # fmt: skip
+            self.fail(
+                f"{name} is not registered on this site: register it with "
+                "`jupyter ext runner dataset add`"
+            )
         if entry.get("status") == "retired":
             self.fail(f"{name} is retired: register the data under a new name")
         before, latest = latest_version(entry)
         folder = rest[0] if rest else latest["path"]
         prepared = self.prepare(folder, self.dummy or entry.get("dummy") or "")
         description = self.dataset_description.strip() or entry["description"]
-        _, version = self.register(name, description, self.owner or entry["owner"],
-                                         prepared)  # fmt: skip
+        _, version = self.register(name, description, self.owner or entry["owner"], prepared)
         if version == before:
             print(f"Nothing changed in its files: {name} stays at version {version}")
             return
@@ -313,9 +332,11 @@ class DatasetList(DatasetCommand):
             size = sum(f.size for f in manifest.files)
             dummy = latest.get("dummy")
             files = count(len(manifest.files), "file")
-            print(f"{name} ({entry.get('status', 'active')}), owned by {entry['owner']}: "
-                  f"version {number} of {len(entry['versions'])}, {files}, {size_text(size)}, "
-                  f"sha256 {latest['sha256'][:12]}…")  # fmt: skip
+            print(
+                f"{name} ({entry.get('status', 'active')}), owned by {entry['owner']}: "
+                f"version {number} of {len(entry['versions'])}, {files}, {size_text(size)}, "
+                f"sha256 {latest['sha256'][:12]}…"
+            )
             print(f"  {latest['path']}")
             if dummy:
                 print(f"  dummy data: {count(len(dummy['files']), 'file')} ({entry.get('dummy')})")

@@ -100,8 +100,10 @@ def list_files(folder: Path, roots: list[str] | None = None) -> list[tuple[str, 
             if name in files:
                 found.append((path.relative_to(folder).as_posix(), path))
             if len(found) > MAX_FILES:
-                raise DatasetRefused(f"{folder} holds more than {MAX_FILES} files: register "
-                                     "parts of it as datasets of their own")  # fmt: skip
+                raise DatasetRefused(
+                    f"{folder} holds more than {MAX_FILES} files: register "
+                    "parts of it as datasets of their own"
+                )
     return sorted(found)
 
 
@@ -256,8 +258,9 @@ def build_manifest(
         sha = hashes.sha256(relative, path)
         summary = table_summary(path)
         rows, columns = summary if summary is not None else (None, None)
-        entries.append(schema.ManifestFile(path=relative, size=size, sha256=sha, rows=rows,
-                                           columns=columns))  # fmt: skip
+        entries.append(
+            schema.ManifestFile(path=relative, size=size, sha256=sha, rows=rows, columns=columns)
+        )
     hashes.save()
     return schema.Manifest(files=entries, sha256=schema.manifest_digest(entries))
 
@@ -286,8 +289,10 @@ def manifest_problem(
                 return f"{relative} has {size[0]} bytes, the manifest says {entry.size}"
             sha = hashes.sha256(relative, files[relative])
             if sha != entry.sha256:
-                return (f"{relative} has changed since it was registered (sha256 {sha[:12]}…, "
-                        f"registered {entry.sha256[:12]}…)")  # fmt: skip
+                return (
+                    f"{relative} has changed since it was registered (sha256 {sha[:12]}…, "
+                    f"registered {entry.sha256[:12]}…)"
+                )
     finally:
         hashes.save()
     return None
@@ -330,14 +335,19 @@ class Registry:
         datasets = self.load()
         entry = datasets.setdefault(name, {"versions": {}})
         latest = dataset.versions[0]
-        entry.update(description=dataset.description, owner=dataset.owner,
-                     status=str(dataset.status), dummy=str(dummy) if dummy else None)  # fmt: skip
+        entry.update(
+            description=dataset.description,
+            owner=dataset.owner,
+            status=str(dataset.status),
+            dummy=str(dummy) if dummy else None,
+        )
         entry["versions"][str(latest.version)] = {
-            "path": str(folder), "sha256": latest.manifest.sha256,
+            "path": str(folder),
+            "sha256": latest.manifest.sha256,
             "manifest": latest.manifest.model_dump(mode="json"),
             "dummy": latest.dummy.model_dump(mode="json") if latest.dummy else None,
             "registered_at": latest.created_at.isoformat(),
-        }  # fmt: skip
+        }
         self.save(datasets)
         return latest.version
 
@@ -366,13 +376,16 @@ def leased_folders(
         entry = known.get(item.name)
         version = (entry or {}).get("versions", {}).get(str(item.version))
         if version is None:
-            raise DatasetRefused(f"{what} is not registered on this site: see `jupyter ext "
-                                 "runner dataset list`")  # fmt: skip
+            raise DatasetRefused(
+                f"{what} is not registered on this site: see `jupyter ext runner dataset list`"
+            )
         if entry.get("status") == "retired":
             raise DatasetRefused(f"{what} is retired on this site")
         if version["sha256"] != item.sha256:
-            raise DatasetRefused(f"{what}: the job server leased sha256 {item.sha256[:12]}…, "
-                                 f"this site registered {version['sha256'][:12]}…")  # fmt: skip
+            raise DatasetRefused(
+                f"{what}: the job server leased sha256 {item.sha256[:12]}…, "
+                f"this site registered {version['sha256'][:12]}…"
+            )
         try:  # the sentence goes to the job server: where the data lives stays in the log
             folder = check_location(version["path"], roots, what)
         except DatasetRefused as exc:
@@ -395,8 +408,9 @@ def _pathless(problem: str) -> str:
     return problem.split(" (to /", 1)[0] if " (to /" in problem else problem
 
 
-def iter_dummy(folder: Path, manifest: schema.Manifest) -> Iterator[tuple[schema.ManifestFile,
-                                                                          Path]]:  # fmt: skip
+def iter_dummy(
+    folder: Path, manifest: schema.Manifest
+) -> Iterator[tuple[schema.ManifestFile, Path]]:
     files = dict(list_files(Path(folder)))
     for entry in manifest.files:
         yield entry, files[entry.path]

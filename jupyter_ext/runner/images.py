@@ -57,10 +57,14 @@ def chroot(root: Path, *command: str, env: dict[str, str] | None = None) -> str:
     """Run `command` inside the root file system `root` (as root, with chroot); its output.
 
     For the setup steps of `build_debian_image`: the rootfs's own programs, no network."""
-    base = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME": "/root", "LANG": "C.UTF-8"}  # fmt: skip
-    done = subprocess.run(["chroot", str(root), *command], capture_output=True, text=True,
-                          env={**base, **(env or {})})  # fmt: skip
+    base = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": "/root",
+        "LANG": "C.UTF-8",
+    }
+    done = subprocess.run(
+        ["chroot", str(root), *command], capture_output=True, text=True, env={**base, **(env or {})}
+    )
     if done.returncode != 0:
         tail = "\n".join(done.stdout.splitlines()[-10:] + done.stderr.splitlines()[-10:])
         raise ImageBuildError(
@@ -69,9 +73,14 @@ def chroot(root: Path, *command: str, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-def build_debian_image(client, tag: str, packages: tuple[str, ...], changes: list[str],
-                       setup: Callable[[Path], None] | None = None,
-                       mirror: str | None = None) -> str:  # fmt: skip
+def build_debian_image(
+    client,
+    tag: str,
+    packages: tuple[str, ...],
+    changes: list[str],
+    setup: Callable[[Path], None] | None = None,
+    mirror: str | None = None,
+) -> str:
     """Debian minbase with `packages`, then `setup(root)`, imported as `tag`; the image id.
 
     `changes` are the Dockerfile instructions `docker import` accepts (ENTRYPOINT, CMD,
@@ -84,8 +93,14 @@ def build_debian_image(client, tag: str, packages: tuple[str, ...], changes: lis
         raise ImageBuildError("no Debian mirror known: give one (--mirror URL)")
     with tempfile.TemporaryDirectory(prefix="jupyter-ext-rootfs-") as tmp:
         root = Path(tmp) / "root"
-        command = ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
-                   SUITE, str(root), mirror]  # fmt: skip
+        command = [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={','.join(packages)}",
+            SUITE,
+            str(root),
+            mirror,
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             tail = "\n".join(done.stdout.splitlines()[-5:] + done.stderr.splitlines()[-5:])

@@ -221,9 +221,13 @@ def _ask_python(python: str, search_path: str) -> dict | None:
     """The interpreter's own account of its packages and its sys.path (None if it cannot)."""
     try:
         done = subprocess.run(
-            [python, "-I", "-c", PACKAGES], env={"PATH": search_path, "LANG": "C.UTF-8"},
-            capture_output=True, text=True, timeout=120, check=True,
-        )  # fmt: skip
+            [python, "-I", "-c", PACKAGES],
+            env={"PATH": search_path, "LANG": "C.UTF-8"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
         return json.loads(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
@@ -301,32 +305,47 @@ def start_record(
 
 
 def build(
-    lease: schema.Lease, executor: str, facts: dict, start: dict, outputs: list[schema.Output],
-    search_path: str, cache: Path,
-) -> schema.Provenance:  # fmt: skip
+    lease: schema.Lease,
+    executor: str,
+    facts: dict,
+    start: dict,
+    outputs: list[schema.Output],
+    search_path: str,
+    cache: Path,
+) -> schema.Provenance:
     """The job's provenance from its lease, what the executor said and what it was given."""
     interpreter, packages = None, {}
     if facts.get("interpreter"):
         interpreter, packages = describe_interpreter(facts["interpreter"], search_path, cache)
     return schema.Provenance(
-        repo=lease.repo, commit=lease.sha, action=lease.action, run=lease.run,
-        executor=facts.get("executor") or executor, image=facts.get("image"),
+        repo=lease.repo,
+        commit=lease.sha,
+        action=lease.action,
+        run=lease.run,
+        executor=facts.get("executor") or executor,
+        image=facts.get("image"),
         image_digest=facts.get("image_digest") or facts.get("image_id"),
-        interpreter=interpreter, packages=packages,
-        inputs=start.get("inputs", []), datasets=start.get("datasets", []),
+        interpreter=interpreter,
+        packages=packages,
+        inputs=start.get("inputs", []),
+        datasets=start.get("datasets", []),
         outputs=[schema.FileDigest(path=o.path, sha256=o.sha256) for o in outputs],
-        runner_version=__version__, started_at=start.get("started_at"),
+        runner_version=__version__,
+        started_at=start.get("started_at"),
         completed_at=dt.datetime.now(dt.UTC),
-    )  # fmt: skip
+    )
 
 
 def write_site_record(folder: Path, lease: schema.Lease, provenance: schema.Provenance) -> Path:
     """`provenance/<job>.json`: the lease (never its token) and the provenance, for verify."""
     path = inside(folder, f"{safe_name(lease.identifier, 'the job')}.json")
-    _write_json(path, {
-        "lease": lease.model_dump(mode="json", exclude={"github_token"}),
-        "provenance": provenance.model_dump(mode="json"),
-    })  # fmt: skip
+    _write_json(
+        path,
+        {
+            "lease": lease.model_dump(mode="json", exclude={"github_token"}),
+            "provenance": provenance.model_dump(mode="json"),
+        },
+    )
     return path
 
 

@@ -48,9 +48,14 @@ class Uploader:
     backoff = 1.0  # seconds before the second attempt, doubling after each
 
     def __init__(
-        self, api: JobServerAPI, workspaces: Path, rules: schema.ReleaseRules | None = None,
-        at_once: int = 4, site: Path | None = None, review_copies: bool = True,
-    ) -> None:  # fmt: skip
+        self,
+        api: JobServerAPI,
+        workspaces: Path,
+        rules: schema.ReleaseRules | None = None,
+        at_once: int = 4,
+        site: Path | None = None,
+        review_copies: bool = True,
+    ) -> None:
         self.api, self.workspaces = api, Path(workspaces)
         self.site = Path(site) if site is not None else None  # its records and store
         self.rules = rules or schema.ReleaseRules()
@@ -83,8 +88,13 @@ class Uploader:
                 return
             problem, path = await asyncio.to_thread(self.check, upload)
             if problem:
-                log.warning("release file %s (%s, %s on the site) is not uploaded: %s",
-                            upload.path, upload.file, path, problem)  # fmt: skip
+                log.warning(
+                    "release file %s (%s, %s on the site) is not uploaded: %s",
+                    upload.path,
+                    upload.file,
+                    path,
+                    problem,
+                )
                 if path.is_file():  # there, but not to leave: a missing one may come back
                     await self._refuse(upload, problem)
                 else:
@@ -97,8 +107,9 @@ class Uploader:
                     log.warning("the job server refused release file %s: %s", upload.path, exc)
                     self.done.add(key)  # unpublished, or the bytes did not match
                 else:
-                    log.warning("uploading release file %s failed, to try again later: %s",
-                                upload.path, exc)  # fmt: skip
+                    log.warning(
+                        "uploading release file %s failed, to try again later: %s", upload.path, exc
+                    )
                 return
             self.done.add(key)
 
@@ -121,8 +132,11 @@ class Uploader:
         kept = store.path(upload.sha256)
         made = {o.path: o.sha256 for o in provenance.outputs}
         if made.get(upload.path) != upload.sha256:
-            return (f"the site recorded no output {upload.path} with sha256 "
-                    f"{upload.sha256[:12]}… for job {upload.job}", kept)  # fmt: skip
+            return (
+                f"the site recorded no output {upload.path} with sha256 "
+                f"{upload.sha256[:12]}… for job {upload.job}",
+                kept,
+            )
         matched = match_outputs(Outputs(lease.outputs), {upload.path}).matched
         level = matched[upload.path][0] if upload.path in matched else "undeclared"
         if level != "moderately_sensitive":
@@ -188,7 +202,6 @@ class Uploader:
                     isinstance(exc, JobServerError) and exc.status not in RETRYABLE
                 ):
                     raise
-                log.info("upload of %s broke off (%s); going on in %.0f s", upload.path, exc,
-                         delay)  # fmt: skip
+                log.info("upload of %s broke off (%s); going on in %.0f s", upload.path, exc, delay)
             await asyncio.sleep(delay)
             delay *= 2

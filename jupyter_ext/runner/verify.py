@@ -55,16 +55,19 @@ class Outcome:
 
     def report(self) -> str:
         r = self.recorded
-        lines = [f"job {self.job}: {r.action} of {r.repo} at {r.commit[:12]}, run again: "
-                 f"{self.ran}"]  # fmt: skip
+        lines = [
+            f"job {self.job}: {r.action} of {r.repo} at {r.commit[:12]}, run again: {self.ran}"
+        ]
         lines += [f"note: {note}" for note in self.notes]
         if self.identical:
             n = len(r.outputs)
             lines.append(f"byte-identical: {n} of {n} outputs have their recorded sha256")
             return "\n".join(lines)
-        lines.append(f"not identical: {len(self.differences)} of "
-                     f"{len({*(o.path for o in r.outputs), *(d[0] for d in self.differences)})} "
-                     "outputs differ")  # fmt: skip
+        lines.append(
+            f"not identical: {len(self.differences)} of "
+            f"{len({*(o.path for o in r.outputs), *(d[0] for d in self.differences)})} "
+            "outputs differ"
+        )
         for path, before, now in self.differences:
             lines.append(f"  {path}")
             lines.append(f"    recorded {before or '(not made then)'}")
@@ -73,9 +76,12 @@ class Outcome:
 
 
 async def verify(
-    job: str, workdir: Path, executor: Executor, data_roots: list[str],
+    job: str,
+    workdir: Path,
+    executor: Executor,
+    data_roots: list[str],
     on_line: Callable[[str], None],
-) -> Outcome:  # fmt: skip
+) -> Outcome:
     """Run `job` again in a fresh folder under `workdir/verify` and compare its outputs."""
     workdir = Path(workdir)
     lease, recorded = _record(workdir, job)
@@ -94,15 +100,21 @@ async def verify(
             raise CannotVerify(f"the commit cannot be checked out on this site: {exc}") from None
         _place_inputs(recorded.inputs, Store(workdir / "store"), job_dir)
         before = _files(job_dir)
-        spec = job_spec(lease, job_dir, folder / "scratch", given,
-                        identifier=f"{job}-verify-{secrets.token_hex(3)}")  # fmt: skip
+        spec = job_spec(
+            lease,
+            job_dir,
+            folder / "scratch",
+            given,
+            identifier=f"{job}-verify-{secrets.token_hex(3)}",
+        )
         execution = await executor.run(spec, on_line)
         if execution.exit_code is None:
             raise CannotVerify(f"the action could not run again: {execution.message}")
         now = _outputs(lease, job_dir, before)
         ran = "it succeeded" if execution.exit_code == 0 else f"it failed ({execution.message})"
-        again = build(lease, executor.name, execution.provenance, {}, [], spec.env["PATH"],
-                      workdir / "cache")  # fmt: skip
+        again = build(
+            lease, executor.name, execution.provenance, {}, [], spec.env["PATH"], workdir / "cache"
+        )
         return Outcome(job, recorded, _differences(recorded, now), ran, _notes(recorded, again))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -128,8 +140,11 @@ def _datasets(
     recorded: schema.Provenance, registry: Registry, roots: list[str], cache: Path
 ) -> dict[str, Path]:
     """The datasets the job read, each still as its version was registered."""
-    leased = [schema.LeasedDataset(name=d.name, version=d.version, sha256=d.sha256)
-              for d in recorded.datasets if d.version is not None]  # fmt: skip
+    leased = [
+        schema.LeasedDataset(name=d.name, version=d.version, sha256=d.sha256)
+        for d in recorded.datasets
+        if d.version is not None
+    ]
     try:
         given = leased_folders(leased, registry, roots, cache)
     except DatasetRefused as exc:
@@ -139,13 +154,17 @@ def _datasets(
             continue
         entry = registry.get(digest.name)
         if entry is None:
-            raise CannotVerify(f"the dataset {digest.name!r} is not registered on this site "
-                               "(jupyter ext runner dataset list)")  # fmt: skip
+            raise CannotVerify(
+                f"the dataset {digest.name!r} is not registered on this site "
+                "(jupyter ext runner dataset list)"
+            )
         folder = Path(latest_version(entry)[1]["path"])
         now = dataset_digest(digest.name, folder, cache).sha256
         if now != digest.sha256:
-            raise CannotVerify(f"the dataset {digest.name!r} has changed since the job ran "
-                               f"(recorded {digest.sha256}, now {now})")  # fmt: skip
+            raise CannotVerify(
+                f"the dataset {digest.name!r} has changed since the job ran "
+                f"(recorded {digest.sha256}, now {now})"
+            )
         given[digest.name] = folder
     return given
 
@@ -157,8 +176,9 @@ def _place_inputs(inputs: list[schema.FileDigest], store: Store, job_dir: Path) 
         why = store.problem(item.sha256)
         if why is not None:
             made_by = f", made by job {item.job}" if item.job else ""
-            raise CannotVerify(f"the input {item.path} (sha256 {item.sha256}{made_by}) cannot "
-                               f"be put back: {why}")  # fmt: skip
+            raise CannotVerify(
+                f"the input {item.path} (sha256 {item.sha256}{made_by}) cannot be put back: {why}"
+            )
         try:
             target = inside(job_dir, safe_relative(item.path, "the input"))
         except PathEscape as exc:
@@ -184,8 +204,11 @@ def _outputs(lease: schema.Lease, job_dir: Path, before: dict) -> dict[str, str]
 
 def _differences(recorded: schema.Provenance, now: dict[str, str]) -> list[tuple]:
     then = {o.path: o.sha256 for o in recorded.outputs}
-    return [(path, then.get(path), now.get(path)) for path in sorted({*then, *now})
-            if then.get(path) != now.get(path)]  # fmt: skip
+    return [
+        (path, then.get(path), now.get(path))
+        for path in sorted({*then, *now})
+        if then.get(path) != now.get(path)
+    ]
 
 
 def _notes(recorded: schema.Provenance, again: schema.Provenance) -> list[str]:
@@ -195,11 +218,16 @@ def _notes(recorded: schema.Provenance, again: schema.Provenance) -> list[str]:
         before, now = getattr(recorded, name), getattr(again, name)
         if before != now:
             notes.append(f"the {name.replace('_', ' ')} differs: {before} then, {now} now")
-    changed = sorted(name for name in {*recorded.packages, *again.packages}
-                     if recorded.packages.get(name) != again.packages.get(name))  # fmt: skip
+    changed = sorted(
+        name
+        for name in {*recorded.packages, *again.packages}
+        if recorded.packages.get(name) != again.packages.get(name)
+    )
     if changed:
-        shown = ", ".join(f"{n} {recorded.packages.get(n, '-')} -> {again.packages.get(n, '-')}"
-                          for n in changed[:10])  # fmt: skip
+        shown = ", ".join(
+            f"{n} {recorded.packages.get(n, '-')} -> {again.packages.get(n, '-')}"
+            for n in changed[:10]
+        )
         more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
         notes.append(f"packages differ: {shown}{more}")
     return notes

@@ -23,8 +23,20 @@ from pydantic import Field
 
 from .common import Model
 
-DEFAULT_TYPES = (".csv", ".tsv", ".txt", ".md", ".json", ".log", ".png", ".jpg", ".jpeg",
-                 ".svg", ".html", ".pdf")  # fmt: skip
+DEFAULT_TYPES = (
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".md",
+    ".json",
+    ".log",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".svg",
+    ".html",
+    ".pdf",
+)
 MAX_CELLS_NAMED = 20  # a finding lists this many cells, then counts the rest
 ROWS_AT_ONCE = 256  # rows of a table held at once (fewer than a young GC generation holds)
 
@@ -81,17 +93,23 @@ def check_metadata(path: str, size: int, rules: ReleaseRules) -> list[Finding]:
     suffix = PurePosixPath(path).suffix.lower()
     allowed = {t.lower() for t in rules.allowed_types}
     if suffix not in allowed:
-        findings.append(Finding(
-            rule="type", verdict=Verdict.REFUSE,
-            message=f"{suffix or 'a file without an ending'} may not be released from this "
-            f"backend; allowed: {', '.join(sorted(allowed))}",
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                rule="type",
+                verdict=Verdict.REFUSE,
+                message=f"{suffix or 'a file without an ending'} may not be released from this "
+                f"backend; allowed: {', '.join(sorted(allowed))}",
+            )
+        )
     if size > rules.max_size:
-        findings.append(Finding(
-            rule="size", verdict=Verdict.REFUSE,
-            message=f"the file is {_mib(size)}, over the limit of {_mib(rules.max_size)}: "
-            "release a smaller summary",
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                rule="size",
+                verdict=Verdict.REFUSE,
+                message=f"the file is {_mib(size)}, over the limit of {_mib(rules.max_size)}: "
+                "release a smaller summary",
+            )
+        )
     return findings
 
 
@@ -142,27 +160,34 @@ def _unreadable(exc: Exception) -> Finding:
     else:
         why = str(exc) if isinstance(exc, csv.Error) else (exc.strerror or type(exc).__name__)
     return Finding(
-        rule="unreadable", verdict=Verdict.REFUSE,
+        rule="unreadable",
+        verdict=Verdict.REFUSE,
         message=f"the table cannot be read as UTF-8 CSV text ({why}): save it as UTF-8 CSV",
-    )  # fmt: skip
+    )
 
 
 def _check_table(text: str, delimiter: str, rules: ReleaseRules, result: FileCheck) -> None:
     header, body, rows = _read_columns(text, delimiter)
     result.rows, result.columns = rows, header
     if rows > rules.max_csv_rows:
-        result.findings.append(Finding(
-            rule="rows", verdict=Verdict.REFUSE,
-            message=f"the table has {rows:,} rows, over the limit of "
-            f"{rules.max_csv_rows:,}: release an aggregate, not row-level data",
-        ))  # fmt: skip
+        result.findings.append(
+            Finding(
+                rule="rows",
+                verdict=Verdict.REFUSE,
+                message=f"the table has {rows:,} rows, over the limit of "
+                f"{rules.max_csv_rows:,}: release an aggregate, not row-level data",
+            )
+        )
     forbidden = {c.strip().lower() for c in rules.forbidden_columns}
     for column in header:
         if column.strip().lower() in forbidden:
-            result.findings.append(Finding(
-                rule="forbidden_column", verdict=Verdict.REFUSE,
-                message=f"the column {column!r} identifies people: drop it before release",
-            ))  # fmt: skip
+            result.findings.append(
+                Finding(
+                    rule="forbidden_column",
+                    verdict=Verdict.REFUSE,
+                    message=f"the column {column!r} identifies people: drop it before release",
+                )
+            )
     if rules.small_number_threshold > 0:
         _check_small_numbers(header, body, rules, result)
 
@@ -188,17 +213,24 @@ def _read_columns(text: str, delimiter: str) -> tuple[list[str], list[list[str]]
 def _check_small_numbers(header, columns, rules: ReleaseRules, result: FileCheck) -> None:
     """Report cells of count columns from 1 to the threshold, by row and column only."""
     limit = rules.small_number_threshold
-    small = [cell for column, cells in zip(header, columns, strict=True)
-             for cell in _small_cells(column, cells, limit)]  # fmt: skip
+    small = [
+        cell
+        for column, cells in zip(header, columns, strict=True)
+        for cell in _small_cells(column, cells, limit)
+    ]
     if small:
         small.sort()
         more = f" and {len(small) - MAX_CELLS_NAMED} more" if len(small) > MAX_CELLS_NAMED else ""
         named = ", ".join(f"row {r} {c!r}" for r, c in small[:MAX_CELLS_NAMED])
-        result.findings.append(Finding(
-            rule="small_number", verdict=rules.small_numbers, cells=small[:MAX_CELLS_NAMED],
-            message=f"{_counts(len(small))} from 1 to {limit} ({named}{more}): suppress or "
-            "round them, then run the action again",
-        ))  # fmt: skip
+        result.findings.append(
+            Finding(
+                rule="small_number",
+                verdict=rules.small_numbers,
+                cells=small[:MAX_CELLS_NAMED],
+                message=f"{_counts(len(small))} from 1 to {limit} ({named}{more}): suppress or "
+                "round them, then run the action again",
+            )
+        )
 
 
 def _small_cells(column: str, cells: list[str], limit: int) -> list[tuple[int, str]]:

@@ -76,8 +76,12 @@ class CheckHandler(APIHandler):
     def client(self) -> AsyncClient:
         if not self.ext.jobserver_url:
             raise web.HTTPError(503, "no job server is configured: set JUPYTER_EXT_JOBSERVER_URL")
-        return AsyncClient(self.ext.jobserver_url, token=self.ext.token or None,
-                           workspace=self.ext.workspace or None, retries=1)  # fmt: skip
+        return AsyncClient(
+            self.ext.jobserver_url,
+            token=self.ext.token or None,
+            workspace=self.ext.workspace or None,
+            retries=1,
+        )
 
     async def backend(self, client: AsyncClient, backend: str | None) -> str:
         """The backend named, else the only one the user may use (its rules are the ones)."""
@@ -103,7 +107,10 @@ class CheckHandler(APIHandler):
             if output is None:
                 raise web.HTTPError(404, f"the job {job} recorded no output {path}")
             if output.privacy_level != "moderately_sensitive":
-                raise web.HTTPError(400, f"{path} is {output.privacy_level}: only moderately "
-                                         "sensitive outputs can be released")  # fmt: skip
+                raise web.HTTPError(
+                    400,
+                    f"{path} is {output.privacy_level}: only moderately "
+                    "sensitive outputs can be released",
+                )
             checks.append(schema.check_recorded(path, output.size, output.check, rules))
         return checks

@@ -17,9 +17,13 @@ EDITOR_FILES = (".ipynb_checkpoints/", ".virtual_documents/")
 async def _git(root: Path, *args: str) -> str | None:
     """git's answer, or None where git has none (no upstream, not a repository)."""
     process = await asyncio.create_subprocess_exec(
-        "git", "-C", str(root), *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        "git",
+        "-C",
+        str(root),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     out, _ = await process.communicate()
     return out.decode(errors="replace").strip() if process.returncode == 0 else None
 
@@ -30,17 +34,22 @@ async def checkout_state(root: Path, branch: str | None = None) -> dict:
         _git(root, "rev-parse", "HEAD"), _git(root, "rev-parse", "--abbrev-ref", "HEAD")
     )
     if head is None:
-        return {"is_repository": False,
-                "warnings": [f"{root} is not a git checkout: jobs run what is pushed to the "
-                             "workspace's repository"]}  # fmt: skip
+        return {
+            "is_repository": False,
+            "warnings": [
+                f"{root} is not a git checkout: jobs run what is pushed to the "
+                "workspace's repository"
+            ],
+        }
     status, upstream, ahead, behind = await asyncio.gather(
         _git(root, "status", "--porcelain", "--untracked-files=normal"),
         _git(root, "rev-parse", "@{upstream}"),
         _git(root, "rev-list", "--count", "@{upstream}..HEAD"),
         _git(root, "rev-list", "--count", "HEAD..@{upstream}"),
     )
-    changed = [line[3:] for line in (status or "").splitlines()
-               if not line[3:].startswith(EDITOR_FILES)]  # fmt: skip
+    changed = [
+        line[3:] for line in (status or "").splitlines() if not line[3:].startswith(EDITOR_FILES)
+    ]
     state = {
         "is_repository": True,
         "branch": current,
@@ -58,12 +67,15 @@ async def checkout_state(root: Path, branch: str | None = None) -> dict:
 def _warnings(state: dict, branch: str | None) -> list[str]:
     found = []
     if branch and state["branch"] != branch:
-        found.append(f"the checkout is on {state['branch']}, but jobs run the workspace's branch "
-                     f"{branch}")  # fmt: skip
+        found.append(
+            f"the checkout is on {state['branch']}, but jobs run the workspace's branch {branch}"
+        )
     if state["uncommitted_count"]:
         n = state["uncommitted_count"]
-        found.append(f"{n} file{'s' if n > 1 else ''} with changes not committed: jobs run the "
-                     "pushed commit, not the files on screen")  # fmt: skip
+        found.append(
+            f"{n} file{'s' if n > 1 else ''} with changes not committed: jobs run the "
+            "pushed commit, not the files on screen"
+        )
     if state["upstream"] is None:
         found.append("the branch is not pushed: jobs run what is pushed to the repository")
     elif state["unpushed"]:

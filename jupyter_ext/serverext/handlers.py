@@ -28,8 +28,14 @@ from .check import CheckHandler
 from .checkout import checkout_state
 
 PASSED_REQUEST_HEADERS = ("Content-Type", "Accept", "Last-Event-ID", "Idempotency-Key")
-PASSED_RESPONSE_HEADERS = ("Content-Type", "Content-Disposition", "Content-Security-Policy",
-                           "X-Content-Type-Options", "Cache-Control", "Link")  # fmt: skip
+PASSED_RESPONSE_HEADERS = (
+    "Content-Type",
+    "Content-Disposition",
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "Cache-Control",
+    "Link",
+)
 STREAM_TIMEOUT = httpx.Timeout(30.0, read=None)  # an event stream waits as long as it likes
 # arguments for this server's own checks (the EventSource's XSRF token, a Jupyter token): the
 # job server never sees them
@@ -80,8 +86,14 @@ class WorkspaceHandler(Base):
         record, problem = await self.jobserver_json(f"workspaces/{self.ext.workspace}")
         branch = record["branch"] if record else None
         checkout = await checkout_state(Path(self.ext.root_dir), branch)
-        self.write_json({"name": self.ext.workspace, "workspace": record,
-                         "jobserver_error": problem, "checkout": checkout})  # fmt: skip
+        self.write_json(
+            {
+                "name": self.ext.workspace,
+                "workspace": record,
+                "jobserver_error": problem,
+                "checkout": checkout,
+            }
+        )
 
 
 class ActionsHandler(Base):
@@ -96,11 +108,22 @@ class ActionsHandler(Base):
         except (OSError, UnicodeDecodeError) as exc:
             raise web.HTTPError(422, f"project.yaml cannot be read: {exc}") from None
         remote, problem = await self.jobserver_json(f"workspaces/{self.ext.workspace}/actions")
-        result = {"file": "project.yaml", "sha": remote and remote["sha"], "actions": [],
-                  "problems": [], "warnings": [], "jobserver_error": problem}  # fmt: skip
+        result = {
+            "file": "project.yaml",
+            "sha": remote and remote["sha"],
+            "actions": [],
+            "problems": [],
+            "warnings": [],
+            "jobserver_error": problem,
+        }
         if text is None:
-            result["problems"] = [{"message": "there is no project.yaml in the checkout: add one "
-                                   "at the top of the repository", "line": None}]  # fmt: skip
+            result["problems"] = [
+                {
+                    "message": "there is no project.yaml in the checkout: add one "
+                    "at the top of the repository",
+                    "line": None,
+                }
+            ]
             return self.write_json(result)
         pipeline, problems, warnings = check_pipeline(text, "project.yaml")
         result["problems"] = [p.to_json() for p in problems]
@@ -108,10 +131,16 @@ class ActionsHandler(Base):
         states = {a["name"]: a["last_state"] for a in (remote or {}).get("actions", [])}
         if pipeline is not None:
             result["actions"] = [
-                {"name": name, "needs": list(a.needs), "run": a.run.raw, "line": a.line,
-                 "outputs": a.outputs.to_json(), "last_state": states.get(name, {})}
+                {
+                    "name": name,
+                    "needs": list(a.needs),
+                    "run": a.run.raw,
+                    "line": a.line,
+                    "outputs": a.outputs.to_json(),
+                    "last_state": states.get(name, {}),
+                }
                 for name, a in pipeline.actions.items()
-            ]  # fmt: skip
+            ]
         self.write_json(result)
 
 
@@ -140,8 +169,9 @@ class ProxyHandler(Base):
         url = self.ext.api_url.removesuffix("api/v1/") + self.prefix + path
         if query := upstream_query(self.request.query):
             url += "?" + query
-        headers = {h: self.request.headers[h] for h in PASSED_REQUEST_HEADERS
-                   if h in self.request.headers}  # fmt: skip
+        headers = {
+            h: self.request.headers[h] for h in PASSED_REQUEST_HEADERS if h in self.request.headers
+        }
         body = self.request.body if self.request.method in ("POST", "PUT", "PATCH") else None
         async with self.jobserver(timeout=STREAM_TIMEOUT) as http:
             request = http.build_request(self.request.method, url, headers=headers, content=body)
@@ -196,10 +226,13 @@ class FileHandler(ProxyHandler):
 def setup_handlers(web_app, settings) -> None:
     base = url_path_join(web_app.settings["base_url"], "jupyter-ext")
     args = {"settings": settings}
-    web_app.add_handlers(".*$", [
-        (url_path_join(base, "workspace"), WorkspaceHandler, args),
-        (url_path_join(base, "actions"), ActionsHandler, args),
-        (url_path_join(base, "check"), CheckHandler, args),
-        (url_path_join(base, "api", "(.*)"), ProxyHandler, args),
-        (url_path_join(base, "files", "([0-9A-Za-z]+)"), FileHandler, args),
-    ])  # fmt: skip
+    web_app.add_handlers(
+        ".*$",
+        [
+            (url_path_join(base, "workspace"), WorkspaceHandler, args),
+            (url_path_join(base, "actions"), ActionsHandler, args),
+            (url_path_join(base, "check"), CheckHandler, args),
+            (url_path_join(base, "api", "(.*)"), ProxyHandler, args),
+            (url_path_join(base, "files", "([0-9A-Za-z]+)"), FileHandler, args),
+        ],
+    )

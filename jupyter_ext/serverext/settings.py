@@ -14,8 +14,9 @@ from traitlets.config import LoggingConfigurable
 
 
 class JupyterExtServer(LoggingConfigurable):
-    jobserver_url = Unicode(help="The job server's root, e.g. http://127.0.0.1:8100/services/jobserver/"
-                            ).tag(config=True)  # fmt: skip
+    jobserver_url = Unicode(
+        help="The job server's root, e.g. http://127.0.0.1:8100/services/jobserver/"
+    ).tag(config=True)
     workspace = Unicode(help="The workspace this server is for.").tag(config=True)
     token = Unicode(help="The token sent to the job server (never to the browser).").tag(
         config=True

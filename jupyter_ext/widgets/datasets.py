@@ -28,16 +28,24 @@ class DatasetCard(w.VBox):
     project may not use) the form to ask."""
 
     def __init__(
-        self, client: Client, dataset: Dataset, project: str | None, usable: bool,
+        self,
+        client: Client,
+        dataset: Dataset,
+        project: str | None,
+        usable: bool,
         request: AccessRequest | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(layout=w.Layout(margin="0 0 1.5em 0"))
         self.client, self.dataset, self.project, self.usable = client, dataset, project, usable
         self.request = request
         self.details = w.HTML(self._details())
         none = "" if dataset.has_dummy else "It has no dummy data"
-        self.load = w.Button(description="Load dummy data", icon="table", tooltip=none,
-                             disabled=not dataset.has_dummy)  # fmt: skip
+        self.load = w.Button(
+            description="Load dummy data",
+            icon="table",
+            tooltip=none,
+            disabled=not dataset.has_dummy,
+        )
         self.load.on_click(lambda _: self.load_dummy())
         self.preview = w.VBox()
         self.dummy: dict[str, Any] = {}
@@ -56,8 +64,10 @@ class DatasetCard(w.VBox):
 
     def _details(self) -> str:
         d = self.dataset
-        head = (f"<b>{html.escape(d.name)}</b> on {html.escape(d.backend)}, held by "
-                f"{html.escape(d.owner)}")  # fmt: skip
+        head = (
+            f"<b>{html.escape(d.name)}</b> on {html.escape(d.backend)}, held by "
+            f"{html.escape(d.owner)}"
+        )
         if d.status == "retired":
             head += " " + coloured("retired", MUTED)
         lines = [head, *(html.escape(line) for line in d.description.splitlines())]
@@ -78,8 +88,9 @@ class DatasetCard(w.VBox):
             return ""
         when = f"{r.requested_at:%Y-%m-%d}"
         if r.state in OPEN_STATES:
-            return coloured(f"{r.requested_by} asked on {when}; a Governance Reviewer decides.",
-                            WARN)  # fmt: skip
+            return coloured(
+                f"{r.requested_by} asked on {when}; a Governance Reviewer decides.", WARN
+            )
         said = f": {r.reason}" if r.reason else ""
         return coloured(f"The last request ({r.requested_by}, {when}) was {r.state}{said}.", MUTED)
 
@@ -90,17 +101,22 @@ class DatasetCard(w.VBox):
             version = next(v for v in self.dataset.versions if v.dummy and v.dummy.files)
             tables = [f for f in version.dummy.files if f.columns is not None]
             others = [f for f in version.dummy.files if f.columns is None]
-            self.dummy = {f.path: self.client.datasets.dummy(self.dataset, path=f.path,
-                                                             version=version.version)
-                          for f in tables}  # fmt: skip
+            self.dummy = {
+                f.path: self.client.datasets.dummy(
+                    self.dataset, path=f.path, version=version.version
+                )
+                for f in tables
+            }
         except StopIteration:
             self.preview.children = [w.HTML(coloured("It has no dummy data.", MUTED))]
             return {}
         except Exception as exc:
             self.preview.children = [w.HTML(coloured(error_text(exc), ERROR))]
             return {}
-        head = (f"<b>Dummy data</b> of version {version.version}: made up, with the real "
-                "data's columns; develop on it, run on the real data as a job")  # fmt: skip
+        head = (
+            f"<b>Dummy data</b> of version {version.version}: made up, with the real "
+            "data's columns; develop on it, run on the real data as a job"
+        )
         shown = [w.HTML(head)]
         for path, rows in self.dummy.items():
             more = len(rows) - SHOWN_ROWS
@@ -108,8 +124,12 @@ class DatasetCard(w.VBox):
             shown.append(w.HTML(f"<code>{html.escape(path)}</code>{note}" + _rows_html(rows)))
         if others:
             names = ", ".join(html.escape(f.path) for f in others)
-            shown.append(w.HTML(f"Other files: {names} (<code>client.datasets.dummy(name, "
-                                "path=...)</code> gives their bytes)"))  # fmt: skip
+            shown.append(
+                w.HTML(
+                    f"Other files: {names} (<code>client.datasets.dummy(name, "
+                    "path=...)</code> gives their bytes)"
+                )
+            )
         self.preview.children = shown
         return self.dummy
 
@@ -154,8 +174,10 @@ def _manifest_html(manifest) -> str:
         columns = ", ".join(
             f"{html.escape(c.name)} <i>{html.escape(c.type)}</i>" for c in f.columns or []
         )
-        rows.append(f"<tr><td><code>{html.escape(f.path)}</code></td><td>{size_text(f.size)}"
-                    f"</td><td>{shape}</td><td>{columns}</td></tr>")  # fmt: skip
+        rows.append(
+            f"<tr><td><code>{html.escape(f.path)}</code></td><td>{size_text(f.size)}"
+            f"</td><td>{shape}</td><td>{columns}</td></tr>"
+        )
     head = "<tr><th>file</th><th>size</th><th>rows</th><th>columns and types</th></tr>"
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -214,8 +236,7 @@ class DatasetBrowser(TextForm):
         self.cards = {}
         for dataset, may in [(d, True) for d in usable] + [(d, False) for d in others]:
             key = (dataset.backend, dataset.name)
-            self.cards[key] = DatasetCard(self.client, dataset, self.project, may,
-                                          latest.get(key))  # fmt: skip
+            self.cards[key] = DatasetCard(self.client, dataset, self.project, may, latest.get(key))
         none_yet = "The project may use no dataset yet: ask for one in the next tab."
         first = [self.cards[(d.backend, d.name)] for d in usable] or [
             w.HTML(coloured(none_yet, MUTED))
@@ -224,8 +245,10 @@ class DatasetBrowser(TextForm):
             w.HTML(coloured("There are no other datasets on the backends you may use.", MUTED))
         ]
         self.tabs.children = [w.VBox(first), w.VBox(second)]
-        self.tabs.titles = (f"{self.project} may use ({len(usable)})",
-                            f"Other datasets ({len(others)})")  # fmt: skip
+        self.tabs.titles = (
+            f"{self.project} may use ({len(usable)})",
+            f"Other datasets ({len(others)})",
+        )
         self.message.value = (
             f"<b>{html.escape(self.project)}</b> may use {len(usable)} datasets; "
             f"{len(others)} others on its backends."

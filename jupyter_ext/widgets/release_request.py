@@ -58,9 +58,10 @@ class ReleaseRequest(TextForm):
             description="Context", layout=WIDE, placeholder="What the files show, and how."
         )
         self.disclosure = w.Textarea(
-            description="Disclosure", layout=WIDE,
+            description="Disclosure",
+            layout=WIDE,
             placeholder="How small numbers were handled: rounded to 5, counts under 7 suppressed",
-        )  # fmt: skip
+        )
         self.check_button = w.Button(
             description="Check", icon="check", tooltip="Run the backend's pre-release rules"
         )
@@ -101,9 +102,15 @@ class ReleaseRequest(TextForm):
             rows = [w.HTML("No succeeded job has made a moderately sensitive output yet.")]
         self.files_box.children = rows
         self.children = [
-            w.HBox([self.backend, self.check_button]), head, self.files_box,
-            self.group, self.context, self.disclosure, self.submit, self.message,
-        ]  # fmt: skip
+            w.HBox([self.backend, self.check_button]),
+            head,
+            self.files_box,
+            self.group,
+            self.context,
+            self.disclosure,
+            self.submit,
+            self.message,
+        ]
 
     def _candidates(self) -> list[Candidate]:
         """The latest succeeded job's outputs of each action (newest first), by path."""
@@ -183,9 +190,13 @@ class ReleaseRequest(TextForm):
         """Ask for the ticked files' release (the Request release button); the new release."""
         chosen = self.selected
         missing = [
-            name for name, box in (("a context", self.context), ("how small numbers were "
-                                   "handled", self.disclosure)) if not box.value.strip()
-        ]  # fmt: skip
+            name
+            for name, box in (
+                ("a context", self.context),
+                ("how small numbers were handled", self.disclosure),
+            )
+            if not box.value.strip()
+        ]
         if not chosen or missing:
             wanted = (["at least one file"] if not chosen else []) + missing
             self.message.value = coloured(f"Give {' and '.join(wanted)}.", ERROR)
@@ -227,9 +238,12 @@ class ReleaseRequest(TextForm):
         lines = [f"Moderately sensitive outputs of {self.workspace} on {self.backend.value}:"]
         for c in self.candidates.values():
             state = (
-                findings_text(c.check.findings) if c.check
-                else "checked on the site" if c.remote else "not checked yet"
-            )  # fmt: skip
+                findings_text(c.check.findings)
+                if c.check
+                else "checked on the site"
+                if c.remote
+                else "not checked yet"
+            )
             lines.append(
                 f"  [{'x' if c.box.value else ' '}] {c.path} ({c.job.identifier}): {state}"
             )

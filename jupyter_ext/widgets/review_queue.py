@@ -248,8 +248,11 @@ class ReviewQueue(TextForm):
 
     def file(self, path: str, release: str | None = None) -> FileReview:
         """The review of the file at `path` (in `release`, if several ask for that path)."""
-        found = [r for r in self.reviews.values()
-                 if r.file.path == path and release in (None, r.release.id)]  # fmt: skip
+        found = [
+            r
+            for r in self.reviews.values()
+            if r.file.path == path and release in (None, r.release.id)
+        ]
         if not found:
             raise KeyError(path)
         return min(found, key=lambda r: r.voted)  # one still waiting first

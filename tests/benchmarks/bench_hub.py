@@ -109,21 +109,32 @@ def plain_hub(folder: Path, users: list[str]) -> HubStack:
     command, and no jupyter-ext server extension in its servers either."""
     folder.mkdir(parents=True, exist_ok=True)
     no_extension = '--ServerApp.jpserver_extensions={"jupyter_ext.serverext": False}'
-    return HubStack(folder, free_port(), {
-        "JupyterHub.authenticator_class": "dummy",
-        "Authenticator.allowed_users": set(users),
-        "JupyterHub.allow_named_servers": True,
-        "JupyterHub.spawner_class": "simple",
-        "Spawner.cmd": [str(BIN / "jupyterhub-singleuser")],
-        "Spawner.args": [*ROOT_ARGS, no_extension],
-        "SimpleLocalProcessSpawner.home_dir_template": str(folder / "homes/{username}"),
-        **LIMITS,
-    }, log=(folder / "hub.log").open("a"), plain=True)  # fmt: skip
+    return HubStack(
+        folder,
+        free_port(),
+        {
+            "JupyterHub.authenticator_class": "dummy",
+            "Authenticator.allowed_users": set(users),
+            "JupyterHub.allow_named_servers": True,
+            "JupyterHub.spawner_class": "simple",
+            "Spawner.cmd": [str(BIN / "jupyterhub-singleuser")],
+            "Spawner.args": [*ROOT_ARGS, no_extension],
+            "SimpleLocalProcessSpawner.home_dir_template": str(folder / "homes/{username}"),
+            **LIMITS,
+        },
+        log=(folder / "hub.log").open("a"),
+        plain=True,
+    )
 
 
 def cli(folder: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(BIN / "jupyter-ext"), *args], cwd=folder, capture_output=True,
-                          text=True, env={**os.environ, **env})  # fmt: skip
+    done = subprocess.run(
+        [str(BIN / "jupyter-ext"), *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
     if done.returncode != 0:
         raise StackError(f"jupyter-ext {' '.join(args[:2])} failed: {done.stderr[-500:]}")
     return done.stdout.strip()
@@ -140,18 +151,24 @@ def ext_hub(folder: Path, users: list[str]) -> HubStack:
     cli(folder, env, "admin", "add-user", "admin", "--role=core_developer", "--db-url", db)
     admin_token = cli(folder, env, "admin", "token", "admin", "--db-url", db)
     cli(folder, env, "admin", "add-org", "uni", "--db-url", db)
-    stack = HubStack(folder, free_port(), {
-        "JupyterExtHub.login": "dev",
-        "JupyterExtHub.dev_users": users,
-        "JupyterExtHub.admin_users": {"admin"},
-        "JupyterExtHub.jobserver_db_url": db,
-        "JupyterExtHub.jobserver_args": [
-            f"--JobServerApp.local_repo_roots={[str(folder / 'repos')]}",
-            f"--JobServerApp.release_dir={folder / 'releases'}",
-        ],
-        "JupyterExtHub.workspaces_root": str(folder / "workspaces"),
-        **LIMITS,
-    }, env=env, log=(folder / "hub.log").open("a"))  # fmt: skip
+    stack = HubStack(
+        folder,
+        free_port(),
+        {
+            "JupyterExtHub.login": "dev",
+            "JupyterExtHub.dev_users": users,
+            "JupyterExtHub.admin_users": {"admin"},
+            "JupyterExtHub.jobserver_db_url": db,
+            "JupyterExtHub.jobserver_args": [
+                f"--JobServerApp.local_repo_roots={[str(folder / 'repos')]}",
+                f"--JobServerApp.release_dir={folder / 'releases'}",
+            ],
+            "JupyterExtHub.workspaces_root": str(folder / "workspaces"),
+            **LIMITS,
+        },
+        env=env,
+        log=(folder / "hub.log").open("a"),
+    )
     stack.start()
     try:
         seed(stack, admin_token, users, folder / "repos" / WORKSPACE)
@@ -163,16 +180,17 @@ def ext_hub(folder: Path, users: list[str]) -> HubStack:
 
 def seed(stack: HubStack, admin_token: str, users: list[str], repo: Path) -> None:
     headers = {"Authorization": f"Bearer {admin_token}"}
-    with httpx.Client(base_url=f"{stack.jobserver_url}api/v1/", headers=headers,
-                      timeout=30) as api:  # fmt: skip
+    with httpx.Client(base_url=f"{stack.jobserver_url}api/v1/", headers=headers, timeout=30) as api:
         for user in users:
             api.post("users", json={"username": user}).raise_for_status()
         api.post("projects", json={"org": "uni", "name": "Study"}).raise_for_status()
         for user in users:
             member = {"username": user, "roles": ["project_developer"]}
             api.post("projects/study/members", json=member).raise_for_status()
-        api.post("workspaces", json={"name": WORKSPACE, "project": "study", "branch": "main",
-                                     "repo": str(repo)}).raise_for_status()  # fmt: skip
+        api.post(
+            "workspaces",
+            json={"name": WORKSPACE, "project": "study", "branch": "main", "repo": str(repo)},
+        ).raise_for_status()
 
 
 # -- a person at a browser -------------------------------------------------------------------
@@ -205,9 +223,10 @@ class Person:
         begin = time.perf_counter()
         try:
             home = await self.http.post(
-                "hub/login", params={"next": "/hub/home"},
+                "hub/login",
+                params={"next": "/hub/home"},
                 data={"username": self.login, "password": "any", "_xsrf": self._xsrf()},
-            )  # fmt: skip
+            )
             if home.status_code != 200 or home.url.path != "/hub/home":
                 raise RuntimeError(f"login: {home.status_code} at {home.url.path}")
             t.login = time.perf_counter() - begin
@@ -228,8 +247,9 @@ class Person:
         """The spawn-pending page's EventSource: the progress stream until `ready`."""
         xsrf = self._xsrf()
         url = f"hub/api/users/{self.login}/servers/{WORKSPACE}/progress"
-        async with self.http.stream("GET", url, params={"_xsrf": xsrf},
-                                    headers={"X-XSRFToken": xsrf}) as stream:  # fmt: skip
+        async with self.http.stream(
+            "GET", url, params={"_xsrf": xsrf}, headers={"X-XSRFToken": xsrf}
+        ) as stream:
             if stream.status_code != 200:
                 raise RuntimeError(f"progress: {stream.status_code}")
             async for line in stream.aiter_lines():
@@ -477,8 +497,10 @@ def report(results: list[HubResult], args: argparse.Namespace, seconds: float) -
         good = [t for t in r.one_by_one if not t.error]
         each = " ".join(f"{t.lab:.2f}" for t in good)
         failed = len(r.one_by_one) - len(good)
-        print(f"{r.label + ': sign-in -> lab 200':<36}{stat([t.lab for t in good])}   {each}"
-              + (f"   ({failed} FAILED)" if failed else ""))  # fmt: skip
+        print(
+            f"{r.label + ': sign-in -> lab 200':<36}{stat([t.lab for t in good])}   {each}"
+            + (f"   ({failed} FAILED)" if failed else "")
+        )
         for name, part in phases:
             print(f"{'  ' + name:<36}{stat([part(t) for t in good])}")
     print()
@@ -489,23 +511,30 @@ def report(results: list[HubResult], args: argparse.Namespace, seconds: float) -
         w = r.workshop
         good = [t for t in w.timelines if not t.error]
         failed = len(w.timelines) - len(good)
-        print(f"{r.label:<36}{w.seconds:>10.1f}{stat([t.lab for t in good])}"
-              + (f"   ({failed} FAILED)" if failed else ""))  # fmt: skip
+        print(
+            f"{r.label:<36}{w.seconds:>10.1f}{stat([t.lab for t in good])}"
+            + (f"   ({failed} FAILED)" if failed else "")
+        )
         for name, part in phases:
             print(f"{'  ' + name:<36}{'':>10}{stat([part(t) for t in good])}")
     print()
-    print(f"the workshop's processes{'':<12}{'hub':>9}{'proxy':>9}{'job srv':>9}"
-          f"{'servers':>10}{'each':>9}")  # fmt: skip
+    print(
+        f"the workshop's processes{'':<12}{'hub':>9}{'proxy':>9}{'job srv':>9}"
+        f"{'servers':>10}{'each':>9}"
+    )
     for r in results:
         w = r.workshop
         cells = "".join(f"{w.cpu.get(k, 0):>8.1f}s" for k in KINDS[:3])
         each = w.cpu.get("server", 0) / w.servers if w.servers else 0
-        print(f"{r.label + ': CPU during it':<36}{cells}{w.cpu.get('server', 0):>9.1f}s"
-              f"{each:>8.1f}s")  # fmt: skip
+        print(
+            f"{r.label + ': CPU during it':<36}{cells}{w.cpu.get('server', 0):>9.1f}s{each:>8.1f}s"
+        )
         cells = "".join(f"{w.rss.get(k, 0):>6.0f} MB" for k in KINDS[:3])
         each = w.rss.get("server", 0) / w.servers if w.servers else 0
-        print(f"{'  RSS when all were ready':<36}{cells}{w.rss.get('server', 0):>7.0f} MB"
-              f"{each:>6.0f} MB   ({w.servers} servers; load average {w.load:.1f})")  # fmt: skip
+        print(
+            f"{'  RSS when all were ready':<36}{cells}{w.rss.get('server', 0):>7.0f} MB"
+            f"{each:>6.0f} MB   ({w.servers} servers; load average {w.load:.1f})"
+        )
     print()
     ext, plain = results
     errors = [t.error for r in results for t in r.one_by_one + r.workshop.timelines if t.error]
@@ -548,13 +577,24 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-hub-"))
     say(f"bench-hub: in {folder}; load average {os.getloadavg()[0]:.1f}")
     try:
-        results.append(run_hub(
-            "jupyter-ext", lambda: ext_hub(folder / "ext", solo + crowd), folder, solo, crowd,
-        ))  # fmt: skip
-        results.append(run_hub(
-            "plain JupyterHub", lambda: plain_hub(folder / "plain", solo + crowd).start(),
-            folder, solo, crowd,
-        ))  # fmt: skip
+        results.append(
+            run_hub(
+                "jupyter-ext",
+                lambda: ext_hub(folder / "ext", solo + crowd),
+                folder,
+                solo,
+                crowd,
+            )
+        )
+        results.append(
+            run_hub(
+                "plain JupyterHub",
+                lambda: plain_hub(folder / "plain", solo + crowd).start(),
+                folder,
+                solo,
+                crowd,
+            )
+        )
     except Exception:
         for log in sorted(folder.glob("*/hub.log")):
             say(f"--- the end of {log}:\n" + log.read_text(errors="replace")[-3000:])

@@ -118,8 +118,9 @@ def server_time(response: httpx.Response) -> float:
     return float(timing.split("dur=", 1)[1])
 
 
-def measure(http: httpx.Client, url: str, params: dict[str, str], samples: int,
-            budget: float) -> Stat:  # fmt: skip
+def measure(
+    http: httpx.Client, url: str, params: dict[str, str], samples: int, budget: float
+) -> Stat:
     for _ in range(3):  # warm-up: templates compiled, caches filled, pages of the db read
         _ok(http.get(url, params=params))
     stat = Stat()
@@ -171,10 +172,13 @@ def rows_to_time(
             ("event log page, workspace=<busy>", "event-log", {"workspace": workspace}),
             ("event log page, user=dev", "event-log", {"user": "dev"}),
             ("event log page, q=model", "event-log", {"q": "model"}),
-            ("event log page, job_request=<one>", "event-log",
-             {"job_request": filled.member_job_request}),
+            (
+                "event log page, job_request=<one>",
+                "event-log",
+                {"job_request": filled.member_job_request},
+            ),
             (f"event log page, page {DEEP_PAGE + 1} (cursor)", "event-log", {"cursor": cursor}),
-        ]  # fmt: skip
+        ]
     else:
         log_rows = [
             (f"API GET /jobs?limit={LIMIT} (no page yet)", "api/v1/jobs", {"limit": str(LIMIT)}),
@@ -206,8 +210,13 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def report(filled: Filled, fill_seconds: float, results: dict[str, dict[str, Stat]],
-           args: argparse.Namespace, event_log_page: bool) -> None:  # fmt: skip
+def report(
+    filled: Filled,
+    fill_seconds: float,
+    results: dict[str, dict[str, Stat]],
+    args: argparse.Namespace,
+    event_log_page: bool,
+) -> None:
     workspaces = sum(len(names) for names in filled.workspaces.values())
     print(
         f"job server pages: {workspaces} workspaces in {PROJECTS} projects, {len(filled.tokens)} "
@@ -241,9 +250,11 @@ def report(filled: Filled, fill_seconds: float, results: dict[str, dict[str, Sta
             )
             worst = max(worst, (s95, f"{label}, as {who}"))
     over = sum(
-        1 for rows in results.values() for s in rows.values()
+        1
+        for rows in results.values()
+        for s in rows.values()
         if nearest_rank(s.server, 0.95) >= TARGET_P95
-    )  # fmt: skip
+    )
     total = sum(len(rows) for rows in results.values())
     print()
     print(
@@ -281,8 +292,9 @@ def main() -> None:
         with serving(url, workdir / "repos") as root:
             for who, username in (("member", "dev"), ("core_developer", "admin")):
                 headers = {"Authorization": f"Bearer {filled.tokens[username]}"}
-                with httpx.Client(base_url=root, headers=headers, timeout=60,
-                                  trust_env=False) as http:  # fmt: skip
+                with httpx.Client(
+                    base_url=root, headers=headers, timeout=60, trust_env=False
+                ) as http:
                     event_log_page = _has_event_log(http)
                     results[who] = {}
                     cursor = deep_cursor(http)

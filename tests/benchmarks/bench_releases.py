@@ -108,27 +108,50 @@ def seed(server: JobServer, files: list[tuple[str, str, int]], counts: list[int]
         workspace = session.scalar(select(orm.Workspace))
         backend = session.scalar(select(orm.Backend))
         request = orm.JobRequest(
-            workspace_id=workspace.id, backend_id=backend.id, sha="0" * 40,
-            actions=["make_tables"], project_yaml="", created_by_id=dev.id,
-        )  # fmt: skip
+            workspace_id=workspace.id,
+            backend_id=backend.id,
+            sha="0" * 40,
+            actions=["make_tables"],
+            project_yaml="",
+            created_by_id=dev.id,
+        )
         session.add(request)
         session.flush()
         job = orm.Job(
-            identifier="benchjob00000001", job_request_id=request.id, workspace_id=workspace.id,
-            backend_id=backend.id, created_by_id=dev.id, action="make_tables",
-            run="python make_tables.py", state="succeeded",
-        )  # fmt: skip
+            identifier="benchjob00000001",
+            job_request_id=request.id,
+            workspace_id=workspace.id,
+            backend_id=backend.id,
+            created_by_id=dev.id,
+            action="make_tables",
+            run="python make_tables.py",
+            state="succeeded",
+        )
         session.add(job)
         session.flush()
         ids = []
         for count in counts:
-            release = orm.Release(workspace_id=workspace.id, backend_id=backend.id,
-                                  created_by_id=dev.id, state="released", published_at=now,
-                                  published_by_id=dev.id, groups={"g": {}})  # fmt: skip
+            release = orm.Release(
+                workspace_id=workspace.id,
+                backend_id=backend.id,
+                created_by_id=dev.id,
+                state="released",
+                published_at=now,
+                published_by_id=dev.id,
+                groups={"g": {}},
+            )
             for path, sha, size in files[:count]:
-                release.files.append(orm.ReleaseFile(job_id=job.id, group="g", path=path,
-                                                     sha256=sha, size=size, state="released",
-                                                     uploaded_at=now))  # fmt: skip
+                release.files.append(
+                    orm.ReleaseFile(
+                        job_id=job.id,
+                        group="g",
+                        path=path,
+                        sha256=sha,
+                        size=size,
+                        state="released",
+                        uploaded_at=now,
+                    )
+                )
             session.add(release)
             session.flush()
             ids.append(release.id)
@@ -147,8 +170,12 @@ def _serve(url: str, release_dir: str, key: str, conn: Any) -> None:
     from jupyter_ext.jobserver.security import Vault
 
     engine = make_engine(url)
-    app = make_app(make_sessionmaker(engine), Vault([key]), Repositories(LocalGit(["/"])),
-                   Settings(release_dir=release_dir))  # fmt: skip
+    app = make_app(
+        make_sessionmaker(engine),
+        Vault([key]),
+        Repositories(LocalGit(["/"])),
+        Settings(release_dir=release_dir),
+    )
     try:
         serve_app(app, conn)
     finally:
@@ -210,8 +237,9 @@ def download(root: str, token: str, release_id: str) -> tuple[int, float]:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(trust_env=False, timeout=120) as client:
         started = time.perf_counter()
-        with client.stream("GET", f"{root}api/v2/releases/{release_id}/zip",
-                           headers=headers) as response:  # fmt: skip
+        with client.stream(
+            "GET", f"{root}api/v2/releases/{release_id}/zip", headers=headers
+        ) as response:
             response.raise_for_status()
             for block in response.iter_raw(MIB):
                 received += len(block)
@@ -221,8 +249,9 @@ def download(root: str, token: str, release_id: str) -> tuple[int, float]:
 def zip_cli(paths: list[Path]) -> tuple[int, float]:
     """`zip -q -0 - FILES` to a pipe that is read and dropped: its bytes and seconds."""
     started = time.perf_counter()
-    zipper = subprocess.Popen(["zip", "-q", "-0", "-", "-@"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE)  # fmt: skip
+    zipper = subprocess.Popen(
+        ["zip", "-q", "-0", "-", "-@"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
 
     def feed() -> None:
         zipper.stdin.write("\n".join(map(str, paths)).encode())
@@ -241,8 +270,17 @@ def zip_cli(paths: list[Path]) -> tuple[int, float]:
 
 # -- the pre-release rules over many tables --------------------------------------------------
 
-REGIONS = ["North East", "North West", "Yorkshire and The Humber", "East Midlands",
-           "West Midlands", "East", "London", "South East", "South West"]  # fmt: skip
+REGIONS = [
+    "North East",
+    "North West",
+    "Yorkshire and The Humber",
+    "East Midlands",
+    "West Midlands",
+    "East",
+    "London",
+    "South East",
+    "South West",
+]
 AGE_BANDS = ["0-17", "18-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80+"]
 HEADER = "region,age_band,sex,month,population,cases,deaths,rate_per_1000\n"
 TYPICAL_RUNS = 200
@@ -295,8 +333,10 @@ def bench_rules(tables: int, rows: int) -> None:
         paths = write_tables(Path(tmp) / "tables", tables, rows)
         size = sum(p.stat().st_size for p in paths)
         seconds = time.perf_counter() - started
-        print(f"{tables:,} tables of {rows:,} rows ({size / tables / 1e3:,.0f} KB each, "
-              f"{size / 1e6:,.0f} MB) written in {seconds:.1f} s")  # fmt: skip
+        print(
+            f"{tables:,} tables of {rows:,} rows ({size / tables / 1e3:,.0f} KB each, "
+            f"{size / 1e6:,.0f} MB) written in {seconds:.1f} s"
+        )
         time_checks(paths[:20], rules)  # warm: imports, first reads
         started = time.perf_counter()
         times, checks = time_checks(paths, rules)
@@ -304,17 +344,25 @@ def bench_rules(tables: int, rows: int) -> None:
         typical, _ = time_checks([paths[0]] * TYPICAL_RUNS, rules)
         typical_size = paths[0].stat().st_size
     flagged = sum(1 for c in checks if c.findings)
-    print(f"\n{'rules over tables':>20} {'files/s':>9} {'MB/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'max ms':>8}")  # fmt: skip
-    print(f"{f'{tables:,} x {rows:,} rows':>20} {tables / total:>9,.0f} {size / total / 1e6:>7.0f} "
-          f"{median(times) * 1e3:>8.2f} {nearest_rank(times, 0.95) * 1e3:>8.2f} "
-          f"{max(times) * 1e3:>8.2f}")  # fmt: skip
+    print(
+        f"\n{'rules over tables':>20} {'files/s':>9} {'MB/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'max ms':>8}"
+    )
+    print(
+        f"{f'{tables:,} x {rows:,} rows':>20} {tables / total:>9,.0f} {size / total / 1e6:>7.0f} "
+        f"{median(times) * 1e3:>8.2f} {nearest_rank(times, 0.95) * 1e3:>8.2f} "
+        f"{max(times) * 1e3:>8.2f}"
+    )
     verdict = "met" if median(typical) < 0.010 else "NOT met"
-    print(f"\ntypical file ({rows:,} rows, {typical_size / 1e3:,.0f} KB, "
-          f"{len(checks[0].columns)} columns), median of {TYPICAL_RUNS} checks: "
-          f"{median(typical) * 1e3:.2f} ms (target < 10 ms: {verdict})")  # fmt: skip
-    print(f"{flagged:,} of {tables:,} tables have findings (small counts), as expected of "
-          "tables before suppression; files read from the page cache, one core.")  # fmt: skip
+    print(
+        f"\ntypical file ({rows:,} rows, {typical_size / 1e3:,.0f} KB, "
+        f"{len(checks[0].columns)} columns), median of {TYPICAL_RUNS} checks: "
+        f"{median(typical) * 1e3:.2f} ms (target < 10 ms: {verdict})"
+    )
+    print(
+        f"{flagged:,} of {tables:,} tables have findings (small counts), as expected of "
+        "tables before suppression; files read from the page cache, one core."
+    )
 
 
 # -- the whole thing --------------------------------------------------------------------------
@@ -346,8 +394,10 @@ def bench_zip(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         files = write_files(release_dir, args.files, args.mb * MIB)
         total = sum(size for _, _, size in files)
-        print(f"{args.files} files of {args.mb} MiB of CSV text written "
-              f"({total / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        print(
+            f"{args.files} files of {args.mb} MiB of CSV text written "
+            f"({total / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s"
+        )
         url = f"sqlite:///{folder / 'js.sqlite'}"
         server = JobServer(url, folder, Settings(release_dir=str(release_dir)))
         releases = seed(server, files, [small, args.files])
@@ -364,18 +414,24 @@ def bench_zip(args: argparse.Namespace) -> None:
                 zipped, zip_seconds = zip_cli(paths)
                 rows.append((count, size, received, seconds, zipped, zip_seconds, rss))
     print()
-    print(f"{'release':>20} {'zip bytes':>14} {'server MB/s':>12} {'zip -0 MB/s':>12} "
-          f"{'ratio':>6} {'server RSS before':>18} {'peak growth':>12}")  # fmt: skip
+    print(
+        f"{'release':>20} {'zip bytes':>14} {'server MB/s':>12} {'zip -0 MB/s':>12} "
+        f"{'ratio':>6} {'server RSS before':>18} {'peak growth':>12}"
+    )
     for count, size, received, seconds, zipped, zip_seconds, rss in rows:
         label = f"{count} files, {size / 1e6:,.0f} MB"
         server_rate, zip_rate = received / seconds / 1e6, zipped / zip_seconds / 1e6
-        print(f"{label:>20} {received:>14,} {server_rate:>12.0f} {zip_rate:>12.0f} "
-              f"{server_rate / zip_rate:>6.2f} {rss.before / MIB:>15.1f} MiB "
-              f"{rss.growth / MIB:>8.1f} MiB")  # fmt: skip
+        print(
+            f"{label:>20} {received:>14,} {server_rate:>12.0f} {zip_rate:>12.0f} "
+            f"{server_rate / zip_rate:>6.2f} {rss.before / MIB:>15.1f} MiB "
+            f"{rss.growth / MIB:>8.1f} MiB"
+        )
     note = "VmHWM reset and read" if rows[-1][-1].hwm is not None else "psutil samples only"
     print(f"\npeak RSS growth: the most over the RSS just before each download ({note}).")
-    print("zip -q -0 writes to a pipe read by this process; the server's zip goes over "
-          "loopback HTTP to httpx in this process.")  # fmt: skip
+    print(
+        "zip -q -0 writes to a pipe read by this process; the server's zip goes over "
+        "loopback HTTP to httpx in this process."
+    )
 
 
 if __name__ == "__main__":

@@ -180,14 +180,31 @@ def runner(
     token_file.write_text(token)
     log_path = workdir / "runner.log"
     command = [
-        str(BIN / "jupyter-ext"), "runner", "--server", base.removesuffix("/api/v1/"),
-        "--backend", backend, "--token-file", str(token_file), "--executor", executor,
-        "--workdir", str(workdir / "site"), "--capacity", str(capacity),
-    ]  # fmt: skip
+        str(BIN / "jupyter-ext"),
+        "runner",
+        "--server",
+        base.removesuffix("/api/v1/"),
+        "--backend",
+        backend,
+        "--token-file",
+        str(token_file),
+        "--executor",
+        executor,
+        "--workdir",
+        str(workdir / "site"),
+        "--capacity",
+        str(capacity),
+    ]
     env = {**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             yield
         except BaseException:
@@ -315,9 +332,12 @@ async def finish(watcher: Watcher, request: Submitted, timeout: float) -> float:
     """Wait for the request's jobs to end; when the last success was read (perf_counter)."""
     ids = request.identifiers
     await watcher.until(lambda: watcher.ended(ids), timeout, f"the end of {len(ids)} jobs")
-    failed = [f"{watcher.jobs[i]['action']}: {watcher.jobs[i]['state']} "
-              f"({watcher.jobs[i]['status_message']})"
-              for i in ids if watcher.jobs[i]["state"] != "succeeded"]  # fmt: skip
+    failed = [
+        f"{watcher.jobs[i]['action']}: {watcher.jobs[i]['state']} "
+        f"({watcher.jobs[i]['status_message']})"
+        for i in ids
+        if watcher.jobs[i]["state"] != "succeeded"
+    ]
     if failed:
         raise RuntimeError(f"{len(failed)} jobs did not succeed: {'; '.join(failed[:3])}")
     return max(watcher.seen[i]["succeeded"] for i in ids)
@@ -410,8 +430,13 @@ def build_peer_images(client) -> list[str]:
         except docker.errors.ImageNotFound:
             made.append(tag)
         dockerfile += f"LABEL {RECIPE_LABEL}={recipe}\n"
-        client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag,
-                            network_mode="none", pull=False, rm=True)  # fmt: skip
+        client.images.build(
+            fileobj=io.BytesIO(dockerfile.encode()),
+            tag=tag,
+            network_mode="none",
+            pull=False,
+            rm=True,
+        )
     return made
 
 
@@ -464,9 +489,15 @@ def opensafely_once(client, workdir: Path, run: int) -> float:
     opensafely.update_version_check()  # it skips its PyPI check for 4 hours
     with log.open("w") as out, removing_opensafely_leftovers(client):
         start = time.perf_counter()
-        done = subprocess.run([str(BIN / "opensafely"), "run", "run_all"], cwd=project, env=env,
-                              stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                              timeout=600)  # fmt: skip
+        done = subprocess.run(
+            [str(BIN / "opensafely"), "run", "run_all"],
+            cwd=project,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+        )
         seconds = time.perf_counter() - start
     if done.returncode != 0 or not (project / "output" / "report.md").exists():
         raise RuntimeError(f"exit code {done.returncode}:\n{tail(log)}")
@@ -489,25 +520,42 @@ class Contender:
 
 
 async def end_to_end(
-    http: httpx.AsyncClient, watcher: Watcher, base: str, tokens: dict[str, str],
-    workdir: Path, args: argparse.Namespace,
-) -> list[Contender]:  # fmt: skip
+    http: httpx.AsyncClient,
+    watcher: Watcher,
+    base: str,
+    tokens: dict[str, str],
+    workdir: Path,
+    args: argparse.Namespace,
+) -> list[Contender]:
     """(4) The three, run by run: local executor, Docker executor, `opensafely run`."""
     client, no_docker = docker_client()
     no_opensafely, made = prepare_opensafely(client)
     contenders = [
         Contender("our runner + local executor", lambda i: sample_once(http, watcher, "local", i)),
-        Contender("our runner + Docker executor",
-                  lambda i: sample_once(http, watcher, "docker", i), no_docker),
-        Contender("opensafely run run_all (Docker)",
-                  lambda i: asyncio.to_thread(opensafely_once, client, workdir, i),
-                  no_docker or no_opensafely),
-    ]  # fmt: skip
+        Contender(
+            "our runner + Docker executor",
+            lambda i: sample_once(http, watcher, "docker", i),
+            no_docker,
+        ),
+        Contender(
+            "opensafely run run_all (Docker)",
+            lambda i: asyncio.to_thread(opensafely_once, client, workdir, i),
+            no_docker or no_opensafely,
+        ),
+    ]
     try:
         with contextlib.ExitStack() as stack:
             if not no_docker:
-                stack.enter_context(runner(base, "docker", tokens["docker"], "docker",
-                                           workdir / "runner-docker", args.capacity))  # fmt: skip
+                stack.enter_context(
+                    runner(
+                        base,
+                        "docker",
+                        tokens["docker"],
+                        "docker",
+                        workdir / "runner-docker",
+                        args.capacity,
+                    )
+                )
                 try:  # the Docker runner's first job, untimed
                     await finish(watcher, await submit(http, "trivial", "docker", ["hello"]), 120)
                 except RuntimeError as exc:
@@ -545,16 +593,19 @@ async def measure(
 ) -> Results:
     results = Results()
     http = httpx.AsyncClient(
-        base_url=base, headers={"Authorization": f"Bearer {tokens['dev']}"},
-        timeout=httpx.Timeout(30, read=None), trust_env=False,
-    )  # fmt: skip
+        base_url=base,
+        headers={"Authorization": f"Bearer {tokens['dev']}"},
+        timeout=httpx.Timeout(30, read=None),
+        trust_env=False,
+    )
     async with http:
         watcher = Watcher()
         follow = asyncio.create_task(watcher.follow(http))
         try:
             await asyncio.wait_for(watcher.connected.wait(), 30)
-            with runner(base, "local", tokens["local"], "local", workdir / "runner-local",
-                        args.capacity):  # fmt: skip
+            with runner(
+                base, "local", tokens["local"], "local", workdir / "runner-local", args.capacity
+            ):
                 say(f"1/4 submit to running: {args.submissions} trivial jobs, one at a time ...")
                 results.running, results.answered = await submit_to_running(
                     http, watcher, args.submissions

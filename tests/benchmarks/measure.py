@@ -37,8 +37,9 @@ def serve_app(app: Any, conn: Any) -> None:
 
 
 @contextlib.contextmanager
-def child_server(target: Callable[..., None], args: tuple[Any, ...],
-                 ready_path: str = "api/v1/openapi.json") -> Iterator[tuple[str, int]]:  # fmt: skip
+def child_server(
+    target: Callable[..., None], args: tuple[Any, ...], ready_path: str = "api/v1/openapi.json"
+) -> Iterator[tuple[str, int]]:
     """Run `target(*args, send)` in a child; yield its root URL and pid once `ready_path`
     answers 200; always stop it. `target` sends its port on `send` when it listens."""
     context = multiprocessing.get_context("spawn")

@@ -42,8 +42,11 @@ def root(world) -> str:
 
 @pytest.fixture
 def world(tmp_path):
-    server = JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path,
-                       Settings(release_dir=str(tmp_path / "released")))  # fmt: skip
+    server = JobServer(
+        f"sqlite:///{tmp_path / 'js.sqlite'}",
+        tmp_path,
+        Settings(release_dir=str(tmp_path / "released")),
+    )
     world = build_world(server, tmp_path)
     yield world
     world.close()
@@ -68,8 +71,10 @@ def test_lists_go_across_pages_with_filters_and_get(world, connect, tmp_path):
     member = {"username": "dev2", "roles": ["project_developer"]}
     world.client("admin").post("projects/sample-study/members", json=member).raise_for_status()
     dev, dev2 = connect("dev"), connect("dev2")
-    made = [dev.job_requests.create("sample", actions=[action], backend="tpp")
-            for action in ("generate_dataset", "make_plot", "make_table", "report")]  # fmt: skip
+    made = [
+        dev.job_requests.create("sample", actions=[action], backend="tpp")
+        for action in ("generate_dataset", "make_plot", "make_table", "report")
+    ]
     made[0].cancel()  # so that it may be asked for again
     made.append(dev2.job_requests.create("sample", actions=["generate_dataset"], backend="tpp"))
     assert world.client("dev").get("job-requests", params={"limit": 2}).json()["next"]
@@ -93,8 +98,11 @@ def test_lists_go_across_pages_with_filters_and_get(world, connect, tmp_path):
     for n in range(3):
         world.project("uni", f"Study {n}")
     assert [p.slug for p in connect("admin").projects.list(org="uni", page_size=2)] == [
-        "sample-study", "study-0", "study-1", "study-2",
-    ]  # fmt: skip
+        "sample-study",
+        "study-0",
+        "study-1",
+        "study-2",
+    ]
     assert [p.slug for p in dev.projects.list()] == ["sample-study"]
 
     assert dev.projects.get("sample-study").name == "Sample study"
@@ -140,8 +148,9 @@ def test_create_and_wait_with_progress_on_and_off(world, connect, tmp_path, caps
         backend = dev.backends.get("tpp")
     assert done.state == "succeeded"
     assert [(j.action, j.state) for j in done.jobs] == [
-        ("derive_measures", "succeeded"), ("make_table", "succeeded"),
-    ]  # fmt: skip
+        ("derive_measures", "succeeded"),
+        ("make_table", "succeeded"),
+    ]
     assert backend.online and backend.last_seen_at and "online" in repr(backend)
     outputs = done.jobs[-1].outputs()
     assert {o.path: o.privacy_level for o in outputs}["output/table_by_region.csv"] == (
@@ -206,12 +215,23 @@ def _lines(*seqs):
 
 def test_server_sent_events_are_decoded_as_the_standard_says():
     decoder = SSEDecoder()
-    stream = [": ping", "", "id: 7", "event: job", 'data: {"a":', "data: 1}", "",
-              "event: reconnect", "data: falling behind", ""]  # fmt: skip
+    stream = [
+        ": ping",
+        "",
+        "id: 7",
+        "event: job",
+        'data: {"a":',
+        "data: 1}",
+        "",
+        "event: reconnect",
+        "data: falling behind",
+        "",
+    ]
     events = [e for e in map(decoder.feed, stream) if e is not None]
     assert [(e.id, e.kind, e.data) for e in events] == [
-        (7, "job", {"a": 1}), (7, "reconnect", "falling behind"),
-    ]  # fmt: skip
+        (7, "job", {"a": 1}),
+        (7, "reconnect", "falling behind"),
+    ]
 
 
 def test_errors_are_typed_and_carry_the_servers_sentence(world, connect):
@@ -310,20 +330,30 @@ def test_retries_while_the_job_server_restarts_and_never_make_two(world, connect
 
 def released_file(world, connect):
     """A published release of one file that the backend has uploaded: (release, its file)."""
-    for user, roles in (("checker1", ["output_checker"]), ("checker2", ["output_checker"]),
-                        ("publisher", ["output_publisher"])):  # fmt: skip
+    for user, roles in (
+        ("checker1", ["output_checker"]),
+        ("checker2", ["output_checker"]),
+        ("publisher", ["output_publisher"]),
+    ):
         world.user(user, roles)
     runner = world.client(token=world.runner_token)
     connect("dev").job_requests.create("sample", actions=["generate_dataset"], backend="tpp")
     (lease,) = runner.post("runner/poll", json={"wait": 0}).json()
     job = lease["identifier"]
-    output = {"path": "output/table.csv", "size": len(CONTENT), "sha256": SHA,
-              "privacy_level": "moderately_sensitive"}  # fmt: skip
+    output = {
+        "path": "output/table.csv",
+        "size": len(CONTENT),
+        "sha256": SHA,
+        "privacy_level": "moderately_sensitive",
+    }
     runner.post(f"runner/jobs/{job}/outputs", json={"outputs": [output]})
     runner.post(f"runner/jobs/{job}/status", json={"state": "succeeded", "exit_code": 0})
 
-    group = {"context": "counts by region", "disclosure_control": "rounded to 5",
-             "files": [{"job": job, "path": "output/table.csv"}]}  # fmt: skip
+    group = {
+        "context": "counts by region",
+        "disclosure_control": "rounded to 5",
+        "files": [{"job": job, "path": "output/table.csv"}],
+    }
     release = connect("dev").releases.create("sample", backend="tpp", groups={"tables": group})
     (file,) = release.files
     for checker in ("checker1", "checker2"):
@@ -433,11 +463,29 @@ def test_configured_from_a_workspace_servers_environment(world, monkeypatch):
 
 def test_the_public_names_are_pinned():
     assert sorted(client_package.__all__) == [
-        "AccessRequest", "Actions", "AsyncClient", "Backend", "BadRequest", "ChecksumMismatch",
-        "Client", "ClientError", "Conflict", "Dataset", "Forbidden", "Job", "JobRequest",
+        "AccessRequest",
+        "Actions",
+        "AsyncClient",
+        "Backend",
+        "BadRequest",
+        "ChecksumMismatch",
+        "Client",
+        "ClientError",
+        "Conflict",
+        "Dataset",
+        "Forbidden",
+        "Job",
+        "JobRequest",
         "JobServerError",
-        "JobServerUnreachable", "LiveEvent", "LogLine", "NotFound", "Release", "ServerError",
-        "Unauthorized", "ValidationError", "WaitTimeout",
-    ]  # fmt: skip
+        "JobServerUnreachable",
+        "LiveEvent",
+        "LogLine",
+        "NotFound",
+        "Release",
+        "ServerError",
+        "Unauthorized",
+        "ValidationError",
+        "WaitTimeout",
+    ]
     for name in client_package.__all__:
         assert getattr(client_package, name).__module__.startswith("jupyter_ext.client")

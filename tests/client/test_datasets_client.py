@@ -53,11 +53,16 @@ def register(server, tmp_path, name="primary-care", dummy=DUMMY_CSV, upload=True
     from jupyter_ext.runner.datasets import build_manifest
 
     data = make_dataset(tmp_path / name / "data", {"patients.csv": REAL_CSV})
-    body = {"name": name, "description": "GP records, 2019-2024\nOne row a patient.",
-            "owner": "uni", "manifest": build_manifest(data).model_dump(mode="json")}  # fmt: skip
+    body = {
+        "name": name,
+        "description": "GP records, 2019-2024\nOne row a patient.",
+        "owner": "uni",
+        "manifest": build_manifest(data).model_dump(mode="json"),
+    }
     if dummy:
-        fake = make_dataset(tmp_path / name / "dummy",
-                            {"patients.csv": dummy, "notes/README.txt": DUMMY_NOTE})  # fmt: skip
+        fake = make_dataset(
+            tmp_path / name / "dummy", {"patients.csv": dummy, "notes/README.txt": DUMMY_NOTE}
+        )
         body["dummy"] = build_manifest(fake).model_dump(mode="json")
     runner = server.client(token=server.runner_token)
     made = runner.post("runner/datasets", json=body)
@@ -66,23 +71,45 @@ def register(server, tmp_path, name="primary-care", dummy=DUMMY_CSV, upload=True
     if dummy and upload:
         routes = server.client().get("openapi.json").json()["paths"]
         if "/api/v1/runner/datasets/{name}/versions/{version}/dummy/{path}" not in routes:
-            pytest.skip("the job server has no PUT /runner/datasets/{name}/versions/{version}/"
-                        "dummy/{path} to send dummy data to")  # fmt: skip
+            pytest.skip(
+                "the job server has no PUT /runner/datasets/{name}/versions/{version}/"
+                "dummy/{path} to send dummy data to"
+            )
         for path in ("patients.csv", "notes/README.txt"):
-            sent = runner.put(f"runner/datasets/{name}/versions/{version}/dummy/{path}",
-                              content=(fake / path).read_bytes())  # fmt: skip
+            sent = runner.put(
+                f"runner/datasets/{name}/versions/{version}/dummy/{path}",
+                content=(fake / path).read_bytes(),
+            )
             assert sent.status_code == 204, sent.text
     return made.json()
 
 
 ROWS = [
-    {"patient_id": 1, "age": 34, "weight": 70.5, "smoker": True,
-     "diagnosed": dt.date(2021, 3, 4), "region": "North"},
-    {"patient_id": 2, "age": 51, "weight": None, "smoker": False, "diagnosed": None,
-     "region": "South"},
-    {"patient_id": 3, "age": None, "weight": 82.0, "smoker": False,
-     "diagnosed": dt.date(2020, 12, 31), "region": None},
-]  # fmt: skip
+    {
+        "patient_id": 1,
+        "age": 34,
+        "weight": 70.5,
+        "smoker": True,
+        "diagnosed": dt.date(2021, 3, 4),
+        "region": "North",
+    },
+    {
+        "patient_id": 2,
+        "age": 51,
+        "weight": None,
+        "smoker": False,
+        "diagnosed": None,
+        "region": "South",
+    },
+    {
+        "patient_id": 3,
+        "age": None,
+        "weight": 82.0,
+        "smoker": False,
+        "diagnosed": dt.date(2020, 12, 31),
+        "region": None,
+    },
+]
 
 
 @pytest.fixture
@@ -129,8 +156,9 @@ def test_see_ask_decide_and_load_the_dummy_data(world, connect, governor, tmp_pa
     revoked = governor.datasets.revoke(asked, "the study ended")
     assert revoked is asked and asked.state == "revoked" and asked.reason == "the study ended"
     assert dev.datasets.usable() == []
-    again = dev.datasets.request("primary-care", "a second look", project="sample-study",
-                                 versions=[1])  # fmt: skip
+    again = dev.datasets.request(
+        "primary-care", "a second look", project="sample-study", versions=[1]
+    )
     assert again.versions == [1]
     assert governor.datasets.reject(again, "not needed").state == "rejected"
     third = dev.datasets.request("primary-care", "a third look")
@@ -146,8 +174,11 @@ def test_as_a_frame_with_pandas_and_without(world, connect, tmp_path, monkeypatc
     assert isinstance(table, pandas.DataFrame) and list(table.columns) == list(ROWS[0])
     kinds = {name: str(kind) for name, kind in table.dtypes.items()}
     assert {name: kinds[name] for name in ("patient_id", "age", "weight", "smoker")} == {
-        "patient_id": "Int64", "age": "Int64", "weight": "Float64", "smoker": "boolean",
-    }  # fmt: skip
+        "patient_id": "Int64",
+        "age": "Int64",
+        "weight": "Float64",
+        "smoker": "boolean",
+    }
     assert kinds["diagnosed"].startswith("datetime64") and kinds["region"] in ("object", "str")
     assert table["age"].sum() == 85 and table["age"].isna().sum() == 1
     assert table["smoker"].tolist()[:2] == [True, False]
@@ -185,8 +216,11 @@ def test_each_mistake_says_what_to_do(world, connect, tmp_path, monkeypatch):  #
     register(world, tmp_path)
     register(world, tmp_path / "plain", name="no-dummy", dummy=None)
     dev, anywhere = connect("dev", workspace="sample"), connect("dev")
-    with pytest.raises(ClientError, match="no backend has a dataset named 'nothing'.*"
-                                          r"primary-care \(tpp\)"):  # fmt: skip
+    with pytest.raises(
+        ClientError,
+        match="no backend has a dataset named 'nothing'.*"
+        r"primary-care \(tpp\)",
+    ):
         dev.datasets.dummy("nothing")
     with pytest.raises(ClientError, match="which project\\?"):
         anywhere.datasets.usable()
@@ -194,16 +228,20 @@ def test_each_mistake_says_what_to_do(world, connect, tmp_path, monkeypatch):  #
         anywhere.datasets.request("primary-care", "p")
     with pytest.raises(ClientError, match="no-dummy has no dummy data: ask its owner \\(uni\\)"):
         dev.datasets.dummy("no-dummy")
-    with pytest.raises(ClientError, match=r"has no file 'missing\.csv'; it has notes/README\.txt, "
-                                          r"patients\.csv$"):  # fmt: skip
+    with pytest.raises(
+        ClientError,
+        match=r"has no file 'missing\.csv'; it has notes/README\.txt, "
+        r"patients\.csv$",
+    ):
         dev.datasets.dummy("primary-care", path="missing.csv")
     with pytest.raises(ClientError, match="has no version 9"):
         dev.datasets.dummy("primary-care", version=9)
     assert list(anywhere.datasets.access()) == []  # nothing was asked
 
     # registered, its bytes not sent yet: the job server says so
-    register(world, tmp_path / "late", name="late", dummy=DUMMY_CSV + "4,1,1,y,,East\n",
-             upload=False)  # fmt: skip
+    register(
+        world, tmp_path / "late", name="late", dummy=DUMMY_CSV + "4,1,1,y,,East\n", upload=False
+    )
     with pytest.raises(Conflict, match=r"has not sent patients\.csv"):
         dev.datasets.dummy("late", path="patients.csv")
 
@@ -211,15 +249,20 @@ def test_each_mistake_says_what_to_do(world, connect, tmp_path, monkeypatch):  #
 def test_cells_are_typed_as_the_site_typed_them():
     assert [convert(v, "integer") for v in ("7", " -3 ", "", "x")] == [7, -3, None, "x"]
     assert [convert(v, "boolean") for v in ("Y", "n", "True", "maybe")] == [
-        True, False, True, "maybe",
-    ]  # fmt: skip
-    assert convert("2024-02-29T10:00:00Z", "date") == dt.datetime(2024, 2, 29, 10,
-                                                                   tzinfo=dt.UTC)  # fmt: skip
+        True,
+        False,
+        True,
+        "maybe",
+    ]
+    assert convert("2024-02-29T10:00:00Z", "date") == dt.datetime(2024, 2, 29, 10, tzinfo=dt.UTC)
     assert convert("1e3", "number") == 1000.0 and convert("Leeds", "text") == "Leeds"
     table = b"a\tb\n1\tx\n"
-    entry = schema.ManifestFile(path="t.tsv", size=len(table),
-                                sha256=hashlib.sha256(table).hexdigest(),
-                                columns=[schema.Column(name="a", type="integer")])  # fmt: skip
+    entry = schema.ManifestFile(
+        path="t.tsv",
+        size=len(table),
+        sha256=hashlib.sha256(table).hexdigest(),
+        columns=[schema.Column(name="a", type="integer")],
+    )
     assert load(entry, table) == [{"a": 1, "b": "x"}]
     with pytest.raises(ChecksumMismatch, match=r"t\.tsv"):
         load(entry, b"a\tb\n2\tx\n")

@@ -43,8 +43,12 @@ def root(world) -> str:
 
 def site_reports(world, rules: schema.ReleaseRules) -> None:
     """The backend's runner says its rules, as on every heartbeat."""
-    beat = {"version": "t", "executor": "local", "capacity": 0,
-            "release_rules": rules.model_dump(mode="json")}  # fmt: skip
+    beat = {
+        "version": "t",
+        "executor": "local",
+        "capacity": 0,
+        "release_rules": rules.model_dump(mode="json"),
+    }
     world.client(token=world.runner_token).post("runner/heartbeat", json=beat).raise_for_status()
 
 

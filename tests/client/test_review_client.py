@@ -17,8 +17,11 @@ ROUNDED = b"region,count\nnorth,35\nsouth,40\nwest,10\n"
 
 
 def group(job: str) -> dict:
-    return {"context": "counts by region", "disclosure_control": "rounded to 5",
-            "files": [{"job": job, "path": "output/table.csv"}]}  # fmt: skip
+    return {
+        "context": "counts by region",
+        "disclosure_control": "rounded to 5",
+        "files": [{"job": job, "path": "output/table.csv"}],
+    }
 
 
 @pytest.fixture

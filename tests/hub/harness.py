@@ -30,15 +30,25 @@ CLIENT_ID, CLIENT_SECRET = "jupyter-ext-hub", "s3cret-" + secrets.token_hex(8)
 
 
 def cli(folder: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(BIN / "jupyter-ext"), *args], cwd=folder, capture_output=True,
-                          text=True, env={**os.environ, **env})  # fmt: skip
+    done = subprocess.run(
+        [str(BIN / "jupyter-ext"), *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
 class HubWorld:
-    def __init__(self, folder: Path, spawner: str = "local", settings: dict | None = None,
-                 env: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        folder: Path,
+        spawner: str = "local",
+        settings: dict | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.folder = folder
         self.github = FakeGitHub(folder / "github").start()
         self.port = free_port()
@@ -51,25 +61,35 @@ class HubWorld:
             "mallory": self.github.add_user("mallory"),  # not in the organisation
         }
         self.github.add_repo(REPO, SAMPLE_PROJECT)
-        self.env = {"JUPYTER_EXT_CRYPT_KEY": Fernet.generate_key().decode(),
-                    "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32),
-                    "OAUTH_CLIENT_ID": CLIENT_ID, "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
-                    "OAUTH_CALLBACK_URL": callback, **(env or {})}  # fmt: skip
+        self.env = {
+            "JUPYTER_EXT_CRYPT_KEY": Fernet.generate_key().decode(),
+            "JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32),
+            "OAUTH_CLIENT_ID": CLIENT_ID,
+            "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
+            "OAUTH_CALLBACK_URL": callback,
+            **(env or {}),
+        }
         self.db = f"sqlite:///{folder / 'jobserver.sqlite'}"
         self.clients: list[httpx.Client] = []  # closed with the world
         self._seed_accounts()
         self.log = (folder / "hub.log").open("a")
-        self.stack = HubStack(folder, self.port, {
-            "JupyterExtHub.login": "github",
-            "JupyterExtHub.github_url": self.github.url,
-            "JupyterExtHub.allowed_organizations": {ORG},
-            "JupyterExtHub.admin_users": {"carol"},
-            "JupyterExtHub.jobserver_db_url": self.db,
-            "JupyterExtHub.jobserver_args": [f"--JobServerApp.github_url={self.github.url}"],
-            "JupyterExtHub.workspaces_root": str(folder / "workspaces"),
-            "JupyterExtHub.spawner": spawner,
-            **(settings or {}),
-        }, env=self.env, log=self.log)  # fmt: skip
+        self.stack = HubStack(
+            folder,
+            self.port,
+            {
+                "JupyterExtHub.login": "github",
+                "JupyterExtHub.github_url": self.github.url,
+                "JupyterExtHub.allowed_organizations": {ORG},
+                "JupyterExtHub.admin_users": {"carol"},
+                "JupyterExtHub.jobserver_db_url": self.db,
+                "JupyterExtHub.jobserver_args": [f"--JobServerApp.github_url={self.github.url}"],
+                "JupyterExtHub.workspaces_root": str(folder / "workspaces"),
+                "JupyterExtHub.spawner": spawner,
+                **(settings or {}),
+            },
+            env=self.env,
+            log=self.log,
+        )
         self.stack.start()
         self._seed_project()
 
@@ -103,10 +123,10 @@ class HubWorld:
         ).raise_for_status()
 
     def jobserver(self, token: str, through_proxy: bool = False) -> httpx.Client:
-        root = (f"{self.stack.url}services/jobserver/" if through_proxy
-                else self.stack.jobserver_url)  # fmt: skip
-        client = httpx.Client(base_url=f"{root}api/v1/", timeout=30,
-                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        root = f"{self.stack.url}services/jobserver/" if through_proxy else self.stack.jobserver_url
+        client = httpx.Client(
+            base_url=f"{root}api/v1/", timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
         self.clients.append(client)
         return client
 
@@ -210,7 +230,10 @@ class Browser:
         raise AssertionError(f"{workspace} did not stop")
 
     def token(self, scopes: list[str]) -> str:
-        made = self.api("POST", f"users/{self.login}/tokens",
-                        json={"scopes": scopes, "expires_in": 3600, "note": "test"})  # fmt: skip
+        made = self.api(
+            "POST",
+            f"users/{self.login}/tokens",
+            json={"scopes": scopes, "expires_in": 3600, "note": "test"},
+        )
         made.raise_for_status()
         return made.json()["token"]

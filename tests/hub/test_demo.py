@@ -19,9 +19,12 @@ from ..runner.test_recovery import processes_running
 def start_demo(folder: Path, port: int) -> subprocess.Popen:
     return subprocess.Popen(
         [str(BIN / "jupyter-ext"), "demo", "--port", str(port), "--dir", str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment(),
         start_new_session=True,
-    )  # fmt: skip
+    )
 
 
 def wait_for_url(demo: subprocess.Popen, timeout: float = 120) -> str:
@@ -68,15 +71,19 @@ def test_the_demo_comes_up_runs_an_action_and_leaves_nothing_behind(tmp_path):
             xsrf = {"X-XSRFToken": analyst.cookies.get("_xsrf", path="/hub/")}
             made = analyst.post("hub/api/users/analyst/tokens", json=scopes, headers=xsrf)
             token = made.json()["token"]
-            api = httpx.Client(base_url=f"{url}services/jobserver/api/v1/", timeout=30,
-                               headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            api = httpx.Client(
+                base_url=f"{url}services/jobserver/api/v1/",
+                timeout=30,
+                headers={"Authorization": f"Bearer {token}"},
+            )
             with api:
                 body = {"workspace": "demo-study", "backend": "demo", "actions": ["make_table"]}
                 request = api.post("job-requests", json=body).json()
                 deadline = time.monotonic() + 120
                 while (state := api.get(f"job-requests/{request['id']}").json()["state"]) not in (
-                    "succeeded", "failed",
-                ) and time.monotonic() < deadline:  # fmt: skip
+                    "succeeded",
+                    "failed",
+                ) and time.monotonic() < deadline:
                     time.sleep(0.3)
         assert state == "succeeded"
     finally:
@@ -96,7 +103,10 @@ def test_the_demo_comes_up_runs_an_action_and_leaves_nothing_behind(tmp_path):
 def test_the_demo_refuses_to_listen_beyond_loopback(tmp_path):
     done = subprocess.run(
         [str(BIN / "jupyter-ext"), "demo", "--ip", "0.0.0.0", "--dir", str(tmp_path / "d")],
-        capture_output=True, text=True, env=environment(), timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=60,
+    )
     assert done.returncode == 1 and "loopback only" in done.stderr
     assert not (tmp_path / "d").exists()

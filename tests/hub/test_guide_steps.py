@@ -383,8 +383,9 @@ def _token_once(page, world: HubWorld) -> None:
 def _ask_for_release(world: HubWorld, job_request: str) -> dict:
     """bob asks for make_table's table with a personal API token (no page asks for a release:
     the Jobs panel, a widget or the client do, and they all POST /releases)."""
-    bob = world.jobserver(cli(world.folder, world.env, "admin", "token", "bob", "--db-url",
-                              world.db))  # fmt: skip
+    bob = world.jobserver(
+        cli(world.folder, world.env, "admin", "token", "bob", "--db-url", world.db)
+    )
     done = bob.get(f"job-requests/{job_request}").json()
     job = next(j["identifier"] for j in done["jobs"] if j["action"] == "make_table")
     group = {
@@ -392,7 +393,8 @@ def _ask_for_release(world: HubWorld, job_request: str) -> dict:
         "disclosure_control": "Counts rounded to 5; below 7 suppressed.",
         "files": [{"job": job, "path": TABLE}],
     }
-    made = bob.post("releases", json={"workspace": "cohort", "backend": "lab",
-                                      "groups": {"rates": group}})  # fmt: skip
+    made = bob.post(
+        "releases", json={"workspace": "cohort", "backend": "lab", "groups": {"rates": group}}
+    )
     assert made.status_code == 201, made.text
     return made.json()

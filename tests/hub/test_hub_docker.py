@@ -135,8 +135,9 @@ def test_a_member_starts_the_workspace_in_a_container_and_runs_an_action(
         time.sleep(0.25)
     assert (checkout / "written-in-the-container").exists()
     git = ["git", "-c", "safe.directory=*", "-C", str(checkout)]  # uid 1000's, we are root
-    head = subprocess.run([*git, "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True,
-                          text=True, check=True).stdout.strip()  # fmt: skip
+    head = subprocess.run(
+        [*git, "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert head == "main"
     assert all(r.secret_in_url is False for r in world.github.requests)
 

@@ -30,8 +30,15 @@ def test_a_member_signs_in_starts_the_workspace_and_runs_an_action(world, tmp_pa
     lab = alice.start("study")
     assert lab.status_code == 200 and lab.url.path == "/user/alice/study/lab"
     checkout = world.folder / "workspaces" / "alice" / "study"
-    git = lambda *a: subprocess.run(["git", "-C", str(checkout), *a], capture_output=True,  # noqa: E731
-                                    text=True, check=True).stdout.strip()  # fmt: skip
+
+    def git(*a):
+        return subprocess.run(
+            ["git", "-C", str(checkout), *a],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
     assert git("rev-parse", "--abbrev-ref", "HEAD") == "main"
     assert git("remote", "get-url", "origin") == world.github.html_url("study-org/study")
     assert world.gh_tokens["alice"] not in (checkout / ".git" / "config").read_text()

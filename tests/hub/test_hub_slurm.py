@@ -33,8 +33,12 @@ def world(slurm_cluster, tmp_path_factory):
         "JupyterExtHub.slurm_runtime": "30:00",
         "JupyterExtHub.slurm_memory": "500M",
     }
-    world = HubWorld(tmp_path_factory.mktemp("hub-slurm"), spawner="slurm", settings=settings,
-                     env={"SLURM_CONF": str(slurm_cluster.conf)})  # fmt: skip
+    world = HubWorld(
+        tmp_path_factory.mktemp("hub-slurm"),
+        spawner="slurm",
+        settings=settings,
+        env={"SLURM_CONF": str(slurm_cluster.conf)},
+    )
     yield world
     world.close()
 
@@ -75,8 +79,15 @@ def test_a_member_starts_the_workspace_as_a_slurm_job_and_runs_an_action(
     job_id, _, node, workdir = jobs[0]
     assert node == "localhost" and workdir == str(world.folder / "workspaces" / "alice")
     checkout = world.folder / "workspaces" / "alice" / "study"
-    git = lambda *a: subprocess.run(["git", "-C", str(checkout), *a], capture_output=True,  # noqa: E731
-                                    text=True, check=True).stdout.strip()  # fmt: skip
+
+    def git(*a):
+        return subprocess.run(
+            ["git", "-C", str(checkout), *a],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
     assert git("rev-parse", "--abbrev-ref", "HEAD") == "main"
     assert world.gh_tokens["alice"] not in (checkout / ".git" / "config").read_text()
 
@@ -92,8 +103,11 @@ def test_a_member_starts_the_workspace_as_a_slurm_job_and_runs_an_action(
     hub_api = f"{world.stack.url}hub/api/batchspawner"
     as_server = {"Authorization": f"token {env['JUPYTERHUB_API_TOKEN']}"}
     marker = tmp_path / "ran"
-    for body in ({"batch_cancel_cmd": f"touch {marker}"}, {"port": 1, "exec_prefix": "x"},
-                 {"port": 1234}):  # fmt: skip
+    for body in (
+        {"batch_cancel_cmd": f"touch {marker}"},
+        {"port": 1, "exec_prefix": "x"},
+        {"port": 1234},
+    ):
         answer = httpx.post(hub_api, json=body, headers=as_server)
         assert answer.status_code in (400, 409), (body, answer.text)
 

@@ -63,8 +63,12 @@ def seed(world: HubWorld, folder) -> None:
     admin = world.jobserver(world.admin_token)
     for login in ("dora", "oscar"):
         world.github.add_user(login, orgs=[ORG])
-    roles_of = {"dora": [], "oscar": ["output_checker"], "olga": ["output_checker"],
-                "pat": ["output_publisher"]}  # fmt: skip
+    roles_of = {
+        "dora": [],
+        "oscar": ["output_checker"],
+        "olga": ["output_checker"],
+        "pat": ["output_publisher"],
+    }
     for username, roles in roles_of.items():
         made = admin.post("users", json={"username": username, "roles": roles})
         assert made.status_code == 201, made.text
@@ -72,10 +76,16 @@ def seed(world: HubWorld, folder) -> None:
     assert admin.post("projects/study/members", json=member).status_code == 201
 
     bob = world.jobserver(token_of(world, "bob"))  # applies for a project of his own
-    applied = bob.post("applications", json={
-        "study_name": "Heart failure outcomes", "org": "uni", "backends": ["tpp"],
-        "purpose": "Outcomes after a first admission", "data": "Admissions, by month",
-    })  # fmt: skip
+    applied = bob.post(
+        "applications",
+        json={
+            "study_name": "Heart failure outcomes",
+            "org": "uni",
+            "backends": ["tpp"],
+            "purpose": "Outcomes after a first admission",
+            "data": "Admissions, by month",
+        },
+    )
     assert applied.status_code == 201, applied.text
     world.application = applied.json()["id"]
 
@@ -93,10 +103,15 @@ def seed(world: HubWorld, folder) -> None:
         world.job = job_of["make_table"]
 
         def ask(action: str, path: str) -> dict:
-            group = {"context": "counts by region, 2024", "disclosure_control": "rounded to 5",
-                     "files": [{"job": job_of[action], "path": path}]}  # fmt: skip
-            made = alice.post("releases", json={"workspace": "study", "backend": "tpp",
-                                                "groups": {"outputs": group}})  # fmt: skip
+            group = {
+                "context": "counts by region, 2024",
+                "disclosure_control": "rounded to 5",
+                "files": [{"job": job_of[action], "path": path}],
+            }
+            made = alice.post(
+                "releases",
+                json={"workspace": "study", "backend": "tpp", "groups": {"outputs": group}},
+            )
             assert made.status_code == 201, made.text
             return made.json()
 
@@ -143,8 +158,9 @@ class Walk:
         assert page.url.endswith("/hub/home"), page.url
         return page
 
-    def step(self, page, login: str, name: str, path: str, status: int = 200,
-             text: str | None = None) -> None:  # fmt: skip
+    def step(
+        self, page, login: str, name: str, path: str, status: int = 200, text: str | None = None
+    ) -> None:
         self.n += 1
         label = f"pages-{self.n:02d}-{name}"
         response = page.goto(self.root + path, timeout=TIMEOUT)
@@ -184,11 +200,19 @@ class Walk:
 
 def fill(pattern: str, world: HubWorld) -> str | None:
     """A page's address with this world's values, or None if a part is unknown here."""
-    values = {"org": "uni", "project": "study", "workspace": "study",
-              "job_request_id": world.job_request, "release_id": world.released,
-              "file_id": world.released_file, "identifier": world.job, "username": "alice",
-              "application_id": world.application,
-              "backend": "tpp", "slug": "tpp"}  # fmt: skip
+    values = {
+        "org": "uni",
+        "project": "study",
+        "workspace": "study",
+        "job_request_id": world.job_request,
+        "release_id": world.released,
+        "file_id": world.released_file,
+        "identifier": world.job,
+        "username": "alice",
+        "application_id": world.application,
+        "backend": "tpp",
+        "slug": "tpp",
+    }
     try:
         return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], pattern).lstrip("/")
     except KeyError:
@@ -226,14 +250,25 @@ def test_every_person_walks_the_pages_under_the_hub(world, browser, tmp_path):  
     # the output checker: the plot waiting for review, the released table, the job request
     page = walk.sign_in(browser, "oscar")
     walk.step(page, "oscar", "checker-home", "")
-    walk.step(page, "oscar", "checker-release-in-review",
-              f"uni/study/study/releases/{world.in_review}", text=PLOT)  # fmt: skip
-    walk.step(page, "oscar", "checker-released-file",
-              f"{released}/files/{world.released_file}", text="region")  # fmt: skip
+    walk.step(
+        page,
+        "oscar",
+        "checker-release-in-review",
+        f"uni/study/study/releases/{world.in_review}",
+        text=PLOT,
+    )
+    walk.step(
+        page,
+        "oscar",
+        "checker-released-file",
+        f"{released}/files/{world.released_file}",
+        text="region",
+    )
     chain = f"{released}/files/{world.released_file}/provenance"
     walk.step(page, "oscar", "checker-released-file-provenance", chain, text="The code")
-    walk.step(page, "oscar", "checker-job-request", f"job-requests/{world.job_request}",
-              text="make_table")  # fmt: skip
+    walk.step(
+        page, "oscar", "checker-job-request", f"job-requests/{world.job_request}", text="make_table"
+    )
     if has("/event-log"):
         walk.step(page, "oscar", "checker-event-log", "event-log")
     page.context.close()

@@ -37,10 +37,15 @@ def build_world(server, tmp_path):
     server.user("coord")
     server.user("collab")
     server.user("outsider")
-    server.project("uni", "Sample study", {
-        "dev": ["project_developer"], "coord": ["project_coordinator"],
-        "collab": ["project_collaborator"],
-    })  # fmt: skip
+    server.project(
+        "uni",
+        "Sample study",
+        {
+            "dev": ["project_developer"],
+            "coord": ["project_coordinator"],
+            "collab": ["project_collaborator"],
+        },
+    )
     server.sha = make_repo(tmp_path / "repos" / "sample")
     server.workspace("sample-study", "sample", tmp_path / "repos" / "sample")
     return server

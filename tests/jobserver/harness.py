@@ -59,9 +59,13 @@ def make_repo(path: Path, source: Path = SAMPLE_PROJECT, branch: str = "main") -
 
 class JobServer:
     def __init__(
-        self, url: str, repo_root: Path, settings: Settings = Settings(), hub_auth=None,
+        self,
+        url: str,
+        repo_root: Path,
+        settings: Settings = Settings(),
+        hub_auth=None,
         browser_auth=None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.engine = make_engine(url)
         upgrade_db(self.engine if url == "sqlite://" else url)
         self.factory = make_sessionmaker(self.engine)
@@ -71,8 +75,9 @@ class JobServer:
         )
         if callable(browser_auth):  # it needs this server's vault
             browser_auth = browser_auth(self.vault)
-        self.app = make_app(self.factory, self.vault, repos, settings, hub_auth=hub_auth,
-                            browser_auth=browser_auth)  # fmt: skip
+        self.app = make_app(
+            self.factory, self.vault, repos, settings, hub_auth=hub_auth, browser_auth=browser_auth
+        )
         self.tokens: dict[str, str] = {}
         self._clients: list[httpx.Client] = []
         self._by_caller: dict[tuple[str | None, str | None], httpx.Client] = {}

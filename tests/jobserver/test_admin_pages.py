@@ -111,8 +111,9 @@ def test_an_application_in_steps_then_reviewed(world):
     no_reason = post(world, "reviewer", f"{url}/review", {"decision": "reject", "reason": " "})
     assert no_reason.status_code == 422 and "say why it is rejected" in problem(no_reason)
     assert row(world, orm.Application, id=application).state == "submitted"
-    rejected = post(world, "reviewer", f"{url}/review",
-                    {"decision": "reject", "reason": "say which years"})  # fmt: skip
+    rejected = post(
+        world, "reviewer", f"{url}/review", {"decision": "reject", "reason": "say which years"}
+    )
     assert after(rejected) == f"/applications/{application}"
     shown = get(world, "applicant", url)
     assert "say which years" in shown.text and f"new?from={application}" in shown.text
@@ -131,13 +132,16 @@ def test_an_application_in_steps_then_reviewed(world):
     assert after(approved) == f"/applications/{application}"
     assert row(world, orm.Project, slug="heart-health").name == "Heart health"
     assert roles_of(world, "heart-health", "applicant") == [
-        "project_coordinator", "project_developer"]  # fmt: skip
+        "project_coordinator",
+        "project_developer",
+    ]
     assert "/uni/heart-health" in get(world, "applicant", url).text
 
 
 def test_the_backends_page_and_adding_a_backend(world):
-    world.client(token=world.runner_token).post("runner/heartbeat", json={
-        "version": "1.0", "executor": "local", "capacity": 3})  # fmt: skip
+    world.client(token=world.runner_token).post(
+        "runner/heartbeat", json={"version": "1.0", "executor": "local", "capacity": 3}
+    )
     mine = get(world, "dev", "/backends")
     assert mine.status_code == 200 and "Your backends" in mine.text
     assert "online" in mine.text and "<td>3</td>" in mine.text and "Add a backend" not in mine.text
@@ -246,8 +250,10 @@ def test_project_settings_members_and_roles(world):
     assert none.status_code == 422 and problem(none) == "Not done: Roles: choose at least 1"
     wrong = post(world, "coord", f"{url}/members/collab", {"roles": ["core_developer"]})
     assert wrong.status_code == 422 and "not a project role" in problem(wrong)
-    assert post(world, "dev", f"{url}/members/collab", {"roles": ["project_developer"]}
-                ).status_code == 403  # fmt: skip
+    assert (
+        post(world, "dev", f"{url}/members/collab", {"roles": ["project_developer"]}).status_code
+        == 403
+    )
     assert roles_of(world, "sample-study", "collab") == ["project_collaborator"]
     two = {"roles": ["project_collaborator", "project_developer"]}
     assert after(post(world, "coord", f"{url}/members/collab", two)) == url
@@ -309,15 +315,19 @@ def browser_server(hub, tmp_path):  # noqa: F811
 
     hub_url = f"http://127.0.0.1:{hub.server_port}"
     oauth = HubOAuth(
-        api_url=f"{hub_url}/hub/api", api_token="svc", access_scopes={SCOPE},
+        api_url=f"{hub_url}/hub/api",
+        api_token="svc",
+        access_scopes={SCOPE},
         oauth_client_id="service-jobserver",
         oauth_authorization_url=f"{hub_url}/hub/api/oauth2/authorize",
-    )  # fmt: skip
+    )
     users = HubUsers(oauth)
     server = JobServer(
-        f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path, hub_auth=users,
+        f"sqlite:///{tmp_path / 'js.sqlite'}",
+        tmp_path,
+        hub_auth=users,
         browser_auth=lambda vault: HubBrowserAuth(oauth, vault, users, "/"),
-    )  # fmt: skip
+    )
     server.start()
     oauth.oauth_redirect_uri = f"{root(server)}oauth_callback"
     server.user("alice", ["core_developer"])
@@ -333,12 +343,14 @@ def test_a_cookie_session_needs_the_forms_csrf_token(browser_server):
         token = re.search(r'name="_xsrf" value="([0-9a-f]+)"', page.text).group(1)
         form = {"slug": "hosp", "name": "Hospital"}
         for forged in ({}, {"_xsrf": "0" * 64}):
-            refused = browser.post(f"{root(server)}orgs", data={**form, **forged},
-                                   follow_redirects=False)  # fmt: skip
+            refused = browser.post(
+                f"{root(server)}orgs", data={**form, **forged}, follow_redirects=False
+            )
             assert refused.status_code == 403 and "CSRF token" in refused.text
         assert count(server, orm.Org) == 0
-        made = browser.post(f"{root(server)}orgs", data={**form, "_xsrf": token},
-                            follow_redirects=False)  # fmt: skip
+        made = browser.post(
+            f"{root(server)}orgs", data={**form, "_xsrf": token}, follow_redirects=False
+        )
         assert made.status_code == 303 and made.headers["location"] == "/orgs/hosp?done=org"
         assert count(server, orm.Org) == 1
 
@@ -369,13 +381,25 @@ def test_every_field_has_a_label_and_headings_go_in_order(world):
     walk = {"study_name": "Walk", "org": "uni", "purpose": "p", "data": "d", "backends": ["tpp"]}
     world.client("dev").post("applications", json=walk)
     application = world.client("admin").get("applications").json()["items"][0]["id"]
-    pages = [get(world, "admin", path) for path in (
-        "/applications", "/applications/new", f"/applications/{application}", "/backends",
-        "/orgs", "/orgs/uni", "/uni", "/users", "/users/dev", "/uni/sample-study/settings",
-    )]  # fmt: skip
+    pages = [
+        get(world, "admin", path)
+        for path in (
+            "/applications",
+            "/applications/new",
+            f"/applications/{application}",
+            "/backends",
+            "/orgs",
+            "/orgs/uni",
+            "/uni",
+            "/users",
+            "/users/dev",
+            "/uni/sample-study/settings",
+        )
+    ]
     answers = {**STUDY, **PURPOSE, "backends": ["tpp"], "people": "dev"}
-    pages += [post(world, "dev", "/applications/new", {"step": str(s), **answers})
-              for s in range(4)]  # fmt: skip
+    pages += [
+        post(world, "dev", "/applications/new", {"step": str(s), **answers}) for s in range(4)
+    ]
     pages.append(post(world, "admin", "/backends", {"slug": "Bad", "name": "x"}))  # a problem
     for page in pages:
         assert page.status_code in (200, 422), page.url
@@ -385,5 +409,7 @@ def test_every_field_has_a_label_and_headings_go_in_order(world):
         assert len(outline.controls) == len(set(outline.controls)), page.url  # ids unique
         levels = outline.headings
         assert levels[0] == 1 and all(b <= a + 1 for a, b in itertools.pairwise(levels)), (
-            page.url, levels)  # fmt: skip
+            page.url,
+            levels,
+        )
     assert 'maxlength="200"' in pages[1].text  # attributes given to a field are not escaped

@@ -11,13 +11,16 @@ from jupyter_ext import schema
 
 def manifest(*files: tuple[str, bytes], columns=("age", "integer")) -> dict:
     entries = [
-        schema.ManifestFile(path=path, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                            rows=data.count(b"\n") - 1,
-                            columns=[schema.Column(name=columns[0], type=columns[1])])
+        schema.ManifestFile(
+            path=path,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            rows=data.count(b"\n") - 1,
+            columns=[schema.Column(name=columns[0], type=columns[1])],
+        )
         for path, data in files
-    ]  # fmt: skip
-    return {"files": [e.model_dump() for e in entries],
-            "sha256": schema.manifest_digest(entries)}  # fmt: skip
+    ]
+    return {"files": [e.model_dump() for e in entries], "sha256": schema.manifest_digest(entries)}
 
 
 PATIENTS = ("patients.csv", b"age\n34\n51\n")
@@ -28,8 +31,13 @@ def register(world, body: dict):
 
 
 def body(**changes) -> dict:
-    return {"name": "primary-care", "description": "GP records, 2019-2024", "owner": "uni",
-            "manifest": manifest(PATIENTS), **changes}  # fmt: skip
+    return {
+        "name": "primary-care",
+        "description": "GP records, 2019-2024",
+        "owner": "uni",
+        "manifest": manifest(PATIENTS),
+        **changes,
+    }
 
 
 def test_a_runner_registers_versions_and_retires_a_dataset(world):
@@ -68,8 +76,12 @@ def test_a_project_asks_and_a_governance_reviewer_decides(world):
     world.user("governor-dev", ["governance_reviewer", "project_developer"])
     register(world, body())
     dev, governor = world.client("dev"), world.client("governor")
-    ask = {"project": "sample-study", "backend": "tpp", "dataset": "primary-care",
-           "purpose": "rates of the condition by region"}  # fmt: skip
+    ask = {
+        "project": "sample-study",
+        "backend": "tpp",
+        "dataset": "primary-care",
+        "purpose": "rates of the condition by region",
+    }
     assert world.client("collab").post("dataset-access", json=ask).status_code == 403
     bad = dev.post("dataset-access", json={**ask, "versions": [7]})
     assert bad.status_code == 422 and "has no version 7" in bad.json()["detail"]
@@ -88,8 +100,10 @@ def test_a_project_asks_and_a_governance_reviewer_decides(world):
     until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     approved = governor.post(f"{decide}/approve", json={"reason": "fits", "until": until}).json()
     assert (approved["state"], approved["decided_by"], approved["until"]) == (
-        "approved", "governor", until,
-    )  # fmt: skip
+        "approved",
+        "governor",
+        until,
+    )
     usable = dev.get("datasets", params={"project": "sample-study"}).json()
     assert [d["name"] for d in usable] == ["primary-care"]
     twice = governor.post(f"{decide}/approve", json={})
@@ -100,8 +114,10 @@ def test_a_project_asks_and_a_governance_reviewer_decides(world):
     assert dev.get("datasets", params={"project": "sample-study"}).json() == []
     audit = world.client("admin").get("audit", params={"target_type": "dataset_access"}).json()
     assert [e["action"] for e in audit["items"]][:3] == [
-        "dataset_access.revoked", "dataset_access.approved", "dataset_access.request",
-    ]  # fmt: skip
+        "dataset_access.revoked",
+        "dataset_access.approved",
+        "dataset_access.request",
+    ]
 
 
 def test_an_approval_past_its_day_has_expired(world):
@@ -110,8 +126,7 @@ def test_an_approval_past_its_day_has_expired(world):
     world.user("governor", ["governance_reviewer"])
     register(world, body())
     dev = world.client("dev")
-    ask = {"project": "sample-study", "backend": "tpp", "dataset": "primary-care",
-           "purpose": "p"}  # fmt: skip
+    ask = {"project": "sample-study", "backend": "tpp", "dataset": "primary-care", "purpose": "p"}
     request = dev.post("dataset-access", json=ask).json()
     world.client("governor").post(f"dataset-access/{request['id']}/approve", json={})
     with world.factory() as session:
@@ -144,18 +159,20 @@ def test_a_job_reads_only_what_its_project_was_approved_for(world, tmp_path):
     commit_datasets_yaml(world, tmp_path, "version: 1\nactions:\n  generate_datset: [x]\n")
     invalid = dev.post("job-requests", json=submit)
     assert invalid.status_code == 422
-    assert "datasets.yaml:3:3: actions.generate_datset: there is no action 'generate_datset': " \
-        "did you mean 'generate_dataset'?" in invalid.json()["detail"]  # fmt: skip
+    assert (
+        "datasets.yaml:3:3: actions.generate_datset: there is no action 'generate_datset': "
+        "did you mean 'generate_dataset'?" in invalid.json()["detail"]
+    )
 
-    commit_datasets_yaml(world, tmp_path,
-                         "version: 1\nactions:\n  generate_dataset: [primary-care]\n")  # fmt: skip
+    commit_datasets_yaml(
+        world, tmp_path, "version: 1\nactions:\n  generate_dataset: [primary-care]\n"
+    )
     refused = dev.post("job-requests", json=submit)
     assert refused.status_code == 422
     assert "may not use the dataset primary-care on tpp: ask for it" in refused.json()["detail"]
     assert dev.get("job-requests").json()["items"] == []  # nothing was written
 
-    ask = {"project": "sample-study", "backend": "tpp", "dataset": "primary-care",
-           "purpose": "p"}  # fmt: skip
+    ask = {"project": "sample-study", "backend": "tpp", "dataset": "primary-care", "purpose": "p"}
     access = dev.post("dataset-access", json=ask).json()
     world.client("governor").post(f"dataset-access/{access['id']}/approve", json={})
     created = dev.post("job-requests", json=submit)
@@ -186,17 +203,27 @@ def test_a_project_asks_on_its_page_and_a_governance_reviewer_decides_on_theirs(
     assert "Ask to use a dataset" in page.text and "primary-care on tpp" in page.text
     empty = post(world, "dev", "/uni/sample-study/datasets/ask", {"dataset": "tpp/primary-care"})
     assert empty.status_code == 422 and "say what the project needs it for" in empty.text
-    assert post(world, "collab", "/uni/sample-study/datasets/ask",
-                {"dataset": "tpp/primary-care", "purpose": "p"}).status_code == 403  # fmt: skip
-    asked = post(world, "dev", "/uni/sample-study/datasets/ask",
-                 {"dataset": "tpp/primary-care", "purpose": "rates by region"})  # fmt: skip
+    assert (
+        post(
+            world,
+            "collab",
+            "/uni/sample-study/datasets/ask",
+            {"dataset": "tpp/primary-care", "purpose": "p"},
+        ).status_code
+        == 403
+    )
+    asked = post(
+        world,
+        "dev",
+        "/uni/sample-study/datasets/ask",
+        {"dataset": "tpp/primary-care", "purpose": "rates by region"},
+    )
     assert asked.status_code == 303
     queue = get(world, "governor", "/dataset-access")
     assert "rates by region" in queue.text and "Approve" in queue.text
     assert "Approve" not in get(world, "dev", "/dataset-access").text
     (request,) = world.client("dev").get("dataset-access").json()["items"]
-    bad_day = post(world, "governor", f"/dataset-access/{request['id']}/approve",
-                   {"until": "soon"})  # fmt: skip
+    bad_day = post(world, "governor", f"/dataset-access/{request['id']}/approve", {"until": "soon"})
     assert bad_day.status_code == 422 and "is not a day" in bad_day.text
     done = post(world, "governor", f"/dataset-access/{request['id']}/approve", {"reason": "ok"})
     assert done.status_code == 303

@@ -116,10 +116,12 @@ def test_hub_tokens_of_users_with_the_service_scope_sign_in(hub, db_url, tmp_pat
 def test_a_browser_signs_in_through_the_hub_and_its_cookie_only_reads(hub, tmp_path):
     hub_url = f"http://127.0.0.1:{hub.server_port}"
     oauth = HubOAuth(
-        api_url=f"{hub_url}/hub/api", api_token="svc", access_scopes={SCOPE},
+        api_url=f"{hub_url}/hub/api",
+        api_token="svc",
+        access_scopes={SCOPE},
         oauth_client_id="service-jobserver",
         oauth_authorization_url=f"{hub_url}/hub/api/oauth2/authorize",
-    )  # fmt: skip
+    )
     users = HubUsers(oauth)
     server = JobServer(
         f"sqlite:///{tmp_path / 'js.sqlite'}",

@@ -128,10 +128,15 @@ def webhook():
 
 def notifying_world(db_url, tmp_path, smtp, webhook=None):
     settings = Settings(
-        smtp_host="127.0.0.1", smtp_port=smtp.port, mail_from="jobs@example.org",
-        webhook_url=webhook.url if webhook else "", webhook_secret=SECRET,
-        public_url="https://jobs.example.org/", notify_every=0.1, notify_retry_max=0.3,
-    )  # fmt: skip
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        mail_from="jobs@example.org",
+        webhook_url=webhook.url if webhook else "",
+        webhook_secret=SECRET,
+        public_url="https://jobs.example.org/",
+        notify_every=0.1,
+        notify_retry_max=0.3,
+    )
     world = build_world(JobServer(db_url, tmp_path, settings), tmp_path)
     for name in ("dev", "coord", "collab", "admin"):
         email = {"email": f"{name}@example.org"}
@@ -192,8 +197,12 @@ def test_no_mail_when_notify_is_off_or_the_workspace_switch_is_off(world_with_ma
 
 def test_release_state_changes_mail_the_right_people(world_with_mail, smtp):
     world = world_with_mail
-    staff = [("checker1", "output_checker"), ("checker2", "output_checker"),
-             ("publisher", "output_publisher"), ("nomail", "output_checker")]  # fmt: skip
+    staff = [
+        ("checker1", "output_checker"),
+        ("checker2", "output_checker"),
+        ("publisher", "output_publisher"),
+        ("nomail", "output_checker"),
+    ]
     for name, role in staff:
         world.user(name, [role])
         if name != "nomail":

@@ -31,8 +31,9 @@ def released(world):
     release = ask(world.client("dev"), job, "output/table.csv").json()
     fid = release["files"][0]["id"]
     for name in ("checker1", "checker2"):
-        world.client(name).post(f"releases/{release['id']}/files/{fid}/reviews",
-                                json={"decision": "approve"})  # fmt: skip
+        world.client(name).post(
+            f"releases/{release['id']}/files/{fid}/reviews", json={"decision": "approve"}
+        )
     world.client("publisher").post(f"releases/{release['id']}/publish")
     world.client(token=world.runner_token).put(f"runner/release-files/{fid}", content=table)
     world.release, world.release_file = release["id"], fid
@@ -90,38 +91,58 @@ def test_every_page_with_every_role(released):
         project = session.scalar(select(orm.Project))
         for name, (_, project_roles) in MEMBERS.items():
             user = session.scalar(select(orm.User).where(orm.User.username == name))
-            session.add(orm.ProjectMember(project_id=project.id, user_id=user.id,
-                                          roles=project_roles))  # fmt: skip
+            session.add(
+                orm.ProjectMember(project_id=project.id, user_id=user.id, roles=project_roles)
+            )
         job_request = session.scalar(select(orm.JobRequest)).id
         job = session.scalar(select(orm.Job)).identifier
         session.commit()
-    application = world.client("dev").post("applications", json={
-        "study_name": "Walk", "org": "uni", "purpose": "p", "data": "d", "backends": ["tpp"],
-    }).json()["id"]  # fmt: skip
+    application = (
+        world.client("dev")
+        .post(
+            "applications",
+            json={
+                "study_name": "Walk",
+                "org": "uni",
+                "purpose": "p",
+                "data": "d",
+                "backends": ["tpp"],
+            },
+        )
+        .json()["id"]
+    )
+    release = f"/uni/sample-study/sample/releases/{world.release}"
+    release_file = f"{release}/files/{world.release_file}"
     samples = {
-        "/": "/", "/{org}": "/uni", "/{org}/{project}": "/uni/sample-study",
+        "/": "/",
+        "/{org}": "/uni",
+        "/{org}/{project}": "/uni/sample-study",
         "/{org}/{project}/{workspace}": "/uni/sample-study/sample",
         "/{org}/{project}/{workspace}/releases": "/uni/sample-study/sample/releases",
-        "/{org}/{project}/{workspace}/releases/{release_id}":
-            f"/uni/sample-study/sample/releases/{world.release}",
-        "/{org}/{project}/{workspace}/releases/{release_id}/files/{file_id}":
-            f"/uni/sample-study/sample/releases/{world.release}/files/{world.release_file}",
+        "/{org}/{project}/{workspace}/releases/{release_id}": release,
+        "/{org}/{project}/{workspace}/releases/{release_id}/files/{file_id}": release_file,
         "/job-requests/{job_request_id}": f"/job-requests/{job_request}",
-        "/applications": "/applications", "/applications/new": "/applications/new",
+        "/applications": "/applications",
+        "/applications/new": "/applications/new",
         "/applications/{application_id}": f"/applications/{application}",
-        "/backends": "/backends", "/orgs": "/orgs", "/orgs/{org}": "/orgs/uni",
-        "/users": "/users", "/users/{username}": "/users/dev",
+        "/backends": "/backends",
+        "/orgs": "/orgs",
+        "/orgs/{org}": "/orgs/uni",
+        "/users": "/users",
+        "/users/{username}": "/users/dev",
         "/{org}/{project}/settings": "/uni/sample-study/settings",
-        "/settings": "/settings", "/event-log": "/event-log",
-        "/dataset-access": "/dataset-access", "/jobs/{identifier}": f"/jobs/{job}",
+        "/settings": "/settings",
+        "/event-log": "/event-log",
+        "/dataset-access": "/dataset-access",
+        "/jobs/{identifier}": f"/jobs/{job}",
         "/{org}/{project}/workspaces/new": "/uni/sample-study/workspaces/new",
         "/{org}/{project}/{workspace}/run-jobs": "/uni/sample-study/sample/run-jobs",
         "/{org}/{project}/{workspace}/logs": "/uni/sample-study/sample/logs",
-        "/{org}/{project}/{workspace}/releases/{release_id}/files/{file_id}/provenance":
-            f"/uni/sample-study/sample/releases/{world.release}/files/{world.release_file}"
-            "/provenance",
+        "/{org}/{project}/{workspace}/releases/{release_id}/files/{file_id}/provenance": (
+            f"{release_file}/provenance"
+        ),
         "/jobs/{identifier}/provenance": f"/jobs/{job}/provenance",
-    }  # fmt: skip
+    }
     assert set(samples) == set(PAGES), "pages missing from the walk"
     wrong = []
     for path, (permission, scope) in PAGES.items():
@@ -129,8 +150,9 @@ def test_every_page_with_every_role(released):
         for name, (roles, project_roles) in callers.items():
             status = get(world, name, samples[path]).status_code
             assert status < 500, (path, name, status)
-            allowed = granted(roles, Permission(permission),
-                              project_roles if scope == "project" else ())  # fmt: skip
+            allowed = granted(
+                roles, Permission(permission), project_roles if scope == "project" else ()
+            )
             if (status not in (401, 403)) != allowed:
                 wrong.append((path, name, status))
     assert not wrong, wrong
@@ -141,8 +163,11 @@ def test_names_the_pages_use_cannot_name_an_organisation_or_a_workspace(world):
 
     fixed = {path.split("/")[1] for path in PAGES if not path.startswith("/{")} - {""}
     assert fixed <= RESERVED_ORG_NAMES, "a page's first segment is not reserved"
-    deeper = {p.split("/")[3] for p in PAGES if p.startswith("/{org}/{project}/") and
-              not p.split("/")[3].startswith("{")}  # fmt: skip
+    deeper = {
+        p.split("/")[3]
+        for p in PAGES
+        if p.startswith("/{org}/{project}/") and not p.split("/")[3].startswith("{")
+    }
     assert deeper <= RESERVED_WORKSPACE_NAMES
     taken = world.client("admin").post("orgs", json={"slug": "backends", "name": "B"})
     assert taken.status_code == 422 and "the job server's pages use" in taken.json()["detail"]

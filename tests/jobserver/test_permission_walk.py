@@ -43,8 +43,9 @@ def walk_world(server, tmp_path):
         session.add(orm.OrgMember(org_id=org.id, user_id=user.id))
         session.commit()
     dev = server.client("m-project-developer")
-    request = dev.post("job-requests", json={"workspace": "walk", "backend": "tpp",
-                                             "actions": ["make_table"]}).json()  # fmt: skip
+    request = dev.post(
+        "job-requests", json={"workspace": "walk", "backend": "tpp", "actions": ["make_table"]}
+    ).json()
     server.job_request = request["id"]
     server.job = request["jobs"][0]["identifier"]
     seed_release_and_application(server)
@@ -70,8 +71,9 @@ def seed_dataset_access(server) -> None:
         dataset = session.scalar(select(orm.Dataset).where(orm.Dataset.name == "walkdata"))
         project = session.scalar(select(orm.Project))
         victim = session.scalar(select(orm.User).where(orm.User.username == "victim"))
-        access = orm.DatasetAccess(project_id=project.id, dataset_id=dataset.id, purpose="p",
-                                   requested_by_id=victim.id)  # fmt: skip
+        access = orm.DatasetAccess(
+            project_id=project.id, dataset_id=dataset.id, purpose="p", requested_by_id=victim.id
+        )
         session.add(access)
         session.commit()
         server.access = access.id

@@ -28,8 +28,9 @@ def test_checkers_vote_and_a_publisher_publishes_from_the_page(world):
     assert "Your vote on output/table.csv" in get(world, "checker1", page).text
     wrong = post(world, "checker1", f"{page}/files/{fid}/vote", {"decision": "maybe"})
     assert wrong.status_code == 422 and "choose approve, request changes or reject" in wrong.text
-    sent = post(world, "checker1", f"{page}/files/{fid}/vote",
-                {"decision": "approve", "comment": "fine"})  # fmt: skip
+    sent = post(
+        world, "checker1", f"{page}/files/{fid}/vote", {"decision": "approve", "comment": "fine"}
+    )
     assert sent.status_code == 303 and sent.headers["location"].endswith(f"{page[1:]}?done=voted")
     assert "Your vote is recorded" in get(world, "checker1", page + "?done=voted").text
     post(world, "checker2", f"{page}/files/{fid}/comment", {"text": "row 2?"})

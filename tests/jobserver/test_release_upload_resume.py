@@ -43,8 +43,12 @@ def published_file(world, content: bytes = CONTENT, path: str = "output/big.csv"
     """A job's moderately sensitive output, reviewed twice and published: its file id."""
     dev, runner = world.client("dev"), world.client(token=world.runner_token)
     job = leased_job(world)
-    output = {"path": path, "size": len(content), "sha256": hashlib.sha256(content).hexdigest(),
-              "privacy_level": "moderately_sensitive"}  # fmt: skip
+    output = {
+        "path": path,
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "privacy_level": "moderately_sensitive",
+    }
     runner.post(f"runner/jobs/{job}/outputs", json={"outputs": [output]})
     runner.post(f"runner/jobs/{job}/status", json={"state": "succeeded", "exit_code": 0})
     group = {"context": "c", "disclosure_control": "d", "files": [{"job": job, "path": path}]}
@@ -111,8 +115,11 @@ def audit_actions(world) -> list[str]:
 def test_an_upload_cut_short_goes_on_from_the_bytes_held(world):
     file_id = published_file(world)
     assert state(world, file_id) == {
-        "received": 0, "size": len(CONTENT), "sha256": SHA, "uploaded": False
-    }  # fmt: skip
+        "received": 0,
+        "size": len(CONTENT),
+        "sha256": SHA,
+        "uploaded": False,
+    }
     held = cut_short(world, file_id, 2 * MIB)
     assert held == 2 * MIB and partial(world, file_id).stat().st_size == held
     assert world.client("dev").get(v2_url(world, file_id)).status_code == 409  # not yet
@@ -120,8 +127,11 @@ def test_an_upload_cut_short_goes_on_from_the_bytes_held(world):
     done = put_rest(world, file_id, held, CONTENT[held:])
     assert done.status_code == 204, done.text
     assert state(world, file_id) == {
-        "received": len(CONTENT), "size": len(CONTENT), "sha256": SHA, "uploaded": True
-    }  # fmt: skip
+        "received": len(CONTENT),
+        "size": len(CONTENT),
+        "sha256": SHA,
+        "uploaded": True,
+    }
     served = world.client("dev").get(v2_url(world, file_id))
     assert served.status_code == 200 and served.content == CONTENT
     assert stored_path(world.app.state.settings.release_dir, SHA).read_bytes() == CONTENT

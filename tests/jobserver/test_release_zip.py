@@ -45,14 +45,21 @@ def released(world, files: dict[str, bytes], rejected: dict[str, bytes] = {}) ->
     job = leased_job(world)
     everything = {**files, **rejected}
     outputs = [
-        {"path": path, "size": len(data), "sha256": sha(data),
-         "privacy_level": "moderately_sensitive"}
+        {
+            "path": path,
+            "size": len(data),
+            "sha256": sha(data),
+            "privacy_level": "moderately_sensitive",
+        }
         for path, data in everything.items()
-    ]  # fmt: skip
+    ]
     assert runner.post(f"runner/jobs/{job}/outputs", json={"outputs": outputs}).status_code == 204
     runner.post(f"runner/jobs/{job}/status", json={"state": "succeeded", "exit_code": 0})
-    group = {"context": "c", "disclosure_control": "d",
-             "files": [{"job": job, "path": path} for path in everything]}  # fmt: skip
+    group = {
+        "context": "c",
+        "disclosure_control": "d",
+        "files": [{"job": job, "path": path} for path in everything],
+    }
     release = dev.post(
         "releases", json={"workspace": "sample", "backend": "tpp", "groups": {"g": group}}
     ).json()
@@ -126,14 +133,21 @@ def test_a_release_not_published_has_no_zip(world):
     )
     (lease,) = runner.post("runner/poll", json={"wait": 0}).json()
     data = FILES["output/table.csv"]
-    output = {"path": "output/table.csv", "size": len(data), "sha256": sha(data),
-              "privacy_level": "moderately_sensitive"}  # fmt: skip
+    output = {
+        "path": "output/table.csv",
+        "size": len(data),
+        "sha256": sha(data),
+        "privacy_level": "moderately_sensitive",
+    }
     runner.post(f"runner/jobs/{lease['identifier']}/outputs", json={"outputs": [output]})
     runner.post(
         f"runner/jobs/{lease['identifier']}/status", json={"state": "succeeded", "exit_code": 0}
     )
-    group = {"context": "c", "disclosure_control": "d",
-             "files": [{"job": lease["identifier"], "path": "output/table.csv"}]}  # fmt: skip
+    group = {
+        "context": "c",
+        "disclosure_control": "d",
+        "files": [{"job": lease["identifier"], "path": "output/table.csv"}],
+    }
     release = dev.post(
         "releases", json={"workspace": "sample", "backend": "tpp", "groups": {"g": group}}
     ).json()
@@ -186,5 +200,7 @@ def test_a_path_two_jobs_share_is_put_under_each_job_and_dot_dots_are_dropped():
         NS(id="c", path="/../etc/./x.csv", job=NS(identifier="job1")),
     ]
     assert entry_names(files) == {
-        "a": "job1/output/t.csv", "b": "job2/output/t.csv", "c": "etc/x.csv"
-    }  # fmt: skip
+        "a": "job1/output/t.csv",
+        "b": "job2/output/t.csv",
+        "c": "etc/x.csv",
+    }

@@ -50,20 +50,29 @@ def finished(world, files: dict[str, bytes], checks: dict[str, dict] | None = No
     runner = world.client(token=world.runner_token)
     job = leased_job(world)
     outputs = [
-        {"path": path, "size": len(data), "sha256": sha(data),
-         "privacy_level": "moderately_sensitive", "check": (checks or {}).get(path)}
+        {
+            "path": path,
+            "size": len(data),
+            "sha256": sha(data),
+            "privacy_level": "moderately_sensitive",
+            "check": (checks or {}).get(path),
+        }
         for path, data in files.items()
-    ]  # fmt: skip
+    ]
     assert runner.post(f"runner/jobs/{job}/outputs", json={"outputs": outputs}).status_code == 204
     runner.post(f"runner/jobs/{job}/status", json={"state": "succeeded", "exit_code": 0})
     return job
 
 
 def ask(client, job: str, *paths: str):
-    group = {"context": "counts by region", "disclosure_control": "rounded to 5",
-             "files": [{"job": job, "path": p} for p in paths]}  # fmt: skip
-    return client.post("releases", json={"workspace": "sample", "backend": "tpp",
-                                         "groups": {"tables": group}})  # fmt: skip
+    group = {
+        "context": "counts by region",
+        "disclosure_control": "rounded to 5",
+        "files": [{"job": job, "path": p} for p in paths],
+    }
+    return client.post(
+        "releases", json={"workspace": "sample", "backend": "tpp", "groups": {"tables": group}}
+    )
 
 
 @pytest.fixture
@@ -98,12 +107,24 @@ def test_the_rules_refuse_a_file_before_anyone_is_asked(reviewers):
             }
         ],
     }
-    flagged = {"path": "output/table.csv", "rows": 2, "columns": ["region", "count"],
-               "findings": [{"rule": "small_number", "verdict": "flag", "cells": [[1, "count"]],
-                             "message": "1 counts from 1 to 7 (row 1 'count')"}]}  # fmt: skip
-    job = finished(world, {"output/people.csv": TABLE, "output/table.csv": TABLE,
-                           "output/model.pkl": b"\x80\x04"},
-                   {"output/people.csv": found, "output/table.csv": flagged})  # fmt: skip
+    flagged = {
+        "path": "output/table.csv",
+        "rows": 2,
+        "columns": ["region", "count"],
+        "findings": [
+            {
+                "rule": "small_number",
+                "verdict": "flag",
+                "cells": [[1, "count"]],
+                "message": "1 counts from 1 to 7 (row 1 'count')",
+            }
+        ],
+    }
+    job = finished(
+        world,
+        {"output/people.csv": TABLE, "output/table.csv": TABLE, "output/model.pkl": b"\x80\x04"},
+        {"output/people.csv": found, "output/table.csv": flagged},
+    )
     dev = world.client("dev")
     refused = ask(dev, job, "output/table.csv", "output/people.csv")
     assert refused.status_code == 422
@@ -128,8 +149,9 @@ def test_changes_asked_for_answered_and_a_new_version_reviewed(reviewers):
     release = ask(dev, first_job, "output/table.csv").json()
     rid, v1 = release["id"], release["files"][0]["id"]
     vote = f"releases/{rid}/files/{v1}/reviews"
-    world.client("checker1").post(vote, json={"decision": "request_changes",
-                                              "comment": "round the counts"})  # fmt: skip
+    world.client("checker1").post(
+        vote, json={"decision": "request_changes", "comment": "round the counts"}
+    )
     hidden = world.client("checker2").get(f"releases/{rid}").json()["files"][0]
     assert hidden["reviews"] == [] and hidden["state"] == "in_review"
     shown = world.client("checker2").post(vote, json={"decision": "request_changes"}).json()
@@ -222,8 +244,9 @@ def test_a_released_file_is_deleted_by_a_publisher_and_restored_by_an_admin(revi
     release = ask(world.client("dev"), job, "output/table.csv").json()
     fid = release["files"][0]["id"]
     for name in ("checker1", "checker2"):
-        world.client(name).post(f"releases/{release['id']}/files/{fid}/reviews",
-                                json={"decision": "approve"})  # fmt: skip
+        world.client(name).post(
+            f"releases/{release['id']}/files/{fid}/reviews", json={"decision": "approve"}
+        )
     world.client("publisher").post(f"releases/{release['id']}/publish")
     world.client(token=world.runner_token).put(f"runner/release-files/{fid}", content=TABLE)
     url = f"{world.base_url.removesuffix('api/v1/')}api/v2/releases/file/{fid}"
@@ -256,6 +279,8 @@ def test_each_change_of_a_release_is_an_event_that_names_only_it(reviewers):
         requested, voted = stream.next(2)
     assert [requested["event"], voted["event"]] == ["release", "release"]
     assert json.loads(requested["data"]) == {
-        "id": release["id"], "workspace": "sample", "state": "requested"
-    }  # fmt: skip
+        "id": release["id"],
+        "workspace": "sample",
+        "state": "requested",
+    }
     assert "secret" not in voted["data"]  # a vote is shown by the API, to those who may see it

@@ -37,8 +37,9 @@ def hidden(page, name: str) -> str:
 
 def live_config(page) -> dict:
     """What the page's live script subscribes to."""
-    found = re.search(r'<script type="application/json" id="jx-live"[^>]*>(.*?)</script>',
-                      page.text, re.S)  # fmt: skip
+    found = re.search(
+        r'<script type="application/json" id="jx-live"[^>]*>(.*?)</script>', page.text, re.S
+    )
     assert found, "no live updates on this page"
     return json.loads(found.group(1))
 
@@ -63,8 +64,10 @@ def test_settings_save_the_notification_address_and_the_github_token(world):
     assert row(world, orm.User, username="dev").email == ""
     saved = post(world, "dev", "/settings", {"fullname": "Dee", "email": "dee@example.org"})
     assert after(saved) == "/settings"
-    assert (row(world, orm.User, username="dev").email, world.client("dev").get("me").json()[
-        "fullname"]) == ("dee@example.org", "Dee")  # fmt: skip
+    assert (
+        row(world, orm.User, username="dev").email,
+        world.client("dev").get("me").json()["fullname"],
+    ) == ("dee@example.org", "Dee")
     shown = get(world, "dev", "/settings?done=address")
     assert 'value="dee@example.org"' in shown.text and "are saved" in shown.text
     cleared = post(world, "dev", "/settings", {"fullname": "Dee", "email": ""})
@@ -96,15 +99,21 @@ def test_a_cookie_session_needs_the_csrf_token_on_the_work_forms(browser_server)
         assert page.status_code == 200 and "Notification address" in page.text
         token = re.search(r'name="_xsrf" value="([0-9a-f]+)"', page.text).group(1)
         for forged in ({}, {"_xsrf": "0" * 64}):
-            for path, data in (("settings", {"email": "a@example.org"}),
-                               ("settings/github-token", {"token": TOKEN})):  # fmt: skip
-                refused = browser.post(f"{root(server)}{path}", data={**data, **forged},
-                                       follow_redirects=False)  # fmt: skip
+            for path, data in (
+                ("settings", {"email": "a@example.org"}),
+                ("settings/github-token", {"token": TOKEN}),
+            ):
+                refused = browser.post(
+                    f"{root(server)}{path}", data={**data, **forged}, follow_redirects=False
+                )
                 assert refused.status_code == 403 and "CSRF token" in refused.text
         alice = row(server, orm.User, username="alice")
         assert (alice.email, alice.github_token) == ("", None)
-        saved = browser.post(f"{root(server)}settings", data={"email": "a@example.org",
-                             "_xsrf": token}, follow_redirects=False)  # fmt: skip
+        saved = browser.post(
+            f"{root(server)}settings",
+            data={"email": "a@example.org", "_xsrf": token},
+            follow_redirects=False,
+        )
         assert saved.status_code == 303 and saved.headers["location"] == "/settings?done=address"
         assert row(server, orm.User, username="alice").email == "a@example.org"
 
@@ -128,7 +137,7 @@ def test_a_workspace_is_made_archived_and_its_notifications_switched(world, tmp_
         ({**good, "branch": "nope"}, 422, "the branch 'nope' does not exist"),
         ({**good, "repo": "ftp://example.org/x"}, 422, "is not a repository URL"),
         ({**good, "name": "sample"}, 409, "a workspace sample exists already"),
-    ):  # fmt: skip
+    ):
         answer = post(world, "dev", new, data)
         assert answer.status_code == status and said in problem(answer), (data, problem(answer))
         assert f'value="{html.escape(data["repo"])}"' in answer.text  # kept, to be corrected
@@ -155,8 +164,9 @@ def test_a_workspace_is_made_archived_and_its_notifications_switched(world, tmp_
     assert "Unarchive the workspace" in get(world, "dev", here).text
     assert after(post(world, "dev", f"{here}/notifications", {"notifications": "on"})) == here
     assert row(world, orm.Workspace, name="second").notifications is True
-    assert post(world, "collab", f"{here}/notifications",
-                {"notifications": "off"}).status_code == 403  # fmt: skip
+    assert (
+        post(world, "collab", f"{here}/notifications", {"notifications": "off"}).status_code == 403
+    )
     assert row(world, orm.Workspace, name="second").notifications is True
     wrong_place = post(world, "dev", "/other/sample-study/second/archive", {"archived": "false"})
     assert wrong_place.status_code == 404 and row(world, orm.Workspace, name="second").archived
@@ -178,12 +188,14 @@ def test_run_jobs_shows_the_plan_then_submits_it(world):
     fields.update(sha=hidden(page, "sha"), idempotency_key=hidden(page, "idempotency_key"))
     planned = post(world, "dev", url, {**fields, "intent": "plan"})
     assert planned.status_code == 200, problem(planned)
-    steps = re.findall(r"<li><strong>(\w+)</strong>: ([^<]*)</li>",
-                       planned.text.split('id="plan-jobs"')[1])  # fmt: skip
-    assert steps == [("generate_dataset", "needed by derive_measures, never run"),
-                     ("derive_measures", "needed by make_table, never run; it waits for "
-                                         "generate_dataset"),
-                     ("make_table", "requested; it waits for derive_measures")]  # fmt: skip
+    steps = re.findall(
+        r"<li><strong>(\w+)</strong>: ([^<]*)</li>", planned.text.split('id="plan-jobs"')[1]
+    )
+    assert steps == [
+        ("generate_dataset", "needed by derive_measures, never run"),
+        ("derive_measures", "needed by make_table, never run; it waits for generate_dataset"),
+        ("make_table", "requested; it waits for derive_measures"),
+    ]
     assert re.search(r'value="make_table"\s+id="action-3"\s+checked', planned.text)  # it stays
     assert count(world, orm.JobRequest) == 0  # a plan writes nothing
     # invalid: nothing chosen, a backend the organisation may not use; refused: a collaborator
@@ -194,11 +206,19 @@ def test_run_jobs_shows_the_plan_then_submits_it(world):
     assert other.status_code == 422 and "may not use the backend elsewhere" in problem(other)
     assert post(world, "collab", url, {**fields, "intent": "plan"}).status_code == 403
     planned_for = hidden(planned, "planned_for")
-    assert post(world, "collab", url, {**fields, "intent": "run",
-                                       "planned_for": planned_for}).status_code == 403  # fmt: skip
+    assert (
+        post(
+            world, "collab", url, {**fields, "intent": "run", "planned_for": planned_for}
+        ).status_code
+        == 403
+    )
     # a run whose selection is not what the plan shown was for is planned again, not run
-    changed = post(world, "dev", url, {**fields, "action": ["make_plot"], "intent": "run",
-                                       "planned_for": planned_for})  # fmt: skip
+    changed = post(
+        world,
+        "dev",
+        url,
+        {**fields, "action": ["make_plot"], "intent": "run", "planned_for": planned_for},
+    )
     assert changed.status_code == 200 and "the selection changed" in problem(changed)
     assert count(world, orm.JobRequest) == 0
     ran = post(world, "dev", url, {**fields, "intent": "run", "planned_for": planned_for})
@@ -207,7 +227,11 @@ def test_run_jobs_shows_the_plan_then_submits_it(world):
     assert after(again) == f"/job-requests/{made}"  # a second click makes no second request
     request = row(world, orm.JobRequest, id=made)
     assert (request.actions, request.sha, request.notify, request.force_run_dependencies) == (
-        ["make_table"], world.sha, True, False)  # fmt: skip
+        ["make_table"],
+        world.sha,
+        True,
+        False,
+    )
     assert count(world, orm.Job) == 3
     # what is now pending is reused by the next plan, and said why
     now = get(world, "dev", url)
@@ -251,9 +275,9 @@ def test_a_github_workspace_links_problems_to_their_lines_and_takes_a_token_once
     world, tmp_path, github
 ):
     world.app.state.repos = Repositories(
-        LocalGit([str(tmp_path)]), GitHub(f"http://127.0.0.1:{github.server_port}",
-                                          "https://github.com")
-    )  # fmt: skip
+        LocalGit([str(tmp_path)]),
+        GitHub(f"http://127.0.0.1:{github.server_port}", "https://github.com"),
+    )
     world.workspace("sample-study", "hosted", "https://github.com/org/study")
     url = "/uni/sample-study/hosted/run-jobs"
     page = get(world, "dev", url)
@@ -274,9 +298,9 @@ def test_a_github_workspace_is_made_with_a_token_given_once(world, tmp_path, git
     form takes one for this once: the repository and branch are checked with it, and it is
     neither kept nor written back into the page."""
     world.app.state.repos = Repositories(
-        LocalGit([str(tmp_path)]), GitHub(f"http://127.0.0.1:{github.server_port}",
-                                          "https://github.com")
-    )  # fmt: skip
+        LocalGit([str(tmp_path)]),
+        GitHub(f"http://127.0.0.1:{github.server_port}", "https://github.com"),
+    )
     new = "/uni/sample-study/workspaces/new"
     page = get(world, "dev", new)
     assert '<label for="github_token" class="form-label">GitHub token for this once' in page.text
@@ -320,7 +344,8 @@ def test_the_job_request_page_cancels_and_the_job_page_shows_the_log(world):
     assert shown.status_code == 200 and 'id="log-0">reading &lt;data&gt;' in shown.text
     assert 'data-last="1"' in shown.text and f'src="/{LIVE}"' in shown.text
     assert live_config(shown)["events"] == (
-        f"/api/v1/events?kind=job&kind=log&job_request={made['id']}")  # fmt: skip
+        f"/api/v1/events?kind=job&kind=log&job_request={made['id']}"
+    )
     assert "/cancel" not in shown.text
     later = get(world, "collab", f"{job_url}?after=0")
     assert 'id="log-0"' not in later.text and 'id="log-1">rows: 1000' in later.text
@@ -330,8 +355,10 @@ def test_the_job_request_page_cancels_and_the_job_page_shows_the_log(world):
     cancelled = post(world, "dev", f"{url}/cancel")
     assert after(cancelled) == url and cancelled.headers["location"].endswith("done=cancelled")
     assert row(world, orm.Job, identifier=job["identifier"]).cancel_requested
-    run.post(f"runner/jobs/{lease['identifier']}/status",
-             json={"state": "cancelled", "status_message": "stopped"})  # fmt: skip
+    run.post(
+        f"runner/jobs/{lease['identifier']}/status",
+        json={"state": "cancelled", "status_message": "stopped"},
+    )
     done = get(world, "dev", url + "?done=cancelled")
     assert "Cancelled:" in done.text and f'action="{url}/cancel"' not in done.text
     assert LIVE not in done.text  # finished: nothing left to follow
@@ -363,15 +390,17 @@ def test_the_event_log_filters_six_ways_and_pages_with_the_apis_cursor(world):
 
         dev2 = session.scalar(select(orm.User).where(orm.User.username == "dev2"))
         project = session.scalar(select(orm.Project))
-        session.add(orm.ProjectMember(project_id=project.id, user_id=dev2.id,
-                                      roles=["project_developer"]))  # fmt: skip
+        session.add(
+            orm.ProjectMember(project_id=project.id, user_id=dev2.id, roles=["project_developer"])
+        )
         session.commit()
     third = submit(world, "dev2", ["make_table"])
     ids = {j["action"]: j["identifier"] for r in (first, second, third) for j in r["jobs"]}
     page = get(world, "collab", "/event-log")
     assert page.status_code == 200 and '<label for="status" class="form-label">' in page.text
-    newest_first = [ids[a] for a in ("make_table", "make_plot", "derive_measures",
-                                     "generate_dataset")]  # fmt: skip
+    newest_first = [
+        ids[a] for a in ("make_table", "make_plot", "derive_measures", "generate_dataset")
+    ]
     assert jobs_shown(page) == newest_first
     assert f'src="/{LIVE}"' in page.text
     assert live_config(page)["events"] == "/api/v1/events?kind=job"
@@ -383,9 +412,11 @@ def test_the_event_log_filters_six_ways_and_pages_with_the_apis_cursor(world):
         ("status=cancelled", ["generate_dataset"]),
         ("user=dev2", ["make_table"]),
         (f"job_request={second['id']}", ["make_plot", "derive_measures"]),
-        ("workspace=sample&backend=tpp&status=pending", ["make_table", "make_plot",
-                                                         "derive_measures"]),
-    ):  # fmt: skip
+        (
+            "workspace=sample&backend=tpp&status=pending",
+            ["make_table", "make_plot", "derive_measures"],
+        ),
+    ):
         shown = get(world, "collab", f"/event-log?{query}")
         assert jobs_shown(shown) == [ids[a] for a in expected], query
         assert "Clear the filters" in shown.text
@@ -402,7 +433,7 @@ def test_the_event_log_filters_six_ways_and_pages_with_the_apis_cursor(world):
         ("workspace=nowhere", 404, "there is no workspace 'nowhere'"),
         ("limit=0", 422, "show from 1 to 500 jobs a page"),
         ("cursor=not-ours", 400, "the cursor is not one this server made"),
-    ):  # fmt: skip
+    ):
         shown = get(world, "collab", f"/event-log?{query}")
         assert shown.status_code == status and said in problem(shown), query
         assert jobs_shown(shown) == [] and LIVE not in shown.text
@@ -420,11 +451,16 @@ def test_the_workspace_log_lists_its_job_requests_a_page_at_a_time(world):
 
         template = session.get(orm.JobRequest, made[0])
         for _ in range(50):
-            session.add(orm.JobRequest(
-                workspace_id=template.workspace_id, backend_id=template.backend_id,
-                sha=template.sha, actions=["generate_dataset"], project_yaml="",
-                created_by_id=template.created_by_id,
-            ))  # fmt: skip
+            session.add(
+                orm.JobRequest(
+                    workspace_id=template.workspace_id,
+                    backend_id=template.backend_id,
+                    sha=template.sha,
+                    actions=["generate_dataset"],
+                    project_yaml="",
+                    created_by_id=template.created_by_id,
+                )
+            )
         session.commit()
         assert session.scalar(select(orm.JobRequest).where(orm.JobRequest.id == made[0]))
     full = get(world, "collab", url)

@@ -31,9 +31,15 @@ from ..runner.test_local_runner import RunnerThread
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 BASE_URL = "/user/dev/sample/"  # as the hub routes a named server
 
@@ -72,8 +78,11 @@ def serving_world(lab_tmp: Path, **runner_options) -> Iterator:
     """The job server with the sample workspace, output checkers and a publisher, and a runner
     (`runner_options` go to its agent: its site's `release_rules`, say)."""
     world = build_world(JobServer(f"sqlite:///{lab_tmp / 'js.sqlite'}", lab_tmp), lab_tmp)
-    for name, roles in (("checker1", ["output_checker"]), ("checker2", ["output_checker"]),
-                        ("publisher", ["output_publisher"])):  # fmt: skip
+    for name, roles in (
+        ("checker1", ["output_checker"]),
+        ("checker2", ["output_checker"]),
+        ("publisher", ["output_publisher"]),
+    ):
         world.user(name, roles)
     runner = RunnerThread(world, lab_tmp / "site", **runner_options).__enter__()
     try:
@@ -139,11 +148,18 @@ def running_lab(lab_tmp: Path, world, checkout: Path, user: str = "dev") -> Iter
     log = lab_tmp / f"jupyter-lab-{user}.log"
     base_url = BASE_URL.replace("/dev/", f"/{user}/")
     command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--ServerApp.base_url={base_url}", f"--ServerApp.root_dir={checkout}",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.base_url={base_url}",
+        f"--ServerApp.root_dir={checkout}",
         f"--IdentityProvider.token={token}",
-    ]  # fmt: skip
+    ]
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}{base_url}"

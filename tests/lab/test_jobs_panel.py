@@ -71,9 +71,17 @@ def open_panel(page, lab):
 
 def release_output(world, job: str, path: str) -> dict:
     """A job's output asked for, approved twice and published (as in test_releases)."""
-    body = {"workspace": "sample", "backend": "tpp", "groups": {"tables": {
-        "context": "counts by region", "disclosure_control": "rounded to 5, small suppressed",
-        "files": [{"job": job, "path": path}]}}}  # fmt: skip
+    body = {
+        "workspace": "sample",
+        "backend": "tpp",
+        "groups": {
+            "tables": {
+                "context": "counts by region",
+                "disclosure_control": "rounded to 5, small suppressed",
+                "files": [{"job": job, "path": path}],
+            }
+        },
+    }
     made = world.client("dev").post("releases", json=body)
     assert made.status_code == 201, made.text
     release = made.json()
@@ -101,8 +109,13 @@ def test_run_an_action_watch_its_log_live_and_open_a_released_file(page, lab, wo
     names = tree.locator(".jp-ext-action label").all_inner_texts()
     # report sits under make_table, the deeper of its needs, and names the other one
     shown = [re.sub(r"^└\s*", "", n).strip() for n in names]
-    assert shown == ["generate_dataset", "derive_measures", "make_table", "report + make_plot",
-                     "make_plot"]  # fmt: skip
+    assert shown == [
+        "generate_dataset",
+        "derive_measures",
+        "make_table",
+        "report + make_plot",
+        "make_plot",
+    ]
     assert panel.locator(".jp-ext-sha").inner_text().startswith(world.sha[:7])
     assert panel.locator(".jp-ext-warning").count() == 0  # a clean, pushed checkout
     panel.locator(".jp-ext-live").wait_for()  # the event stream is open
@@ -121,16 +134,20 @@ def test_run_an_action_watch_its_log_live_and_open_a_released_file(page, lab, wo
     wall_ms = (time.monotonic() - started) * 1000
     marks = page.evaluate("window.__jobs")
     seen_ms = marks["firstLine"] - marks["clicked"]
-    print(f"\nsubmit click -> first log line on screen: {seen_ms:.0f} ms "
-          f"(in the page; {wall_ms:.0f} ms as Playwright saw it)")  # fmt: skip
+    print(
+        f"\nsubmit click -> first log line on screen: {seen_ms:.0f} ms "
+        f"(in the page; {wall_ms:.0f} ms as Playwright saw it)"
+    )
     shots(page, "02-first-log-line")
 
     # the log follows live: later lines of the jobs arrive without a reload
     detail = panel.locator(".jp-ext-request-detail")
     detail.locator(".jp-ext-job").nth(2).wait_for(timeout=TIMEOUT)
     assert detail.locator(".jp-ext-job-name").all_inner_texts() == [
-        "generate_dataset", "derive_measures", "make_table"
-    ]  # fmt: skip
+        "generate_dataset",
+        "derive_measures",
+        "make_table",
+    ]
     detail.locator(":scope > .jp-ext-row .jp-ext-state-succeeded").wait_for(timeout=TIMEOUT)
     panel.locator(".jp-ext-log-line", has_text="wrote output/table_by_region.csv").wait_for()
     # the request finished: JupyterLab's notification says so
@@ -178,9 +195,10 @@ def test_run_an_action_watch_its_log_live_and_open_a_released_file(page, lab, wo
 
 def test_problems_of_project_yaml_open_it_at_their_line_in_both_themes(page, lab, checkout, shots):
     text = (checkout / "project.yaml").read_text()
-    broken = text.replace("needs: [derive_measures]\n    outputs:\n      moderately_sensitive:\n"
-                          "        table:", "needs: [derive_measure]\n    outputs:\n"
-                          "      moderately_sensitive:\n        table:")  # fmt: skip
+    broken = text.replace(
+        "needs: [derive_measures]\n    outputs:\n      moderately_sensitive:\n        table:",
+        "needs: [derive_measure]\n    outputs:\n      moderately_sensitive:\n        table:",
+    )
     assert broken != text
     (checkout / "project.yaml").write_text(broken)
     try:
@@ -215,8 +233,10 @@ def test_problems_of_project_yaml_open_it_at_their_line_in_both_themes(page, lab
         page.locator(".jp-StatusBar-Widget", has_text=f"Ln {line}, Col").wait_for()
         shots(page, "06-problem-opened")
 
-        page.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', "
-                      "{theme: 'JupyterLab Dark'})")  # fmt: skip
+        page.evaluate(
+            "() => window.jupyterapp.commands.execute('apputils:change-theme', "
+            "{theme: 'JupyterLab Dark'})"
+        )
         page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
         page.wait_for_timeout(500)
         shots(page, "07-dark-theme")

@@ -35,11 +35,13 @@ def test_the_getting_started_notebook_runs_in_lab_with_its_widgets(lab, checkout
     shutil.copy(NOTEBOOK, checkout / NOTEBOOK.name)
     page.goto(lab.page_url(f"lab/tree/{NOTEBOOK.name}"), timeout=TIMEOUT)
     page.locator(".jp-Notebook").wait_for(timeout=TIMEOUT)
-    page.wait_for_function("() => { const w = window.jupyterapp.shell.currentWidget;"
-                           " return w && w.sessionContext && w.sessionContext.session &&"
-                           " w.sessionContext.session.kernel &&"
-                           " w.sessionContext.session.kernel.status === 'idle'; }",
-                           timeout=TIMEOUT)  # fmt: skip
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp.shell.currentWidget;"
+        " return w && w.sessionContext && w.sessionContext.session &&"
+        " w.sessionContext.session.kernel &&"
+        " w.sessionContext.session.kernel.status === 'idle'; }",
+        timeout=TIMEOUT,
+    )
     shots(page, "notebook-01-opened")
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     deadline = time.monotonic() + 300

@@ -21,8 +21,9 @@ def test_the_panels_logic_passes_its_jest_tests():
         pytest.skip("labextension/node_modules is missing: `make install` (or jlpm install there)")
     if not jlpm.exists() or shutil.which("node") is None:
         pytest.skip("jlpm (the jupyter-builder package) or node is missing")
-    done = subprocess.run([str(jlpm), "jest", "--ci"], cwd=LABEXTENSION, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [str(jlpm), "jest", "--ci"], cwd=LABEXTENSION, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     summary = next(line for line in done.stderr.splitlines() if line.startswith("Tests:"))
     assert "passed" in summary and "failed" not in summary, summary

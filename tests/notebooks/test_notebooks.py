@@ -37,10 +37,13 @@ def demo(tmp_path_factory):
 
 def test_there_are_the_workshop_notebooks():
     assert [n.stem for n in NOTEBOOKS] == [
-        "01-getting-started", "02-debugging-a-failed-job",
-        "03-browsing-released-outputs", "04-scripting-with-the-client",
-        "05-requesting-a-release", "06-datasets",
-    ]  # fmt: skip
+        "01-getting-started",
+        "02-debugging-a-failed-job",
+        "03-browsing-released-outputs",
+        "04-scripting-with-the-client",
+        "05-requesting-a-release",
+        "06-datasets",
+    ]
 
 
 def test_the_demo_repository_holds_the_notebooks_beside_its_project(tmp_path):
@@ -67,8 +70,9 @@ def test_a_notebook_runs_top_to_bottom(notebook, demo, tmp_path, monkeypatch):
     book = nbformat.read(notebook, as_version=4)
     assert book.metadata["kernelspec"]["name"] == "python3"
     assert all(not cell.get("outputs") for cell in book.cells if cell.cell_type == "code")
-    client = NotebookClient(book, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})  # fmt: skip
+    client = NotebookClient(
+        book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()  # a cell that raises fails the test, naming the cell
     texts = [o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.outputs]
     assert "".join(texts), "the notebook showed nothing"

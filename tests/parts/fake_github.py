@@ -59,10 +59,13 @@ GIT_PATH = re.compile(
     r"^/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/(info/refs|git-upload-pack|git-receive-pack)$"
 )
 GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Fake GitHub", "GIT_AUTHOR_EMAIL": "noreply@github.invalid",
-    "GIT_COMMITTER_NAME": "Fake GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
-}  # fmt: skip
+    "GIT_AUTHOR_NAME": "Fake GitHub",
+    "GIT_AUTHOR_EMAIL": "noreply@github.invalid",
+    "GIT_COMMITTER_NAME": "Fake GitHub",
+    "GIT_COMMITTER_EMAIL": "noreply@github.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+}
 CODE_LIFETIME = 600  # seconds, as GitHub's authorization codes
 
 
@@ -206,10 +209,15 @@ class FakeGitHub:
         for org in all_orgs:
             self._org(org)
         self._accounts[key] = Account(
-            login=login, id=next(self._ids), name=name, email=email, public_email=public_email,
-            orgs={o.lower() for o in all_orgs}, public_orgs={o.lower() for o in public_orgs},
+            login=login,
+            id=next(self._ids),
+            name=name,
+            email=email,
+            public_email=public_email,
+            orgs={o.lower() for o in all_orgs},
+            public_orgs={o.lower() for o in public_orgs},
             teams={(o.lower(), t.lower()) for o, t in team_pairs},
-        )  # fmt: skip
+        )
         return self.token_for(login, scopes)
 
     def token_for(self, login: str, scopes: tuple[str, ...] = DEFAULT_SCOPES) -> str:
@@ -259,9 +267,14 @@ class FakeGitHub:
         if owner.lower() not in self._accounts:
             self._org(owner)
         self._repos[full_name.lower()] = Repo(
-            owner=owner, name=name, private=private, path=path, default_branch=default_branch,
-            id=next(self._ids), collaborators={c.lower() for c in collaborators},
-        )  # fmt: skip
+            owner=owner,
+            name=name,
+            private=private,
+            path=path,
+            default_branch=default_branch,
+            id=next(self._ids),
+            collaborators={c.lower() for c in collaborators},
+        )
         return path
 
     def commit(
@@ -286,8 +299,14 @@ class FakeGitHub:
                     continue
                 data = content.encode() if isinstance(content, str) else content
                 blob = self._git(repo.path, "hash-object", "-w", "--stdin", input=data).strip()
-                self._git(repo.path, "update-index", "--add", "--cacheinfo",
-                          f"100644,{blob},{path}", env=env)  # fmt: skip
+                self._git(
+                    repo.path,
+                    "update-index",
+                    "--add",
+                    "--cacheinfo",
+                    f"100644,{blob},{path}",
+                    env=env,
+                )
             tree = self._git(repo.path, "write-tree", env=env).strip()
         args = ["-p", parent] if parent else []
         sha = self._git(repo.path, "commit-tree", tree, *args, "-m", message).strip()
@@ -311,16 +330,29 @@ class FakeGitHub:
         return self._orgs[key]
 
     def _git_bytes(
-        self, repo: Path | None, *args: str, input: bytes | None = None,
-        env: dict[str, str] | None = None, cwd: Path | None = None, check: bool = True,
-    ) -> bytes | None:  # fmt: skip
+        self,
+        repo: Path | None,
+        *args: str,
+        input: bytes | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        check: bool = True,
+    ) -> bytes | None:
         """git's output, None if it failed (or an exception if `check`)."""
         prefix = ["git", f"--git-dir={repo}"] if repo else ["git"]
         result = subprocess.run(
-            [*prefix, *args], input=input, capture_output=True, cwd=cwd, check=False,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.root),
-                 **GIT_ENV, **(env or {})},
-        )  # fmt: skip
+            [*prefix, *args],
+            input=input,
+            capture_output=True,
+            cwd=cwd,
+            check=False,
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(self.root),
+                **GIT_ENV,
+                **(env or {}),
+            },
+        )
         if check and result.returncode != 0:
             raise RuntimeError(f"git {' '.join(args)}: {result.stderr.decode().strip()}")
         return result.stdout if result.returncode == 0 else None
@@ -332,8 +364,15 @@ class FakeGitHub:
         """The commit `ref` (a branch, tag or full or abbreviated sha) names, or None."""
         if not SAFE_REF.match(ref) or ".." in ref or ref.startswith(("-", "/")):
             return None
-        out = self._git(repo.path, "rev-parse", "--verify", "--quiet", "--end-of-options",
-                        f"{ref}^{{commit}}", check=False)  # fmt: skip
+        out = self._git(
+            repo.path,
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{ref}^{{commit}}",
+            check=False,
+        )
         return out.strip() or None
 
     def _has_access(self, login: str, repo: Repo) -> bool:
@@ -374,49 +413,71 @@ class FakeGitHub:
 
     def _user_json(self, account: Account) -> dict:
         return {
-            "login": account.login, "id": account.id, "node_id": f"U_{account.id}",
-            "avatar_url": f"{self.url}/avatars/u/{account.id}", "gravatar_id": "",
+            "login": account.login,
+            "id": account.id,
+            "node_id": f"U_{account.id}",
+            "avatar_url": f"{self.url}/avatars/u/{account.id}",
+            "gravatar_id": "",
             "url": f"{self.api_url}/users/{account.login}",
-            "html_url": f"{self.url}/{account.login}", "type": "User", "site_admin": False,
-            "name": account.name, "company": None, "blog": "", "location": None,
+            "html_url": f"{self.url}/{account.login}",
+            "type": "User",
+            "site_admin": False,
+            "name": account.name,
+            "company": None,
+            "blog": "",
+            "location": None,
             "email": account.email if account.public_email else None,
-            "hireable": None, "bio": None,
-        }  # fmt: skip
+            "hireable": None,
+            "bio": None,
+        }
 
     def _org_json(self, org: str) -> dict:
         login = self._org_names[org]
         return {
-            "login": login, "id": self._orgs[org], "node_id": f"O_{self._orgs[org]}",
+            "login": login,
+            "id": self._orgs[org],
+            "node_id": f"O_{self._orgs[org]}",
             "url": f"{self.api_url}/orgs/{login}",
             "repos_url": f"{self.api_url}/orgs/{login}/repos",
             "members_url": f"{self.api_url}/orgs/{login}/members{{/member}}",
             "public_members_url": f"{self.api_url}/orgs/{login}/public_members{{/member}}",
-            "avatar_url": f"{self.url}/avatars/u/{self._orgs[org]}", "description": None,
-        }  # fmt: skip
+            "avatar_url": f"{self.url}/avatars/u/{self._orgs[org]}",
+            "description": None,
+        }
 
     def _team_json(self, org: str, slug: str) -> dict:
         number = int(hashlib.sha256(f"{org}:{slug}".encode()).hexdigest()[:7], 16)
         return {
-            "id": number, "node_id": f"T_{number}", "name": slug, "slug": slug,
-            "description": None, "privacy": "closed", "permission": "pull",
+            "id": number,
+            "node_id": f"T_{number}",
+            "name": slug,
+            "slug": slug,
+            "description": None,
+            "privacy": "closed",
+            "permission": "pull",
             "url": f"{self.api_url}/teams/{number}",
             "html_url": f"{self.url}/orgs/{self._org_names[org]}/teams/{slug}",
             "members_url": f"{self.api_url}/teams/{number}/members{{/member}}",
-            "repositories_url": f"{self.api_url}/teams/{number}/repos", "parent": None,
+            "repositories_url": f"{self.api_url}/teams/{number}/repos",
+            "parent": None,
             "organization": self._org_json(org),
-        }  # fmt: skip
+        }
 
     def _repo_json(self, repo: Repo) -> dict:
         owner = self._accounts.get(repo.owner.lower())
         return {
-            "id": repo.id, "node_id": f"R_{repo.id}", "name": repo.name,
-            "full_name": repo.full_name, "private": repo.private,
+            "id": repo.id,
+            "node_id": f"R_{repo.id}",
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "private": repo.private,
             "visibility": "private" if repo.private else "public",
             "owner": {"login": repo.owner, "type": "User" if owner else "Organization"},
-            "html_url": self.html_url(repo.full_name), "clone_url": self.clone_url(repo.full_name),
+            "html_url": self.html_url(repo.full_name),
+            "clone_url": self.clone_url(repo.full_name),
             "url": f"{self.api_url}/repos/{repo.full_name}",
             "default_branch": repo.default_branch,
-        }  # fmt: skip
+        }
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -518,8 +579,9 @@ class FakeGitHub:
                 f"{quote(k)}=***" if k in SECRET_PARAMS or v in known else f"{quote(k)}={quote(v)}"
                 for k, v in params
             )
-        return Request(handler.command, path, handler.auth, handler.login, handler.status,
-                       secret_in_url)  # fmt: skip
+        return Request(
+            handler.command, path, handler.auth, handler.login, handler.status, secret_in_url
+        )
 
     # -- OAuth web flow --------------------------------------------------------------------
 
@@ -531,10 +593,11 @@ class FakeGitHub:
         loopback = c.hostname in ("127.0.0.1", "localhost", "::1")
         path = c.path.rstrip("/")
         return (
-            c.scheme == r.scheme and c.hostname == r.hostname
+            c.scheme == r.scheme
+            and c.hostname == r.hostname
             and (c.port == r.port or loopback)
             and (r.path.rstrip("/") == path or r.path.startswith(path + "/"))
-        )  # fmt: skip
+        )
 
     def _authorize(self, h) -> None:
         q = h.query
@@ -571,10 +634,14 @@ class FakeGitHub:
         code = secrets.token_hex(10)
         with self._lock:
             self._grants[code] = Grant(
-                client_id=q["client_id"], login=account.login, redirect_uri=redirect_uri,
-                scopes=scopes, challenge=q.get("code_challenge"),
-                method=q.get("code_challenge_method", "plain"), created=time.monotonic(),
-            )  # fmt: skip
+                client_id=q["client_id"],
+                login=account.login,
+                redirect_uri=redirect_uri,
+                scopes=scopes,
+                challenge=q.get("code_challenge"),
+                method=q.get("code_challenge_method", "plain"),
+                created=time.monotonic(),
+            )
         h.login = account.login
         self._redirect(h, redirect_uri, {"code": code, **state})
 
@@ -602,20 +669,27 @@ class FakeGitHub:
             return h.reply(200, urlencode(body), "application/x-www-form-urlencoded; charset=utf-8")
 
         def error(code: str, description: str, anchor: str) -> None:
-            uri = ("https://docs.github.com/apps/managing-oauth-apps/"
-                   f"troubleshooting-oauth-app-access-token-request-errors/#{anchor}")  # fmt: skip
+            uri = (
+                "https://docs.github.com/apps/managing-oauth-apps/"
+                f"troubleshooting-oauth-app-access-token-request-errors/#{anchor}"
+            )
             answer({"error": code, "error_description": description, "error_uri": uri})
 
         app = self._apps.get(params.get("client_id", ""))
         if app is None or not secrets.compare_digest(app[0], params.get("client_secret", "")):
             h.auth = "bad"
-            return error("incorrect_client_credentials",
-                         "The client_id and/or client_secret passed are incorrect.",
-                         "incorrect-client-credentials")  # fmt: skip
+            return error(
+                "incorrect_client_credentials",
+                "The client_id and/or client_secret passed are incorrect.",
+                "incorrect-client-credentials",
+            )
         h.auth = "ok"
         if params.get("grant_type", "authorization_code") != "authorization_code":
-            return error("unsupported_grant_type", "The grant type is not supported.",
-                         "unsupported-grant-type")  # fmt: skip
+            return error(
+                "unsupported_grant_type",
+                "The grant type is not supported.",
+                "unsupported-grant-type",
+            )
         with self._lock:
             grant = self._grants.pop(params.get("code", ""), None)  # a code is used once
         if (
@@ -623,21 +697,28 @@ class FakeGitHub:
             or grant.client_id != params["client_id"]
             or time.monotonic() - grant.created > CODE_LIFETIME
         ):
-            return error("bad_verification_code", "The code passed is incorrect or expired.",
-                         "bad-verification-code")  # fmt: skip
+            return error(
+                "bad_verification_code",
+                "The code passed is incorrect or expired.",
+                "bad-verification-code",
+            )
         if params.get("redirect_uri") and params["redirect_uri"] != grant.redirect_uri:
-            return error("redirect_uri_mismatch",
-                         "The redirect_uri MUST match the registered callback URL for this "
-                         "application.", "redirect-uri-mismatch")  # fmt: skip
+            return error(
+                "redirect_uri_mismatch",
+                "The redirect_uri MUST match the registered callback URL for this application.",
+                "redirect-uri-mismatch",
+            )
         if grant.challenge:  # PKCE (RFC 7636)
             verifier = params.get("code_verifier", "")
             if grant.method == "S256":
                 digest = hashlib.sha256(verifier.encode()).digest()
                 verifier = base64.urlsafe_b64encode(digest).decode().rstrip("=")
             if not verifier or not secrets.compare_digest(verifier, grant.challenge):
-                return error("bad_verification_code",
-                             "The code_verifier does not match the code_challenge.",
-                             "bad-verification-code")  # fmt: skip
+                return error(
+                    "bad_verification_code",
+                    "The code_verifier does not match the code_challenge.",
+                    "bad-verification-code",
+                )
         token = mint_token()
         with self._lock:
             self._tokens[token] = Token(token, grant.login, grant.scopes)
@@ -664,12 +745,17 @@ class FakeGitHub:
 
     def _api(self, h, path: str) -> None:
         def fail(status: int, message: str, doc: str = "") -> None:
-            h.reply(status, {"message": message, "documentation_url": DOCS + doc,
-                             "status": str(status)})  # fmt: skip
+            h.reply(
+                status, {"message": message, "documentation_url": DOCS + doc, "status": str(status)}
+            )
 
         if not h.headers.get("User-Agent"):
-            return h.reply(403, "Request forbidden by administrative rules. Please make sure "
-                           "your request has a User-Agent header.", "text/plain")  # fmt: skip
+            return h.reply(
+                403,
+                "Request forbidden by administrative rules. Please make sure "
+                "your request has a User-Agent header.",
+                "text/plain",
+            )
         token = self._api_token(h)
         if h.auth == "bad":
             return fail(401, "Bad credentials")
@@ -692,8 +778,14 @@ class FakeGitHub:
             case ["user", "emails"]:
                 if not has_scope(token.scopes, "user:email"):
                     return fail(404, "Not Found", "/users/emails")
-                emails = [{"email": me.email, "primary": True, "verified": True,
-                           "visibility": "public" if me.public_email else "private"}]  # fmt: skip
+                emails = [
+                    {
+                        "email": me.email,
+                        "primary": True,
+                        "verified": True,
+                        "visibility": "public" if me.public_email else "private",
+                    }
+                ]
                 return ok(emails if me.email else [])
             case ["user", "orgs"]:
                 private = has_scope(token.scopes, "read:org") or has_scope(token.scopes, "user")
@@ -731,8 +823,13 @@ class FakeGitHub:
                     return fail(404, "Not Found")
                 if kind == "members":  # what oauthenticator asks: 204 or 404
                     return ok(None, 204)
-                return ok({"url": f"{self.api_url}/orgs/{org}/teams/{team}/memberships/{user}",
-                           "role": "member", "state": "active"})  # fmt: skip
+                return ok(
+                    {
+                        "url": f"{self.api_url}/orgs/{org}/teams/{team}/memberships/{user}",
+                        "role": "member",
+                        "state": "active",
+                    }
+                )
             case ["repos", owner, name, *rest]:
                 repo = self._repos.get(f"{owner}/{name}".lower())
                 if repo is None or not self._can_read(token, repo):
@@ -761,8 +858,9 @@ class FakeGitHub:
                 ref = "/".join(ref)
                 sha = self._rev(repo, ref)
                 if sha is None:
-                    return fail(422, f"No commit found for SHA: {ref}",
-                                "/commits/commits#get-a-commit")  # fmt: skip
+                    return fail(
+                        422, f"No commit found for SHA: {ref}", "/commits/commits#get-a-commit"
+                    )
                 if "application/vnd.github.sha" in accept:
                     return h.reply(200, sha, "application/vnd.github.sha; charset=utf-8")
                 return ok(self._commit_json(repo, sha))
@@ -770,8 +868,11 @@ class FakeGitHub:
                 ref = h.query.get("ref") or repo.default_branch
                 sha = self._rev(repo, ref)
                 if sha is None:
-                    return fail(404, f"No commit found for the ref {ref}",
-                                "/repos/contents#get-repository-content")  # fmt: skip
+                    return fail(
+                        404,
+                        f"No commit found for the ref {ref}",
+                        "/repos/contents#get-repository-content",
+                    )
                 path = "/".join(p for p in path if p)
                 if any(p in ("..", ".") for p in path.split("/")):
                     return fail(404, "Not Found", "/repos/contents#get-repository-content")
@@ -783,16 +884,18 @@ class FakeGitHub:
         fields = self._git(repo.path, "show", "-s", form, sha)
         tree, parents, an, ae, ad, cn, ce, cd, message = fields.split("\n", 8)
         return {
-            "sha": sha, "node_id": f"C_{sha}",
+            "sha": sha,
+            "node_id": f"C_{sha}",
             "url": f"{self.api_url}/repos/{repo.full_name}/commits/{sha}",
             "html_url": f"{self.html_url(repo.full_name)}/commit/{sha}",
             "commit": {
-                "message": message.rstrip("\n"), "tree": {"sha": tree},
+                "message": message.rstrip("\n"),
+                "tree": {"sha": tree},
                 "author": {"name": an, "email": ae, "date": ad},
                 "committer": {"name": cn, "email": ce, "date": cd},
             },
             "parents": [{"sha": p} for p in parents.split()],
-        }  # fmt: skip
+        }
 
     def _contents(self, h, repo: Repo, sha: str, ref: str, path: str, ok, fail) -> None:
         spec = f"{sha}:{path}" if path else f"{sha}^{{tree}}"
@@ -805,12 +908,16 @@ class FakeGitHub:
             git_url = f"{self.api_url}/repos/{repo.full_name}/git/{'blobs' if is_file else 'trees'}"
             raw = f"{self.url}/raw/{repo.full_name}/{ref}/{name_path}"
             return {
-                "type": "file" if is_file else "dir", "name": name_path.rsplit("/", 1)[-1],
-                "path": name_path, "sha": object_sha, "size": size if is_file else 0,
+                "type": "file" if is_file else "dir",
+                "name": name_path.rsplit("/", 1)[-1],
+                "path": name_path,
+                "sha": object_sha,
+                "size": size if is_file else 0,
                 "url": f"{api}/{quote(name_path)}?ref={quote(ref)}",
-                "html_url": f"{web}/{name_path}", "git_url": f"{git_url}/{object_sha}",
+                "html_url": f"{web}/{name_path}",
+                "git_url": f"{git_url}/{object_sha}",
                 "download_url": raw if is_file else None,
-            }  # fmt: skip
+            }
 
         if kind == "blob":
             data = self._git_bytes(repo.path, "cat-file", "blob", spec, check=False) or b""

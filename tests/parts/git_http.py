@@ -63,20 +63,26 @@ def serve_git(
     `project_root` (`path_info` like /owner/name.git/info/refs). `remote_user` set means an
     authenticated caller, which is what lets http-backend accept a push. Returns the status."""
     env = {
-        "GIT_PROJECT_ROOT": str(project_root), "GIT_HTTP_EXPORT_ALL": "1",
-        "PATH_INFO": path_info, "QUERY_STRING": query, "REQUEST_METHOD": handler.command,
+        "GIT_PROJECT_ROOT": str(project_root),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
+        "REQUEST_METHOD": handler.command,
         "CONTENT_TYPE": handler.headers.get("Content-Type", ""),
-        "CONTENT_LENGTH": str(len(body)), "PATH": "/usr/bin:/bin",
-        "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(project_root),
-    }  # fmt: skip
+        "CONTENT_LENGTH": str(len(body)),
+        "PATH": "/usr/bin:/bin",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(project_root),
+    }
     if handler.headers.get("Content-Encoding"):  # git gzips request bodies above 1 kB
         env["HTTP_CONTENT_ENCODING"] = handler.headers["Content-Encoding"]
     if handler.headers.get("Git-Protocol"):  # protocol v2, as GitHub speaks it
         env["GIT_PROTOCOL"] = handler.headers["Git-Protocol"]
     if remote_user:
         env["REMOTE_USER"] = remote_user
-    out = subprocess.run(["git", "http-backend"], input=body, env=env,
-                         capture_output=True, check=False).stdout  # fmt: skip
+    out = subprocess.run(
+        ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+    ).stdout
     head, _, payload = out.partition(b"\r\n\r\n")
     status = 200
     headers = []

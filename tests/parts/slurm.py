@@ -125,10 +125,14 @@ class SlurmCluster:
         key.chmod(0o600)
         self._spawn(
             "munged",
-            "--foreground", "--force", f"--key-file={key}", f"--socket={self.socket}",
-            f"--pid-file={munge / 'munged.pid'}", f"--log-file={munge / 'munged.log'}",
+            "--foreground",
+            "--force",
+            f"--key-file={key}",
+            f"--socket={self.socket}",
+            f"--pid-file={munge / 'munged.pid'}",
+            f"--log-file={munge / 'munged.log'}",
             f"--seed-file={munge / 'munged.seed'}",
-        )  # fmt: skip
+        )
         self._wait(lambda: self.socket.is_socket(), "munged made no socket")
 
     def _start_slurm(self, attempts: int = 3) -> None:
@@ -224,9 +228,13 @@ PartitionName={PARTITION} Nodes={NODE} Default=YES MaxTime=INFINITE State=UP
         """A Slurm client command against this cluster (`squeue`, `scontrol`, ...)."""
         program = self.binaries.get(args[0], args[0])
         result = subprocess.run(
-            [program, *args[1:]], env=self.env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+            [program, *args[1:]],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if check and result.returncode != 0:
             raise ClusterError(f"{' '.join(args)}: {result.stderr.strip()}")
         return result
@@ -242,9 +250,13 @@ PartitionName={PARTITION} Nodes={NODE} Default=YES MaxTime=INFINITE State=UP
         out = open(self.folder / f"{name}.out", "ab")  # noqa: SIM115 (the child holds it)
         try:
             self.processes[name] = subprocess.Popen(
-                [self.binaries[name], *args], stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True,
-            )  # fmt: skip
+                [self.binaries[name], *args],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.folder,
+                start_new_session=True,
+            )
         finally:
             out.close()
 

@@ -250,15 +250,43 @@ def nested_too_deep(data: Data) -> None:
 
 
 DATA_MUTATIONS: list[Callable[[Data], None]] = [
-    drop_needed_action, unknown_need, need_with_space, needs_not_a_list, cycle, self_need,
-    output_claimed_twice, bad_privacy_level, absolute_output, dotdot_inside_output,
-    dotdot_leading_output, wildcard_output, no_extension_output, missing_run, empty_run,
-    run_without_version, unbalanced_quote, duplicate_run, missing_outputs, empty_outputs,
-    unknown_action_key, config_not_a_mapping, unknown_top_level_key, version_latest, version_six,
-    version_missing, version_text, action_named_run_all, actions_not_a_mapping,
-    numeric_action_name, unsafe_action_name, unsafe_output_name, control_character_in_output,
-    alias_bomb, value_inside_itself, nested_too_deep,
-]  # fmt: skip
+    drop_needed_action,
+    unknown_need,
+    need_with_space,
+    needs_not_a_list,
+    cycle,
+    self_need,
+    output_claimed_twice,
+    bad_privacy_level,
+    absolute_output,
+    dotdot_inside_output,
+    dotdot_leading_output,
+    wildcard_output,
+    no_extension_output,
+    missing_run,
+    empty_run,
+    run_without_version,
+    unbalanced_quote,
+    duplicate_run,
+    missing_outputs,
+    empty_outputs,
+    unknown_action_key,
+    config_not_a_mapping,
+    unknown_top_level_key,
+    version_latest,
+    version_six,
+    version_missing,
+    version_text,
+    action_named_run_all,
+    actions_not_a_mapping,
+    numeric_action_name,
+    unsafe_action_name,
+    unsafe_output_name,
+    control_character_in_output,
+    alias_bomb,
+    value_inside_itself,
+    nested_too_deep,
+]
 
 
 def duplicate_action(text: str) -> str:
@@ -301,9 +329,14 @@ def empty_file(text: str) -> str:
 
 
 TEXT_MUTATIONS: list[Callable[[str], str]] = [
-    duplicate_action, duplicate_top_key, broken_indentation, unclosed_flow_sequence,
-    tab_indentation, not_a_mapping, empty_file,
-]  # fmt: skip
+    duplicate_action,
+    duplicate_top_key,
+    broken_indentation,
+    unclosed_flow_sequence,
+    tab_indentation,
+    not_a_mapping,
+    empty_file,
+]
 
 # Where we refuse a file the official parser accepts: each is a file the official tools
 # cannot run (the job runner recurses forever on a cycle, and cannot request an action

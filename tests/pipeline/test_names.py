@@ -25,10 +25,27 @@ from jupyter_ext.pipeline.yaml_loader import (
 
 SAFE = ["a", "extract", "make_table-2", "v1.2", "2017", "_private", "x" * MAX_NAME_LENGTH]
 UNSAFE = [
-    "", ".", "..", ".hidden", "-rf", "a/b", "../../tmp/x", "/etc/passwd", "a\\b", "a b",
-    "a\x00b", "a\nb", "tab\there", "\x1b[2J", "café", "\u202etxt.exe", "x" * (MAX_NAME_LENGTH + 1),
-    "a:b", "a*b", "$(reboot)",
-]  # fmt: skip
+    "",
+    ".",
+    "..",
+    ".hidden",
+    "-rf",
+    "a/b",
+    "../../tmp/x",
+    "/etc/passwd",
+    "a\\b",
+    "a b",
+    "a\x00b",
+    "a\nb",
+    "tab\there",
+    "\x1b[2J",
+    "café",
+    "\u202etxt.exe",
+    "x" * (MAX_NAME_LENGTH + 1),
+    "a:b",
+    "a*b",
+    "$(reboot)",
+]
 
 
 @pytest.mark.parametrize("name", SAFE)

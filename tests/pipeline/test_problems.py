@@ -139,11 +139,15 @@ def test_broken_yaml_has_a_position():
         ("actions: {}\n", "bad-version", 'version: "5"'),
         ("version: 9\nactions: {}\n", "bad-version", "latest version is 5"),
         ("version: '5'\nactions: []\n", "wrong-type", "`actions` must be a mapping"),
-        ("version: '5'\nexpectations: {population_size: 10}\nactions: {}\n", "expectations-not-allowed", "remove"),  # noqa: E501
+        (
+            "version: '5'\nexpectations: {population_size: 10}\nactions: {}\n",
+            "expectations-not-allowed",
+            "remove",
+        ),
         ("version: '3.0'\nactions: {}\n", "missing-expectations", "population_size"),
         ("version: '5'\nactoins: {}\n", "unknown-key", "did you mean `actions`"),
     ],
-)  # fmt: skip
+)
 def test_file_level_problems(text, code, words):
     _, problems, _ = check(text)
     assert any(p.code == code and words in p.message for p in problems), [

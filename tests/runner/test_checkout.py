@@ -58,8 +58,12 @@ def test_jobs_of_a_repository_not_yet_cached_check_out_together(served, tmp_path
     url = f"{served.url}/study.git"
 
     async def three_at_once():
-        await asyncio.gather(*(checkout(url, served.sha, tmp_path / f"job{i}", tmp_path / "cache",
-                                        TOKEN) for i in range(3)))  # fmt: skip
+        await asyncio.gather(
+            *(
+                checkout(url, served.sha, tmp_path / f"job{i}", tmp_path / "cache", TOKEN)
+                for i in range(3)
+            )
+        )
 
     asyncio.run(three_at_once())
     assert all((tmp_path / f"job{i}" / "project.yaml").exists() for i in range(3))

@@ -79,14 +79,24 @@ def test_a_manifest_describes_files_and_tables_without_a_single_value(tmp_path):
     (data / "empty.csv").write_text("")
     manifest = build_manifest(data, [str(tmp_path)], tmp_path / "cache")
     files = {f.path: f for f in manifest.files}
-    assert list(files) == ["codes.csv.gz", "empty.csv", "patients.csv", "raw/scan.bin",
-                           "visits.tsv"]  # fmt: skip
+    assert list(files) == [
+        "codes.csv.gz",
+        "empty.csv",
+        "patients.csv",
+        "raw/scan.bin",
+        "visits.tsv",
+    ]
     patients = files["patients.csv"]
     assert (patients.size, patients.sha256, patients.rows) == (len(ROWS), sha(ROWS.encode()), 12)
     assert [(c.name, c.type) for c in patients.columns] == [
-        ("id", "integer"), ("age", "integer"), ("weight", "number"), ("smoker", "boolean"),
-        ("seen", "date"), ("name", "text"), ("notes", "empty"),
-    ]  # fmt: skip
+        ("id", "integer"),
+        ("age", "integer"),
+        ("weight", "number"),
+        ("smoker", "boolean"),
+        ("seen", "date"),
+        ("name", "text"),
+        ("notes", "empty"),
+    ]
     scan = files["raw/scan.bin"]
     assert (scan.size, scan.sha256, scan.rows, scan.columns) == (len(blob), sha(blob), None, None)
     visits = files["visits.tsv"]  # a quoted newline is inside a row; blank cells are missing
@@ -121,9 +131,13 @@ def test_a_column_is_of_the_narrowest_type_every_value_fits(tmp_path):
 def site(tmp_path):
     """The job server with a backend, and a site folder with its data root, token and config."""
     world = build_world(
-        JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path,
-                  Settings(release_dir=str(tmp_path / "releases"))), tmp_path,
-    )  # fmt: skip
+        JobServer(
+            f"sqlite:///{tmp_path / 'js.sqlite'}",
+            tmp_path,
+            Settings(release_dir=str(tmp_path / "releases")),
+        ),
+        tmp_path,
+    )
     root = tmp_path / "data"
     (root / "cohort").mkdir(parents=True)
     (root / "cohort" / "patients.csv").write_text(ROWS)
@@ -150,15 +164,27 @@ def dataset_cli(site, *args: str):
 
 
 def test_add_list_update_and_retire_a_dataset_from_the_site(site):
-    added = dataset_cli(site, "add", "cohort", str(site.root / "cohort"), "--description",
-                        "Made-up patients", "--owner", "uni", "--dummy",
-                        str(site.dummy))  # fmt: skip
+    added = dataset_cli(
+        site,
+        "add",
+        "cohort",
+        str(site.root / "cohort"),
+        "--description",
+        "Made-up patients",
+        "--owner",
+        "uni",
+        "--dummy",
+        str(site.dummy),
+    )
     assert added.returncode == 0, added.stderr
     assert "cohort version 1: 2 files" in added.stdout, added.stdout
     assert "1 table (12 rows)" in added.stdout and "dummy data: 1 file sent" in added.stdout
     (listed,) = site.client("collab").get("datasets", params={"backend": "tpp"}).json()
     assert (listed["description"], listed["owner"], listed["status"]) == (
-        "Made-up patients", "uni", "active")  # fmt: skip
+        "Made-up patients",
+        "uni",
+        "active",
+    )
     (v1,) = listed["versions"]
     patients = next(f for f in v1["manifest"]["files"] if f["path"] == "patients.csv")
     assert patients["rows"] == 12 and patients["columns"][4] == {"name": "seen", "type": "date"}
@@ -178,8 +204,9 @@ def test_add_list_update_and_retire_a_dataset_from_the_site(site):
     missing = site.client("collab").get("datasets/tpp/cohort/dummy/other.csv")
     assert missing.status_code == 404 and "has no file 'other.csv'" in missing.json()["detail"]
 
-    again = dataset_cli(site, "add", "cohort", str(site.root / "cohort"), "--description", "x",
-                        "--owner", "uni")  # fmt: skip
+    again = dataset_cli(
+        site, "add", "cohort", str(site.root / "cohort"), "--description", "x", "--owner", "uni"
+    )
     assert again.returncode == 2 and "registered on this site already" in again.stderr
 
     listing = dataset_cli(site, "list")
@@ -196,13 +223,21 @@ def test_add_list_update_and_retire_a_dataset_from_the_site(site):
     (listed,) = site.client("collab").get("datasets").json()
     assert [v["version"] for v in listed["versions"]] == [2, 1]  # the old one kept
     assert listed["description"] == "Made-up patients, more"
-    rows = {v["version"]: f["rows"] for v in listed["versions"] for f in v["manifest"]["files"]
-            if f["path"] == "patients.csv"}  # fmt: skip
+    rows = {
+        v["version"]: f["rows"]
+        for v in listed["versions"]
+        for f in v["manifest"]["files"]
+        if f["path"] == "patients.csv"
+    }
     assert rows == {1: 12, 2: 13}
     assert set(Registry(site.site).get("cohort")["versions"]) == {"1", "2"}
     # the dummy data went with version 2 too (its bytes are stored once, by hash)
-    assert site.client("dev").get("datasets/tpp/cohort/dummy/patients.csv",
-                                  params={"version": 1}).status_code == 200  # fmt: skip
+    assert (
+        site.client("dev")
+        .get("datasets/tpp/cohort/dummy/patients.csv", params={"version": 1})
+        .status_code
+        == 200
+    )
 
     retired = dataset_cli(site, "retire", "cohort")
     assert retired.returncode == 0 and "Retired cohort" in retired.stdout, retired.stderr
@@ -231,20 +266,40 @@ def test_a_dataset_outside_the_data_roots_or_linking_out_is_refused_and_nothing_
     assert "sub/secret.csv is a symbolic link pointing out of the data roots" in result.stderr
 
     (site.root / "way-out").symlink_to(outside, target_is_directory=True)  # the path itself
-    result = dataset_cli(site, "add", "x", str(site.root / "way-out"), "--description", "d",
-                         "--owner", "uni")  # fmt: skip
+    result = dataset_cli(
+        site, "add", "x", str(site.root / "way-out"), "--description", "d", "--owner", "uni"
+    )
     assert result.returncode == 2 and "is outside the data roots" in result.stderr
     assert not (site.site / "cache").exists()  # no file of them was even hashed
 
-    dummy_is_data = dataset_cli(site, "add", "cohort", str(site.root / "cohort"), "--description",
-                                "d", "--owner", "uni", "--dummy",
-                                str(site.root / "cohort" / "patients.csv"))  # fmt: skip
+    dummy_is_data = dataset_cli(
+        site,
+        "add",
+        "cohort",
+        str(site.root / "cohort"),
+        "--description",
+        "d",
+        "--owner",
+        "uni",
+        "--dummy",
+        str(site.root / "cohort" / "patients.csv"),
+    )
     assert dummy_is_data.returncode == 2 and "dummy data leaves the site" in dummy_is_data.stderr
     copy = site.admin.parent / "copy"
     copy.mkdir()
     (copy / "p.csv").write_text(ROWS)  # the real bytes under another name
-    same_bytes = dataset_cli(site, "add", "cohort", str(site.root / "cohort"), "--description",
-                             "d", "--owner", "uni", "--dummy", str(copy))  # fmt: skip
+    same_bytes = dataset_cli(
+        site,
+        "add",
+        "cohort",
+        str(site.root / "cohort"),
+        "--description",
+        "d",
+        "--owner",
+        "uni",
+        "--dummy",
+        str(copy),
+    )
     assert same_bytes.returncode == 2
     assert "p.csv has the same bytes as the dataset's patients.csv" in same_bytes.stderr
 
@@ -269,8 +324,10 @@ def test_dummy_bytes_that_do_not_match_the_manifest_are_refused(site):
     assert wrong.status_code == 422 and "do not match the dummy data's manifest" in wrong.text
     assert site.client("dev").get("datasets/tpp/cohort/dummy/patients.csv").status_code == 409
     assert site.client("dev").put(url, content=b"x").status_code == 401  # runners only
-    assert runner.put("runner/datasets/cohort/versions/1/dummy/nope.csv",
-                      content=b"x").status_code == 404  # fmt: skip
+    assert (
+        runner.put("runner/datasets/cohort/versions/1/dummy/nope.csv", content=b"x").status_code
+        == 404
+    )
     good = runner.put(url, content=(site.dummy / "patients.csv").read_bytes())
     assert good.status_code == 204, good.text
     assert runner.put(url, content=b"").status_code == 204  # held already: nothing read
@@ -285,8 +342,12 @@ def register_on_site(world, site: Path, name: str, folder: Path) -> schema.Lease
     """A dataset registered as `dataset add` does: the manifest to the real job server, the
     answer into the site's registry. Returns the lease entry of its version."""
     manifest = build_manifest(folder)
-    body = {"name": name, "description": f"{name} for tests", "owner": "uni",
-            "manifest": manifest.model_dump(mode="json")}  # fmt: skip
+    body = {
+        "name": name,
+        "description": f"{name} for tests",
+        "owner": "uni",
+        "manifest": manifest.model_dump(mode="json"),
+    }
     answer = world.client(token=world.runner_token).post("runner/datasets", json=body)
     answer.raise_for_status()
     dataset = schema.Dataset.model_validate(answer.json())
@@ -301,8 +362,10 @@ def granting(runner: RunnerThread, grants: dict[str, list[schema.LeasedDataset]]
     poll = runner.api.poll
 
     async def poll_with_grants(capacity: int, wait: float):
-        return [lease.model_copy(update={"datasets": grants.get(lease.action, [])})
-                for lease in await poll(capacity, wait)]  # fmt: skip
+        return [
+            lease.model_copy(update={"datasets": grants.get(lease.action, [])})
+            for lease in await poll(capacity, wait)
+        ]
 
     runner.api.poll = poll_with_grants
     return runner
@@ -334,8 +397,11 @@ def run_actions(world, actions: list[str], executor=None) -> dict:
     grants = {"read": [world.cohort], "peek": []}
     runner = RunnerThread(world, world.site, executor=executor, data_roots=[str(world.roots)])
     with granting(runner, grants):
-        request = world.client("dev").post("job-requests", json={
-            "workspace": "reads", "backend": "tpp", "actions": actions}).json()  # fmt: skip
+        request = (
+            world.client("dev")
+            .post("job-requests", json={"workspace": "reads", "backend": "tpp", "actions": actions})
+            .json()
+        )
         return wait_for(world, request["id"], timeout=180)
 
 
@@ -449,17 +515,30 @@ def test_registered_asked_for_approved_and_read_end_to_end(site, tmp_path, execu
     site.project("uni", "Other study", {"dev": ["project_developer"]})
     site.workspace("other-study", "other-reads", repo)
 
-    added = dataset_cli(site, "add", "cohort", str(site.root / "cohort"), "--description",
-                        "Made-up patients", "--owner", "uni", "--dummy",
-                        str(site.dummy))  # fmt: skip
+    added = dataset_cli(
+        site,
+        "add",
+        "cohort",
+        str(site.root / "cohort"),
+        "--description",
+        "Made-up patients",
+        "--owner",
+        "uni",
+        "--dummy",
+        str(site.dummy),
+    )
     assert added.returncode == 0, added.stderr
     site.user("governor", ["governance_reviewer"])
     dev = site.client("dev")
     submit = {"workspace": "reads", "backend": "tpp", "actions": ["read", "peek"]}
     refused = dev.post("job-requests", json=submit)
     assert refused.status_code == 422 and "may not use the dataset cohort" in refused.text
-    ask = {"project": "sample-study", "backend": "tpp", "dataset": "cohort",
-           "purpose": "counting patients"}  # fmt: skip
+    ask = {
+        "project": "sample-study",
+        "backend": "tpp",
+        "dataset": "cohort",
+        "purpose": "counting patients",
+    }
     access = dev.post("dataset-access", json=ask).json()
     approved = site.client("governor").post(f"dataset-access/{access['id']}/approve", json={})
     assert approved.status_code == 200, approved.text
@@ -471,8 +550,9 @@ def test_registered_asked_for_approved_and_read_end_to_end(site, tmp_path, execu
     roots = [str(site.root)]
     with RunnerThread(site, site.site, executor=engine, data_roots=roots):
         done = wait_for(site, created.json()["id"], timeout=180)
-        alone = dev.post("job-requests", json={**submit, "workspace": "other-reads",
-                                               "actions": ["peek"]}).json()  # fmt: skip
+        alone = dev.post(
+            "job-requests", json={**submit, "workspace": "other-reads", "actions": ["peek"]}
+        ).json()
         alone_done = wait_for(site, alone["id"], timeout=180)
     jobs = succeeded(done)
     succeeded(alone_done)

@@ -45,8 +45,15 @@ def spec(tmp_path, name: str, args: list[str], files: dict[str, str], **extra) -
     for path, text in files.items():
         (workdir / path).write_text(text)
     scratch = tmp_path / f"{name}-scratch"
-    return JobSpec(identifier=f"test{name}", image="python", args=args, workdir=workdir,
-                   env={"LANG": "C.UTF-8"}, scratch=scratch, **extra)  # fmt: skip
+    return JobSpec(
+        identifier=f"test{name}",
+        image="python",
+        args=args,
+        workdir=workdir,
+        env={"LANG": "C.UTF-8"},
+        scratch=scratch,
+        **extra,
+    )
 
 
 def run(executor, job, lines=None):
@@ -59,8 +66,13 @@ def test_a_job_is_isolated_and_sees_only_what_it_was_given(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "rows.csv").write_text("id\n1\n")
-    job = spec(tmp_path, "probe", ["probe.py"], {"probe.py": PROBE.replace("PORT", str(port))},
-               datasets={"cohort": data})  # fmt: skip
+    job = spec(
+        tmp_path,
+        "probe",
+        ["probe.py"],
+        {"probe.py": PROBE.replace("PORT", str(port))},
+        datasets={"cohort": data},
+    )
     lines: list[str] = []
     execution = run(DockerExecutor(), job, lines)
     listener.close()
@@ -93,8 +105,12 @@ def test_a_job_past_its_time_limit_is_stopped(tmp_path):
 
 
 def test_a_cancelled_job_stops_and_says_so(tmp_path):
-    job = spec(tmp_path, "cancel", ["s.py"],
-               {"s.py": "import time\nprint('up', flush=True)\ntime.sleep(60)"})  # fmt: skip
+    job = spec(
+        tmp_path,
+        "cancel",
+        ["s.py"],
+        {"s.py": "import time\nprint('up', flush=True)\ntime.sleep(60)"},
+    )
     executor = DockerExecutor(grace=0.2)
 
     async def main():
@@ -120,13 +136,16 @@ asyncio.run(DockerExecutor().run(job, lambda line: print(line, flush=True)))
 
 
 def test_a_runner_killed_mid_job_is_followed_on_by_the_next_without_repeating_lines(tmp_path):
-    script = ("import time, pathlib\nfor i in range(8):\n    print(f'line {i}', flush=True)\n"
-              "    time.sleep(0.25)\npathlib.Path('done.txt').write_text('ok')\n")  # fmt: skip
+    script = (
+        "import time, pathlib\nfor i in range(8):\n    print(f'line {i}', flush=True)\n"
+        "    time.sleep(0.25)\npathlib.Path('done.txt').write_text('ok')\n"
+    )
     job = spec(tmp_path, "recover", ["r.py"], {"r.py": script})
     first_runner = subprocess.Popen(
         [sys.executable, "-c", FIRST_RUNNER, job.identifier, str(job.workdir), str(job.scratch)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     first = [first_runner.stdout.readline().rstrip("\n") for _ in range(3)]
     first_runner.kill()  # SIGKILL: no clean-up of any kind; the container runs on
     first_runner.wait()

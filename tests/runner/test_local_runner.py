@@ -21,8 +21,15 @@ class RunnerThread:
         self.loop = asyncio.new_event_loop()
         root = world.base_url.removesuffix("/api/v1/")
         self.api = JobServerAPI(root, world.runner_token)
-        self.agent = Agent(self.api, executor or LocalExecutor(), workdir, capacity=2,
-                           heartbeat_every=0.5, log_cap=log_cap, **options)  # fmt: skip
+        self.agent = Agent(
+            self.api,
+            executor or LocalExecutor(),
+            workdir,
+            capacity=2,
+            heartbeat_every=0.5,
+            log_cap=log_cap,
+            **options,
+        )
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:

@@ -84,8 +84,11 @@ def ran(tmp_path_factory):
     world = build_world(JobServer(f"sqlite:///{tmp / 'js.sqlite'}", tmp), tmp)
     commit = make_repo(tmp / "repos" / "chain", source)
     world.workspace("sample-study", "chain", tmp / "repos" / "chain")
-    for name, roles in {"checker1": ["output_checker"], "checker2": ["output_checker"],
-                        "publisher": ["output_publisher"]}.items():  # fmt: skip
+    for name, roles in {
+        "checker1": ["output_checker"],
+        "checker2": ["output_checker"],
+        "publisher": ["output_publisher"],
+    }.items():
         world.user(name, roles)
     clients = {name: Client(world.base_url, token=world.tokens[name]) for name in world.tokens}
     cohort = register_on_site(world, tmp / "site", "cohort", data)
@@ -99,20 +102,33 @@ def ran(tmp_path_factory):
             assert [j["state"] for j in done["jobs"]] == ["succeeded"] * 3, done["jobs"]
             jobs = {j["action"]: j["identifier"] for j in done["jobs"]}
             release = clients["dev"].releases.create(
-                "chain", backend="tpp", groups={"t": {
-                    "context": "counts by group", "disclosure_control": "none under 10",
-                    "files": [{"job": jobs["summarise"], "path": "out/table.csv"}],
-                }},
-            )  # fmt: skip
+                "chain",
+                backend="tpp",
+                groups={
+                    "t": {
+                        "context": "counts by group",
+                        "disclosure_control": "none under 10",
+                        "files": [{"job": jobs["summarise"], "path": "out/table.csv"}],
+                    }
+                },
+            )
             (file,) = release.files
             unreleased_to_collab = _refused(lambda: clients["collab"].releases.provenance(file))
             for checker in ("checker1", "checker2"):
                 clients[checker].releases.review(release, file, "approve")
             clients["publisher"].releases.publish(release)
         yield SimpleNamespace(
-            world=world, clients=clients, jobs=jobs, file=file, commit=commit, data=data,
-            site=tmp / "site", tmp=tmp, unreleased_to_collab=unreleased_to_collab, cohort=cohort,
-        )  # fmt: skip
+            world=world,
+            clients=clients,
+            jobs=jobs,
+            file=file,
+            commit=commit,
+            data=data,
+            site=tmp / "site",
+            tmp=tmp,
+            unreleased_to_collab=unreleased_to_collab,
+            cohort=cohort,
+        )
     finally:
         for client in clients.values():
             client.close()
@@ -216,8 +232,9 @@ def test_verify_says_a_deterministic_job_is_byte_identical(ran):
 def test_verify_says_which_output_of_a_random_job_differs(ran):
     result = verify(ran, ran.jobs["noisy"])
     assert result.returncode == 1, result.stdout + result.stderr
-    recorded = {o.path: o.sha256 for o in ran.clients["dev"].jobs.provenance(ran.jobs["noisy"])
-                .outputs}  # fmt: skip
+    recorded = {
+        o.path: o.sha256 for o in ran.clients["dev"].jobs.provenance(ran.jobs["noisy"]).outputs
+    }
     assert "out/noise.txt" in result.stdout and recorded["out/noise.txt"] in result.stdout
     assert "out/stable.csv" not in result.stdout and "1 of 2 outputs differ" in result.stdout
 
@@ -279,8 +296,11 @@ def test_an_interpreters_packages_are_asked_once_until_its_package_folders_chang
     entry.write_text(json.dumps({**cached, "packages": {"marker": "1"}}))
     assert describe_interpreter(sys.executable, search, tmp_path)[1] == {"marker": "1"}
     folder = next(iter(cached["dirs"]))
-    entry.write_text(json.dumps({**cached, "packages": {"marker": "1"},
-                                 "dirs": {**cached["dirs"], folder: [0, 0]}}))  # fmt: skip
+    entry.write_text(
+        json.dumps(
+            {**cached, "packages": {"marker": "1"}, "dirs": {**cached["dirs"], folder: [0, 0]}}
+        )
+    )
     assert describe_interpreter(sys.executable, search, tmp_path)[1] == packages
 
 

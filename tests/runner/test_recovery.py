@@ -24,10 +24,26 @@ def start_runner(world, tmp_path, executor: str, log, *options: str) -> subproce
     token.write_text(world.runner_token)
     root = world.base_url.removesuffix("/api/v1/")
     return subprocess.Popen(
-        [str(SCRIPT), "runner", "--server", root, "--backend", "tpp", "--token-file", str(token),
-         "--executor", executor, "--workdir", str(tmp_path / "site"), *options],
-        cwd=tmp_path, env=environment(), stdout=subprocess.DEVNULL, stderr=log,
-    )  # fmt: skip
+        [
+            str(SCRIPT),
+            "runner",
+            "--server",
+            root,
+            "--backend",
+            "tpp",
+            "--token-file",
+            str(token),
+            "--executor",
+            executor,
+            "--workdir",
+            str(tmp_path / "site"),
+            *options,
+        ],
+        cwd=tmp_path,
+        env=environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
 
 
 def kill_mid_job_and_restart(world, tmp_path, executor: str, *options) -> tuple[dict, list[str]]:

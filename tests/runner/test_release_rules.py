@@ -56,8 +56,9 @@ def reported_outputs(world, identifiers) -> dict[str, schema.Output]:
 def test_outputs_carry_the_sites_check_and_the_backend_shows_its_rules(tmp_path):
     world = world_at(tmp_path)
     site = tmp_path / "site"
-    rules = schema.ReleaseRules(max_csv_rows=1_000, forbidden_columns=["patient_id", "nhs_no"],
-                                small_number_threshold=4)  # fmt: skip
+    rules = schema.ReleaseRules(
+        max_csv_rows=1_000, forbidden_columns=["patient_id", "nhs_no"], small_number_threshold=4
+    )
     try:
         assert world.client("dev").get("backends/tpp").json()["release_rules"] == (
             schema.ReleaseRules().model_dump(mode="json")
@@ -102,8 +103,9 @@ def test_an_upload_the_sites_rules_now_refuse_is_refused_saying_why(tmp_path):
         (event,) = refusals(world)
         assert (event["actor"], event["target_id"]) == ("runner:tpp", file_id)
         assert (event["before"], event["after"]) == (
-            {"upload_refused": None}, {"upload_refused": reason},
-        )  # fmt: skip
+            {"upload_refused": None},
+            {"upload_refused": reason},
+        )
         assert served(world, file_id).status_code == 409
         # not a byte came as released (its checkers got the review copy while it was asked)
         assert {p.name for p in (tmp_path / "releases").glob("*")} <= {"review"}
@@ -167,9 +169,16 @@ def test_a_runner_with_a_misspelt_rule_stops_naming_it(tmp_path):
         "c.RunnerApp.release_rules = {'max_rows': 100, 'small_numbers': 'warn'}\n"
     )
     done = jupyter_ext(
-        "runner", "--server", "http://127.0.0.1:9", "--token-file", str(tmp_path / "runner.token"),
-        "--workdir", str(tmp_path / "site"), cwd=tmp_path, env=environment(),
-    )  # fmt: skip
+        "runner",
+        "--server",
+        "http://127.0.0.1:9",
+        "--token-file",
+        str(tmp_path / "runner.token"),
+        "--workdir",
+        str(tmp_path / "site"),
+        cwd=tmp_path,
+        env=environment(),
+    )
     assert done.returncode == 1, done.stderr
     assert "'max_rows' is not a rule (the rules: allowed_types, max_size, max_csv_rows," in (
         done.stderr

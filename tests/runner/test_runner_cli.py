@@ -28,43 +28,93 @@ def test_a_backend_runner_started_from_the_command_line_runs_a_job(tmp_path):
     db = f"sqlite:///{tmp_path / 'js.sqlite'}"
     env = environment(crypt_key=new_key())
     ok(jupyter_ext("jobserver", "--upgrade-db", "--db-url", db, cwd=tmp_path, env=env))
-    ok(jupyter_ext("admin", "add-user", "ada", "--role", "core_developer", "--db-url", db,
-                   cwd=tmp_path, env=env))  # fmt: skip
+    ok(
+        jupyter_ext(
+            "admin",
+            "add-user",
+            "ada",
+            "--role",
+            "core_developer",
+            "--db-url",
+            db,
+            cwd=tmp_path,
+            env=env,
+        )
+    )
     token = ok(jupyter_ext("admin", "token", "ada", "--db-url", db, cwd=tmp_path, env=env)).strip()
     ok(jupyter_ext("admin", "add-org", "uni", "--db-url", db, cwd=tmp_path, env=env))
-    runner_token = ok(jupyter_ext("admin", "add-backend", "tpp", "--org", "uni", "--db-url", db,
-                                  cwd=tmp_path, env=env)).strip()  # fmt: skip
+    runner_token = ok(
+        jupyter_ext(
+            "admin", "add-backend", "tpp", "--org", "uni", "--db-url", db, cwd=tmp_path, env=env
+        )
+    ).strip()
     (tmp_path / "runner.token").write_text(runner_token)
     repo = tmp_path / "repos" / "study"
     make_repo(repo)
     port = free_port()
     server = subprocess.Popen(
-        [str(SCRIPT), "jobserver", "--ip", "127.0.0.1", "--port", str(port), "--db-url", db,
-         f"--JobServerApp.local_repo_roots={tmp_path / 'repos'}"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(SCRIPT),
+            "jobserver",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db-url",
+            db,
+            f"--JobServerApp.local_repo_roots={tmp_path / 'repos'}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     runner = None
     runner_log = tmp_path / "runner.log"
     log_file = runner_log.open("w")
     try:
-        api = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1/", timeout=30,
-                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}/api/v1/",
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        )
         wait(lambda: api.get("me").status_code == 200, "the job server")
         api.post("projects", json={"org": "uni", "name": "Study"}).raise_for_status()
         api.post(
             "projects/study/members", json={"username": "ada", "roles": ["project_developer"]}
         ).raise_for_status()
-        api.post("workspaces", json={"name": "study", "project": "study", "repo": str(repo),
-                                     "branch": "main"}).raise_for_status()  # fmt: skip
+        api.post(
+            "workspaces",
+            json={"name": "study", "project": "study", "repo": str(repo), "branch": "main"},
+        ).raise_for_status()
         runner = subprocess.Popen(
-            [str(SCRIPT), "runner", "--server", f"http://127.0.0.1:{port}", "--backend", "tpp",
-             "--token-file", str(tmp_path / "runner.token"), "--workdir", str(tmp_path / "site")],
-            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=log_file,
-        )  # fmt: skip
+            [
+                str(SCRIPT),
+                "runner",
+                "--server",
+                f"http://127.0.0.1:{port}",
+                "--backend",
+                "tpp",
+                "--token-file",
+                str(tmp_path / "runner.token"),
+                "--workdir",
+                str(tmp_path / "site"),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
         body = {"workspace": "study", "backend": "tpp", "actions": ["derive_measures"]}
         request = api.post("job-requests", json=body).json()
-        done = wait(lambda: (r := api.get(f"job-requests/{request['id']}").json())["state"]
-                    in ("succeeded", "failed") and r, "the job request")  # fmt: skip
+        done = wait(
+            lambda: (
+                (r := api.get(f"job-requests/{request['id']}").json())["state"]
+                in ("succeeded", "failed")
+                and r
+            ),
+            "the job request",
+        )
         assert [j["state"] for j in done["jobs"]] == ["succeeded", "succeeded"], done["jobs"]
         backend = api.get("backends/tpp").json()
         assert backend["online"] and backend["executor"].startswith("local (no isolation")
@@ -87,10 +137,16 @@ def test_a_runner_with_a_wrong_token_stops_saying_what_to_fix(tmp_path):
     (tmp_path / "runner.token").write_text("jxr_not-the-token")
     try:
         done = jupyter_ext(
-            "runner", "--server", world.base_url.removesuffix("/api/v1/"),
-            "--token-file", str(tmp_path / "runner.token"), "--workdir", str(tmp_path / "site"),
-            cwd=tmp_path, env=environment(),
-        )  # fmt: skip
+            "runner",
+            "--server",
+            world.base_url.removesuffix("/api/v1/"),
+            "--token-file",
+            str(tmp_path / "runner.token"),
+            "--workdir",
+            str(tmp_path / "site"),
+            cwd=tmp_path,
+            env=environment(),
+        )
     finally:
         world.close()
     assert done.returncode == 1

@@ -75,10 +75,15 @@ def spec(tmp_path, name: str, program: str | None, args=(), **extra) -> JobSpec:
     workdir.mkdir()
     if program is not None:
         (workdir / "main.py").write_text(program)
-    return JobSpec(identifier=f"t{name}", image=extra.pop("image", "python"),
-                   args=["main.py", *args] if program is not None else list(args),
-                   workdir=workdir, env=extra.pop("env", {"LANG": "C.UTF-8"}),
-                   scratch=tmp_path / f"{name}-scratch", **extra)  # fmt: skip
+    return JobSpec(
+        identifier=f"t{name}",
+        image=extra.pop("image", "python"),
+        args=["main.py", *args] if program is not None else list(args),
+        workdir=workdir,
+        env=extra.pop("env", {"LANG": "C.UTF-8"}),
+        scratch=tmp_path / f"{name}-scratch",
+        **extra,
+    )
 
 
 def run(executor, job, on_line=None):

@@ -48,8 +48,11 @@ def run(world, actions: list[str]) -> dict[str, str]:
 
 def request_release(world, files: list[tuple[str, str]]) -> dict:
     """A release of (job, path) files, approved by two output checkers: {path: file id}."""
-    group = {"context": "counts by region", "disclosure_control": "rounded to 5",
-             "files": [{"job": job, "path": path} for job, path in files]}  # fmt: skip
+    group = {
+        "context": "counts by region",
+        "disclosure_control": "rounded to 5",
+        "files": [{"job": job, "path": path} for job, path in files],
+    }
     created = world.client("dev").post(
         "releases", json={"workspace": "sample", "backend": "tpp", "groups": {"g": group}}
     )

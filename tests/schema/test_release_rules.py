@@ -106,8 +106,9 @@ def test_forbidden_columns_are_configurable(tmp_path):
     rules = ReleaseRules(forbidden_columns=["NHS_Number", "postcode"])
     result = check(tmp_path, "t.csv", "nhs_number,Postcode,patient_id\n1,2,3\n", rules)
     assert [f.message.split("'")[1] for f in result.findings if f.rule == "forbidden_column"] == [
-        "nhs_number", "Postcode",
-    ]  # fmt: skip
+        "nhs_number",
+        "Postcode",
+    ]
 
 
 def test_a_tsv_is_read_with_tabs(tmp_path):

@@ -23,8 +23,10 @@ def world(tmp_path):
 def jp_root_dir(tmp_path, world):
     """The workspace's checkout, cloned from its repository at its branch."""
     root = tmp_path / "checkout"
-    subprocess.run(["git", "clone", "-q", "-b", "main", str(tmp_path / "repos" / "sample"),
-                    str(root)], check=True)  # fmt: skip
+    subprocess.run(
+        ["git", "clone", "-q", "-b", "main", str(tmp_path / "repos" / "sample"), str(root)],
+        check=True,
+    )
     return root
 
 
@@ -32,6 +34,9 @@ def jp_root_dir(tmp_path, world):
 def jp_server_config(world):
     return {
         "ServerApp": {"jpserver_extensions": {"jupyter_ext.serverext": True}},
-        "JupyterExtServer": {"jobserver_url": world.base_url.removesuffix("api/v1/"),
-                             "workspace": "sample", "token": world.dev_token},
-    }  # fmt: skip
+        "JupyterExtServer": {
+            "jobserver_url": world.base_url.removesuffix("api/v1/"),
+            "workspace": "sample",
+            "token": world.dev_token,
+        },
+    }

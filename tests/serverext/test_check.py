@@ -45,8 +45,11 @@ async def test_files_of_the_workspace_meet_the_backends_rules(jp_fetch, jp_root_
     assert (counts["rows"], counts["columns"]) == (2, ["region", "count"])
     (small,) = counts["findings"]
     # the site's threshold and verdict, not the defaults (7, refuse); the cell, never its value
-    assert (small["rule"], small["verdict"], small["cells"]) == ("small_number", "flag",
-                                                                 [[1, "count"]])  # fmt: skip
+    assert (small["rule"], small["verdict"], small["cells"]) == (
+        "small_number",
+        "flag",
+        [[1, "count"]],
+    )
     assert "from 1 to 10" in small["message"] and "3" not in small["message"].split("(")[1]
     assert [(f["rule"], f["verdict"]) for f in people["findings"]] == [
         ("forbidden_column", "refuse")
@@ -82,17 +85,40 @@ async def test_paths_that_leave_the_workspace_are_refused(jp_fetch, jp_root_dir,
 
 async def test_a_jobs_outputs_are_judged_as_a_release_request_will_be(jp_fetch, world, rules):
     job = leased_job(world)
-    found = {"path": "output/table.csv", "rows": 2, "columns": ["region", "count"], "findings": [
-        {"rule": "small_number", "verdict": "flag", "message": "1 count from 1 to 10 (row 1 "
-         "'count')", "cells": [[1, "count"]]}]}  # fmt: skip
+    found = {
+        "path": "output/table.csv",
+        "rows": 2,
+        "columns": ["region", "count"],
+        "findings": [
+            {
+                "rule": "small_number",
+                "verdict": "flag",
+                "message": "1 count from 1 to 10 (row 1 'count')",
+                "cells": [[1, "count"]],
+            }
+        ],
+    }
     outputs = [
-        {"path": "output/table.csv", "size": len(SMALL), "privacy_level": "moderately_sensitive",
-         "sha256": hashlib.sha256(SMALL).hexdigest(), "check": found},
-        {"path": "output/model.pkl", "size": 10, "privacy_level": "moderately_sensitive",
-         "sha256": "2" * 64},
-        {"path": "output/dataset.csv", "size": 10, "privacy_level": "highly_sensitive",
-         "sha256": "1" * 64},
-    ]  # fmt: skip
+        {
+            "path": "output/table.csv",
+            "size": len(SMALL),
+            "privacy_level": "moderately_sensitive",
+            "sha256": hashlib.sha256(SMALL).hexdigest(),
+            "check": found,
+        },
+        {
+            "path": "output/model.pkl",
+            "size": 10,
+            "privacy_level": "moderately_sensitive",
+            "sha256": "2" * 64,
+        },
+        {
+            "path": "output/dataset.csv",
+            "size": 10,
+            "privacy_level": "highly_sensitive",
+            "sha256": "1" * 64,
+        },
+    ]
     runner = world.client(token=world.runner_token)
     runner.post(f"runner/jobs/{job}/outputs", json={"outputs": outputs}).raise_for_status()
     runner.post(f"runner/jobs/{job}/status", json={"state": "succeeded", "exit_code": 0})

@@ -49,8 +49,9 @@ async def test_actions_are_read_live_with_their_last_states(jp_fetch, world, jp_
     ]
     # the file on screen is what is read: an invalid one shows its problems with their lines
     text = (jp_root_dir / "project.yaml").read_text()
-    (jp_root_dir / "project.yaml").write_text(text.replace("needs: [generate_dataset]",
-                                                           "needs: [generate_datset]"))  # fmt: skip
+    (jp_root_dir / "project.yaml").write_text(
+        text.replace("needs: [generate_dataset]", "needs: [generate_datset]")
+    )
     answer = await get_json(jp_fetch, "actions")
     problem = answer["problems"][0]
     assert problem["line"] and "generate_datset" in problem["message"]
@@ -61,8 +62,14 @@ async def test_the_proxy_adds_the_token_and_passes_refusals_on(jp_fetch, world):
     me = await get_json(jp_fetch, "api", "me")
     assert me["username"] == "dev"
     body = json.dumps({"workspace": "sample", "backend": "tpp", "actions": ["generate_dataset"]})
-    made = await jp_fetch("jupyter-ext", "api", "job-requests", method="POST", body=body,
-                          headers={"Content-Type": "application/json"})  # fmt: skip
+    made = await jp_fetch(
+        "jupyter-ext",
+        "api",
+        "job-requests",
+        method="POST",
+        body=body,
+        headers={"Content-Type": "application/json"},
+    )
     assert made.code == 201
     request = json.loads(made.body)
     listed = await get_json(jp_fetch, "api", "job-requests", params={"workspace": "sample"})

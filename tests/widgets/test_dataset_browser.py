@@ -74,8 +74,10 @@ def test_see_the_usable_ones_load_dummy_data_and_ask_for_another(world, tmp_path
     assert "a Governance Reviewer decides" in other.outcome.value
     (sent,) = dev.datasets.access(state="requested")
     assert (sent.dataset, sent.purpose, sent.project) == (
-        "hospital", "admissions by region", "sample-study",
-    )  # fmt: skip
+        "hospital",
+        "admissions by region",
+        "sample-study",
+    )
 
     browser.refresh()  # the request shows, and the button stays off
     again = browser.card("hospital")

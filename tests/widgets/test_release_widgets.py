@@ -70,8 +70,9 @@ def test_tick_check_fix_check_again_and_request(world, tmp_path):
     assert release is not None and release.id in widget.message.value
     assert f"{root(world)}uni/sample-study/sample/releases/{release.id}" in widget.message.value
     assert {(f.job, f.path) for f in release.files} == {
-        (jobs["make_table"], TABLE), (jobs["make_plot"], PLOT),
-    }  # fmt: skip
+        (jobs["make_table"], TABLE),
+        (jobs["make_plot"], PLOT),
+    }
     assert release.groups["outputs"]["disclosure_control"].startswith("Counts under 7")
 
 
@@ -86,15 +87,28 @@ def test_a_release_the_job_server_refuses_says_why(world, tmp_path):
 
 
 def test_a_checker_votes_and_sees_the_votes_once_all_are_in(world):
-    flagged = {"path": "output/table.csv", "rows": 2, "columns": ["region", "count"],
-               "findings": [{"rule": "small_number", "verdict": "flag", "cells": [[1, "count"]],
-                             "message": "1 count from 1 to 7 (row 1 'count')"}]}  # fmt: skip
+    flagged = {
+        "path": "output/table.csv",
+        "rows": 2,
+        "columns": ["region", "count"],
+        "findings": [
+            {
+                "rule": "small_number",
+                "verdict": "flag",
+                "cells": [[1, "count"]],
+                "message": "1 count from 1 to 7 (row 1 'count')",
+            }
+        ],
+    }
     for name in ("checker1", "checker2"):
         world.user(name, ["output_checker"])
     job = finished(world, {"output/table.csv": SMALL_TABLE}, {"output/table.csv": flagged})
     dev = world.connect("dev")
-    group = {"context": "Counts by region", "disclosure_control": "<b>rounded</b> to 5",
-             "files": [{"job": job, "path": "output/table.csv"}]}  # fmt: skip
+    group = {
+        "context": "Counts by region",
+        "disclosure_control": "<b>rounded</b> to 5",
+        "files": [{"job": job, "path": "output/table.csv"}],
+    }
     release = dev.releases.create(backend="tpp", groups={"tables": group})
     dev.releases.comment(release, release.files[0], "north is a merged region")
     assert "Nothing waits" in ReviewQueue(client=dev).message.value  # not for the author
@@ -138,9 +152,14 @@ def test_a_checker_opens_the_file_under_review_in_the_queue(world, tmp_path):
     with RunnerThread(world, site):
         jobs = run(world, ["make_table", "make_plot"])
         dev = world.connect("dev")
-        group = {"context": "c", "disclosure_control": "d",
-                 "files": [{"job": jobs["make_table"], "path": TABLE},
-                           {"job": jobs["make_plot"], "path": PLOT}]}  # fmt: skip
+        group = {
+            "context": "c",
+            "disclosure_control": "d",
+            "files": [
+                {"job": jobs["make_table"], "path": TABLE},
+                {"job": jobs["make_plot"], "path": PLOT},
+            ],
+        }
         release = dev.releases.create(backend="tpp", groups={"g": group})
         for f in release.files:
             wait_settled(world, f.id)

@@ -41,8 +41,13 @@ def page(path: str, permission: Permission, scope: str = "global"):
             except SignIn:
                 return sign_in_answer(request)
             except ProblemError as exc:
-                return render(request, "error.html", _signed_in(request, kwargs.get("session")),
-                              status=exc.status, problem=exc)  # fmt: skip
+                return render(
+                    request,
+                    "error.html",
+                    _signed_in(request, kwargs.get("session")),
+                    status=exc.status,
+                    problem=exc,
+                )
 
         router.get(path)(answer)
         return view

@@ -63,11 +63,22 @@ DONE = {
     "member-removed": "The member is removed from the project.",
 }
 LABELS = {
-    "study_name": "Study name", "org": "Organisation", "purpose": "Purpose", "data": "Data",
-    "backends": "Backends", "people": "People", "reason": "Reason", "slug": "Short name",
-    "name": "Name", "log_policy": "Log policy", "username": "GitHub login", "roles": "Roles",
-    "status": "Status", "backend": "Backend", "project": "Project",
-}  # fmt: skip
+    "study_name": "Study name",
+    "org": "Organisation",
+    "purpose": "Purpose",
+    "data": "Data",
+    "backends": "Backends",
+    "people": "People",
+    "reason": "Reason",
+    "slug": "Short name",
+    "name": "Name",
+    "log_policy": "Log policy",
+    "username": "GitHub login",
+    "roles": "Roles",
+    "status": "Status",
+    "backend": "Backend",
+    "project": "Project",
+}
 
 
 class ProjectField(Model):
@@ -145,8 +156,14 @@ STEPS = (
     ("People", ("people",)),
     ("Check and send", ()),
 )
-TRIAL = {"study_name": "x", "org": "x", "purpose": "x", "data": "x", "backends": ["x"],
-         "people": []}  # fmt: skip
+TRIAL = {
+    "study_name": "x",
+    "org": "x",
+    "purpose": "x",
+    "data": "x",
+    "backends": ["x"],
+    "people": [],
+}
 
 
 def people(value: str) -> list[str]:
@@ -178,17 +195,30 @@ def _check_step(step: int, answers: dict, caller: Caller, session: Session) -> N
 
 
 def _application_form(
-    request: Request, session: Session, caller: Caller, answers: dict, step: int,
-    resubmit: str = "", problem: ProblemError | None = None,
-):  # fmt: skip
+    request: Request,
+    session: Session,
+    caller: Caller,
+    answers: dict,
+    step: int,
+    resubmit: str = "",
+    problem: ProblemError | None = None,
+):
     org_list = orgs.list_orgs(caller, session)
     chosen = next((o for o in org_list if o.slug == answers["org"]), None)
     return render(
-        request, "admin_application_new.html", caller, status=problem.status if problem else 200,
-        steps=STEPS, step=step, answers=answers, org=chosen,
+        request,
+        "admin_application_new.html",
+        caller,
+        status=problem.status if problem else 200,
+        steps=STEPS,
+        step=step,
+        answers=answers,
+        org=chosen,
         org_options=[(o.slug, o.name) for o in org_list],
-        people_list=people(answers["people"]), resubmit=resubmit, problem=problem,
-    )  # fmt: skip
+        people_list=people(answers["people"]),
+        resubmit=resubmit,
+        problem=problem,
+    )
 
 
 @page("/applications", P.SIGNED_IN)
@@ -198,12 +228,23 @@ def applications_page(request: Request, session: SessionDep, state: str = "", cu
     if state and state not in states:
         raise ProblemError(422, f"there is no state {state!r}: use {', '.join(states)}")
     found = applications.list_applications(
-        request, caller, session, state=ApplicationState(state) if state else None,
-        limit=LISTED, cursor=cursor or None,
-    )  # fmt: skip
-    return render(request, "admin_applications.html", caller, applications=found.items,
-                  states=states, state=state, older=older(found.next),
-                  all=caller.can(P.APPLICATION_VIEW_ALL))  # fmt: skip
+        request,
+        caller,
+        session,
+        state=ApplicationState(state) if state else None,
+        limit=LISTED,
+        cursor=cursor or None,
+    )
+    return render(
+        request,
+        "admin_applications.html",
+        caller,
+        applications=found.items,
+        states=states,
+        state=state,
+        older=older(found.next),
+        all=caller.can(P.APPLICATION_VIEW_ALL),
+    )
 
 
 @page("/applications/new", P.SIGNED_IN)
@@ -214,8 +255,11 @@ def new_application_page(request: Request, session: SessionDep):
     resubmit = request.query_params.get("from", "")
     if resubmit:
         earlier = applications.get_application(resubmit, caller, session)
-        answers = {**earlier.model_dump(include={"study_name", "org", "purpose", "data"}),
-                   "backends": earlier.backends, "people": "\n".join(earlier.people)}  # fmt: skip
+        answers = {
+            **earlier.model_dump(include={"study_name", "org", "purpose", "data"}),
+            "backends": earlier.backends,
+            "people": "\n".join(earlier.people),
+        }
     return _application_form(request, session, caller, answers, 0, resubmit)
 
 
@@ -255,12 +299,19 @@ def application_step(request: Request, session: Session, caller: Caller, fields:
 def _application_page(request, session, caller, application_id, problem=None, reason=""):
     found = applications.get_application(application_id, caller, session)
     return render(
-        request, "admin_application.html", caller, status=problem.status if problem else 200,
-        application=found, problem=problem, reason=reason, notice=notice(request),
-        may_review=caller.can(P.APPLICATION_REVIEW) and found.created_by != caller.name
+        request,
+        "admin_application.html",
+        caller,
+        status=problem.status if problem else 200,
+        application=found,
+        problem=problem,
+        reason=reason,
+        notice=notice(request),
+        may_review=caller.can(P.APPLICATION_REVIEW)
+        and found.created_by != caller.name
         and found.state == ApplicationState.SUBMITTED,
         may_resubmit=found.created_by == caller.name and found.state == ApplicationState.REJECTED,
-    )  # fmt: skip
+    )
 
 
 @page("/applications/{application_id}", P.SIGNED_IN, "owner")
@@ -286,8 +337,13 @@ def review_application(
             raise ProblemError(422, "choose Approve or Reject")
         return see(request, f"applications/{application_id}", f"{decision}d")
 
-    return attempt(session, review, lambda problem: _application_page(
-        request, session, caller, application_id, problem, reason))  # fmt: skip
+    return attempt(
+        session,
+        review,
+        lambda problem: _application_page(
+            request, session, caller, application_id, problem, reason
+        ),
+    )
 
 
 # -- backends and organisations (steps 3 and 4) ------------------------------------------------
@@ -295,11 +351,17 @@ def review_application(
 
 def _backends_page(request, session, caller, problem=None, values=None):
     return render(
-        request, "admin_backends.html", caller, status=problem.status if problem else 200,
-        backends=orgs.list_backends(caller, session), all=caller.can(P.BACKEND_VIEW_ALL),
-        log_policies=[p.value for p in LogPolicy], problem=problem, values=values or {},
+        request,
+        "admin_backends.html",
+        caller,
+        status=problem.status if problem else 200,
+        backends=orgs.list_backends(caller, session),
+        all=caller.can(P.BACKEND_VIEW_ALL),
+        log_policies=[p.value for p in LogPolicy],
+        problem=problem,
+        values=values or {},
         notice=notice(request),
-    )  # fmt: skip
+    )
 
 
 @page("/backends", P.SIGNED_IN)
@@ -318,8 +380,9 @@ def create_backend(request: Request, session: Session, caller: Caller, fields: F
         orgs.create_backend(body(schema.BackendCreate, **given), caller, session)
         return see(request, "backends", "backend")
 
-    return attempt(session, create, lambda problem: _backends_page(
-        request, session, caller, problem, values))  # fmt: skip
+    return attempt(
+        session, create, lambda problem: _backends_page(request, session, caller, problem, values)
+    )
 
 
 @form("/backends/{backend}/token")
@@ -334,9 +397,16 @@ def new_runner_token(
 
 
 def _orgs_page(request, session, caller, problem=None, values=None):
-    return render(request, "admin_orgs.html", caller, status=problem.status if problem else 200,
-                  orgs=orgs.list_orgs(caller, session), problem=problem, values=values or {},
-                  notice=notice(request))  # fmt: skip
+    return render(
+        request,
+        "admin_orgs.html",
+        caller,
+        status=problem.status if problem else 200,
+        orgs=orgs.list_orgs(caller, session),
+        problem=problem,
+        values=values or {},
+        notice=notice(request),
+    )
 
 
 @page("/orgs", P.SIGNED_IN)
@@ -352,8 +422,9 @@ def create_org(request: Request, session: Session, caller: Caller, fields: FormD
         made = orgs.create_org(body(schema.OrgCreate, **values), caller, session)
         return see(request, f"orgs/{made.slug}", "org")
 
-    return attempt(session, create, lambda problem: _orgs_page(
-        request, session, caller, problem, values))  # fmt: skip
+    return attempt(
+        session, create, lambda problem: _orgs_page(request, session, caller, problem, values)
+    )
 
 
 def _org_settings(request, session, caller, org, problem=None, values=None):
@@ -361,11 +432,17 @@ def _org_settings(request, session, caller, org, problem=None, values=None):
     row = orgs.get_org(org, caller, session)
     usable = [b for b in orgs.visible_backends(caller, session) if b.slug not in row.backends]
     return render(
-        request, "admin_org_settings.html", caller, status=problem.status if problem else 200,
-        org=row, members=orgs.list_org_members(org, caller, session),
+        request,
+        "admin_org_settings.html",
+        caller,
+        status=problem.status if problem else 200,
+        org=row,
+        members=orgs.list_org_members(org, caller, session),
         backend_options=[(b.slug, f"{b.name} ({b.slug})") for b in usable],
-        problem=problem, values=values or {}, notice=notice(request),
-    )  # fmt: skip
+        problem=problem,
+        values=values or {},
+        notice=notice(request),
+    )
 
 
 @page("/orgs/{org}", P.ORG_MANAGE)
@@ -379,45 +456,79 @@ def _org_action(request, session, caller, org, done, action, values=None):
         action()
         return see(request, f"orgs/{org}", done)
 
-    return attempt(session, run, lambda problem: _org_settings(
-        request, session, caller, org, problem, values))  # fmt: skip
+    return attempt(
+        session, run, lambda problem: _org_settings(request, session, caller, org, problem, values)
+    )
 
 
 @form("/orgs/{org}/name")
 def rename_org(request: Request, session: Session, caller: Caller, fields: FormData, org: str):
     values = {"name": text(fields, "name")}
-    return _org_action(request, session, caller, org, "org-name", lambda: orgs.update_org(
-        org, body(schema.OrgUpdate, **values), caller, session), values)  # fmt: skip
+    return _org_action(
+        request,
+        session,
+        caller,
+        org,
+        "org-name",
+        lambda: orgs.update_org(org, body(schema.OrgUpdate, **values), caller, session),
+        values,
+    )
 
 
 @form("/orgs/{org}/members")
 def add_org_member(request: Request, session: Session, caller: Caller, fields: FormData, org: str):
     values = {"username": text(fields, "username").strip().lstrip("@")}
-    return _org_action(request, session, caller, org, "org-member", lambda: orgs.add_org_member(
-        org, body(schema.OrgMemberAdd, **values), caller, session), values)  # fmt: skip
+    return _org_action(
+        request,
+        session,
+        caller,
+        org,
+        "org-member",
+        lambda: orgs.add_org_member(org, body(schema.OrgMemberAdd, **values), caller, session),
+        values,
+    )
 
 
 @form("/orgs/{org}/members/{username}/remove")
 def remove_org_member(
     request: Request, session: Session, caller: Caller, fields: FormData, org: str, username: str
 ):
-    return _org_action(request, session, caller, org, "org-member-removed",
-                       lambda: orgs.remove_org_member(org, username, caller, session))  # fmt: skip
+    return _org_action(
+        request,
+        session,
+        caller,
+        org,
+        "org-member-removed",
+        lambda: orgs.remove_org_member(org, username, caller, session),
+    )
 
 
 @form("/orgs/{org}/backends")
 def allow_backend(request: Request, session: Session, caller: Caller, fields: FormData, org: str):
     values = {"backend": text(fields, "backend")}
-    return _org_action(request, session, caller, org, "org-backend", lambda: orgs.allow_backend(
-        org, body(schema.OrgBackendAdd, **values), caller, session), values)  # fmt: skip
+    return _org_action(
+        request,
+        session,
+        caller,
+        org,
+        "org-backend",
+        lambda: orgs.allow_backend(org, body(schema.OrgBackendAdd, **values), caller, session),
+        values,
+    )
 
 
 @form("/orgs/{org}/backends/{backend}/remove")
 def disallow_backend(
     request: Request, session: Session, caller: Caller, fields: FormData, org: str, backend: str
 ):
-    return _org_action(request, session, caller, org, "org-backend-removed",
-                       lambda: orgs.disallow_backend(org, backend, caller, session))  # fmt: skip
+    return _org_action(
+        request,
+        session,
+        caller,
+        org,
+        "org-backend-removed",
+        lambda: orgs.disallow_backend(org, backend, caller, session),
+    )
 
 
 @form("/orgs/{org}/projects")
@@ -428,15 +539,24 @@ def add_project(request: Request, session: Session, caller: Caller, fields: Form
     def create():
         made = projects.add_project(
             body(schema.ProjectCreate, org=org, name=values["name"], slug=values["slug"] or None),
-            caller, session,
-        )  # fmt: skip
+            caller,
+            session,
+        )
         return see(request, f"{org}/{made.slug}/settings")
 
     def again(problem):  # the organisation's page again, as views.org_page renders it
         row = orgs.get_org(org, caller, session)
         found = projects.list_projects(request, caller, session, org=org, limit=100, cursor=None)
-        return render(request, "org.html", caller, status=problem.status, org=row,
-                      projects=found.items, problem=problem, values=values)  # fmt: skip
+        return render(
+            request,
+            "org.html",
+            caller,
+            status=problem.status,
+            org=row,
+            projects=found.items,
+            problem=problem,
+            values=values,
+        )
 
     return attempt(session, create, again)
 
@@ -447,23 +567,35 @@ def add_project(request: Request, session: Session, caller: Caller, fields: Form
 @page("/users", P.USER_VIEW)
 def users_page(request: Request, session: SessionDep, q: str = "", cursor: str = ""):
     caller = page_caller(request, session)
-    found = accounts.list_users(request, caller, session, q=q or None, limit=LISTED,
-                                cursor=cursor or None)  # fmt: skip
-    return render(request, "admin_users.html", caller, users=found.items, q=q,
-                  older=older(found.next))  # fmt: skip
+    found = accounts.list_users(
+        request, caller, session, q=q or None, limit=LISTED, cursor=cursor or None
+    )
+    return render(
+        request, "admin_users.html", caller, users=found.items, q=q, older=older(found.next)
+    )
 
 
 def _user_page(request, session, caller, username, problem=None, values=None):
     found = accounts.get_user(username, caller, session)
     choices = (
         [p.slug for p in session.scalars(projects.visible_projects(caller).limit(1000))]
-        if caller.can(P.MEMBER_ADD) else []
-    )  # fmt: skip
+        if caller.can(P.MEMBER_ADD)
+        else []
+    )
     return render(
-        request, "admin_user.html", caller, status=problem.status if problem else 200,
-        person=found, roles=GLOBAL_ROLES, member_roles=MEMBER_ROLES, project_roles=PROJECT_ROLES,
-        project_choices=choices, problem=problem, values=values or {}, notice=notice(request),
-    )  # fmt: skip
+        request,
+        "admin_user.html",
+        caller,
+        status=problem.status if problem else 200,
+        person=found,
+        roles=GLOBAL_ROLES,
+        member_roles=MEMBER_ROLES,
+        project_roles=PROJECT_ROLES,
+        project_choices=choices,
+        problem=problem,
+        values=values or {},
+        notice=notice(request),
+    )
 
 
 @page("/users/{username}", P.USER_VIEW)
@@ -482,8 +614,9 @@ def set_global_roles(
         accounts.update_user(username, update, caller, session)
         return see(request, f"users/{quote(username)}", "roles")
 
-    return attempt(session, save, lambda problem: _user_page(
-        request, session, caller, username, problem))  # fmt: skip
+    return attempt(
+        session, save, lambda problem: _user_page(request, session, caller, username, problem)
+    )
 
 
 @form("/users/{username}/projects")
@@ -498,8 +631,11 @@ def add_to_project(
         projects.add_project_member(project, added, caller, session)
         return see(request, f"users/{quote(username)}", "project-member")
 
-    return attempt(session, add, lambda problem: _user_page(
-        request, session, caller, username, problem, values))  # fmt: skip
+    return attempt(
+        session,
+        add,
+        lambda problem: _user_page(request, session, caller, username, problem, values),
+    )
 
 
 # -- project settings (step 6) -----------------------------------------------------------------
@@ -519,13 +655,20 @@ def _settings(request, session, caller, org, project, problem=None, values=None)
         raise ProblemError(404, f"there is no project {org}/{project}")
     caller.require(P.PROJECT_MANAGE, row)
     return render(
-        request, "admin_settings.html", caller, status=problem.status if problem else 200,
-        project=row, members=projects.list_members(project, caller, session),
-        member_roles=MEMBER_ROLES, status_options=[(s, s) for s in PROJECT_STATUSES],
+        request,
+        "admin_settings.html",
+        caller,
+        status=problem.status if problem else 200,
+        project=row,
+        members=projects.list_members(project, caller, session),
+        member_roles=MEMBER_ROLES,
+        status_options=[(s, s) for s in PROJECT_STATUSES],
         problem=problem,
-        values=values or {}, notice=notice(request),
-        may_manage_members=caller.can(P.MEMBER_MANAGE, row), may_add=caller.can(P.MEMBER_ADD),
-    )  # fmt: skip
+        values=values or {},
+        notice=notice(request),
+        may_manage_members=caller.can(P.MEMBER_MANAGE, row),
+        may_add=caller.can(P.MEMBER_ADD),
+    )
 
 
 @page("/{org}/{project}/settings", P.PROJECT_MANAGE, "project")
@@ -541,8 +684,11 @@ def _settings_action(request, session, caller, org, project, done, action, value
         action()
         return see(request, f"{org}/{project}/settings", done)
 
-    return attempt(session, run, lambda problem: _settings(
-        request, session, caller, org, project, problem, values))  # fmt: skip
+    return attempt(
+        session,
+        run,
+        lambda problem: _settings(request, session, caller, org, project, problem, values),
+    )
 
 
 @form("/{org}/{project}/settings")
@@ -551,39 +697,85 @@ def save_settings(
 ):
     values = {"name": text(fields, "name"), "status": text(fields, "status")}
     update = {"name": values["name"], **({"status": values["status"]} if values["status"] else {})}
-    return _settings_action(request, session, caller, org, project, "settings", lambda: (
-        projects.update_project(project, body(schema.ProjectUpdate, **update), caller, session)
-    ), values)  # fmt: skip
+    return _settings_action(
+        request,
+        session,
+        caller,
+        org,
+        project,
+        "settings",
+        lambda: projects.update_project(
+            project, body(schema.ProjectUpdate, **update), caller, session
+        ),
+        values,
+    )
 
 
 @form("/{org}/{project}/settings/members")
 def add_member(
     request: Request, session: Session, caller: Caller, fields: FormData, org: str, project: str
 ):
-    values = {"username": text(fields, "username").strip().lstrip("@"),
-              "roles": texts(fields, "roles")}  # fmt: skip
-    return _settings_action(request, session, caller, org, project, "member", lambda: (
-        projects.add_project_member(project, body(schema.MemberAdd, **values), caller, session)
-    ), values)  # fmt: skip
+    values = {
+        "username": text(fields, "username").strip().lstrip("@"),
+        "roles": texts(fields, "roles"),
+    }
+    return _settings_action(
+        request,
+        session,
+        caller,
+        org,
+        project,
+        "member",
+        lambda: projects.add_project_member(
+            project, body(schema.MemberAdd, **values), caller, session
+        ),
+        values,
+    )
 
 
 @form("/{org}/{project}/settings/members/{username}")
 def set_member_roles(
-    request: Request, session: Session, caller: Caller, fields: FormData, org: str, project: str,
+    request: Request,
+    session: Session,
+    caller: Caller,
+    fields: FormData,
+    org: str,
+    project: str,
     username: str,
-):  # fmt: skip
-    return _settings_action(request, session, caller, org, project, "member-roles", lambda: (
-        projects.update_project_member(
-            project, username, body(schema.MemberUpdate, roles=texts(fields, "roles")), caller,
-            session)
-    ))  # fmt: skip
+):
+    return _settings_action(
+        request,
+        session,
+        caller,
+        org,
+        project,
+        "member-roles",
+        lambda: projects.update_project_member(
+            project,
+            username,
+            body(schema.MemberUpdate, roles=texts(fields, "roles")),
+            caller,
+            session,
+        ),
+    )
 
 
 @form("/{org}/{project}/settings/members/{username}/remove")
 def remove_member(
-    request: Request, session: Session, caller: Caller, fields: FormData, org: str, project: str,
+    request: Request,
+    session: Session,
+    caller: Caller,
+    fields: FormData,
+    org: str,
+    project: str,
     username: str,
-):  # fmt: skip
-    return _settings_action(request, session, caller, org, project, "member-removed", lambda: (
-        projects.remove_project_member(project, username, caller, session)
-    ))  # fmt: skip
+):
+    return _settings_action(
+        request,
+        session,
+        caller,
+        org,
+        project,
+        "member-removed",
+        lambda: projects.remove_project_member(project, username, caller, session),
+    )

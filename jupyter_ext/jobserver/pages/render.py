@@ -76,16 +76,27 @@ def render(
         return f"{prefix}static/hub/{path}"
 
     page = environment.get_template(template).render(
-        request=request, prefix=prefix, base_url=hub_base, static_url=static_url,
-        user=PageUser(caller.name) if caller else None, caller=caller, no_spawner_check=True,
-        parsed_scopes=set(), services=[], admin_access=False, version_hash=jupyterhub.__version__,
+        request=request,
+        prefix=prefix,
+        base_url=hub_base,
+        static_url=static_url,
+        user=PageUser(caller.name) if caller else None,
+        caller=caller,
+        no_spawner_check=True,
+        parsed_scopes=set(),
+        services=[],
+        admin_access=False,
+        version_hash=jupyterhub.__version__,
         # the frame's buttons: in and out through us (our cookie, then the hub's), or the hub's
         login_url=f"{prefix}login" if request.app.state.browser_auth else f"{hub_base}login",
         logout_url=f"{prefix}logout" if request.app.state.browser_auth else f"{hub_base}logout",
-        xsrf_token=page_csrf_token(request) if caller else "", csrf_field=CSRF_FIELD,
+        xsrf_token=page_csrf_token(request) if caller else "",
+        csrf_field=CSRF_FIELD,
         signed_in_here=request.app.state.browser_auth is not None,
         **context,
-    )  # fmt: skip
-    headers = {"Content-Security-Policy": "frame-ancestors 'self'",
-               "X-Content-Type-Options": "nosniff"}  # fmt: skip
+    )
+    headers = {
+        "Content-Security-Policy": "frame-ancestors 'self'",
+        "X-Content-Type-Options": "nosniff",
+    }
     return HTMLResponse(page, status_code=status, headers=headers)

@@ -38,9 +38,16 @@ def _workspace(caller, session: Session, org: str, project: str, workspace: str)
 
 def _recent(caller, request: Request, session: Session, limit: int = 5, **where):
     return job_requests.list_job_requests(
-        request, caller, session, workspace=where.get("workspace"), project=None, backend=None,
-        user=where.get("user"), limit=limit, cursor=None,
-    ).items  # fmt: skip
+        request,
+        caller,
+        session,
+        workspace=where.get("workspace"),
+        project=None,
+        backend=None,
+        user=where.get("user"),
+        limit=limit,
+        cursor=None,
+    ).items
 
 
 @page("/", P.SIGNED_IN)
@@ -50,9 +57,10 @@ def home(request: Request, session: SessionDep):
         request, caller, session, project=None, archived=False, limit=100, cursor=None
     ).items
     rows = session.scalars(
-        select(orm.Workspace).where(orm.Workspace.name.in_([w.name for w in mine]))
+        select(orm.Workspace)
+        .where(orm.Workspace.name.in_([w.name for w in mine]))
         .order_by(orm.Workspace.name)
-    ).all()  # fmt: skip
+    ).all()
     visible = session.scalars(projects.visible_projects(caller).order_by(orm.Project.name))
     addable = [p for p in visible.all()[:50] if caller.can(P.WORKSPACE_MANAGE, p)]
     return render(
@@ -75,8 +83,14 @@ def job_request_page(job_request_id: str, request: Request, session: SessionDep)
     caller = page_caller(request, session)
     found = job_requests.get_job_request(job_request_id, caller, session)
     row = session.get(orm.JobRequest, job_request_id)
-    return render(request, "job_request.html", caller, job_request=found, row=row,
-                  yaml_lines=(found.project_yaml or "").splitlines())  # fmt: skip
+    return render(
+        request,
+        "job_request.html",
+        caller,
+        job_request=found,
+        row=row,
+        yaml_lines=(found.project_yaml or "").splitlines(),
+    )
 
 
 @page("/{org}", P.SIGNED_IN)
@@ -97,8 +111,15 @@ def project_page(org: str, project: str, request: Request, session: SessionDep):
         select(orm.Workspace).where(orm.Workspace.project_id == row.id).order_by(orm.Workspace.name)
     ).all()
     members = projects.list_members(project, caller, session)
-    return render(request, "project.html", caller, project=row, workspaces=spaces,
-                  members=members, **project_datasets(request, caller, session, row))  # fmt: skip
+    return render(
+        request,
+        "project.html",
+        caller,
+        project=row,
+        workspaces=spaces,
+        members=members,
+        **project_datasets(request, caller, session, row),
+    )
 
 
 @page("/{org}/{project}/{workspace}", P.PROJECT_VIEW, "project")
@@ -113,8 +134,9 @@ def workspace_page(org: str, project: str, workspace: str, request: Request, ses
 def releases_page(org: str, project: str, workspace: str, request: Request, session: SessionDep):
     caller = page_caller(request, session)
     row = _workspace(caller, session, org, project, workspace)
-    found = releases.list_releases(request, caller, session, workspace=workspace, state=None,
-                                   limit=100, cursor=None)  # fmt: skip
+    found = releases.list_releases(
+        request, caller, session, workspace=workspace, state=None, limit=100, cursor=None
+    )
     return render(request, "releases.html", caller, workspace=row, releases=found.items)
 
 
@@ -131,21 +153,32 @@ def release_page(
     author = release.created_by == caller.name
     files = session.get(orm.Release, release_id).files
     return render(
-        request, "release.html", caller, workspace=row, release=release, author=author,
+        request,
+        "release.html",
+        caller,
+        workspace=row,
+        release=release,
+        author=author,
         review_copies={f.id for f in files if review_copies.may_open(caller, f)},
         can_review=caller.can(P.RELEASE_REVIEW, row.project) and not author,
         can_publish=caller.can(P.RELEASE_PUBLISH, row.project) and not author,
         can_comment=caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.project),
         done=REVIEW_DONE.get(request.query_params.get("done", "")),
-    )  # fmt: skip
+    )
 
 
-@page("/{org}/{project}/{workspace}/releases/{release_id}/files/{file_id}", P.RELEASE_VIEW,
-      "project")  # fmt: skip
+@page(
+    "/{org}/{project}/{workspace}/releases/{release_id}/files/{file_id}", P.RELEASE_VIEW, "project"
+)
 def released_file_page(
-    org: str, project: str, workspace: str, release_id: str, file_id: str, request: Request,
+    org: str,
+    project: str,
+    workspace: str,
+    release_id: str,
+    file_id: str,
+    request: Request,
     session: SessionDep,
-):  # fmt: skip
+):
     """A released file in the page, or, for its output checkers, one under review (its
     review copy): a table, an image (sandboxed, from the file address), or text, escaped.
     Anything else is offered as a download. Every view is audited."""

@@ -171,14 +171,17 @@ def path_of(workspace: orm.Workspace) -> str:
 def live(request: Request, kinds: list[str], **where: str | None) -> dict:
     """What the page's script subscribes to: the API's event stream, filtered."""
     query = [("kind", k) for k in kinds] + [(k, v) for k, v in where.items() if v]
-    return {"events": f"{prefix_of(request)}api/v1/events?{urlencode(query)}",
-            "api": f"{prefix_of(request)}api/v1/"}  # fmt: skip
+    return {
+        "events": f"{prefix_of(request)}api/v1/events?{urlencode(query)}",
+        "api": f"{prefix_of(request)}api/v1/",
+    }
 
 
 @router.get("/static/jupyter-ext/live.js", include_in_schema=False)
 def live_script() -> FileResponse:
-    return FileResponse(LIVE_SCRIPT, media_type="text/javascript",
-                        headers={"Cache-Control": "max-age=300"})  # fmt: skip
+    return FileResponse(
+        LIVE_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "max-age=300"}
+    )
 
 
 # -- 8. the user's settings: notification address and GitHub token -----------------------------
@@ -187,8 +190,16 @@ def live_script() -> FileResponse:
 def _settings(request, caller, problem=None, values=None, status=200):
     me = accounts.me(caller)
     values = values or {"fullname": me.fullname, "email": me.email}
-    return render(request, "work_settings.html", caller, status=status, me=me, values=values,
-                  problem=problem, done=notice(request))  # fmt: skip
+    return render(
+        request,
+        "work_settings.html",
+        caller,
+        status=status,
+        me=me,
+        values=values,
+        problem=problem,
+        done=notice(request),
+    )
 
 
 @page("/settings", P.SIGNED_IN)
@@ -205,8 +216,9 @@ def save_settings(request: Request, session: Session, caller: Caller, fields: Fo
         accounts.update_user(caller.name, update, caller, session)
         return see(request, "settings", "address")
 
-    return attempt(session, save, lambda exc: _settings(request, caller, exc.detail, values,
-                                                          exc.status))  # fmt: skip
+    return attempt(
+        session, save, lambda exc: _settings(request, caller, exc.detail, values, exc.status)
+    )
 
 
 @form("/settings/github-token")
@@ -214,14 +226,16 @@ def save_github_token(request: Request, session: Session, caller: Caller, fields
     def save():
         token = fields.get("token")
         if not isinstance(token, str) or not 20 <= len(token.strip()) <= 255:
-            raise ProblemError(422, "a GitHub token is 20 to 255 characters: copy the whole "
-                                    "token from GitHub")  # fmt: skip
+            raise ProblemError(
+                422, "a GitHub token is 20 to 255 characters: copy the whole token from GitHub"
+            )
         accounts.set_github_token(schema.GitHubToken(token=token.strip()), request, caller, session)
         return see(request, "settings", "token")
 
     # the token is never written back into the page, even when refused
-    return attempt(session, save, lambda exc: _settings(request, caller, exc.detail,
-                                                          status=exc.status))  # fmt: skip
+    return attempt(
+        session, save, lambda exc: _settings(request, caller, exc.detail, status=exc.status)
+    )
 
 
 @form("/settings/github-token/delete")
@@ -235,9 +249,16 @@ def delete_github_token(request: Request, session: Session, caller: Caller, fiel
 
 def _new_workspace(request, caller, project, problem=None, values=None, status=200):
     values = values or {"branch": "main", "notifications": True}
-    return render(request, "work_workspace_new.html", caller, status=status, project=project,
-                  values=values, problem=problem,
-                  saved_token=caller.user.github_token is not None)  # fmt: skip
+    return render(
+        request,
+        "work_workspace_new.html",
+        caller,
+        status=status,
+        project=project,
+        values=values,
+        problem=problem,
+        saved_token=caller.user.github_token is not None,
+    )
 
 
 @page("/{org}/{project}/workspaces/new", P.WORKSPACE_MANAGE, "project")
@@ -253,19 +274,28 @@ def create_workspace(
     request: Request, session: Session, caller: Caller, fields: FormData, org: str, project: str
 ):
     row = project_at(caller, session, org, project)
-    values = {"name": text(fields, "name"), "repo": text(fields, "repo"),
-              "branch": text(fields, "branch"),
-              "notifications": "notifications" in fields}  # fmt: skip
+    values = {
+        "name": text(fields, "name"),
+        "repo": text(fields, "repo"),
+        "branch": text(fields, "branch"),
+        "notifications": "notifications" in fields,
+    }
 
     def create():  # a token given in the form checks the repository this once, not kept
         made = workspaces.create_workspace(
-            body(schema.WorkspaceCreate, project=row.slug, **values), request, caller, session,
+            body(schema.WorkspaceCreate, project=row.slug, **values),
+            request,
+            caller,
+            session,
             x_github_token=text(fields, "github_token")[:255] or None,
-        )  # fmt: skip
+        )
         return see(request, f"{org}/{project}/{made.name}", "created")
 
-    return attempt(session, create, lambda exc: _new_workspace(request, caller, row, exc.detail,
-                                                                 values, exc.status))  # fmt: skip
+    return attempt(
+        session,
+        create,
+        lambda exc: _new_workspace(request, caller, row, exc.detail, values, exc.status),
+    )
 
 
 def _switch(fields: FormData, name: str, on: str, off: str) -> bool:
@@ -277,25 +307,35 @@ def _switch(fields: FormData, name: str, on: str, off: str) -> bool:
 
 @form("/{org}/{project}/{workspace}/archive")
 def archive_workspace(
-    request: Request, session: Session, caller: Caller, fields: FormData, org: str, project: str,
+    request: Request,
+    session: Session,
+    caller: Caller,
+    fields: FormData,
+    org: str,
+    project: str,
     workspace: str,
-):  # fmt: skip
+):
     row = workspace_at(caller, session, org, project, workspace)
     archived = _switch(fields, "archived", "true", "false")
-    workspaces.update_workspace(row.name, schema.WorkspaceUpdate(archived=archived), caller,
-                                session)  # fmt: skip
+    workspaces.update_workspace(
+        row.name, schema.WorkspaceUpdate(archived=archived), caller, session
+    )
     return see(request, path_of(row), "archived" if archived else "unarchived")
 
 
 @form("/{org}/{project}/{workspace}/notifications")
 def switch_notifications(
-    request: Request, session: Session, caller: Caller, fields: FormData, org: str, project: str,
+    request: Request,
+    session: Session,
+    caller: Caller,
+    fields: FormData,
+    org: str,
+    project: str,
     workspace: str,
-):  # fmt: skip
+):
     row = workspace_at(caller, session, org, project, workspace)
     on = _switch(fields, "notifications", "on", "off")
-    workspaces.update_workspace(row.name, schema.WorkspaceUpdate(notifications=on), caller,
-                                session)  # fmt: skip
+    workspaces.update_workspace(row.name, schema.WorkspaceUpdate(notifications=on), caller, session)
     return see(request, path_of(row), "notifications-on" if on else "notifications-off")
 
 
@@ -307,12 +347,25 @@ def workspace_log_page(
     caller = page_caller(request, session)
     row = workspace_at(caller, session, org, project, workspace)
     found = job_requests.list_job_requests(
-        request, caller, session, workspace=row.name, project=None, backend=None, user=None,
-        limit=DEFAULT_LIMIT, cursor=request.query_params.get("cursor") or None,
-    )  # fmt: skip
-    return render(request, "work_workspace_log.html", caller, workspace=row,
-                  job_requests=found.items, older=older(found.next),
-                  first=not request.query_params.get("cursor"))  # fmt: skip
+        request,
+        caller,
+        session,
+        workspace=row.name,
+        project=None,
+        backend=None,
+        user=None,
+        limit=DEFAULT_LIMIT,
+        cursor=request.query_params.get("cursor") or None,
+    )
+    return render(
+        request,
+        "work_workspace_log.html",
+        caller,
+        workspace=row,
+        job_requests=found.items,
+        older=older(found.next),
+        first=not request.query_params.get("cursor"),
+    )
 
 
 # -- 9. run jobs: the actions at the branch head, the plan, the submission ----------------------
@@ -320,23 +373,43 @@ def workspace_log_page(
 
 def _selection(request_body: schema.JobRequestCreate) -> str:
     """What a plan was made for: running asks that the plan shown is the plan run."""
-    return json.dumps([sorted(request_body.actions), request_body.backend,
-                       request_body.force_run_dependencies, request_body.sha])  # fmt: skip
+    return json.dumps(
+        [
+            sorted(request_body.actions),
+            request_body.backend,
+            request_body.force_run_dependencies,
+            request_body.sha,
+        ]
+    )
 
 
 def _run_jobs(
-    request, session, caller, row, fields=None, *, plan=None, planned_for="", problem=None,
-    errors=None, status=200,
-):  # fmt: skip
+    request,
+    session,
+    caller,
+    row,
+    fields=None,
+    *,
+    plan=None,
+    planned_for="",
+    problem=None,
+    errors=None,
+    status=200,
+):
     """The run-jobs page: the actions of project.yaml with their last states and, once asked,
     the plan; `fields` are the form's, sent again."""
     token = (text(fields, "github_token") or None) if fields is not None else None
     sha = text(fields, "sha") if fields is not None else ""
     actions = unreadable = None
     try:
-        actions = workspaces.list_actions(row.name, request, caller, session,
-                                          sha=sha if SHA.match(sha) else None,
-                                          x_github_token=token)  # fmt: skip
+        actions = workspaces.list_actions(
+            row.name,
+            request,
+            caller,
+            session,
+            sha=sha if SHA.match(sha) else None,
+            x_github_token=token,
+        )
     except ProblemError as exc:
         if exc.status in (401, 403):
             raise
@@ -354,53 +427,85 @@ def _run_jobs(
     }
     chosen["backend"] = chosen["backend"] or (backends[0] if backends else "")
     return render(
-        request, "work_run_jobs.html", caller, status=status, workspace=row, actions=actions,
-        unreadable=unreadable, needs_token=needs_token,
-        saved_token=caller.user.github_token is not None, backends=backends, chosen=chosen,
-        plan=plan, planned_for=planned_for, problem=problem, errors=errors or [],
-        idempotency_key=secrets.token_urlsafe(18), may_run=caller.can(P.JOB_RUN, row.project),
+        request,
+        "work_run_jobs.html",
+        caller,
+        status=status,
+        workspace=row,
+        actions=actions,
+        unreadable=unreadable,
+        needs_token=needs_token,
+        saved_token=caller.user.github_token is not None,
+        backends=backends,
+        chosen=chosen,
+        plan=plan,
+        planned_for=planned_for,
+        problem=problem,
+        errors=errors or [],
+        idempotency_key=secrets.token_urlsafe(18),
+        may_run=caller.can(P.JOB_RUN, row.project),
         run_all=RUN_ALL,
-    )  # fmt: skip
+    )
 
 
 @page("/{org}/{project}/{workspace}/run-jobs", P.PROJECT_VIEW, "project")
 def run_jobs_page(org: str, project: str, workspace: str, request: Request, session: SessionDep):
     caller = page_caller(request, session)
-    return _run_jobs(request, session, caller, workspace_at(caller, session, org, project,
-                                                            workspace))  # fmt: skip
+    return _run_jobs(
+        request, session, caller, workspace_at(caller, session, org, project, workspace)
+    )
 
 
 @form("/{org}/{project}/{workspace}/run-jobs")
 def run_jobs(
-    request: Request, session: Session, caller: Caller, fields: FormData, org: str, project: str,
+    request: Request,
+    session: Session,
+    caller: Caller,
+    fields: FormData,
+    org: str,
+    project: str,
     workspace: str,
-):  # fmt: skip
+):
     """`intent` says what the button asked: `list` the actions (with a token given once),
     `plan` the selection, or `run` the plan shown (a changed selection is planned first)."""
     row = workspace_at(caller, session, org, project, workspace)
     intent = text(fields, "intent")
 
     def again(exc: ProblemError, **more):
-        return _run_jobs(request, session, caller, row, fields, problem=exc.detail,
-                         errors=exc.errors, status=exc.status, **more)  # fmt: skip
+        return _run_jobs(
+            request,
+            session,
+            caller,
+            row,
+            fields,
+            problem=exc.detail,
+            errors=exc.errors,
+            status=exc.status,
+            **more,
+        )
 
     if intent == "list":
         return _run_jobs(request, session, caller, row, fields)
     try:
         wanted = body(
-            schema.JobRequestCreate, workspace=row.name, backend=text(fields, "backend"),
-            actions=texts(fields, "action"), sha=text(fields, "sha") or None,
+            schema.JobRequestCreate,
+            workspace=row.name,
+            backend=text(fields, "backend"),
+            actions=texts(fields, "action"),
+            sha=text(fields, "sha") or None,
             force_run_dependencies="force_run_dependencies" in fields,
-            notify="notify" in fields, github_token=text(fields, "github_token") or None,
-        )  # fmt: skip
+            notify="notify" in fields,
+            github_token=text(fields, "github_token") or None,
+        )
     except ProblemError as exc:
         return again(exc)
     if intent == "run" and text(fields, "planned_for") == _selection(wanted):
         key = text(fields, "idempotency_key")[:200] or None  # a second click: the same request
 
         def submit():
-            made = job_requests.create_job_request(wanted, request, Response(), caller, session,
-                                                   idempotency_key=key)  # fmt: skip
+            made = job_requests.create_job_request(
+                wanted, request, Response(), caller, session, idempotency_key=key
+            )
             return see(request, f"job-requests/{made.id}")
 
         return attempt(session, submit, again)
@@ -409,10 +514,18 @@ def run_jobs(
         planned = job_requests.plan_job_request(wanted, request, caller, session)
         changed = intent == "run"  # asked to run, but not what the plan shown was for
         return _run_jobs(
-            request, session, caller, row, fields, plan=planned, planned_for=_selection(wanted),
+            request,
+            session,
+            caller,
+            row,
+            fields,
+            plan=planned,
+            planned_for=_selection(wanted),
             problem="the selection changed since the plan was shown: here is its plan; run it "
-                    "if it is what you want" if changed else None,
-        )  # fmt: skip
+            "if it is what you want"
+            if changed
+            else None,
+        )
 
     return attempt(session, show_plan, again)
 
@@ -438,13 +551,23 @@ def _job(request, session, caller, identifier, problem=None, status=200):
     see_outputs = caller.can(P.OUTPUTS_VIEW_UNRELEASED, project)
     outputs = jobs.get_outputs(identifier, caller, session) if see_outputs else None
     return render(
-        request, "work_job.html", caller, status=status, job=found, row=row,
-        workspace=row.job_request.workspace, lines=lines, after=after,
-        more=len(lines) == LOG_LINES, outputs=outputs, problem=problem,
-        done=notice(request), finished=found.state in FINISHED_JOB_STATES,
+        request,
+        "work_job.html",
+        caller,
+        status=status,
+        job=found,
+        row=row,
+        workspace=row.job_request.workspace,
+        lines=lines,
+        after=after,
+        more=len(lines) == LOG_LINES,
+        outputs=outputs,
+        problem=problem,
+        done=notice(request),
+        finished=found.state in FINISHED_JOB_STATES,
         may_request_release=caller.can(P.RELEASE_REQUEST, row.job_request.workspace.project),
         live=live(request, ["job", "log"], job_request=found.job_request),
-    )  # fmt: skip
+    )
 
 
 @page("/jobs/{identifier}", P.PROJECT_VIEW, "project")
@@ -460,8 +583,11 @@ def cancel_job(
         jobs.cancel_job(identifier, caller, session)
         return see(request, f"jobs/{identifier}", "cancelled")
 
-    return attempt(session, cancel, lambda exc: _job(request, session, caller, identifier,
-                                                       exc.detail, exc.status))  # fmt: skip
+    return attempt(
+        session,
+        cancel,
+        lambda exc: _job(request, session, caller, identifier, exc.detail, exc.status),
+    )
 
 
 # -- the event log ------------------------------------------------------------------------------
@@ -487,25 +613,53 @@ def event_log_page(request: Request, session: SessionDep):
     else:
         try:
             found = jobs.event_log(
-                request, caller, session, q=values["q"] or None,
-                job_request=values["job_request"] or None, backend=values["backend"] or None,
+                request,
+                caller,
+                session,
+                q=values["q"] or None,
+                job_request=values["job_request"] or None,
+                backend=values["backend"] or None,
                 status=JobState(values["status"]) if values["status"] else None,
-                user=values["user"] or None, workspace=values["workspace"] or None,
-                limit=int(limit), cursor=cursor,
-            )  # fmt: skip
+                user=values["user"] or None,
+                workspace=values["workspace"] or None,
+                limit=int(limit),
+                cursor=cursor,
+            )
         except ProblemError as exc:
             if exc.status in (401, 403):
                 raise
             problem, status = exc.detail, exc.status
     items = found.items if found else []
     names = {j.workspace for j in items}
-    places = {w.name: path_of(w) for w in session.scalars(
-        select(orm.Workspace).where(orm.Workspace.name.in_(names)))} if names else {}  # fmt: skip
+    places = (
+        {
+            w.name: path_of(w)
+            for w in session.scalars(select(orm.Workspace).where(orm.Workspace.name.in_(names)))
+        }
+        if names
+        else {}
+    )
     return render(
-        request, "work_event_log.html", caller, status=status, jobs=items, values=values,
-        problem=problem, places=places, older=older(found.next if found else None),
-        first=cursor is None, states=list(JobState), filtered=any(values.values()),
+        request,
+        "work_event_log.html",
+        caller,
+        status=status,
+        jobs=items,
+        values=values,
+        problem=problem,
+        places=places,
+        older=older(found.next if found else None),
+        first=cursor is None,
+        states=list(JobState),
+        filtered=any(values.values()),
         newest=f"?{urlencode({k: v for k, v in values.items() if v})}",
-        live=live(request, ["job"], workspace=values["workspace"], backend=values["backend"],
-                  job_request=values["job_request"]) if not problem else None,
-    )  # fmt: skip
+        live=live(
+            request,
+            ["job"],
+            workspace=values["workspace"],
+            backend=values["backend"],
+            job_request=values["job_request"],
+        )
+        if not problem
+        else None,
+    )

@@ -15,17 +15,31 @@ T = TypeVar("T")
 
 # Names the pages use at the start of an address (`/backends`, `/{org}/{project}/settings`):
 # an organisation or workspace so named would be hidden behind them.
-RESERVED_ORG_NAMES = frozenset({
-    "api", "static", "login", "oauth_callback", "applications", "backends", "orgs", "users",
-    "settings", "event-log", "jobs", "job-requests", "dataset-access",
-})  # fmt: skip
+RESERVED_ORG_NAMES = frozenset(
+    {
+        "api",
+        "static",
+        "login",
+        "oauth_callback",
+        "applications",
+        "backends",
+        "orgs",
+        "users",
+        "settings",
+        "event-log",
+        "jobs",
+        "job-requests",
+        "dataset-access",
+    }
+)
 RESERVED_WORKSPACE_NAMES = frozenset({"settings", "workspaces"})
 
 
 def refuse_reserved(name: str, reserved: frozenset[str], what: str) -> None:
     if name in reserved:
-        raise ProblemError(422, f"{name!r} is a name the job server's pages use: choose another "
-                                f"{what} name")  # fmt: skip
+        raise ProblemError(
+            422, f"{name!r} is a name the job server's pages use: choose another {what} name"
+        )
 
 
 def one(session: Session, model: type[T], what: str, **where: Any) -> T:

@@ -46,22 +46,37 @@ RUNNER_ONLY = {"x-permission": "runner_token", "x-scope": "runner"}
 
 def dataset_view(row: orm.Dataset) -> schema.Dataset:
     return schema.Dataset(
-        name=row.name, backend=row.backend.slug, description=row.description,
-        owner=row.owner.slug, status=row.status, created_at=row.created_at,
-        versions=[schema.DatasetVersion(version=v.version, manifest=v.manifest, dummy=v.dummy,
-                                        created_at=v.created_at) for v in row.versions],
-    )  # fmt: skip
+        name=row.name,
+        backend=row.backend.slug,
+        description=row.description,
+        owner=row.owner.slug,
+        status=row.status,
+        created_at=row.created_at,
+        versions=[
+            schema.DatasetVersion(
+                version=v.version, manifest=v.manifest, dummy=v.dummy, created_at=v.created_at
+            )
+            for v in row.versions
+        ],
+    )
 
 
 def access_view(row: orm.DatasetAccess) -> schema.AccessRequest:
     return schema.AccessRequest(
-        id=row.id, project=row.project.slug, backend=row.dataset.backend.slug,
-        dataset=row.dataset.name, purpose=row.purpose, versions=row.versions,
-        state=effective_state(row), requested_by=row.requested_by.username,
+        id=row.id,
+        project=row.project.slug,
+        backend=row.dataset.backend.slug,
+        dataset=row.dataset.name,
+        purpose=row.purpose,
+        versions=row.versions,
+        state=effective_state(row),
+        requested_by=row.requested_by.username,
         requested_at=row.requested_at,
         decided_by=row.decided_by.username if row.decided_by else None,
-        decided_at=row.decided_at, reason=row.reason, until=row.until,
-    )  # fmt: skip
+        decided_at=row.decided_at,
+        reason=row.reason,
+        until=row.until,
+    )
 
 
 def _dataset(session: Session, backend: orm.Backend, name: str) -> orm.Dataset:
@@ -79,8 +94,11 @@ def _check_manifest(manifest: schema.Manifest, what: str) -> None:
         if f.path.startswith("/") or ".." in parts:
             raise ProblemError(422, f"{what}: {f.path!r} is not a path inside the dataset")
     if schema.manifest_digest(manifest.files) != manifest.sha256:
-        raise ProblemError(422, f"{what}: its sha256 is not the hash of its files: compute it "
-                                "with schema.manifest_digest")  # fmt: skip
+        raise ProblemError(
+            422,
+            f"{what}: its sha256 is not the hash of its files: compute it "
+            "with schema.manifest_digest",
+        )
 
 
 @runner_router.post("/datasets", openapi_extra=RUNNER_ONLY)
@@ -93,35 +111,47 @@ def register_dataset(
         _check_manifest(body.dummy, "the dummy data's manifest")
     owner = org_named(session, body.owner)
     actor = f"runner:{backend.slug}"
-    row = session.scalar(select(orm.Dataset).where(orm.Dataset.backend_id == backend.id,
-                                                   orm.Dataset.name == body.name))  # fmt: skip
+    row = session.scalar(
+        select(orm.Dataset).where(
+            orm.Dataset.backend_id == backend.id, orm.Dataset.name == body.name
+        )
+    )
     if row is None:
-        row = orm.Dataset(backend_id=backend.id, name=body.name, description=body.description,
-                          owner_id=owner.id)  # fmt: skip
+        row = orm.Dataset(
+            backend_id=backend.id, name=body.name, description=body.description, owner_id=owner.id
+        )
         row.backend, row.owner = backend, owner
         session.add(row)
         session.flush()
         number, action = 1, "dataset.register"
     else:
         if row.status == "retired":
-            raise ProblemError(409, f"the dataset {body.name} is retired: register the data "
-                                    "under a new name")  # fmt: skip
+            raise ProblemError(
+                409, f"the dataset {body.name} is retired: register the data under a new name"
+            )
         latest = row.versions[0]
         dummy = body.dummy.model_dump(mode="json") if body.dummy else None
         if latest.sha256 == body.manifest.sha256 and latest.dummy == dummy:
             if row.description != body.description:
-                record(session, actor, "dataset.describe", row, {"description": row.description},
-                       {"description": body.description})  # fmt: skip
+                record(
+                    session,
+                    actor,
+                    "dataset.describe",
+                    row,
+                    {"description": row.description},
+                    {"description": body.description},
+                )
                 row.description = body.description
                 session.commit()
             return dataset_view(row)
         number, action = latest.version + 1, "dataset.update"
         row.description = body.description
     version = orm.DatasetVersion(
-        version=number, sha256=body.manifest.sha256,
+        version=number,
+        sha256=body.manifest.sha256,
         manifest=body.manifest.model_dump(mode="json"),
         dummy=body.dummy.model_dump(mode="json") if body.dummy else None,
-    )  # fmt: skip
+    )
     row.versions.insert(0, version)  # saved with the dataset
     record(session, actor, action, row, after={"version": number, "sha256": version.sha256})
     session.commit()
@@ -133,8 +163,14 @@ def retire_dataset(name: str, backend: BackendDep, session: SessionDep) -> schem
     """No project may use it from now on; its versions and manifests stay on record."""
     row = _dataset(session, backend, name)
     if row.status != "retired":
-        record(session, f"runner:{backend.slug}", "dataset.retire", row, {"status": row.status},
-               {"status": "retired"})  # fmt: skip
+        record(
+            session,
+            f"runner:{backend.slug}",
+            "dataset.retire",
+            row,
+            {"status": row.status},
+            {"status": "retired"},
+        )
         row.status = "retired"
         session.commit()
     return dataset_view(row)
@@ -142,9 +178,11 @@ def retire_dataset(name: str, backend: BackendDep, session: SessionDep) -> schem
 
 @router.get("/datasets", openapi_extra=permission(P.SIGNED_IN))
 def list_datasets(
-    caller: CallerDep, session: SessionDep, backend: str | None = None,
+    caller: CallerDep,
+    session: SessionDep,
+    backend: str | None = None,
     project: str | None = Query(None, description="Only those this project may use now."),
-) -> list[schema.Dataset]:  # fmt: skip
+) -> list[schema.Dataset]:
     """Descriptions and manifests are for anyone signed in to find data by; using the data
     takes an approval."""
     query = select(orm.Dataset).order_by(orm.Dataset.name)
@@ -154,8 +192,9 @@ def list_datasets(
     if project:
         row = project_named(session, project)
         caller.require(P.PROJECT_VIEW, row)
-        allowed = {(d.backend_id, d.name) for d in rows
-                   if d.name in usable(session, row.id, d.backend_id)}  # fmt: skip
+        allowed = {
+            (d.backend_id, d.name) for d in rows if d.name in usable(session, row.id, d.backend_id)
+        }
         rows = [d for d in rows if (d.backend_id, d.name) in allowed]
     return [dataset_view(d) for d in rows]
 
@@ -165,8 +204,9 @@ def get_dataset(backend: str, name: str, caller: CallerDep, session: SessionDep)
     return dataset_view(_dataset(session, backend_named(session, backend), name))
 
 
-@router.post("/dataset-access", status_code=201,
-             openapi_extra=permission(P.DATASET_REQUEST, "project"))  # fmt: skip
+@router.post(
+    "/dataset-access", status_code=201, openapi_extra=permission(P.DATASET_REQUEST, "project")
+)
 def request_access(
     body: schema.AccessRequestCreate, caller: CallerDep, session: SessionDep
 ) -> schema.AccessRequest:
@@ -179,16 +219,27 @@ def request_access(
     if body.versions is not None and not set(body.versions) <= known:
         missing = sorted(set(body.versions) - known)
         raise ProblemError(
-            422, f"the dataset {dataset.name} has no version {', '.join(map(str, missing))}; "
+            422,
+            f"the dataset {dataset.name} has no version {', '.join(map(str, missing))}; "
             f"it has {sorted(known)}",
-        )  # fmt: skip
-    row = orm.DatasetAccess(project_id=project.id, dataset_id=dataset.id, purpose=body.purpose,
-                            versions=body.versions, requested_by_id=caller.user.id)  # fmt: skip
+        )
+    row = orm.DatasetAccess(
+        project_id=project.id,
+        dataset_id=dataset.id,
+        purpose=body.purpose,
+        versions=body.versions,
+        requested_by_id=caller.user.id,
+    )
     row.project, row.dataset, row.requested_by = project, dataset, caller.user
     session.add(row)
     session.flush()
-    record(session, caller.name, "dataset_access.request", row,
-           after={"project": project.slug, "dataset": dataset.name})  # fmt: skip
+    record(
+        session,
+        caller.name,
+        "dataset_access.request",
+        row,
+        after={"project": project.slug, "dataset": dataset.name},
+    )
     session.commit()
     return access_view(row)
 
@@ -198,17 +249,22 @@ def _visible_access(caller: Caller, session: Session, access_id: str) -> orm.Dat
     if row is None:
         raise ProblemError(404, f"there is no dataset access request {access_id!r}")
     if not (caller.can(P.DATASET_DECIDE) or caller.can(P.PROJECT_VIEW, row.project)):
-        raise ProblemError(403, f"{caller.name} may not see the requests of project "
-                                f"{row.project.slug}")  # fmt: skip
+        raise ProblemError(
+            403, f"{caller.name} may not see the requests of project {row.project.slug}"
+        )
     return row
 
 
 @router.get("/dataset-access", openapi_extra=permission(P.SIGNED_IN))
 def list_access(
-    request: Request, caller: CallerDep, session: SessionDep, project: str | None = None,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    project: str | None = None,
     state: schema.AccessState | None = None,
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT), cursor: str | None = None,
-) -> schema.Page[schema.AccessRequest]:  # fmt: skip
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    cursor: str | None = None,
+) -> schema.Page[schema.AccessRequest]:
     """The requests of the projects one may see; every request for those who decide."""
     query = select(orm.DatasetAccess)
     if not caller.can(P.DATASET_DECIDE):
@@ -233,13 +289,17 @@ def get_access(access_id: str, caller: CallerDep, session: SessionDep) -> schema
     return access_view(_visible_access(caller, session, access_id))
 
 
-def _decide(caller: Caller, session: Session, access_id: str, new: str,
-            body: schema.AccessDecision) -> schema.AccessRequest:  # fmt: skip
+def _decide(
+    caller: Caller, session: Session, access_id: str, new: str, body: schema.AccessDecision
+) -> schema.AccessRequest:
     caller.require(P.DATASET_DECIDE)
     row = _visible_access(caller, session, access_id)
     if row.requested_by_id == caller.user.id:
-        raise ProblemError(403, "you asked for this access, so you may not decide on it: ask "
-                                "another Governance Reviewer")  # fmt: skip
+        raise ProblemError(
+            403,
+            "you asked for this access, so you may not decide on it: ask "
+            "another Governance Reviewer",
+        )
     if body.until is not None and body.until < orm.utcnow().date():
         raise ProblemError(422, f"{body.until} has passed: give a day from today on")
     before = {"state": row.state}
@@ -248,9 +308,18 @@ def _decide(caller: Caller, session: Session, access_id: str, new: str,
     row.decided_by = caller.user
     if new == "approved":
         row.until = body.until
-    record(session, caller.name, f"dataset_access.{new}", row, before,
-           {"state": row.state, "reason": body.reason,
-            "until": row.until.isoformat() if row.until else None})  # fmt: skip
+    record(
+        session,
+        caller.name,
+        f"dataset_access.{new}",
+        row,
+        before,
+        {
+            "state": row.state,
+            "reason": body.reason,
+            "until": row.until.isoformat() if row.until else None,
+        },
+    )
     session.commit()
     return access_view(row)
 
@@ -277,8 +346,9 @@ def revoke_access(
     return _decide(caller, session, access_id, "revoked", body)
 
 
-@router.post("/dataset-access/{access_id}/withdraw",
-             openapi_extra=permission(P.DATASET_REQUEST, "owner"))  # fmt: skip
+@router.post(
+    "/dataset-access/{access_id}/withdraw", openapi_extra=permission(P.DATASET_REQUEST, "owner")
+)
 def withdraw_access(access_id: str, caller: CallerDep, session: SessionDep) -> schema.AccessRequest:
     row = _visible_access(caller, session, access_id)
     caller.require(P.DATASET_REQUEST, row.project)
@@ -305,8 +375,7 @@ def _dummy_file(row: orm.Dataset, version: int | None, path: str) -> schema.Mani
     versions = [v for v in row.versions if version is None or v.version == version]
     if not versions:
         known = ", ".join(str(v.version) for v in row.versions)
-        raise ProblemError(404, f"the dataset {row.name} has no version {version} (it has "
-                                f"{known})")  # fmt: skip
+        raise ProblemError(404, f"the dataset {row.name} has no version {version} (it has {known})")
     with_dummy = [v for v in versions if v.dummy is not None]
     if not with_dummy:
         which = f"version {version} of " if version is not None else ""
@@ -317,8 +386,11 @@ def _dummy_file(row: orm.Dataset, version: int | None, path: str) -> schema.Mani
         if entry.path == path:
             return entry
     names = ", ".join(f.path for f in dummy.files[:20])
-    raise ProblemError(404, f"the dummy data of {row.name} (version {chosen.version}) has no "
-                            f"file {path!r}; it has {names}")  # fmt: skip
+    raise ProblemError(
+        404,
+        f"the dummy data of {row.name} (version {chosen.version}) has no "
+        f"file {path!r}; it has {names}",
+    )
 
 
 def _expected(request: Request, name: str, version: int, path: str) -> schema.ManifestFile:
@@ -340,13 +412,21 @@ def _record_upload(request: Request, name: str, version: int, entry: schema.Mani
     with request.app.state.sessionmaker() as session:
         backend = current_backend(request, session)
         row = _dataset(session, backend, name)
-        record(session, f"runner:{backend.slug}", "dataset.dummy_upload", row,
-               after={"version": version, "path": entry.path, "sha256": entry.sha256})  # fmt: skip
+        record(
+            session,
+            f"runner:{backend.slug}",
+            "dataset.dummy_upload",
+            row,
+            after={"version": version, "path": entry.path, "sha256": entry.sha256},
+        )
         session.commit()
 
 
-@runner_router.put("/datasets/{name}/versions/{version}/dummy/{path:path}", status_code=204,
-                   openapi_extra=RUNNER_ONLY)  # fmt: skip
+@runner_router.put(
+    "/datasets/{name}/versions/{version}/dummy/{path:path}",
+    status_code=204,
+    openapi_extra=RUNNER_ONLY,
+)
 async def upload_dummy(name: str, version: int, path: str, request: Request) -> Response:
     """A file of a version's dummy data, streamed; refused unless its bytes hash to the dummy
     manifest's sha256. Stored by that hash: a repeat reads nothing and changes nothing."""
@@ -382,21 +462,28 @@ async def upload_dummy(name: str, version: int, path: str, request: Request) -> 
     return Response(status_code=204)
 
 
-@router.get("/datasets/{backend}/{name}/dummy/{path:path}",
-            openapi_extra=permission(P.SIGNED_IN))  # fmt: skip
+@router.get("/datasets/{backend}/{name}/dummy/{path:path}", openapi_extra=permission(P.SIGNED_IN))
 def download_dummy(
-    backend: str, name: str, path: str, request: Request, caller: CallerDep,
+    backend: str,
+    name: str,
+    path: str,
+    request: Request,
+    caller: CallerDep,
     session: SessionDep,
-    version: int | None = Query(None, description="A version; the newest with dummy data if "
-                                                  "absent."),
-):  # fmt: skip
+    version: int | None = Query(
+        None, description="A version; the newest with dummy data if absent."
+    ),
+):
     """A file of a dataset's dummy data (synthetic, made to leave the site), as an attachment."""
     row = _dataset(session, backend_named(session, backend), name)
     entry = _dummy_file(row, version, path)
     stored = stored_path(str(dummy_dir(request)), entry.sha256)
     if not stored.is_file():
-        raise ProblemError(409, f"the site of {backend} has not sent {path} of the dummy data of "
-                                f"{name} yet: ask its runner's administrator")  # fmt: skip
+        raise ProblemError(
+            409,
+            f"the site of {backend} has not sent {path} of the dummy data of "
+            f"{name} yet: ask its runner's administrator",
+        )
     record(session, caller.name, "dataset.dummy_download", row, after={"path": entry.path})
     session.commit()
     name_only = PurePosixPath(entry.path).name

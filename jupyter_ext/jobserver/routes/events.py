@@ -67,9 +67,11 @@ class EventFilter:
         query = select(orm.Event).where(orm.Event.id > after, orm.Event.kind.in_(self.kinds))
         if self.projects is not None:
             query = query.where(orm.Event.project_id.in_(self.projects))
-        for column, value in ((orm.Event.workspace_id, self.workspace_id),
-                              (orm.Event.backend_id, self.backend_id),
-                              (orm.Event.job_request_id, self.job_request)):  # fmt: skip
+        for column, value in (
+            (orm.Event.workspace_id, self.workspace_id),
+            (orm.Event.backend_id, self.backend_id),
+            (orm.Event.job_request_id, self.job_request),
+        ):
             if value is not None:
                 query = query.where(column == value)
         return query.order_by(orm.Event.id).limit(REPLAY_PAGE)
@@ -83,10 +85,13 @@ def projects_seen_by(caller: Caller, session) -> frozenset[int] | None:
 
 
 def event_filter(
-    caller: CallerDep, session: SessionDep, workspace: str | None = None,
-    backend: str | None = None, job_request: str | None = None,
+    caller: CallerDep,
+    session: SessionDep,
+    workspace: str | None = None,
+    backend: str | None = None,
+    job_request: str | None = None,
     kind: list[str] = Query(list(KINDS), description="job, job_request, log, release"),
-) -> EventFilter:  # fmt: skip
+) -> EventFilter:
     """What the caller may see and asked for (a sync dependency: it runs off the event loop)."""
     wanted = EventFilter(
         projects=projects_seen_by(caller, session),
@@ -139,10 +144,11 @@ async def _generation(request: Request) -> int:
 
 @router.get("/events", response_class=EventSourceResponse, openapi_extra=permission(P.SIGNED_IN))
 async def events(
-    request: Request, generation: Annotated[int, Depends(_generation)],
+    request: Request,
+    generation: Annotated[int, Depends(_generation)],
     wanted: Annotated[EventFilter, Depends(event_filter)],
     last_event_id: int | None = Header(None, ge=0, le=INT64_MAX, description="Resume after it."),
-) -> EventSourceResponse:  # fmt: skip
+) -> EventSourceResponse:
     """Events of the projects the caller may view, filtered like the event log; the stream
     follows the caller's access as it changes."""
     bus = request.app.state.bus

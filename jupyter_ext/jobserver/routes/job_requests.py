@@ -121,8 +121,11 @@ def _datasets_read(request, session, workspace, backend, sha, token, pipeline, p
         uses = load_dataset_uses(text, pipeline.actions)
     except ProjectValidationError as exc:
         lines = "; ".join(p.format(DATASETS_FILE) for p in exc.problems[:5])
-        raise ProblemError(422, f"{DATASETS_FILE} is not valid at this commit: {lines}",
-                           errors=[p.to_json() for p in exc.problems]) from None  # fmt: skip
+        raise ProblemError(
+            422,
+            f"{DATASETS_FILE} is not valid at this commit: {lines}",
+            errors=[p.to_json() for p in exc.problems],
+        ) from None
     wanted = {job.action: [str(u) for u in uses.get(job.action, ())] for job in plan.jobs}
     for action, names in wanted.items():
         try:

@@ -37,9 +37,10 @@ def job_provenance(identifier: str, caller: CallerDep, session: SessionDep) -> s
     caller.require(P.OUTPUTS_VIEW_UNRELEASED, job.job_request.workspace.project)
     if job.provenance is None:
         raise ProblemError(
-            404, f"the job {identifier} has no recorded provenance: it has not succeeded, or "
+            404,
+            f"the job {identifier} has no recorded provenance: it has not succeeded, or "
             "its runner did not record it (runners before provenance was kept)",
-        )  # fmt: skip
+        )
     provenance = schema.Provenance.model_validate(job.provenance)
     shown = Shown(session, [job, *input_jobs(session, job, provenance)], unreleased=True)
     return shown.provenance(provenance, job)

@@ -41,8 +41,11 @@ def _file(session: Session, file_id: str) -> orm.ReleaseFile:
 
 def _gone(row: orm.ReleaseFile) -> ProblemError:
     who = row.deleted_by.username if row.deleted_by else "someone"
-    return ProblemError(410, f"{row.path} was deleted by {who} on {row.deleted_at:%Y-%m-%d}; "
-                             "an administrator can restore it")  # fmt: skip
+    return ProblemError(
+        410,
+        f"{row.path} was deleted by {who} on {row.deleted_at:%Y-%m-%d}; "
+        "an administrator can restore it",
+    )
 
 
 @router.get("/releases/file/{file_id}", openapi_extra=permission(P.RELEASE_VIEW, "project"))
@@ -108,12 +111,14 @@ def released_zip(release_id: str, request: Request, caller: CallerDep, session: 
         raise ProblemError(404, f"there is no release {release_id!r}")
     caller.require(P.RELEASE_VIEW, row.workspace.project)
     files = [
-        f for f in row.files
+        f
+        for f in row.files
         if f.state == "released" and f.uploaded_at is not None and f.deleted_at is None
-    ]  # fmt: skip
+    ]
     if row.state != "released" or not files:
-        raise ProblemError(409, "the release is not released yet, or its backend has sent none "
-                                "of its files")  # fmt: skip
+        raise ProblemError(
+            409, "the release is not released yet, or its backend has sent none of its files"
+        )
     release_dir = request.app.state.settings.release_dir
     names = entry_names(files)
     entries = [
@@ -122,12 +127,14 @@ def released_zip(release_id: str, request: Request, caller: CallerDep, session: 
     ]
     missing = [name for name, path, _ in entries if not path.is_file()]
     if missing:  # found before the first byte, not half-way through the stream
-        raise ProblemError(503, f"the stored bytes of {', '.join(missing)} are missing on the "
-                                "job server: an administrator must restore them")  # fmt: skip
+        raise ProblemError(
+            503,
+            f"the stored bytes of {', '.join(missing)} are missing on the "
+            "job server: an administrator must restore them",
+        )
     for f in files:
         record(session, caller.name, "release_file.download", f, after={"zip": row.id})
     session.commit()
-    headers = {"Content-Disposition": f'attachment; filename="release-{row.id}.zip"',
-               **SANDBOXED}  # fmt: skip
+    headers = {"Content-Disposition": f'attachment; filename="release-{row.id}.zip"', **SANDBOXED}
     # a plain generator: Starlette runs each step in its thread pool, off the event loop
     return StreamingResponse(zip_stream(entries), media_type="application/zip", headers=headers)

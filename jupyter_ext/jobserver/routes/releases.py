@@ -40,31 +40,57 @@ def can_see(caller: Caller, row: orm.Release) -> bool:
 def release_view(caller: Caller, row: orm.Release, required: int) -> schema.Release:
     unreleased = caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.workspace.project)
     files = [
-        file_view(caller, f, required) for f in review.ordered(row.files)
+        file_view(caller, f, required)
+        for f in review.ordered(row.files)
         if unreleased or f.state == "released"
-    ]  # fmt: skip
+    ]
     return schema.Release(
-        id=row.id, workspace=row.workspace.name, backend=row.backend.slug, state=row.state,
-        groups=row.groups, created_by=row.created_by.username, created_at=row.created_at,
-        published_at=row.published_at, files=files,
-    )  # fmt: skip
+        id=row.id,
+        workspace=row.workspace.name,
+        backend=row.backend.slug,
+        state=row.state,
+        groups=row.groups,
+        created_by=row.created_by.username,
+        created_at=row.created_at,
+        published_at=row.published_at,
+        files=files,
+    )
 
 
 def file_view(caller: Caller, f: orm.ReleaseFile, required: int) -> schema.ReleaseFile:
     check = schema.FileCheck.model_validate(f.check) if f.check else None
     shown = f.reviews if review.votes_visible(f, caller.user.id, required) else []
     return schema.ReleaseFile(
-        id=f.id, group=f.group, path=f.path, job=f.job.identifier, sha256=f.sha256,
-        size=f.size, version=f.version, replaces=f.replaces_id, state=f.state,
-        uploaded=f.uploaded_at is not None, upload_refused=f.upload_refused,
-        deleted=f.deleted_at is not None, review_copy=f.review_uploaded_at is not None,
-        findings=check.findings if check else [], rows=check.rows if check else None,
+        id=f.id,
+        group=f.group,
+        path=f.path,
+        job=f.job.identifier,
+        sha256=f.sha256,
+        size=f.size,
+        version=f.version,
+        replaces=f.replaces_id,
+        state=f.state,
+        uploaded=f.uploaded_at is not None,
+        upload_refused=f.upload_refused,
+        deleted=f.deleted_at is not None,
+        review_copy=f.review_uploaded_at is not None,
+        findings=check.findings if check else [],
+        rows=check.rows if check else None,
         columns=check.columns if check else None,
-        reviews=[schema.Review(reviewer=r.reviewer.username, decision=r.decision,
-                               comment=r.comment, created_at=r.created_at) for r in shown],
-        comments=[schema.Comment(author=c.author.username, text=c.text,
-                                 created_at=c.created_at) for c in f.comments],
-    )  # fmt: skip
+        reviews=[
+            schema.Review(
+                reviewer=r.reviewer.username,
+                decision=r.decision,
+                comment=r.comment,
+                created_at=r.created_at,
+            )
+            for r in shown
+        ],
+        comments=[
+            schema.Comment(author=c.author.username, text=c.text, created_at=c.created_at)
+            for c in f.comments
+        ],
+    )
 
 
 def release_row(caller: Caller, session: Session, release_id: str) -> orm.Release:
@@ -72,8 +98,9 @@ def release_row(caller: Caller, session: Session, release_id: str) -> orm.Releas
     if row is None:
         raise ProblemError(404, f"there is no release {release_id!r}")
     if not can_see(caller, row):
-        raise ProblemError(403, f"{caller.name} may not see this release of project "
-                                f"{row.workspace.project.slug}")  # fmt: skip
+        raise ProblemError(
+            403, f"{caller.name} may not see this release of project {row.workspace.project.slug}"
+        )
     return row
 
 
@@ -86,23 +113,34 @@ def frozen_file(
     if job is None or job.workspace_id != release.workspace_id or job.backend_id != backend.id:
         raise ProblemError(422, f"the workspace has no job {wanted.job!r} on {backend.slug}")
     if job.state != "succeeded":
-        raise ProblemError(422, f"the job {wanted.job} has not succeeded: only outputs of "
-                                "succeeded jobs can be released")  # fmt: skip
+        raise ProblemError(
+            422,
+            f"the job {wanted.job} has not succeeded: only outputs of "
+            "succeeded jobs can be released",
+        )
     output = session.get(orm.JobOutput, (job.id, wanted.path))
     if output is None:
         raise ProblemError(422, f"the job {wanted.job} recorded no output {wanted.path!r}")
     if output.privacy_level != "moderately_sensitive":
         raise ProblemError(
-            422, f"{wanted.path} is {output.privacy_level}: only moderately_sensitive outputs "
+            422,
+            f"{wanted.path} is {output.privacy_level}: only moderately_sensitive outputs "
             "can be released; highly sensitive ones never leave the backend",
-        )  # fmt: skip
+        )
     check = _judged(output, release_rules(backend))
     if check.refused:
         reasons = "; ".join(f.message for f in check.findings if f.verdict == "refuse")
-        raise ProblemError(422, f"{wanted.path} fails {backend.slug}'s pre-release rules: "
-                                f"{reasons}")  # fmt: skip
-    return orm.ReleaseFile(job_id=job.id, group=group, path=output.path, sha256=output.sha256,
-                           size=output.size, check=check.model_dump(mode="json"))  # fmt: skip
+        raise ProblemError(
+            422, f"{wanted.path} fails {backend.slug}'s pre-release rules: {reasons}"
+        )
+    return orm.ReleaseFile(
+        job_id=job.id,
+        group=group,
+        path=output.path,
+        sha256=output.sha256,
+        size=output.size,
+        check=check.model_dump(mode="json"),
+    )
 
 
 def _judged(output: orm.JobOutput, rules: schema.ReleaseRules) -> schema.FileCheck:
@@ -118,10 +156,14 @@ def request_release(
 ) -> schema.Release:
     workspace = workspace_named(session, body.workspace)
     caller.require(P.RELEASE_REQUEST, workspace.project)
-    release = orm.Release(workspace_id=workspace.id, created_by_id=caller.user.id, groups={
-        name: {"context": g.context, "disclosure_control": g.disclosure_control}
-        for name, g in body.groups.items()
-    })  # fmt: skip
+    release = orm.Release(
+        workspace_id=workspace.id,
+        created_by_id=caller.user.id,
+        groups={
+            name: {"context": g.context, "disclosure_control": g.disclosure_control}
+            for name, g in body.groups.items()
+        },
+    )
     release.workspace, release.created_by = workspace, caller.user
     release.backend = backend_named(session, body.backend)
     wanted = [(name, f) for name, group in body.groups.items() for f in group.files]
@@ -132,8 +174,13 @@ def request_release(
     release.files = [frozen_file(session, release, f, name) for name, f in wanted]
     session.add(release)
     session.flush()
-    record(session, caller.name, "release.request", release,
-           after={"files": [f.path for f in release.files]})  # fmt: skip
+    record(
+        session,
+        caller.name,
+        "release.request",
+        release,
+        after={"files": [f.path for f in release.files]},
+    )
     request.app.state.notifier.release(session, release, "release.requested")
     emit_release(session, release)
     session.commit()
@@ -142,10 +189,14 @@ def request_release(
 
 @router.get("/releases", openapi_extra=permission(P.SIGNED_IN))
 def list_releases(
-    request: Request, caller: CallerDep, session: SessionDep, workspace: str | None = None,
-    state: str | None = None, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    workspace: str | None = None,
+    state: str | None = None,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     cursor: str | None = None,
-) -> schema.Page[schema.Release]:  # fmt: skip
+) -> schema.Page[schema.Release]:
     projects = visible_projects(caller).with_only_columns(orm.Project.id)
     workspaces = select(orm.Workspace.id).where(orm.Workspace.project_id.in_(projects))
     query = select(orm.Release).where(orm.Release.workspace_id.in_(workspaces))
@@ -176,8 +227,9 @@ def get_release(
     return release_view(caller, row, request.app.state.settings.required_approvals)
 
 
-@router.post("/releases/{release_id}/withdraw",
-             openapi_extra=permission(P.RELEASE_REQUEST, "owner"))  # fmt: skip
+@router.post(
+    "/releases/{release_id}/withdraw", openapi_extra=permission(P.RELEASE_REQUEST, "owner")
+)
 def withdraw(
     release_id: str, request: Request, caller: CallerDep, session: SessionDep
 ) -> schema.Release:
@@ -188,16 +240,18 @@ def withdraw(
     row.state = advance("release", row.state, "withdrawn")
     for f in review.current(row):
         f.state = advance("release_file", f.state, "withdrawn")
-    record(session, caller.name, "release.withdraw", row, {"state": "requested"},
-           {"state": row.state})  # fmt: skip
+    record(
+        session, caller.name, "release.withdraw", row, {"state": "requested"}, {"state": row.state}
+    )
     request.app.state.notifier.release(session, row, "release.withdrawn")
     emit_release(session, row)
     session.commit()
     return release_view(caller, row, request.app.state.settings.required_approvals)
 
 
-@router.post("/releases/{release_id}/publish",
-             openapi_extra=permission(P.RELEASE_PUBLISH, "project"))  # fmt: skip
+@router.post(
+    "/releases/{release_id}/publish", openapi_extra=permission(P.RELEASE_PUBLISH, "project")
+)
 def publish(
     release_id: str, request: Request, caller: CallerDep, session: SessionDep
 ) -> schema.Release:
@@ -211,16 +265,23 @@ def publish(
     approved = [f for f in row.files if f.state == "approved"]
     if not approved:
         raise ProblemError(
-            409, f"no file has {required} approving reviews yet: nothing can be published",
-        )  # fmt: skip
+            409,
+            f"no file has {required} approving reviews yet: nothing can be published",
+        )
     before = {"state": row.state}
     if row.state != "released":
         row.state = advance("release", row.state, "released")
         row.published_by_id, row.published_at = caller.user.id, orm.utcnow()
     for f in approved:
         f.state = advance("release_file", f.state, "released")
-    record(session, caller.name, "release.publish", row, before,
-           {"state": row.state, "files": [f.path for f in approved]})  # fmt: skip
+    record(
+        session,
+        caller.name,
+        "release.publish",
+        row,
+        before,
+        {"state": row.state, "files": [f.path for f in approved]},
+    )
     request.app.state.notifier.release(session, row, "release.released")
     emit_release(session, row)
     session.commit()

@@ -62,8 +62,14 @@ def _vote(request: Request, caller: Caller, session: Session, row, target, body,
         mine.updated_at = orm.utcnow()
     mine.decision, mine.comment = body.decision.value, body.comment
     review.retally(target, required)
-    record(session, caller.name, "release_file.review", target, before,
-           {"decision": body.decision.value, "state": target.state})  # fmt: skip
+    record(
+        session,
+        caller.name,
+        "release_file.review",
+        target,
+        before,
+        {"decision": body.decision.value, "state": target.state},
+    )
     if not was_settled and review.settled(row):
         request.app.state.notifier.release(session, row, "release.reviewed")
     emit_release(session, row)
@@ -71,37 +77,52 @@ def _vote(request: Request, caller: Caller, session: Session, row, target, body,
     return release_view(caller, row, required)
 
 
-@router.post(f"{FILE}/reviews", status_code=201,
-             openapi_extra=permission(P.RELEASE_REVIEW, "project"))  # fmt: skip
+@router.post(
+    f"{FILE}/reviews", status_code=201, openapi_extra=permission(P.RELEASE_REVIEW, "project")
+)
 def review_file(
-    release_id: str, file_id: str, body: schema.ReviewCreate, request: Request,
-    caller: CallerDep, session: SessionDep,
-) -> schema.Release:  # fmt: skip
+    release_id: str,
+    file_id: str,
+    body: schema.ReviewCreate,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+) -> schema.Release:
     row, target = _target(caller, session, release_id, file_id, P.RELEASE_REVIEW)
     return _vote(request, caller, session, row, target, body, change=False)
 
 
 @router.put(f"{FILE}/reviews", openapi_extra=permission(P.RELEASE_REVIEW, "project"))
 def change_review(
-    release_id: str, file_id: str, body: schema.ReviewCreate, request: Request,
-    caller: CallerDep, session: SessionDep,
-) -> schema.Release:  # fmt: skip
+    release_id: str,
+    file_id: str,
+    body: schema.ReviewCreate,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+) -> schema.Release:
     """Change one's vote, e.g. after the author's answer; until the file is released."""
     row, target = _target(caller, session, release_id, file_id, P.RELEASE_REVIEW)
     return _vote(request, caller, session, row, target, body, change=True)
 
 
-@router.post(f"{FILE}/comments", status_code=201,
-             openapi_extra=permission(P.OUTPUTS_VIEW_UNRELEASED, "project"))  # fmt: skip
+@router.post(
+    f"{FILE}/comments",
+    status_code=201,
+    openapi_extra=permission(P.OUTPUTS_VIEW_UNRELEASED, "project"),
+)
 def comment(
-    release_id: str, file_id: str, body: schema.CommentCreate, request: Request,
-    caller: CallerDep, session: SessionDep,
-) -> schema.Release:  # fmt: skip
+    release_id: str,
+    file_id: str,
+    body: schema.CommentCreate,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+) -> schema.Release:
     """The author's answer to the checkers, or a note between them, on one file."""
     row, target = _target(caller, session, release_id, file_id, P.OUTPUTS_VIEW_UNRELEASED)
     review.require_act("comment", row, caller.user.id, target)
-    note = orm.ReleaseComment(release_file_id=target.id, author_id=caller.user.id,
-                              text=body.text)  # fmt: skip
+    note = orm.ReleaseComment(release_file_id=target.id, author_id=caller.user.id, text=body.text)
     note.author = caller.user
     session.add(note)
     target.comments.append(note)
@@ -111,12 +132,17 @@ def comment(
     return release_view(caller, row, request.app.state.settings.required_approvals)
 
 
-@router.post(f"{FILE}/versions", status_code=201,
-             openapi_extra=permission(P.RELEASE_REQUEST, "owner"))  # fmt: skip
+@router.post(
+    f"{FILE}/versions", status_code=201, openapi_extra=permission(P.RELEASE_REQUEST, "owner")
+)
 def replace_file(
-    release_id: str, file_id: str, body: schema.FileReplace, request: Request,
-    caller: CallerDep, session: SessionDep,
-) -> schema.Release:  # fmt: skip
+    release_id: str,
+    file_id: str,
+    body: schema.FileReplace,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+) -> schema.Release:
     """A new version of a file the checkers asked to change, from a newer job's output."""
     row, target = _target(caller, session, release_id, file_id, P.RELEASE_REQUEST)
     review.require_act("replace", row, caller.user.id, target)
@@ -124,9 +150,10 @@ def replace_file(
     new = frozen_file(session, row, wanted, target.group)
     if new.sha256 == target.sha256:
         raise ProblemError(
-            422, f"{wanted.path} of job {body.job} is byte for byte the version the checkers "
+            422,
+            f"{wanted.path} of job {body.job} is byte for byte the version the checkers "
             "saw: change the file and run its action again",
-        )  # fmt: skip
+        )
     taken = session.scalar(
         select(orm.ReleaseFile.id).where(
             orm.ReleaseFile.release_id == row.id, orm.ReleaseFile.replaces_id == target.id
@@ -142,9 +169,14 @@ def replace_file(
         note.author = caller.user
         new.comments.append(note)
     session.flush()
-    record(session, caller.name, "release_file.replace", new,
-           {"file": target.id, "sha256": target.sha256},
-           {"file": new.id, "sha256": new.sha256, "version": new.version})  # fmt: skip
+    record(
+        session,
+        caller.name,
+        "release_file.replace",
+        new,
+        {"file": target.id, "sha256": target.sha256},
+        {"file": new.id, "sha256": new.sha256, "version": new.version},
+    )
     request.app.state.notifier.release(session, row, "release.updated")
     emit_release(session, row)
     session.commit()

@@ -226,15 +226,25 @@ def heartbeat(
     waiting = session.scalars(
         select(orm.ReleaseFile)
         .join(orm.Release, orm.Release.id == orm.ReleaseFile.release_id)
-        .where(orm.Release.backend_id == backend.id, orm.ReleaseFile.state == "released",
-               orm.ReleaseFile.uploaded_at.is_(None), orm.ReleaseFile.upload_refused.is_(None))
+        .where(
+            orm.Release.backend_id == backend.id,
+            orm.ReleaseFile.state == "released",
+            orm.ReleaseFile.uploaded_at.is_(None),
+            orm.ReleaseFile.upload_refused.is_(None),
+        )
         .limit(100)
-    ).all()  # fmt: skip
+    ).all()
     uploads = [
-        schema.ReleaseUpload(file=f.id, job=f.job.identifier, workspace=f.release.workspace.name,
-                             path=f.path, sha256=f.sha256, size=f.size)
+        schema.ReleaseUpload(
+            file=f.id,
+            job=f.job.identifier,
+            workspace=f.release.workspace.name,
+            path=f.path,
+            sha256=f.sha256,
+            size=f.size,
+        )
         for f in waiting
-    ]  # fmt: skip
+    ]
     uploads += review_copies.wanted(session, backend, limit=100 - len(uploads))  # for checkers
     session.commit()
     return schema.HeartbeatReply(cancel=cancel, uploads=uploads, log_policy=backend.log_policy)

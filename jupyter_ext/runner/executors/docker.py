@@ -68,8 +68,11 @@ class DockerExecutor(Executor):
 
         image = (self.images or self._default_images()).get(spec.image)
         if image is None:
-            return Execution(None, f"the image {spec.image!r} is not known on this backend: "
-                                   "add it to DockerExecutor.images")  # fmt: skip
+            return Execution(
+                None,
+                f"the image {spec.image!r} is not known on this backend: "
+                "add it to DockerExecutor.images",
+            )
         user = self._own_workdir(spec.workdir)
         env = {k: v for k, v in spec.env.items() if k not in ("HOME", "PATH")}
         env["HOME"] = "/tmp"
@@ -80,21 +83,36 @@ class DockerExecutor(Executor):
             volumes[str(Path(path).resolve())] = {"bind": f"{DATASETS}/{name}", "mode": "ro"}
         try:
             container = await asyncio.to_thread(
-                self.docker.containers.run, image, spec.args, detach=True,
+                self.docker.containers.run,
+                image,
+                spec.args,
+                detach=True,
                 name=f"jupyter-ext-{spec.identifier}",
-                labels={LABEL: spec.identifier, **{f"jupyter-ext.{k}": v
-                                                   for k, v in spec.labels.items()}},
+                labels={
+                    LABEL: spec.identifier,
+                    **{f"jupyter-ext.{k}": v for k, v in spec.labels.items()},
+                },
                 init=True,  # a real PID 1: signals reach the job, zombies are reaped
-                network_mode="none", read_only=True, cap_drop=["ALL"],
-                security_opt=["no-new-privileges"], user=user, environment=env,
-                working_dir=WORKSPACE, volumes=volumes,
+                network_mode="none",
+                read_only=True,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                user=user,
+                environment=env,
+                working_dir=WORKSPACE,
+                volumes=volumes,
                 tmpfs={"/tmp": f"size={self.tmp_mb}m,mode=1777"},
-                nano_cpus=int(self.cpus * 1e9), mem_limit=f"{self.memory_mb}m",
-                memswap_limit=f"{self.memory_mb}m", pids_limit=self.pids_limit,
-            )  # fmt: skip
+                nano_cpus=int(self.cpus * 1e9),
+                mem_limit=f"{self.memory_mb}m",
+                memswap_limit=f"{self.memory_mb}m",
+                pids_limit=self.pids_limit,
+            )
         except docker.errors.ImageNotFound:
-            return Execution(None, f"the image {image} is not on this backend: build it with "
-                                   "`jupyter ext runner build-images`")  # fmt: skip
+            return Execution(
+                None,
+                f"the image {image} is not on this backend: build it with "
+                "`jupyter ext runner build-images`",
+            )
         except docker.errors.APIError as exc:
             return Execution(None, f"the container could not start: {exc.explanation or exc}")
         return await self._follow(spec.identifier, container, on_line, 0)
@@ -104,8 +122,11 @@ class DockerExecutor(Executor):
             self.docker.containers.list, all=True, filters={"label": f"{LABEL}={spec.identifier}"}
         )
         if not containers:
-            return Execution(None, "the runner stopped while the job ran, and its container "
-                                   "is gone: run the action again")  # fmt: skip
+            return Execution(
+                None,
+                "the runner stopped while the job ran, and its container "
+                "is gone: run the action again",
+            )
         return await self._follow(spec.identifier, containers[0], on_line, seen)
 
     async def _follow(self, identifier: str, container, on_line, skip: int) -> Execution:
@@ -114,8 +135,11 @@ class DockerExecutor(Executor):
         If the runner stops meanwhile (the task is cancelled), the container runs on
         for the next runner process to follow."""
         loop = asyncio.get_running_loop()
-        provenance = {"executor": "docker", "image": container.attrs["Config"]["Image"],
-                      "image_id": container.attrs["Image"]}  # fmt: skip
+        provenance = {
+            "executor": "docker",
+            "image": container.attrs["Config"]["Image"],
+            "image_id": container.attrs["Image"],
+        }
         # in threads a stopping runner walks away from: the container runs on for the next
         lines = asyncio.create_task(in_thread(self._stream, container, on_line, loop, skip))
         try:
@@ -125,8 +149,9 @@ class DockerExecutor(Executor):
             await self._stop(container)
             await asyncio.wait([lines], timeout=STOPPED_LOG_WAIT)  # what it printed to the end
             await self._remove(container)
-            return Execution(None, timed_out(self.time_limit), timed_out=True,
-                             provenance=provenance)  # fmt: skip
+            return Execution(
+                None, timed_out(self.time_limit), timed_out=True, provenance=provenance
+            )
         await lines  # it ended within its limit: the rest of its log, however long it takes
         await asyncio.to_thread(container.reload)
         await self._remove(container)
@@ -192,9 +217,12 @@ class DockerExecutor(Executor):
 
     def describe(self) -> dict:
         info = self.docker.info()
-        return {**super().describe(), "engine": info.get("ServerVersion"),
-                "images": self.images or self._default_images(),
-                "isolation": self._isolation()}  # fmt: skip
+        return {
+            **super().describe(),
+            "engine": info.get("ServerVersion"),
+            "images": self.images or self._default_images(),
+            "isolation": self._isolation(),
+        }
 
     def _isolation(self) -> str:
         return (

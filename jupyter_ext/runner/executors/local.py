@@ -70,16 +70,24 @@ class LocalExecutor(Executor):
             env["JUPYTER_EXT_DATASETS"] = str(link_datasets(spec))
         try:
             process = await asyncio.create_subprocess_exec(
-                *program, *spec.args, cwd=spec.workdir, env=env, start_new_session=True,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            )  # fmt: skip
+                *program,
+                *spec.args,
+                cwd=spec.workdir,
+                env=env,
+                start_new_session=True,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
         except OSError as exc:
             return Execution(None, f"the command could not start: {exc.strerror}")
         spec.scratch.mkdir(parents=True, exist_ok=True)
         (spec.scratch / "pid").write_text(str(process.pid))
         self.processes[spec.identifier] = process
-        provenance = {"executor": "local", "interpreter": program[0],
-                      "python": platform.python_version()}  # fmt: skip
+        provenance = {
+            "executor": "local",
+            "interpreter": program[0],
+            "python": platform.python_version(),
+        }
         try:
             async with asyncio.timeout(self.time_limit):
                 cutter = LineCutter(self.line_max_bytes)  # a line of any length costs its length
@@ -91,8 +99,9 @@ class LocalExecutor(Executor):
                 code = await process.wait()
         except TimeoutError:
             await self._stop(process.pid, process.wait)
-            return Execution(None, timed_out(self.time_limit), timed_out=True,
-                             provenance=provenance)  # fmt: skip
+            return Execution(
+                None, timed_out(self.time_limit), timed_out=True, provenance=provenance
+            )
         finally:
             self.processes.pop(spec.identifier, None)
         if spec.identifier in self.cancelled:

@@ -57,11 +57,29 @@ MISSING = "command-missing"  # the batch script leaves it when the command is no
 STOPPED = "stopped"  # why the executor stopped the job: CANCELLED or TIMED_OUT
 CANCELLED, TIMED_OUT = "cancelled", "timed out"
 # Slurm's job states after which nothing runs any more (COMPLETING is not one of them).
-ENDED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",
-         "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "SPECIAL_EXIT", "REVOKED"}  # fmt: skip
+ENDED = {
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "OUT_OF_MEMORY",
+    "SPECIAL_EXIT",
+    "REVOKED",
+}
 # What Slurm tells a job about itself: passed on beside the job's own environment.
-SLURM_VARS = ("SLURM_JOB_ID", "SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE",
-              "SLURM_JOB_PARTITION", "SLURM_JOB_NODELIST", "SLURM_CLUSTER_NAME")  # fmt: skip
+SLURM_VARS = (
+    "SLURM_JOB_ID",
+    "SLURM_CPUS_PER_TASK",
+    "SLURM_CPUS_ON_NODE",
+    "SLURM_MEM_PER_NODE",
+    "SLURM_JOB_PARTITION",
+    "SLURM_JOB_NODELIST",
+    "SLURM_CLUSTER_NAME",
+)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # an environment variable's name
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a job's, as paths and names hold it
 SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
@@ -174,8 +192,11 @@ class SlurmExecutor(Executor):
         if isinstance(box, str):
             return Execution(None, box, provenance={"executor": self.name})
         if "%" in str(spec.scratch):
-            return Execution(None, f"the runner's folder {spec.scratch} has a '%' in its path, "
-                             "which Slurm reads as a pattern in --output: move it")  # fmt: skip
+            return Execution(
+                None,
+                f"the runner's folder {spec.scratch} has a '%' in its path, "
+                "which Slurm reads as a pattern in --output: move it",
+            )
         spec.scratch.mkdir(parents=True, exist_ok=True)
         for stale in (OUTPUT, JOB_ID, MISSING, STOPPED, OOM, REFUSED):
             (spec.scratch / stale).unlink(missing_ok=True)
@@ -236,8 +257,12 @@ class SlurmExecutor(Executor):
         """The partition and the cluster; asks Slurm once (briefly blocking), then remembers."""
         if self.cluster is None:
             self.cluster = self._cluster_info()
-        return {**super().describe(), "partition": self.partition or "(default)",
-                **self.cluster, "isolation": self._isolation()}  # fmt: skip
+        return {
+            **super().describe(),
+            "partition": self.partition or "(default)",
+            **self.cluster,
+            "isolation": self._isolation(),
+        }
 
     def _isolation(self) -> str:
         if not self.job_user:
@@ -279,8 +304,11 @@ class SlurmExecutor(Executor):
                 silent_since = silent_since or loop.time()
                 if loop.time() - silent_since > self.lost_after:
                     tail.read(on_line, final=True)
-                    return Execution(None, f"lost contact with Slurm about job {job_id}: {exc}",
-                                     provenance=provenance)  # fmt: skip
+                    return Execution(
+                        None,
+                        f"lost contact with Slurm about job {job_id}: {exc}",
+                        provenance=provenance,
+                    )
                 log.warning("asking Slurm about job %s failed: %s", job_id, exc)
                 await followed.pause(self.poll_interval)
                 continue
@@ -334,8 +362,9 @@ class SlurmExecutor(Executor):
             message = f"stopped: it used more than its {self.memory_mb} MB of memory"
             return Execution(exit_code, message, provenance=provenance)
         if stopped == TIMED_OUT or state in ("TIMEOUT", "DEADLINE"):
-            return Execution(None, timed_out(self.time_limit), timed_out=True,
-                             provenance=provenance)  # fmt: skip
+            return Execution(
+                None, timed_out(self.time_limit), timed_out=True, provenance=provenance
+            )
         if (spec.scratch / MISSING).exists():
             program = self.program(spec.image) or ["?"]
             return Execution(
@@ -347,8 +376,11 @@ class SlurmExecutor(Executor):
         if state == "COMPLETED":
             return Execution(0, "", provenance=provenance)
         if state == "OUT_OF_MEMORY":
-            return Execution(exit_code, f"stopped: it used more than its {self.memory_mb} MB of "
-                             "memory", provenance=provenance)  # fmt: skip
+            return Execution(
+                exit_code,
+                f"stopped: it used more than its {self.memory_mb} MB of memory",
+                provenance=provenance,
+            )
         if state == "FAILED":
             message = f"killed by signal {signal}" if signal else f"exit code {code}"
             return Execution(exit_code, message, provenance=provenance)
@@ -401,12 +433,20 @@ exec env -i {assignments} {slurm} {command}
 
     async def _submit(self, spec: JobSpec, script: Path) -> str:
         args = [
-            "sbatch", "--parsable", "--job-name", JOB_NAME.format(spec.identifier),
-            "--chdir", str(spec.workdir), "--output", str(spec.scratch / OUTPUT),
-            "--export=NONE", "--no-requeue", "--ntasks=1",
+            "sbatch",
+            "--parsable",
+            "--job-name",
+            JOB_NAME.format(spec.identifier),
+            "--chdir",
+            str(spec.workdir),
+            "--output",
+            str(spec.scratch / OUTPUT),
+            "--export=NONE",
+            "--no-requeue",
+            "--ntasks=1",
             f"--cpus-per-task={max(1, math.ceil(self.cpus))}",
             f"--time={max(1, math.ceil(self.time_limit / 60))}",
-        ]  # fmt: skip
+        ]
         if self.memory_mb > 0:  # 0: the partition's default (clusters that do not count memory)
             args.append(f"--mem={self.memory_mb}")
         if self.partition:
@@ -457,9 +497,12 @@ exec env -i {assignments} {slurm} {command}
         """Run a Slurm client command without blocking the loop: (exit code, stdout, stderr)."""
         try:
             process = await asyncio.create_subprocess_exec(
-                *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=self._env(),
-            )  # fmt: skip
+                *args,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=self._env(),
+            )
         except OSError as exc:
             message = f"{args[0]} could not start: {exc.strerror} (is Slurm installed?)"
             raise SlurmError(message) from None
@@ -475,8 +518,14 @@ exec env -i {assignments} {slurm} {command}
     def _cluster_info(self) -> dict:
         def ask(*args: str) -> str:
             try:
-                result = subprocess.run(args, env=self._env(), capture_output=True, text=True,
-                                        stdin=subprocess.DEVNULL, timeout=5)  # fmt: skip
+                result = subprocess.run(
+                    args,
+                    env=self._env(),
+                    capture_output=True,
+                    text=True,
+                    stdin=subprocess.DEVNULL,
+                    timeout=5,
+                )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return f"error: {exc}"
             return result.stdout if result.returncode == 0 else f"error: {result.stderr.strip()}"
@@ -493,8 +542,12 @@ exec env -i {assignments} {slurm} {command}
         for line in ask("sinfo", "-h", *which, "-o", "%P|%a|%D|%C").splitlines():
             name, avail, nodes, cpus = [*line.split("|"), "", "", ""][:4]
             if self.partition or name.endswith("*"):
-                info["partition_state"] = {"name": name.rstrip("*"), "available": avail,
-                                           "nodes": nodes, "cpus": cpus}  # fmt: skip
+                info["partition_state"] = {
+                    "name": name.rstrip("*"),
+                    "available": avail,
+                    "nodes": nodes,
+                    "cpus": cpus,
+                }
                 break
         return info
 

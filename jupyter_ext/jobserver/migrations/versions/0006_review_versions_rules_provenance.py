@@ -43,14 +43,15 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["release_file_id"], ["release_files.id"],
+            ["release_file_id"],
+            ["release_files.id"],
             name=op.f("fk_release_comments_release_file_id_release_files"),
         ),
         sa.ForeignKeyConstraint(
             ["author_id"], ["users.id"], name=op.f("fk_release_comments_author_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_release_comments")),
-    )  # fmt: skip
+    )
     op.create_index(
         op.f("ix_release_comments_release_file_id"), "release_comments", ["release_file_id"]
     )

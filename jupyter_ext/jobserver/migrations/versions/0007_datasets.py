@@ -29,12 +29,13 @@ def upgrade() -> None:
         sa.Column("owner_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["backend_id"], ["backends.id"],
-                                name=op.f("fk_datasets_backend_id_backends")),
+        sa.ForeignKeyConstraint(
+            ["backend_id"], ["backends.id"], name=op.f("fk_datasets_backend_id_backends")
+        ),
         sa.ForeignKeyConstraint(["owner_id"], ["orgs.id"], name=op.f("fk_datasets_owner_id_orgs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_datasets")),
         sa.UniqueConstraint("backend_id", "name", name=op.f("uq_datasets_backend_id")),
-    )  # fmt: skip
+    )
     op.create_table(
         "dataset_versions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -44,11 +45,12 @@ def upgrade() -> None:
         sa.Column("manifest", sa.JSON(), nullable=False),
         sa.Column("dummy", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"],
-                                name=op.f("fk_dataset_versions_dataset_id_datasets")),
+        sa.ForeignKeyConstraint(
+            ["dataset_id"], ["datasets.id"], name=op.f("fk_dataset_versions_dataset_id_datasets")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dataset_versions")),
         sa.UniqueConstraint("dataset_id", "version", name=op.f("uq_dataset_versions_dataset_id")),
-    )  # fmt: skip
+    )
     op.create_index(op.f("ix_dataset_versions_dataset_id"), "dataset_versions", ["dataset_id"])
     op.create_table(
         "dataset_access",
@@ -64,16 +66,20 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("until", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(["project_id"], ["projects.id"],
-                                name=op.f("fk_dataset_access_project_id_projects")),
-        sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"],
-                                name=op.f("fk_dataset_access_dataset_id_datasets")),
-        sa.ForeignKeyConstraint(["requested_by_id"], ["users.id"],
-                                name=op.f("fk_dataset_access_requested_by_id_users")),
-        sa.ForeignKeyConstraint(["decided_by_id"], ["users.id"],
-                                name=op.f("fk_dataset_access_decided_by_id_users")),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_dataset_access_project_id_projects")
+        ),
+        sa.ForeignKeyConstraint(
+            ["dataset_id"], ["datasets.id"], name=op.f("fk_dataset_access_dataset_id_datasets")
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"], ["users.id"], name=op.f("fk_dataset_access_requested_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"], ["users.id"], name=op.f("fk_dataset_access_decided_by_id_users")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dataset_access")),
-    )  # fmt: skip
+    )
     op.create_index(op.f("ix_dataset_access_project_id"), "dataset_access", ["project_id"])
     op.create_index(op.f("ix_dataset_access_dataset_id"), "dataset_access", ["dataset_id"])
 
