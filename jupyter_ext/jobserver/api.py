@@ -23,7 +23,7 @@ from .._version import __version__
 from . import github_tokens, orm
 from .audit import record
 from .body_limits import BodyLimits, LimitBodies
-from .deps import SessionDep
+from .deps import SessionDep, declare_permissions
 from .errors import install_error_handlers
 from .events import EventBus, emit_job
 from .notifications import Channels, Notifier
@@ -124,6 +124,7 @@ def make_app(
     app.include_router(api)
     app.include_router(released_files.router, prefix=f"{prefix}/api/v2")
     app.include_router(provenance.files_router, prefix=f"{prefix}/api/v2")
+    declare_permissions(app)
     if browser_auth is not None:
         _add_sign_in(app, prefix, browser_auth)
     from . import pages

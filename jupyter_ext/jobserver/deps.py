@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -19,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from . import orm
 from .audit import record
+from .callers import Caller
 from .errors import ProblemError
-from .permissions import DOES, PROJECT_SCOPED, Permission, granted
+from .permissions import Permission
 from .security import token_hash
 
 BEARER = {"WWW-Authenticate": "Bearer"}
@@ -33,44 +33,6 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-@dataclass
-class Caller:
-    """A signed-in user, with their global roles and a cache of project roles."""
-
-    user: orm.User
-    session: Session
-    _project_roles: dict[int, list[str]] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.user.username
-
-    @property
-    def roles(self) -> list[str]:
-        return list(self.user.roles or [])
-
-    def project_roles(self, project_id: int) -> list[str]:
-        if project_id not in self._project_roles:
-            member = self.session.get(orm.ProjectMember, (project_id, self.user.id))
-            self._project_roles[project_id] = list(member.roles) if member else []
-        return self._project_roles[project_id]
-
-    def can(self, permission: Permission, project: orm.Project | None = None) -> bool:
-        project_roles = self.project_roles(project.id) if project is not None else ()
-        return granted(self.roles, permission, project_roles)
-
-    def require(self, permission: Permission, project: orm.Project | None = None) -> None:
-        """Deny by default: a 403 that says which permission is missing, and where."""
-        if not self.can(permission, project):
-            if project is not None and permission in PROJECT_SCOPED:
-                raise ProblemError(
-                    403,
-                    f"{self.name} may not {DOES[permission]} the project "
-                    f"{project.slug}: ask its coordinator for a role",
-                )
-            raise ProblemError(403, f"{self.name} may not {DOES[permission]}: ask an administrator")
 
 
 def _bearer(request: Request) -> str | None:
@@ -181,10 +143,63 @@ def current_backend(request: Request, session: SessionDep) -> orm.Backend:
 BackendDep = Annotated[orm.Backend, Depends(current_backend)]
 
 
-def permission(name: Permission, scope: str = "global") -> dict[str, Any]:
-    """OpenAPI annotation of the permission a route asks for; the permission walk reads it.
+SCOPES = ("global", "project", "owner")
 
-    `scope` is "global", "project" (project roles count) or "owner" (only whoever made
-    the thing, e.g. the applicant, on top of the permission).
+
+def requires(permission: Permission, scope: str = "global") -> Any:
+    """The caller of a route, bound to the one permission the route asks: declared and enforced.
+
+    The dependency is the declaration (`declare_permissions` copies it into the route's
+    OpenAPI entry, which the permission walk reads) and the enforcement: a "global" or
+    "owner" permission is checked at once; a "project" one when the route names the project
+    (`caller.require(permission, project)`), and any other permission checked through this
+    caller is refused. "owner" routes check, on top, that the caller made the thing.
     """
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}, not {scope!r}")
+
+    def bound_caller(request: Request, caller: CallerDep) -> Caller:
+        route = request.scope.get("route")
+        key = (request.method, getattr(route, "path", request.url.path))
+        caller.declared = permission
+        caller.enforced = request.app.state.enforced.setdefault(key, set())
+        if scope != "project":
+            caller.require(permission)
+        return caller
+
+    bound_caller.permission, bound_caller.scope = permission, scope
+    return Depends(bound_caller)
+
+
+RUNNER_ONLY = {"x-permission": "runner_token", "x-scope": "runner"}
+
+
+def declared_permission(route: Any) -> dict[str, str] | None:
+    """What a route's dependencies declare: a permission and scope, or a runner's token."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        if hasattr(dependency.call, "permission"):
+            return {
+                "x-permission": dependency.call.permission.value,
+                "x-scope": dependency.call.scope,
+            }
+        if dependency.call is current_backend:
+            return dict(RUNNER_ONLY)
+        pending.extend(dependency.dependencies)
+    return None
+
+
+def declare_permissions(app: Any) -> None:
+    """Every API route's OpenAPI entry names what its dependencies enforce (see `requires`)."""
+    app.state.enforced = {}
+    for route in app.routes:
+        if getattr(route, "dependant", None) is None:
+            continue
+        if (declared := declared_permission(route)) is not None:
+            route.openapi_extra = {**(route.openapi_extra or {}), **declared}
+
+
+def permission(name: Permission, scope: str = "global") -> dict[str, Any]:
+    """The old declaration, metadata only: being replaced by `requires` (issue 20)."""
     return {"x-permission": name.value, "x-scope": scope}

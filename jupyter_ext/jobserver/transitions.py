@@ -1,0 +1,66 @@
+"""The one way a state changes: `move()` checks the machine's table, writes, audits, emits.
+
+Every state machine of the job server (job, application, release, release file, dataset
+access) is a table in `states.py`; this module is the only code that assigns a `state`
+(`tests/test_architecture.py` keeps it so). A move the table refuses is a 409 that says
+what the thing can become, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from . import orm
+from .audit import record
+from .events import emit_job, emit_release
+from .states import advance
+
+MACHINES: dict[type, str] = {
+    orm.Job: "job",
+    orm.Application: "application",
+    orm.Release: "release",
+    orm.ReleaseFile: "release_file",
+    orm.DatasetAccess: "dataset_access",
+}
+
+# Who hears of a move, by machine: the live streams of the thing's workspace.
+EMITTERS: dict[str, Callable[[Session, Any], None]] = {
+    "job": emit_job,
+    "release": emit_release,
+}
+
+
+def move(
+    session: Session,
+    row: Any,
+    new: str,
+    *,
+    actor: str,
+    action: str | None = None,
+    audit: dict[str, Any] | None = None,
+    emit: bool = True,
+    **changes: Any,
+) -> None:
+    """`row` becomes `new` (with `changes` to its other columns) if its machine allows it.
+
+    The audit event is `action` (default `<machine>.<new>`) by `actor`, its after holding
+    the new state and `audit`; `emit=False` when the caller emits once for several moves.
+    """
+    machine = MACHINES[type(row)]
+    before = {"state": row.state}
+    row.state = advance(machine, row.state, str(new))
+    for column, value in changes.items():
+        setattr(row, column, value)
+    record(
+        session,
+        actor,
+        action or f"{machine}.{row.state}",
+        row,
+        before,
+        {"state": row.state, **(audit or {})},
+    )
+    if emit and machine in EMITTERS:
+        EMITTERS[machine](session, row)
