@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format install clean
+.PHONY: demo test bench lint format install clean docs
 
 # The whole system on this machine (hub, proxy, job server, runner, demo data), on loopback.
 demo: $(STAMP)
@@ -34,6 +34,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 install: $(STAMP)
+
+# the generated parts of docs/architecture.md (state machines, roles, routes), from the code
+docs: $(STAMP)
+	$(BIN)/python -m jupyter_ext.jobserver.architecture docs/architecture.md
 
 # the Jobs panel is built by the install (hatch-jupyter-builder): its sources make it stale too
 LABEXT_SOURCES := $(wildcard labextension/package.json labextension/yarn.lock labextension/src/*.ts* \
