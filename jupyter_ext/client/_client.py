@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from ._http import Base, Call, check_deadline, reopen_sooner, unreachable
+from .base import async_client, sync_client
 from .download import Sink
 from .errors import WaitTimeout, error_from
 from .events import (
@@ -44,8 +45,8 @@ class Client(Base):
 
     _http: httpx.Client
 
-    def _make_http(self, **options: Any) -> httpx.Client:
-        return httpx.Client(**options)
+    def _make_http(self, root: str, token: str | None, **options: Any) -> httpx.Client:
+        return sync_client(root, token, **options)
 
     def close(self) -> None:
         self._http.close()
@@ -64,10 +65,10 @@ class Client(Base):
             try:
                 response = attempt(self._request(call))
             except httpx.TransportError as error:
-                if (delay := self.retry.delay(call, tries, error=error)) is None:
+                if (delay := self._delay(call, tries, error=error)) is None:
                     raise unreachable(call, error) from error
             else:
-                if (delay := self.retry.delay(call, tries, response=response)) is None:
+                if (delay := self._delay(call, tries, response=response)) is None:
                     return self._read(call, response)
             time.sleep(delay)
         raise AssertionError("unreachable: the last try returns or raises")
@@ -97,7 +98,7 @@ class Client(Base):
                 with closing(self._http.send(request, stream=True)) as response:
                     if response.is_error:
                         response.read()
-                        if (pause := self.retry.delay(call, tries, response=response)) is None:
+                        if (pause := self._delay(call, tries, response=response)) is None:
                             raise error_from(response)
                     else:
                         tries = 0
@@ -118,7 +119,7 @@ class Client(Base):
                                 break
             except httpx.TransportError as error:
                 check_deadline(deadline)
-                if (pause := self.retry.delay(call, tries, error=error)) is None:
+                if (pause := self._delay(call, tries, error=error)) is None:
                     raise unreachable(call, error) from error
             time.sleep(pause)
             tries += 1
@@ -204,8 +205,8 @@ class AsyncClient(Base):
 
     _http: httpx.AsyncClient
 
-    def _make_http(self, **options: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(**options)
+    def _make_http(self, root: str, token: str | None, **options: Any) -> httpx.AsyncClient:
+        return async_client(root, token, **options)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -224,10 +225,10 @@ class AsyncClient(Base):
             try:
                 response = await attempt(self._request(call))
             except httpx.TransportError as error:
-                if (delay := self.retry.delay(call, tries, error=error)) is None:
+                if (delay := self._delay(call, tries, error=error)) is None:
                     raise unreachable(call, error) from error
             else:
-                if (delay := self.retry.delay(call, tries, response=response)) is None:
+                if (delay := self._delay(call, tries, response=response)) is None:
                     return self._read(call, response)
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last try returns or raises")
@@ -254,7 +255,7 @@ class AsyncClient(Base):
                 async with aclosing(response):
                     if response.is_error:
                         await response.aread()
-                        if (pause := self.retry.delay(call, tries, response=response)) is None:
+                        if (pause := self._delay(call, tries, response=response)) is None:
                             raise error_from(response)
                     else:
                         tries = 0
@@ -270,7 +271,7 @@ class AsyncClient(Base):
                             last_event_id = event.id if event.id is not None else last_event_id
                             yield event
             except httpx.TransportError as error:
-                if (pause := self.retry.delay(call, tries, error=error)) is None:
+                if (pause := self._delay(call, tries, error=error)) is None:
                     raise unreachable(call, error) from error
             await asyncio.sleep(pause)
             tries += 1

@@ -1,16 +1,16 @@
 """What `Client` and `AsyncClient` share to talk to the job server, doing no I/O itself.
 
 `Config` finds the job server and the token; a `Call` says what to ask (method,
-path, parameters, body) and how to read the answer (`parse`); `Retry` decides
-whether a failed try may be sent again and when; `Base` builds requests and turns
-error answers into typed errors. The two clients only send.
+path, parameters, body) and how to read the answer (`parse`); `Base` builds requests
+and reads answers. Opening the connection, when to try again (`Retry`) and the
+errors (problem JSON to one exception tree) are shared with every caller of the API:
+`base` and `errors`.
+The two clients only send.
 """
 
 from __future__ import annotations
 
-import email.utils
 import os
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +20,9 @@ from urllib.parse import quote
 import httpx
 
 from .. import schema
-from .._version import __version__
-from .errors import ClientError, JobServerUnreachable, WaitTimeout, error_from
+from .base import API, FILES, Retry, api_root, checked, repeatable
+from .base import unreachable as _unreachable
+from .errors import ClientError, JobServerUnreachable, WaitTimeout
 
 if TYPE_CHECKING:
     from .models import JobRequest
@@ -37,19 +38,8 @@ if TYPE_CHECKING:
         Workspaces,
     )
 
-API = "api/v1/"
-FILES = "api/v2/"
-IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-RETRY_STATUSES = frozenset({429, 502, 503, 504})  # a proxy's "not now": the app did nothing
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)  # the request never left: always safe
-# the request may have been handled: only a request that is safe to repeat is sent again
-LOST_ANSWER = (
-    httpx.ReadError,
-    httpx.WriteError,
-    httpx.RemoteProtocolError,
-    httpx.ReadTimeout,
-    httpx.WriteTimeout,
-)
+__all__ = ["API", "FILES", "Base", "Call", "Config", "Retry", "clean"]
+AGENT = "jupyter-ext-client"
 
 
 @dataclass(frozen=True)
@@ -77,8 +67,7 @@ class Config:
                 "no job server: give its URL, Client('https://…/services/jobserver/', "
                 "token=…), or set JUPYTER_EXT_JOBSERVER_URL"
             )
-        root = url.rstrip("/") + "/"
-        root = root.removesuffix(API)  # the API's own address works as well as the root
+        root = api_root(url)  # the API's own address works as well as the root
         token = token or env.get("JUPYTER_EXT_TOKEN") or env.get("JUPYTERHUB_API_TOKEN") or None
         workspace = workspace or env.get("JUPYTER_EXT_WORKSPACE") or None
         return cls(root, token, workspace, backend or env.get("JUPYTER_EXT_BACKEND") or None)
@@ -102,7 +91,7 @@ class Call:
     @property
     def repeatable(self) -> bool:
         """Sending it twice does what sending it once does."""
-        return self.method in IDEMPOTENT or "Idempotency-Key" in self.headers
+        return repeatable(self.method, self.headers)
 
 
 def clean(params: dict[str, Any]) -> dict[str, Any]:
@@ -110,51 +99,8 @@ def clean(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-@dataclass(frozen=True)
-class Retry:
-    """Exponential backoff: `retries` more tries, waiting `backoff`, twice that, ... up to `cap`."""
-
-    retries: int = 5
-    backoff: float = 0.5
-    cap: float = 10.0
-
-    def delay(
-        self,
-        call: Call,
-        attempt: int,
-        error: Exception | None = None,
-        response: httpx.Response | None = None,
-    ) -> float | None:
-        """Seconds to wait before trying `call` again after `attempt` (0 = the first), or None."""
-        if attempt >= self.retries:
-            return None
-        never_arrived = isinstance(error, NOT_SENT)  # refused or unreachable: nothing happened
-        not_answered = isinstance(error, LOST_ANSWER) or (
-            response is not None and response.status_code in RETRY_STATUSES
-        )
-        if not (never_arrived or (call.repeatable and not_answered)):
-            return None
-        wait = min(self.cap, self.backoff * 2**attempt) * (1 + random.random() / 4)
-        if response is not None and (later := retry_after(response)) is not None:
-            wait = max(wait, min(later, 60.0))
-        return wait
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    when = email.utils.parsedate_to_datetime(value) if "," in value else None
-    return max(0.0, when.timestamp() - time.time()) if when else None
-
-
 def unreachable(call: Call, error: Exception) -> JobServerUnreachable:
-    return JobServerUnreachable(
-        f"the job server did not answer {call.method} {call.path}: {type(error).__name__}: "
-        f"{error or 'no reason given'}"
-    )
+    return _unreachable(call.method, call.path, error)
 
 
 STREAM_READ = 45.0  # the server pings every 15 s: this long a silence is a dead connection
@@ -205,17 +151,14 @@ class Base:
         self.config = Config.resolve(url, token, workspace, backend)
         self.retry = Retry(retries, backoff)
         self._timeout = timeout
-        headers = {"User-Agent": f"jupyter-ext-client/{__version__}"}
-        if self.config.token:
-            headers["Authorization"] = f"Bearer {self.config.token}"
         self._http = self._make_http(
-            base_url=self.config.root + API, headers=headers, timeout=timeout, transport=transport
+            self.config.root, self.config.token, timeout=timeout, transport=transport, agent=AGENT
         )
         from .resources import attach  # the resources send through this class
 
         attach(self)
 
-    def _make_http(self, **options: Any) -> Any:
+    def _make_http(self, root: str, token: str | None, **options: Any) -> Any:
         raise NotImplementedError
 
     @property
@@ -244,6 +187,16 @@ class Base:
     def _send(self, call: Call) -> Any:
         raise NotImplementedError
 
+    def _delay(
+        self,
+        call: Call,
+        attempt: int,
+        error: Exception | None = None,
+        response: httpx.Response | None = None,
+    ) -> float | None:
+        """Seconds to wait before sending `call` again, or None: give up (see `Retry`)."""
+        return self.retry.delay(call.repeatable, attempt, error=error, response=response)
+
     def _request(self, call: Call, **extra: Any) -> httpx.Request:
         url: str | httpx.URL = call.path
         if call.path.startswith(("http://", "https://")):
@@ -267,9 +220,7 @@ class Base:
 
     @staticmethod
     def _read(call: Call, response: httpx.Response) -> Any:
-        if response.is_error:
-            raise error_from(response)
-        return call.parse(response)
+        return call.parse(checked(response))
 
     @staticmethod
     def _too_long(job_request: JobRequest, timeout: float | None) -> WaitTimeout:
