@@ -7,7 +7,8 @@
     jupyter ext runner dataset list | update NAME [PATH] | retire NAME
 
 Flags are aliases of traits; a config file holds the rest (image map, limits,
-data roots, log policy).
+data roots, log policy). The executor is a plug-in: `--executor` takes the short name a
+package registers in the entry-point group `jupyter_ext.executors` (`executors/plugins.py`).
 """
 
 from __future__ import annotations
@@ -19,21 +20,21 @@ import sys
 from pathlib import Path
 
 import pydantic
-from traitlets import Bool, Dict, Enum, Float, Integer, List, Unicode, default
-from traitlets.utils.importstring import import_item
+from traitlets import Bool, Dict, Enum, Float, Instance, Integer, List, Unicode, default
 
 from .. import schema
 from ..app import JupyterExtBase, base_aliases, base_flags
 from ..schema.runner import MAX_OUTPUTS
+from .executors.plugins import GROUP, EntryPointType, installed_classes
 from .lines import MAX_LINE_BYTES
 from .lock import WorkdirHeld, WorkdirLock
 from .policy import POLICIES, LogPolicy
 
-EXECUTORS = {
-    "local": "jupyter_ext.runner.executors.local.LocalExecutor",
-    "docker": "jupyter_ext.runner.executors.docker.DockerExecutor",
-    "slurm": "jupyter_ext.runner.executors.slurm.SlurmExecutor",
-}
+EXECUTOR_BASE = "jupyter_ext.runner.executors.base.Executor"
+
+
+class ExecutorCannotStart(Exception):
+    """The configured executor could not be made (e.g. no Docker engine): the sentence why."""
 
 
 class BuildImagesApp(JupyterExtBase):
@@ -93,7 +94,34 @@ class RunnerApp(JupyterExtBase):
     token_file = Unicode(
         "", help="File holding the backend's runner token (never give it on the command line)."
     ).tag(config=True)
-    executor = Enum(list(EXECUTORS), "local", help="How jobs run.").tag(config=True)
+    executor = EntryPointType(
+        default_value="jupyter_ext.runner.executors.local.LocalExecutor",
+        klass=EXECUTOR_BASE,
+        entry_point_group=GROUP,
+        help="""How jobs run: the short name of an installed executor (local, docker, slurm
+        or one a package of the site registers in the entry-point group
+        `jupyter_ext.executors`), a dotted import string or the class, a subclass of
+        `jupyter_ext.runner.executors.base.Executor`. Example: c.RunnerApp.executor = "docker"
+        """,
+    ).tag(config=True)
+    job_executor = Instance(
+        EXECUTOR_BASE, help="The executor of this runner: `executor`, built with parent=self."
+    )
+    heartbeat_interval = Float(
+        10.0,
+        min=0.1,
+        help="""Seconds between two heartbeats: each renews the leases of the jobs running,
+        brings their cancellations (a cancelled job stops within this time and a second) and
+        the published files to upload, and tells the job server the runner is online.""",
+    ).tag(config=True)
+    poll_wait = Float(
+        25.0,
+        min=0,
+        max=60,
+        help="""Seconds the job server may hold the runner's request for jobs open when it
+        has none to give (a long poll, at most 60): a new job starts as soon as it is queued
+        either way; shorter makes more requests when the queue is empty.""",
+    ).tag(config=True)
     workdir = Unicode(
         help="""Folder of checkouts, workspaces' outputs and logs, on the site; also each job's
         provenance (provenance/<job>.json) and every output's bytes by sha256 (store/), which
@@ -176,7 +204,21 @@ class RunnerApp(JupyterExtBase):
 
     @property
     def classes(self) -> list[type]:  # type: ignore[override]
-        return [*super().classes, *(import_item(path) for path in EXECUTORS.values())]
+        return [*super().classes, *installed_classes()]
+
+    @default("job_executor")
+    def _default_job_executor(self):
+        executor = self.executor(parent=self)
+        executor.line_max_bytes = self.log_line_max_bytes
+        return executor
+
+    def start_executor(self):
+        """The executor, or ExecutorCannotStart saying why not (e.g. no Docker engine)."""
+        try:
+            return self.job_executor
+        except Exception as exc:  # whatever the engine's client raises
+            name = getattr(self.executor, "name", self.executor.__name__)
+            raise ExecutorCannotStart(f"the {name} executor cannot start: {exc}") from None
 
     @default("workdir")
     def _default_workdir(self) -> str:
@@ -203,6 +245,10 @@ class RunnerApp(JupyterExtBase):
             self.exit(f"error: {exc}")
         from .agent import RunnerRefused
 
+        try:
+            self.start_executor()
+        except ExecutorCannotStart as exc:
+            self.exit(f"error: {exc}")
         lock = WorkdirLock(Path(self.workdir))
         try:
             lock.acquire(self.lock_wait, self.log.warning)
@@ -237,14 +283,13 @@ class RunnerApp(JupyterExtBase):
         from .api import JobServerAPI
 
         api = JobServerAPI(self.server, token)
-        executor = import_item(EXECUTORS[self.executor])(parent=self)
-        executor.line_max_bytes = self.log_line_max_bytes
         agent = Agent(
             api,
-            executor,
+            self.job_executor,
             Path(self.workdir),
             self.capacity,
             self.log_cap,
+            heartbeat_every=self.heartbeat_interval,
             data_roots=list(self.data_roots),
             log_policy=policy,
             release_rules=rules,
@@ -253,7 +298,7 @@ class RunnerApp(JupyterExtBase):
             max_outputs=self.max_outputs,
             review_copies=self.review_copies,
         )
-        task = asyncio.create_task(agent.run_forever())
+        task = asyncio.create_task(agent.run_forever(self.poll_wait))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
@@ -261,7 +306,7 @@ class RunnerApp(JupyterExtBase):
             "Running %s's jobs from %s (%s executor)",
             self.backend or "the backend",
             self.server,
-            self.executor,
+            self.job_executor.name,
         )
         try:
             await task
@@ -310,7 +355,7 @@ class VerifyApp(JupyterExtBase):
 
     @property
     def classes(self) -> list[type]:  # type: ignore[override]
-        return [type(self), RunnerApp, *(import_item(path) for path in EXECUTORS.values())]
+        return [type(self), RunnerApp, *installed_classes()]
 
     def run(self) -> None:
         from .verify import CANNOT, DIFFERENT, IDENTICAL, CannotVerify, verify
@@ -320,9 +365,9 @@ class VerifyApp(JupyterExtBase):
         job = self.extra_args[0]
         settings = RunnerApp(config=self.config)
         try:
-            executor = import_item(EXECUTORS[settings.executor])(parent=settings)
-        except Exception as exc:  # e.g. no Docker engine: say so, do not crash
-            self._cannot(f"the {settings.executor} executor cannot start: {exc}", CANNOT)
+            executor = settings.start_executor()
+        except ExecutorCannotStart as exc:  # e.g. no Docker engine: say so, do not crash
+            self._cannot(str(exc), CANNOT)
         roots = list(settings.data_roots)
         try:
             outcome = asyncio.run(verify(job, Path(settings.workdir), executor, roots, _echo))

@@ -8,6 +8,9 @@ how many bytes were. Memory is bounded by `max_bytes` whatever the job prints.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 MAX_LINE_BYTES = 64 * 1024
 
 
@@ -67,3 +70,29 @@ def _whole_characters(data: bytearray) -> int:
         return end
     size = 2 if data[lead] < 0xE0 else 3 if data[lead] < 0xF0 else 4
     return lead if end - lead < size else end
+
+
+class Tail:
+    """New complete lines of a file that grows, read a chunk at a time and cut by the one
+    line cutter, so a huge line costs its length and no more (the Slurm executor's log)."""
+
+    def __init__(self, path: Path, max_bytes: int = MAX_LINE_BYTES) -> None:
+        self.path = path
+        self.offset = 0
+        self.cutter = LineCutter(max_bytes)
+
+    def read(self, on_line: Callable[[str], None], final: bool = False) -> None:
+        """Hand on the lines written since the last read; `final`: the last one too, even
+        without its newline."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                while chunk := f.read(1 << 20):
+                    self.offset += len(chunk)
+                    for line in self.cutter.feed(chunk):
+                        on_line(line)
+        except FileNotFoundError:
+            pass
+        if final:
+            for line in self.cutter.finish():
+                on_line(line)

@@ -6,15 +6,34 @@ it, read-only. It hands each line the job prints to `on_line` as it comes,
 stops the job when asked or when it outlives its time limit, and says how it
 ended (`Execution`). Limits (CPU, memory, time) are the executor's traits.
 
-Four methods make an executor:
+What every executor does is written once, here (a template method):
 - `run(spec, on_line)`: start the job and follow it to its end;
 - `recover(spec, on_line, seen)`: follow on a job that an earlier runner
   process started and lost (killed, restarted), skipping the `seen` lines it
   already handed on; an engine that cannot find it again says so;
 - `cancel(identifier)`: stop it within a second; `run`/`recover` then return
   an `Execution` with `cancelled` set;
+- the time limit: `time_limit` seconds after the job began to run (not while it
+  waits in a queue, and counted from its start for a recovered job) it is stopped,
+  and `run`/`recover` return an `Execution` with `timed_out` set.
+Why a job was stopped is written beside it (`<scratch>/stopped`), so a restarted
+runner still says "cancelled" or "timed out".
+
+An engine writes its own hooks, each given the `Job` being followed:
+- `_start(job)`: start `job.spec`, set `job.handle` (a process, a container, a
+  Slurm job id); or return an `Execution` saying why it could not;
+- `_find(job)`: set `job.handle` to the job an earlier runner started; or return
+  an `Execution` saying why not (the default: this engine cannot follow on);
+- `_wait(job, on_line)`: hand on each line and return once the job has ended,
+  with the engine's view of how (exit code, message, provenance);
+- `_ran(job)`: wait until the job runs; the seconds it has run already;
+- `_stop(job)`: stop it (SIGTERM, then SIGKILL), promptly: `_wait` then returns;
+- `_stop_unfollowed(identifier)`: stop a job this executor does not follow;
 - `describe()`: what the health report says about it (`health()` is the short form the
   runner's heartbeat carries to `GET /api/v1/backends/{slug}`).
+
+A site adds an executor as a package of its own: a subclass of `Executor` registered
+in the entry-point group `jupyter_ext.executors` (see `executors/plugins.py`).
 
 Datasets: `spec.datasets` holds exactly the dataset versions the job was leased (checked
 against their manifests by the runner); an executor gives the job those and no other, at
@@ -23,10 +42,13 @@ against their manifests by the runner); an executor gives the job those and no o
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from traitlets import Float, Integer
 from traitlets.config import LoggingConfigurable
@@ -34,6 +56,9 @@ from traitlets.config import LoggingConfigurable
 from ..lines import MAX_LINE_BYTES
 
 LABEL = "jupyter-ext.job"  # names the job on an engine (container label, Slurm job name)
+STOPPED = "stopped"  # in the job's scratch folder: why the executor stopped it
+CANCELLED, TIMED_OUT = "cancelled", "timed out"
+STOPPED_LOG_WAIT = 30.0  # seconds to read what a stopped job still has to say
 
 
 @dataclass
@@ -61,6 +86,16 @@ class Execution:
     provenance: dict = field(default_factory=dict)  # interpreter, image digest, ...
 
 
+@dataclass
+class Job:
+    """A job an executor follows: its spec, the engine's handle on it, why it is stopped."""
+
+    spec: JobSpec
+    handle: Any = None  # the engine's: set by `_start` or `_find`
+    stopping: str = ""  # CANCELLED or TIMED_OUT once the executor stops it
+    provenance: dict = field(default_factory=dict)  # what the engine says of how it ran
+
+
 class Executor(LoggingConfigurable):
     """Base of executors; see the module's docstring for the contract."""
 
@@ -74,16 +109,101 @@ class Executor(LoggingConfigurable):
     memory_mb = Integer(4096, help="Memory a job may use, in MB.").tag(config=True)
     line_max_bytes = MAX_LINE_BYTES  # a log line's bytes kept (c.RunnerApp.log_line_max_bytes)
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.jobs: dict[str, Job] = {}  # the jobs this executor follows, by identifier
+
+    # -- the template: not to be overridden ------------------------------------------------------
+
     async def run(self, spec: JobSpec, on_line: Callable[[str], None]) -> Execution:
-        raise NotImplementedError
+        job = self.jobs[spec.identifier] = Job(spec)
+        if spec.scratch != Path():  # a spec without a scratch folder has no note to keep
+            (spec.scratch / STOPPED).unlink(missing_ok=True)
+        try:
+            refused = await self._start(job)
+            if refused is not None:
+                return refused
+            if job.stopping:  # cancelled while it started
+                await self._stop(job)
+            return await self._follow(job, on_line)
+        finally:
+            self.jobs.pop(spec.identifier, None)
 
     async def recover(self, spec: JobSpec, on_line: Callable[[str], None], seen: int) -> Execution:
+        job = self.jobs[spec.identifier] = Job(spec, stopping=_stopped(spec))
+        try:
+            lost = await self._find(job)
+            if lost is not None:
+                return lost
+            if job.stopping:  # the earlier runner may have stopped before it stopped the job
+                await self._stop(job)
+            return await self._follow(job, skipping(on_line, seen))
+        finally:
+            self.jobs.pop(spec.identifier, None)
+
+    async def cancel(self, identifier: str) -> None:
+        job = self.jobs.get(identifier)
+        if job is None:  # not ours to follow: the engine may stop it all the same
+            await self._stop_unfollowed(identifier)
+            return
+        await self._halt(job, CANCELLED)
+
+    async def _follow(self, job: Job, on_line: Callable[[str], None]) -> Execution:
+        """Wait for the job's end while the time limit runs; then say how it ended."""
+        limit = asyncio.create_task(self._time_limit(job))
+        try:
+            execution = await self._wait(job, on_line)
+        finally:
+            limit.cancel()
+        if job.stopping == CANCELLED:
+            return Execution(
+                execution.exit_code, "cancelled", cancelled=True, provenance=execution.provenance
+            )
+        if job.stopping == TIMED_OUT:
+            return Execution(
+                None, timed_out(self.time_limit), timed_out=True, provenance=execution.provenance
+            )
+        return execution
+
+    async def _time_limit(self, job: Job) -> None:
+        ran = await self._ran(job)
+        await asyncio.sleep(max(0.0, self.time_limit - ran))
+        await self._halt(job, TIMED_OUT)
+
+    async def _halt(self, job: Job, why: str) -> None:
+        """Stop the job, noting why beside it first (so a restarted runner knows too)."""
+        if job.stopping:
+            return
+        job.stopping = why
+        with contextlib.suppress(OSError):
+            if job.spec.scratch != Path():
+                (job.spec.scratch / STOPPED).write_text(why)
+        if job.handle is not None:  # else `run` stops it as soon as it has started
+            await self._stop(job)
+
+    # -- the engine's hooks ----------------------------------------------------------------------
+
+    async def _start(self, job: Job) -> Execution | None:
+        raise NotImplementedError
+
+    async def _find(self, job: Job) -> Execution | None:
         return Execution(
             None, f"the runner restarted and the {self.name} executor cannot follow a job on"
         )
 
-    async def cancel(self, identifier: str) -> None:
+    async def _wait(self, job: Job, on_line: Callable[[str], None]) -> Execution:
         raise NotImplementedError
+
+    async def _ran(self, job: Job) -> float:
+        return 0.0
+
+    async def _stop(self, job: Job) -> None:
+        raise NotImplementedError
+
+    async def _stop_unfollowed(self, identifier: str) -> None:
+        return None
+
+    # -- what the health report says -------------------------------------------------------------
 
     def describe(self) -> dict:
         return {"executor": self.name, "isolates": self.isolates}
@@ -91,6 +211,38 @@ class Executor(LoggingConfigurable):
     def health(self) -> str:
         """The executor as the backend's health report names it (64 characters at most)."""
         return self.name
+
+
+async def rest_of_log(job: Job, lines: asyncio.Task) -> None:
+    """The lines a job printed to its end: all of them when it ended by itself, however long
+    that takes; at most `STOPPED_LOG_WAIT` seconds of them when the executor stopped it."""
+    if job.stopping:
+        await asyncio.wait([lines], timeout=STOPPED_LOG_WAIT)
+    else:
+        await lines
+
+
+def skipping(on_line: Callable[[str], None], seen: int) -> Callable[[str], None]:
+    """`on_line` for all but the first `seen` lines (handed on before a restart)."""
+    left = seen
+
+    def hand_on(line: str) -> None:
+        nonlocal left
+        if left > 0:
+            left -= 1
+            return
+        on_line(line)
+
+    return hand_on
+
+
+def _stopped(spec: JobSpec) -> str:
+    """Why an earlier runner stopped the job ('' if it did not)."""
+    if spec.scratch == Path():
+        return ""
+    with contextlib.suppress(OSError):
+        return (spec.scratch / STOPPED).read_text().strip()
+    return ""
 
 
 def timed_out(limit: float) -> str:

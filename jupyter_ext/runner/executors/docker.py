@@ -25,11 +25,10 @@ from traitlets import Dict, Float, Integer, Unicode
 
 from ..images import JOB_USER, RECIPES, WORKSPACE
 from ..lines import LineCutter
-from .base import LABEL, Execution, Executor, JobSpec, hand_over, timed_out
+from .base import LABEL, Execution, Executor, Job, hand_over, rest_of_log
 from .threads import hand_to_loop, in_thread
 
 DATASETS = "/datasets"
-STOPPED_LOG_WAIT = 30.0  # seconds to read what a stopped container still has to say
 
 
 class DockerExecutor(Executor):
@@ -61,11 +60,11 @@ class DockerExecutor(Executor):
             if self.docker_url
             else (docker.from_env())
         )
-        self.cancelled: set[str] = set()
 
-    async def run(self, spec: JobSpec, on_line: Callable[[str], None]) -> Execution:
+    async def _start(self, job: Job) -> Execution | None:
         import docker.errors
 
+        spec = job.spec
         image = (self.images or self._default_images()).get(spec.image)
         if image is None:
             return Execution(
@@ -82,7 +81,7 @@ class DockerExecutor(Executor):
         for name, path in spec.datasets.items():  # only the leased ones: no other is there
             volumes[str(Path(path).resolve())] = {"bind": f"{DATASETS}/{name}", "mode": "ro"}
         try:
-            container = await asyncio.to_thread(
+            job.handle = await asyncio.to_thread(
                 self.docker.containers.run,
                 image,
                 spec.args,
@@ -115,25 +114,28 @@ class DockerExecutor(Executor):
             )
         except docker.errors.APIError as exc:
             return Execution(None, f"the container could not start: {exc.explanation or exc}")
-        return await self._follow(spec.identifier, container, on_line, 0)
+        return None
 
-    async def recover(self, spec: JobSpec, on_line, seen: int) -> Execution:
-        containers = await asyncio.to_thread(
-            self.docker.containers.list, all=True, filters={"label": f"{LABEL}={spec.identifier}"}
-        )
+    async def _find(self, job: Job) -> Execution | None:
+        containers = await self._labelled(job.spec.identifier, stopped_too=True)
         if not containers:
             return Execution(
                 None,
                 "the runner stopped while the job ran, and its container "
                 "is gone: run the action again",
             )
-        return await self._follow(spec.identifier, containers[0], on_line, seen)
+        job.handle = containers[0]
+        return None
 
-    async def _follow(self, identifier: str, container, on_line, skip: int) -> Execution:
-        """Stream its lines (after the first `skip`), wait for its end, remove it.
+    async def _ran(self, job: Job) -> float:
+        return _age(job.handle)  # a recovered job's time limit counts from its start
+
+    async def _wait(self, job: Job, on_line: Callable[[str], None]) -> Execution:
+        """Stream its lines, wait for its end, remove it.
 
         If the runner stops meanwhile (the task is cancelled), the container runs on
         for the next runner process to follow."""
+        container = job.handle
         loop = asyncio.get_running_loop()
         provenance = {
             "executor": "docker",
@@ -141,24 +143,15 @@ class DockerExecutor(Executor):
             "image_id": container.attrs["Image"],
         }
         # in threads a stopping runner walks away from: the container runs on for the next
-        lines = asyncio.create_task(in_thread(self._stream, container, on_line, loop, skip))
-        try:
-            async with asyncio.timeout(max(0.0, self.time_limit - _age(container))):
-                result = await in_thread(container.wait)
-        except TimeoutError:
-            await self._stop(container)
-            await asyncio.wait([lines], timeout=STOPPED_LOG_WAIT)  # what it printed to the end
-            await self._remove(container)
-            return Execution(
-                None, timed_out(self.time_limit), timed_out=True, provenance=provenance
-            )
-        await lines  # it ended within its limit: the rest of its log, however long it takes
-        await asyncio.to_thread(container.reload)
+        lines = asyncio.create_task(in_thread(self._stream, container, on_line, loop))
+        result = await in_thread(container.wait)
+        await rest_of_log(job, lines)
+        if not job.stopping:
+            await asyncio.to_thread(container.reload)
         await self._remove(container)
         code = result.get("StatusCode")
-        if identifier in self.cancelled:
-            self.cancelled.discard(identifier)
-            return Execution(code, "cancelled", cancelled=True, provenance=provenance)
+        if job.stopping:
+            return Execution(code, provenance=provenance)
         if result.get("Error"):
             return Execution(None, f"the container failed: {result['Error']}")
         if code == 137 and container.attrs["State"].get("OOMKilled"):
@@ -170,33 +163,33 @@ class DockerExecutor(Executor):
         with contextlib.suppress(Exception):
             await asyncio.to_thread(container.remove, force=True)
 
-    def _stream(self, container, on_line, loop, skip: int) -> None:
+    def _stream(self, container, on_line, loop) -> None:
         """In a thread: the container's output, cut into lines, handed to the loop (until
         the container ends, or the loop is gone: a runner that stopped)."""
-        cutter, count = LineCutter(self.line_max_bytes), 0
+        cutter = LineCutter(self.line_max_bytes)
 
         def hand_on(lines: list[str]) -> bool:
-            nonlocal count
-            for line in lines:
-                count += 1
-                if count > skip and not hand_to_loop(loop, on_line, line):
-                    return False
-            return True
+            return all(hand_to_loop(loop, on_line, line) for line in lines)
 
         for chunk in container.logs(stream=True, follow=True):
             if not hand_on(cutter.feed(chunk)):
                 return
         hand_on(cutter.finish())
 
-    async def cancel(self, identifier: str) -> None:
-        containers = await asyncio.to_thread(
-            self.docker.containers.list, filters={"label": f"{LABEL}={identifier}"}
+    async def _labelled(self, identifier: str, stopped_too: bool = False) -> list:
+        """The containers of a job, found by its label."""
+        return await asyncio.to_thread(
+            self.docker.containers.list, all=stopped_too, filters={"label": f"{LABEL}={identifier}"}
         )
-        for container in containers:
-            self.cancelled.add(identifier)
-            await self._stop(container)
 
-    async def _stop(self, container) -> None:
+    async def _stop(self, job: Job) -> None:
+        await self._kill(job.handle)
+
+    async def _stop_unfollowed(self, identifier: str) -> None:
+        for container in await self._labelled(identifier):
+            await self._kill(container)
+
+    async def _kill(self, container) -> None:
         """SIGTERM, then SIGKILL after `grace` seconds (Docker's own stop counts whole seconds)."""
         import docker.errors
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from traitlets import Dict, Float
 
 from ..lines import LineCutter
-from .base import Execution, Executor, JobSpec, link_datasets, timed_out
+from .base import Execution, Executor, Job, link_datasets, rest_of_log
 
 READ_BYTES = 1 << 16
 
@@ -49,15 +49,11 @@ class LocalExecutor(Executor):
     def _default_commands(self) -> dict[str, list[str]]:
         return {"python": [sys.executable], "r": ["Rscript"], "stata-mp": ["stata-mp", "-b"]}
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.processes: dict[str, asyncio.subprocess.Process] = {}
-        self.cancelled: set[str] = set()
-
     def program(self, image: str) -> list[str] | None:
         return (self.commands or self._default_commands()).get(image)
 
-    async def run(self, spec: JobSpec, on_line: Callable[[str], None]) -> Execution:
+    async def _start(self, job: Job) -> Execution | None:
+        spec = job.spec
         program = self.program(spec.image)
         if program is None or shutil.which(program[0]) is None:
             return Execution(
@@ -69,7 +65,7 @@ class LocalExecutor(Executor):
         if spec.datasets:
             env["JUPYTER_EXT_DATASETS"] = str(link_datasets(spec))
         try:
-            process = await asyncio.create_subprocess_exec(
+            job.handle = await asyncio.create_subprocess_exec(
                 *program,
                 *spec.args,
                 cwd=spec.workdir,
@@ -81,52 +77,47 @@ class LocalExecutor(Executor):
         except OSError as exc:
             return Execution(None, f"the command could not start: {exc.strerror}")
         spec.scratch.mkdir(parents=True, exist_ok=True)
-        (spec.scratch / "pid").write_text(str(process.pid))
-        self.processes[spec.identifier] = process
-        provenance = {
+        (spec.scratch / "pid").write_text(str(job.handle.pid))
+        job.provenance = {
             "executor": "local",
             "interpreter": program[0],
             "python": platform.python_version(),
         }
-        try:
-            async with asyncio.timeout(self.time_limit):
-                cutter = LineCutter(self.line_max_bytes)  # a line of any length costs its length
-                while chunk := await process.stdout.read(READ_BYTES):
-                    for line in cutter.feed(chunk):
-                        on_line(line)
-                for line in cutter.finish():
-                    on_line(line)
-                code = await process.wait()
-        except TimeoutError:
-            await self._stop(process.pid, process.wait)
-            return Execution(
-                None, timed_out(self.time_limit), timed_out=True, provenance=provenance
-            )
-        finally:
-            self.processes.pop(spec.identifier, None)
-        if spec.identifier in self.cancelled:
-            self.cancelled.discard(spec.identifier)
-            return Execution(code, "cancelled", cancelled=True, provenance=provenance)
-        return Execution(code, "" if code == 0 else f"exit code {code}", provenance=provenance)
+        return None
 
-    async def recover(self, spec: JobSpec, on_line, seen: int) -> Execution:
+    async def _wait(self, job: Job, on_line: Callable[[str], None]) -> Execution:
+        process = job.handle
+        lines = asyncio.create_task(self._read(process, on_line))
+        try:
+            code = await process.wait()
+            await rest_of_log(job, lines)
+        finally:
+            lines.cancel()  # a runner that stops reads no more (its pipe ends the job)
+        return Execution(code, "" if code == 0 else f"exit code {code}", provenance=job.provenance)
+
+    async def _read(self, process: asyncio.subprocess.Process, on_line) -> None:
+        cutter = LineCutter(self.line_max_bytes)  # a line of any length costs its length
+        while chunk := await process.stdout.read(READ_BYTES):
+            for line in cutter.feed(chunk):
+                on_line(line)
+        for line in cutter.finish():
+            on_line(line)
+
+    async def _find(self, job: Job) -> Execution:
         """A local job's pipe died with the runner: stop what is left of it, say so."""
         with contextlib.suppress(OSError, ValueError):
-            pid = int((spec.scratch / "pid").read_text())
-            await self._stop(pid, None)
+            pid = int((job.spec.scratch / "pid").read_text())
+            await self._kill(pid, None)
         return Execution(
             None,
             "the runner stopped while the job ran, and a local process cannot be followed on: "
             "it was stopped; run the action again",
         )
 
-    async def cancel(self, identifier: str) -> None:
-        process = self.processes.get(identifier)
-        if process is not None:
-            self.cancelled.add(identifier)
-            await self._stop(process.pid, process.wait)
+    async def _stop(self, job: Job) -> None:
+        await self._kill(job.handle.pid, job.handle.wait)
 
-    async def _stop(self, pid: int, wait) -> None:
+    async def _kill(self, pid: int, wait) -> None:
         """SIGTERM the whole process group, then SIGKILL what is left."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:

@@ -57,20 +57,25 @@ class Sandbox:
     visible: list[str] = field(default_factory=list)  # folders shown read-only
 
 
-def batch_script(
-    box: Sandbox,
-    scratch: Path,
-    workdir: Path,
-    datasets: dict[str, Path],
-    datasets_at: str,
-    env: dict[str, str],
-    slurm_vars: tuple[str, ...],
-    command: list[str],
-    missing: Path,
-    group: str,
-) -> tuple[str, str]:
+@dataclass
+class Confined:
+    """One job to run in a sandbox: what both of its scripts are written from."""
+
+    box: Sandbox
+    scratch: Path  # the executor's folder of the job: its scripts, the sandbox's root, notes
+    workdir: Path  # the job's folder, read-write at its own path
+    datasets: dict[str, Path]  # name -> folder, read-only under `datasets_at`
+    datasets_at: str
+    env: dict[str, str]  # exactly the job's environment
+    slurm_vars: tuple[str, ...]  # what Slurm says of the job, passed on when set
+    command: list[str]
+    missing: Path  # left when the command is not on the node
+
+
+def batch_script(job: Confined, group: str) -> tuple[str, str]:
     """(the batch script, the sandbox script) of a job; `group` names its cgroups."""
     q = shlex.quote
+    box, scratch = job.box, job.scratch
     limits = {
         "memory": [
             ("memory.limit_in_bytes", box.memory_mb * 1024 * 1024),
@@ -155,24 +160,13 @@ done
 leave
 exit $code
 """
-    return batch, _sandbox(
-        box, scratch, workdir, datasets, datasets_at, env, slurm_vars, command, missing
-    )
+    return batch, _sandbox(job)
 
 
-def _sandbox(
-    box: Sandbox,
-    scratch: Path,
-    workdir: Path,
-    datasets: dict[str, Path],
-    datasets_at: str,
-    env: dict[str, str],
-    slurm_vars: tuple[str, ...],
-    command: list[str],
-    missing: Path,
-) -> str:
+def _sandbox(job: Confined) -> str:
     """Run as PID 1 of the new namespaces, as root: build the root, run the job in it."""
     q = shlex.quote
+    box, scratch, workdir, env, command = job.box, job.scratch, job.workdir, job.env, job.command
     root = scratch / ROOT
     # its own mount points first: a folder shown after them (the runner's Python, the job's
     # folder) may lie under /tmp, and is then made inside the job's own /tmp
@@ -196,8 +190,8 @@ def _sandbox(
         f'mount --bind {q(str(workdir))} "$R"{q(str(workdir))}',
         f'mount -o remount,bind,nosuid,nodev "$R"{q(str(workdir))}',
     ]
-    for name, path in datasets.items():
-        target = f'"$R"{q(f"{datasets_at}/{name}")}'
+    for name, path in job.datasets.items():
+        target = f'"$R"{q(f"{job.datasets_at}/{name}")}'
         lines += [
             f"mkdir -p {target}",
             f"mount --bind {q(str(Path(path).resolve()))} {target}",
@@ -206,7 +200,7 @@ def _sandbox(
     path_var = env.get("PATH", "/usr/bin:/bin")
     program = q(command[0])
     assignments = " ".join(q(f"{k}={v}") for k, v in sorted(env.items()))
-    slurm = " ".join(f'${{{name}:+"{name}=${name}"}}' for name in slurm_vars)
+    slurm = " ".join(f'${{{name}:+"{name}=${name}"}}' for name in job.slurm_vars)
     run = " ".join(q(part) for part in command)
     drop = (
         f"setpriv --reuid={box.uid} --regid={box.gid} --clear-groups --no-new-privs "
@@ -237,7 +231,7 @@ cd /
 if ! chroot "$R" /usr/bin/env -i PATH={q(path_var)} /bin/sh -c 'command -v "$1"' sh \\
         {program} >/dev/null 2>&1; then
     printf 'jupyter-ext: the command %s is not on %s\\n' {program} "$(hostname)"
-    : > {q(str(missing))}
+    : > {q(str(job.missing))}
     exit 127
 fi
 chroot "$R" {drop} /usr/bin/env -i -C {q(str(workdir))} {assignments} {slurm} {run} &

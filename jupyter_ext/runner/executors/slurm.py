@@ -8,14 +8,14 @@ links and the job's output file live there.
 
 The job's output goes to `slurm.log` in its scratch folder; the executor tails that file and
 hands on each complete line as it appears (a last line without a newline when the job ends),
-and reads the job's state and exit code from `scontrol show job` (no `sacct`: a site need not
-run accounting; a finished job stays visible for slurmctld's MinJobAge). Because both the job
-id (in `slurm_id`) and the output file are on disk, a restarted runner follows a job on.
+and reads the job's state and exit code from `scontrol show job` (`slurm_client.py`). Because
+both the job id (in `slurm_id`) and the output file are on disk, a restarted runner follows a
+job on. The batch scripts are written by `slurm_script.py`.
 
 Limits go to Slurm (--cpus-per-task, --mem, --time in whole minutes), and the executor also
-stops a job itself (scancel) once it has run `time_limit` seconds, counted from its start, not
-from its submission: a job may wait in the queue. A cancel is a `scancel`: Slurm sends SIGTERM
-and, after the cluster's KillWait, SIGKILL.
+stops a job itself (scancel, by the base's time limit) once it has run `time_limit` seconds,
+counted from its start, not from its submission: a job may wait in the queue. A cancel is a
+`scancel`: Slurm sends SIGTERM and, after the cluster's KillWait, SIGKILL.
 
 Isolation (`job_user`, default `nobody`): the batch script sandboxes the job before it runs,
 as `sandbox.py` says: the job's own cgroups (memory, processes, CPU, at the limits the Docker
@@ -35,59 +35,42 @@ import math
 import os
 import pwd
 import re
-import shlex
-import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from traitlets import Dict, Float, Integer, List, Unicode
 
-from ..lines import MAX_LINE_BYTES, LineCutter
-from .base import Execution, Executor, JobSpec, hand_over, link_datasets, timed_out
-from .sandbox import OOM, REFUSED, ROOT, SANDBOX, Sandbox, batch_script
+from ..lines import Tail
+from .base import Execution, Executor, Job, hand_over, timed_out
+from .sandbox import OOM, REFUSED, ROOT, SANDBOX, Sandbox
+from .slurm_client import (
+    ENDED,
+    JOB_NAME,
+    RUNNING,
+    SlurmError,
+    cluster_info,
+    exit_code,
+    find_job,
+    run_seconds,
+    sbatch,
+    scancel,
+    show_job,
+    slurm,
+)
+from .slurm_script import (
+    JOB_ID,
+    MISSING,
+    OUTPUT,
+    SCRIPT,
+    STALE,
+    plain_script,
+    sandboxed_scripts,
+)
 
 log = logging.getLogger(__name__)
 
-JOB_NAME = "jupyter-ext-{}"
-OUTPUT = "slurm.log"  # in the job's scratch folder
-JOB_ID = "slurm_id"
-SCRIPT = "job.sh"
-MISSING = "command-missing"  # the batch script leaves it when the command is not on the node
-STOPPED = "stopped"  # why the executor stopped the job: CANCELLED or TIMED_OUT
-CANCELLED, TIMED_OUT = "cancelled", "timed out"
-# Slurm's job states after which nothing runs any more (COMPLETING is not one of them).
-ENDED = {
-    "COMPLETED",
-    "FAILED",
-    "CANCELLED",
-    "TIMEOUT",
-    "NODE_FAIL",
-    "PREEMPTED",
-    "BOOT_FAIL",
-    "DEADLINE",
-    "OUT_OF_MEMORY",
-    "SPECIAL_EXIT",
-    "REVOKED",
-}
-# What Slurm tells a job about itself: passed on beside the job's own environment.
-SLURM_VARS = (
-    "SLURM_JOB_ID",
-    "SLURM_CPUS_PER_TASK",
-    "SLURM_CPUS_ON_NODE",
-    "SLURM_MEM_PER_NODE",
-    "SLURM_JOB_PARTITION",
-    "SLURM_JOB_NODELIST",
-    "SLURM_CLUSTER_NAME",
-)
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # an environment variable's name
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a job's, as paths and names hold it
 SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
-_FIELD = re.compile(r"(?:^|\s)([A-Za-z][\w:/]*)=(\S*)")
-
-
-class SlurmError(Exception):
-    """A Slurm client command failed (not installed, or the controller did not answer)."""
 
 
 class SlurmExecutor(Executor):
@@ -132,7 +115,6 @@ class SlurmExecutor(Executor):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.jobs: dict[str, Followed] = {}  # the jobs this executor follows, by identifier
         self.cluster: dict | None = None
 
     def program(self, image: str) -> list[str] | None:
@@ -176,9 +158,10 @@ class SlurmExecutor(Executor):
             self._visible(),
         )
 
-    # -- the contract ----------------------------------------------------------------------------
+    # -- the engine's hooks ----------------------------------------------------------------------
 
-    async def run(self, spec: JobSpec, on_line: Callable[[str], None]) -> Execution:
+    async def _start(self, job: Job) -> Execution | None:
+        spec = job.spec
         program = self.program(spec.image)
         if not program:
             return Execution(
@@ -198,39 +181,34 @@ class SlurmExecutor(Executor):
                 "which Slurm reads as a pattern in --output: move it",
             )
         spec.scratch.mkdir(parents=True, exist_ok=True)
-        for stale in (OUTPUT, JOB_ID, MISSING, STOPPED, OOM, REFUSED):
+        for stale in STALE:
             (spec.scratch / stale).unlink(missing_ok=True)
         script = spec.scratch / SCRIPT
         if box is None:
-            script.write_text(self._script(spec, program))
+            script.write_text(plain_script(spec, program))
         else:
-            batch, sandbox = self._sandboxed(spec, program, box)
+            batch, sandbox = sandboxed_scripts(spec, program, box)
             script.write_text(batch)
             (spec.scratch / SANDBOX).write_text(sandbox)
             (spec.scratch / ROOT).mkdir(mode=0o700, exist_ok=True)
             hand_over(spec.workdir, box.uid, box.gid)
         script.chmod(0o700)
-        followed = self.jobs[spec.identifier] = Followed(spec.scratch)
         try:
-            try:
-                followed.job_id = await self._submit(spec, script)
-            except SlurmError as exc:
-                return Execution(None, str(exc), provenance={"executor": self.name})
-            (spec.scratch / JOB_ID).write_text(followed.job_id)
-            if followed.stopping:  # cancelled while sbatch ran
-                await self._scancel(followed.job_id)
-            return await self._follow(spec, followed, on_line, seen=0, program=program)
-        finally:
-            self.jobs.pop(spec.identifier, None)
+            job_id = await sbatch(self._env(), *self._sbatch_args(spec), str(script))
+        except SlurmError as exc:
+            return Execution(None, str(exc), provenance={"executor": self.name})
+        (spec.scratch / JOB_ID).write_text(job_id)
+        job.handle = Followed(job_id)
+        return None
 
-    async def recover(self, spec: JobSpec, on_line: Callable[[str], None], seen: int) -> Execution:
-        """Follow on a job an earlier runner submitted: the rest of its lines, then its end."""
+    async def _find(self, job: Job) -> Execution | None:
+        """Find the job an earlier runner submitted, by its id on disk or else its name."""
         job_id = None
         with contextlib.suppress(OSError):
-            job_id = (spec.scratch / JOB_ID).read_text().strip() or None
+            job_id = (job.spec.scratch / JOB_ID).read_text().strip() or None
         try:
             if job_id is None:  # the runner stopped between sbatch and writing down the id
-                job_id = await self._find(spec.identifier)
+                job_id = await find_job(self._env(), job.spec.identifier)
         except SlurmError as exc:
             return Execution(None, f"the job cannot be followed on: {exc}")
         if job_id is None:
@@ -239,24 +217,134 @@ class SlurmExecutor(Executor):
                 "the runner restarted and Slurm knows no job of this name: "
                 "it was never submitted or ended long ago; run the action again",
             )
-        followed = self.jobs[spec.identifier] = Followed(spec.scratch, job_id)
-        try:
-            return await self._follow(spec, followed, on_line, seen, self.program(spec.image))
-        finally:
-            self.jobs.pop(spec.identifier, None)
+        job.handle = Followed(job_id)
+        return None
 
-    async def cancel(self, identifier: str) -> None:
-        followed = self.jobs.get(identifier)
-        if followed is None:  # not ours to follow: stop it by its name all the same
-            with contextlib.suppress(SlurmError):
-                await self._slurm("scancel", "--name", JOB_NAME.format(identifier))
-            return
-        await self._stop(followed, CANCELLED)
+    async def _ran(self, job: Job) -> float:
+        return await job.handle.ran
+
+    async def _stop(self, job: Job) -> None:
+        """scancel it: Slurm sends SIGTERM and, after the cluster's KillWait, SIGKILL."""
+        await scancel(self._env(), job.handle.job_id)
+        job.handle.wake()  # its end is seen at once
+
+    async def _stop_unfollowed(self, identifier: str) -> None:
+        with contextlib.suppress(SlurmError):
+            await slurm(self._env(), "scancel", "--name", JOB_NAME.format(identifier))
+
+    async def _wait(self, job: Job, on_line: Callable[[str], None]) -> Execution:
+        """Hand on the output file's new lines and watch the job's state until it ends."""
+        followed, spec = job.handle, job.spec
+        tail = Tail(spec.scratch / OUTPUT, max_bytes=self.line_max_bytes)
+        loop = asyncio.get_running_loop()
+        silent_since = None
+        provenance = {"executor": self.name, "slurm_job": followed.job_id}
+        if program := self.program(spec.image):
+            provenance["interpreter"] = program[0]
+        while True:
+            tail.read(on_line)
+            try:
+                info = await show_job(self._env(), followed.job_id)
+                silent_since = None
+            except SlurmError as exc:
+                silent_since = silent_since or loop.time()
+                if loop.time() - silent_since > self.lost_after:
+                    tail.read(on_line, final=True)
+                    message = f"lost contact with Slurm about job {followed.job_id}: {exc}"
+                    return Execution(None, message, provenance=provenance)
+                log.warning("asking Slurm about job %s failed: %s", followed.job_id, exc)
+                await followed.pause(self.poll_interval)
+                continue
+            if info is None:
+                tail.read(on_line, final=True)
+                return Execution(
+                    None,
+                    f"Slurm no longer knows job {followed.job_id}: it ended longer ago than the "
+                    "cluster's MinJobAge, and its exit code is lost; run the action again",
+                    provenance=provenance,
+                )
+            state = info.get("JobState", "")
+            provenance.update(partition=info.get("Partition"), node=info.get("NodeList"))
+            if state in ENDED:
+                tail.read(on_line, final=True)
+                return self._ended(spec, info, state, provenance)
+            if state in RUNNING and not followed.ran.done():  # the time limit starts
+                followed.ran.set_result(run_seconds(info.get("RunTime", "")))
+            await followed.pause(self.poll_interval)
+
+    def _ended(self, spec, info: dict, state: str, provenance: dict) -> Execution:
+        """How an ended job ended, from Slurm's record and the notes left beside it."""
+        code, signal = exit_code(info.get("ExitCode", ""))
+        code_or_signal = -signal if signal else code
+        with contextlib.suppress(OSError):
+            why = (spec.scratch / REFUSED).read_text().strip()[:300]
+            return Execution(
+                None,
+                f"the Slurm node {info.get('NodeList')} cannot isolate the job: {why}",
+                provenance=provenance,
+            )
+        if (spec.scratch / OOM).exists():
+            message = f"stopped: it used more than its {self.memory_mb} MB of memory"
+            return Execution(code_or_signal, message, provenance=provenance)
+        if state in ("TIMEOUT", "DEADLINE"):
+            return Execution(
+                None, timed_out(self.time_limit), timed_out=True, provenance=provenance
+            )
+        if (spec.scratch / MISSING).exists():
+            program = self.program(spec.image) or ["?"]
+            return Execution(
+                None,
+                f"the command {program[0]!r} of the image {spec.image!r} is not on the Slurm "
+                f"node {info.get('NodeList')}: set SlurmExecutor.commands",
+                provenance=provenance,
+            )
+        if state == "COMPLETED":
+            return Execution(0, "", provenance=provenance)
+        if state == "OUT_OF_MEMORY":
+            return Execution(
+                code_or_signal,
+                f"stopped: it used more than its {self.memory_mb} MB of memory",
+                provenance=provenance,
+            )
+        if state == "FAILED":
+            message = f"killed by signal {signal}" if signal else f"exit code {code}"
+            return Execution(code_or_signal, message, provenance=provenance)
+        reason = info.get("Reason", "")
+        because = f" ({reason})" if reason and reason != "None" else ""
+        return Execution(None, f"Slurm ended the job: {state}{because}", provenance=provenance)
+
+    def _sbatch_args(self, spec) -> list[str]:
+        args = [
+            "--job-name",
+            JOB_NAME.format(spec.identifier),
+            "--chdir",
+            str(spec.workdir),
+            "--output",
+            str(spec.scratch / OUTPUT),
+            "--export=NONE",
+            "--no-requeue",
+            "--ntasks=1",
+            f"--cpus-per-task={max(1, math.ceil(self.cpus))}",
+            f"--time={max(1, math.ceil(self.time_limit / 60))}",
+        ]
+        if self.memory_mb > 0:  # 0: the partition's default (clusters that do not count memory)
+            args.append(f"--mem={self.memory_mb}")
+        if self.partition:
+            args.append(f"--partition={self.partition}")
+        return args
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.slurm_conf:
+            env["SLURM_CONF"] = self.slurm_conf
+        return env
+
+    # -- what the health report says -------------------------------------------------------------
 
     def describe(self) -> dict:
         """The partition and the cluster; asks Slurm once (briefly blocking), then remembers."""
         if self.cluster is None:
-            self.cluster = self._cluster_info()
+            self.cluster = cluster_info(self._env(), self.partition)
         return {
             **super().describe(),
             "partition": self.partition or "(default)",
@@ -282,283 +370,13 @@ class SlurmExecutor(Executor):
             return "slurm (no isolation: a job reads all the runner's user can)"
         return "slurm (isolated: own user, root, cgroups; no network)"
 
-    # -- following a job -------------------------------------------------------------------------
-
-    async def _follow(self, spec: JobSpec, followed: Followed, on_line, seen: int, program):
-        """Hand on the output file's new lines and watch the job's state until it ends."""
-        job_id = followed.job_id
-        assert job_id is not None
-        tail = Tail(spec.scratch / OUTPUT, skip=seen, max_bytes=self.line_max_bytes)
-        loop = asyncio.get_running_loop()
-        deadline = None  # loop time at which the job has run time_limit seconds
-        silent_since = None
-        provenance = {"executor": self.name, "slurm_job": job_id}
-        if program:
-            provenance["interpreter"] = program[0]
-        while True:
-            tail.read(on_line)
-            try:
-                info = await self._job(job_id)
-                silent_since = None
-            except SlurmError as exc:
-                silent_since = silent_since or loop.time()
-                if loop.time() - silent_since > self.lost_after:
-                    tail.read(on_line, final=True)
-                    return Execution(
-                        None,
-                        f"lost contact with Slurm about job {job_id}: {exc}",
-                        provenance=provenance,
-                    )
-                log.warning("asking Slurm about job %s failed: %s", job_id, exc)
-                await followed.pause(self.poll_interval)
-                continue
-            if info is None:
-                tail.read(on_line, final=True)
-                return Execution(
-                    None,
-                    f"Slurm no longer knows job {job_id}: it ended longer ago than the "
-                    "cluster's MinJobAge, and its exit code is lost; run the action again",
-                    provenance=provenance,
-                )
-            state = info.get("JobState", "")
-            provenance.update(partition=info.get("Partition"), node=info.get("NodeList"))
-            if state in ENDED:
-                tail.read(on_line, final=True)
-                return self._ended(spec, info, state, provenance)
-            if deadline is None and state in ("RUNNING", "COMPLETING", "SUSPENDED"):
-                deadline = loop.time() - _seconds(info.get("RunTime", "")) + self.time_limit
-            if deadline is not None and loop.time() >= deadline and not followed.stopping:
-                await self._stop(followed, TIMED_OUT)
-                continue
-            await followed.pause(self.poll_interval)
-
-    async def _stop(self, followed: Followed, why: str) -> None:
-        """scancel the job, noting why beside it first (so a restarted runner knows too)."""
-        if followed.stopping:
-            return
-        followed.stopping = why
-        with contextlib.suppress(OSError):
-            (followed.scratch / STOPPED).write_text(why)
-        if followed.job_id is not None:  # else run() cancels it as soon as sbatch says its id
-            await self._scancel(followed.job_id)
-        followed.wake()
-
-    def _ended(self, spec: JobSpec, info: dict, state: str, provenance: dict) -> Execution:
-        code, signal = _exit_code(info.get("ExitCode", ""))
-        exit_code = -signal if signal else code
-        stopped = ""
-        with contextlib.suppress(OSError):
-            stopped = (spec.scratch / STOPPED).read_text()
-        if stopped == CANCELLED:
-            return Execution(exit_code, "cancelled", cancelled=True, provenance=provenance)
-        with contextlib.suppress(OSError):
-            why = (spec.scratch / REFUSED).read_text().strip()[:300]
-            return Execution(
-                None,
-                f"the Slurm node {info.get('NodeList')} cannot isolate the job: {why}",
-                provenance=provenance,
-            )
-        if (spec.scratch / OOM).exists():
-            message = f"stopped: it used more than its {self.memory_mb} MB of memory"
-            return Execution(exit_code, message, provenance=provenance)
-        if stopped == TIMED_OUT or state in ("TIMEOUT", "DEADLINE"):
-            return Execution(
-                None, timed_out(self.time_limit), timed_out=True, provenance=provenance
-            )
-        if (spec.scratch / MISSING).exists():
-            program = self.program(spec.image) or ["?"]
-            return Execution(
-                None,
-                f"the command {program[0]!r} of the image {spec.image!r} is not on the Slurm "
-                f"node {info.get('NodeList')}: set SlurmExecutor.commands",
-                provenance=provenance,
-            )
-        if state == "COMPLETED":
-            return Execution(0, "", provenance=provenance)
-        if state == "OUT_OF_MEMORY":
-            return Execution(
-                exit_code,
-                f"stopped: it used more than its {self.memory_mb} MB of memory",
-                provenance=provenance,
-            )
-        if state == "FAILED":
-            message = f"killed by signal {signal}" if signal else f"exit code {code}"
-            return Execution(exit_code, message, provenance=provenance)
-        reason = info.get("Reason", "")
-        because = f" ({reason})" if reason and reason != "None" else ""
-        return Execution(None, f"Slurm ended the job: {state}{because}", provenance=provenance)
-
-    # -- the batch script ------------------------------------------------------------------------
-
-    def _script(self, spec: JobSpec, program: list[str]) -> str:
-        """A batch script that runs the command with exactly the job's environment (and what
-        Slurm says about the job), or says that the command is not on the node."""
-        env = {name: value for name, value in spec.env.items() if _NAME.fullmatch(name)}
-        if spec.datasets:
-            env["JUPYTER_EXT_DATASETS"] = str(link_datasets(spec))
-        assignments = " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(env.items()))
-        slurm = " ".join(f'${{{name}:+"{name}=${name}"}}' for name in SLURM_VARS)
-        command = " ".join(shlex.quote(part) for part in [*program, *spec.args])
-        path = shlex.quote(env.get("PATH", os.defpath))
-        found = shlex.quote(program[0])
-        return f"""#!/bin/sh
-# A job of jupyter-ext's Slurm executor.
-if ! (PATH={path}; command -v {found}) >/dev/null 2>&1; then
-    printf 'jupyter-ext: the command %s is not on %s\\n' {found} "$(hostname)"
-    : > {shlex.quote(str(spec.scratch / MISSING))}
-    exit 127
-fi
-exec env -i {assignments} {slurm} {command}
-"""
-
-    def _sandboxed(self, spec: JobSpec, program: list[str], box: Sandbox) -> tuple[str, str]:
-        env = {name: value for name, value in spec.env.items() if _NAME.fullmatch(name)}
-        datasets_at = str(spec.scratch / "datasets")
-        if spec.datasets:
-            env["JUPYTER_EXT_DATASETS"] = datasets_at
-        return batch_script(
-            box,
-            spec.scratch,
-            spec.workdir,
-            spec.datasets,
-            datasets_at,
-            env,
-            SLURM_VARS,
-            [*program, *spec.args],
-            spec.scratch / MISSING,
-            f"jupyter-ext-{spec.identifier}",
-        )
-
-    # -- Slurm's client commands -----------------------------------------------------------------
-
-    async def _submit(self, spec: JobSpec, script: Path) -> str:
-        args = [
-            "sbatch",
-            "--parsable",
-            "--job-name",
-            JOB_NAME.format(spec.identifier),
-            "--chdir",
-            str(spec.workdir),
-            "--output",
-            str(spec.scratch / OUTPUT),
-            "--export=NONE",
-            "--no-requeue",
-            "--ntasks=1",
-            f"--cpus-per-task={max(1, math.ceil(self.cpus))}",
-            f"--time={max(1, math.ceil(self.time_limit / 60))}",
-        ]
-        if self.memory_mb > 0:  # 0: the partition's default (clusters that do not count memory)
-            args.append(f"--mem={self.memory_mb}")
-        if self.partition:
-            args.append(f"--partition={self.partition}")
-        code, out, err = await self._slurm(*args, str(script))
-        if code != 0:
-            lines = [line.removeprefix("sbatch: error: ") for line in err.splitlines()]
-            raise SlurmError(f"Slurm refused the job: {'; '.join(filter(None, lines)) or code}")
-        job_id = out.strip().split(";")[0]
-        if not job_id.isdigit():
-            raise SlurmError(f"sbatch said no job id: {out.strip()!r}")
-        return job_id
-
-    async def _job(self, job_id: str) -> dict | None:
-        """The job's fields from `scontrol show job`, or None when Slurm no longer knows it."""
-        code, out, err = await self._slurm("scontrol", "show", "job", "-o", job_id)
-        if code != 0:
-            if "Invalid job id" in err:
-                return None
-            raise SlurmError(err.strip() or f"scontrol exited with {code}")
-        return dict(_FIELD.findall(out.strip().splitlines()[0] if out.strip() else ""))
-
-    async def _find(self, identifier: str) -> str | None:
-        code, out, err = await self._slurm(
-            "squeue", "-h", "--states=all", "--name", JOB_NAME.format(identifier), "-o", "%i"
-        )
-        if code != 0:
-            raise SlurmError(err.strip() or f"squeue exited with {code}")
-        ids = out.split()
-        return max(ids, key=int) if ids else None
-
-    async def _scancel(self, job_id: str) -> None:
-        try:
-            code, _, err = await self._slurm("scancel", job_id)
-        except SlurmError as exc:
-            log.warning("scancel %s failed: %s", job_id, exc)
-            return
-        if code != 0:  # often: it had just ended
-            log.info("scancel %s: %s", job_id, err.strip())
-
-    def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        if self.slurm_conf:
-            env["SLURM_CONF"] = self.slurm_conf
-        return env
-
-    async def _slurm(self, *args: str) -> tuple[int, str, str]:
-        """Run a Slurm client command without blocking the loop: (exit code, stdout, stderr)."""
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *args,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=self._env(),
-            )
-        except OSError as exc:
-            message = f"{args[0]} could not start: {exc.strerror} (is Slurm installed?)"
-            raise SlurmError(message) from None
-        try:
-            out, err = await process.communicate()
-        except asyncio.CancelledError:  # the runner abandons the job: leave no process behind
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-            raise
-        return process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
-
-    def _cluster_info(self) -> dict:
-        def ask(*args: str) -> str:
-            try:
-                result = subprocess.run(
-                    args,
-                    env=self._env(),
-                    capture_output=True,
-                    text=True,
-                    stdin=subprocess.DEVNULL,
-                    timeout=5,
-                )
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                return f"error: {exc}"
-            return result.stdout if result.returncode == 0 else f"error: {result.stderr.strip()}"
-
-        config = ask("scontrol", "show", "config")
-        if config.startswith("error: "):
-            return {"cluster": None, "error": config.removeprefix("error: ")}
-        fields = dict(
-            (key.strip(), value.strip())
-            for key, _, value in (line.partition("=") for line in config.splitlines())
-        )
-        info = {"cluster": fields.get("ClusterName"), "slurm_version": fields.get("SLURM_VERSION")}
-        which = ["-p", self.partition] if self.partition else []
-        for line in ask("sinfo", "-h", *which, "-o", "%P|%a|%D|%C").splitlines():
-            name, avail, nodes, cpus = [*line.split("|"), "", "", ""][:4]
-            if self.partition or name.endswith("*"):
-                info["partition_state"] = {
-                    "name": name.rstrip("*"),
-                    "available": avail,
-                    "nodes": nodes,
-                    "cpus": cpus,
-                }
-                break
-        return info
-
 
 class Followed:
-    """A job this executor follows: its scratch folder, its Slurm id once known, its stop."""
+    """A Slurm job this executor follows: its id, when it began to run, its wake-up call."""
 
-    def __init__(self, scratch: Path, job_id: str | None = None) -> None:
-        self.scratch = scratch
+    def __init__(self, job_id: str) -> None:
         self.job_id = job_id
-        self.stopping = ""  # CANCELLED or TIMED_OUT once the executor stops it
+        self.ran = asyncio.get_running_loop().create_future()  # its run time when first seen
         self.waker = asyncio.Event()
 
     async def pause(self, seconds: float) -> None:
@@ -569,52 +387,3 @@ class Followed:
 
     def wake(self) -> None:
         self.waker.set()
-
-
-class Tail:
-    """New complete lines of a file that grows, skipping the first `skip`; read a chunk at a
-    time and cut by the one line cutter, so a huge line costs its length and no more."""
-
-    def __init__(self, path: Path, skip: int = 0, max_bytes: int = MAX_LINE_BYTES) -> None:
-        self.path = path
-        self.skip = skip
-        self.offset = 0
-        self.cutter = LineCutter(max_bytes)
-
-    def read(self, on_line: Callable[[str], None], final: bool = False) -> None:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                while chunk := f.read(1 << 20):
-                    self.offset += len(chunk)
-                    self._hand_on(self.cutter.feed(chunk), on_line)
-        except FileNotFoundError:
-            pass
-        if final:
-            self._hand_on(self.cutter.finish(), on_line)
-
-    def _hand_on(self, lines: list[str], on_line: Callable[[str], None]) -> None:
-        for line in lines:
-            if self.skip:
-                self.skip -= 1
-                continue
-            on_line(line)
-
-
-def _seconds(runtime: str) -> float:
-    """Slurm's [days-]hours:minutes:seconds as seconds (0 when it is not a time)."""
-    days, _, clock = runtime.rpartition("-")
-    try:
-        hours, minutes, seconds = ([0, 0, 0] + [int(p) for p in clock.split(":")])[-3:]
-        return float(int(days or 0) * 86400 + hours * 3600 + minutes * 60 + seconds)
-    except ValueError:
-        return 0.0
-
-
-def _exit_code(value: str) -> tuple[int, int]:
-    """Slurm's ExitCode `code:signal`."""
-    code, _, signal = value.partition(":")
-    try:
-        return int(code), int(signal or 0)
-    except ValueError:
-        return 0, 0

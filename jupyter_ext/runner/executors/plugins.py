@@ -1,0 +1,67 @@
+"""Executors as plug-ins: any installed package may add one, by a short name.
+
+A package registers its executor (a subclass of `Executor`) in the entry-point group
+`jupyter_ext.executors`; `c.RunnerApp.executor` (`--executor`) then takes that name, as it
+takes `local`, `docker` and `slurm`, which jupyter-ext registers the same way. A dotted
+import string (`mysite.executors.K8sExecutor`) or the class itself works too. The trait
+is JupyterHub's `EntryPointType` (`spawner_class`, `authenticator_class`), written here so
+that a runner does not need JupyterHub installed.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import EntryPoint, entry_points
+
+from traitlets import Type
+
+GROUP = "jupyter_ext.executors"
+
+log = logging.getLogger(__name__)
+
+
+def registered() -> dict[str, EntryPoint]:
+    """The installed executors' entry points, by their lower-case short name."""
+    return {point.name.lower(): point for point in entry_points(group=GROUP)}
+
+
+def installed_classes() -> list[type]:
+    """Every installed executor's class (for `--help-all` and generated config files);
+    one that cannot be imported is left out, with a warning, rather than stop the runner."""
+    classes = []
+    for name, point in registered().items():
+        try:
+            classes.append(point.load())
+        except Exception as exc:
+            log.warning("the executor %r (%s) cannot be imported: %s", name, point.value, exc)
+    return classes
+
+
+class EntryPointType(Type):
+    """A class trait that also takes the short name an entry point gives a class."""
+
+    _original_help = ""
+
+    def __init__(self, *args, entry_point_group: str, **kwargs) -> None:
+        self.entry_point_group = entry_point_group
+        super().__init__(*args, **kwargs)
+
+    @property
+    def help(self) -> str:  # type: ignore[override]
+        """The help, and the names installed now."""
+        installed = [
+            f"  - {point.name}: {point.value.replace(':', '.')}"
+            for point in entry_points(group=self.entry_point_group)
+        ]
+        return "\n".join([self._original_help.rstrip(), "Currently installed:", *installed])
+
+    @help.setter
+    def help(self, value: str) -> None:
+        self._original_help = value
+
+    def validate(self, obj, value):
+        if isinstance(value, str):
+            points = {p.name.lower(): p for p in entry_points(group=self.entry_point_group)}
+            if point := points.get(value.lower()):
+                value = point.load()
+        return super().validate(obj, value)
