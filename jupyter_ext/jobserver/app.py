@@ -9,16 +9,24 @@ migrations; starting on an old schema without it stops with a message.
 from __future__ import annotations
 
 import binascii
-import datetime as dt
 import logging
 import os
 from urllib.parse import urlparse
 
 from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, validate
+from traitlets.config import Config, catch_config_error
 
 from ..app import JupyterExtBase, base_aliases, base_flags
+from .events import EventBus
+from .notifications import Notifier
+from .repos import GitHub
 
 DEFAULT_DB = "sqlite:///jupyter_ext_jobserver.sqlite"
+# options that moved from JobServerApp to the configurable that uses them: old name -> class
+MOVED = {
+    name: "Notifier"
+    for name in ("smtp_host", "smtp_port", "mail_from", "webhook_url", "webhook_secret")
+} | {"public_url": "Notifier"}
 
 
 class JobServerApp(JupyterExtBase):
@@ -26,6 +34,7 @@ class JobServerApp(JupyterExtBase):
     description = "Run the job server: the REST API, live events and the runners' endpoints."
     examples = "jupyter ext jobserver --ip 127.0.0.1 --port 8100 --db-url sqlite:///jobs.sqlite"
 
+    classes = [EventBus, Notifier, GitHub]  # built with parent=self: `c.Notifier.interval`
     aliases = {
         **base_aliases,
         "ip": "JobServerApp.ip",
@@ -89,29 +98,6 @@ class JobServerApp(JupyterExtBase):
     log_line_cap = Integer(
         100_000, help="Log lines kept per job; the rest stays on the backend."
     ).tag(config=True)
-    smtp_host = Unicode(
-        help="""Mail server for notifications (one digest per finished job request, one per
-        release state change), e.g. `c.JobServerApp.smtp_host = "smtp.example.org"`.
-        Empty (the default): no mail. A mail server that is down only delays mail."""
-    ).tag(config=True)
-    smtp_port = Integer(25, help="The mail server's SMTP port.").tag(config=True)
-    mail_from = Unicode(
-        "jupyter-ext@localhost", help="The From address of notification mails."
-    ).tag(config=True)
-    webhook_url = Unicode(
-        help="""An address to POST every notification to as JSON (empty: none), signed in the
-        header `X-Jupyter-Ext-Signature: sha256=<hex HMAC-SHA256 of the body>` with
-        webhook_secret."""
-    ).tag(config=True)
-    webhook_secret = Unicode(
-        help="The webhook's signing key. Default: JUPYTER_EXT_WEBHOOK_SECRET."
-    ).tag(config=True)
-    public_url = Unicode(
-        help="""The job server's address as people reach it, e.g.
-        `https://hub.example.org/services/jobserver/`, for links in mails. Default: base_url
-        (links without a host)."""
-    ).tag(config=True)
-
     max_json_body = Integer(
         1 << 20,
         help="""Bytes a request body may have (JSON, forms), checked before the caller is
@@ -134,6 +120,12 @@ class JobServerApp(JupyterExtBase):
         file is refused meanwhile) without its job server process renewing the hold: an
         upload whose process died stops blocking others after this long.""",
     ).tag(config=True)
+    sweep_every = Float(
+        10.0,
+        help="""Seconds between two looks for jobs whose runner stopped renewing its lease
+        (they fail, or are queued again with requeue_expired_leases). A job is seen at most
+        this long after its lease_seconds ran out. E.g. `c.JobServerApp.sweep_every = 30`.""",
+    ).tag(config=True)
 
     @default("base_url")
     def _default_base_url(self) -> str:
@@ -154,10 +146,6 @@ class JobServerApp(JupyterExtBase):
     @default("hub_auth")
     def _default_hub_auth(self) -> bool:
         return bool(os.environ.get("JUPYTERHUB_API_TOKEN"))
-
-    @default("webhook_secret")
-    def _default_webhook_secret(self) -> str:
-        return os.environ.get("JUPYTER_EXT_WEBHOOK_SECRET", "")
 
     @default("log_level")
     def _default_log_level(self) -> int:
@@ -183,48 +171,57 @@ class JobServerApp(JupyterExtBase):
         url = os.environ.get("JUPYTERHUB_SERVICE_URL")
         return (urlparse(url).port or 8100) if url else 8100
 
-    def run(self) -> None:
-        from sqlalchemy.exc import SQLAlchemyError
+    @catch_config_error
+    def initialize(self, argv: list[str] | None = None) -> None:
+        """Read the configuration, then build the server in steps, as JupyterHub does."""
+        super().initialize(argv)
+        if self.generate_config or self.upgrade_db:
+            return  # `run` does that alone
+        self.init_moved_config()
+        self.init_db()
+        self.init_vault()
+        self.init_repos()
+        self.init_hub_auth()
+        self.init_app()
 
-        from .db import DatabaseOutOfDate, DatabaseUnavailable, describe, open_database, upgrade_db
-
-        if self.upgrade_db:
-            try:
-                upgrade_db(self.db_url)
-            except SQLAlchemyError as exc:
-                reason = getattr(exc, "orig", None) or exc
-                self.exit(
-                    f"error: cannot upgrade the database at {describe(self.db_url)}: {reason}"
+    def init_moved_config(self) -> None:
+        """Options that moved to another configurable still work under their old name."""
+        old = self.config.JobServerApp if "JobServerApp" in self.config else {}
+        moved = Config()
+        for name, owner in MOVED.items():
+            if name in old:
+                self.log.warning(
+                    "JobServerApp.%s is now %s.%s: please rename it in your configuration",
+                    *(name, owner, name),
                 )
-            self.log.info("The database at %s is up to date.", describe(self.db_url))
-            return
+                if name not in self.config[owner]:
+                    moved[owner][name] = old[name]
+        if moved:
+            self.update_config(moved)
+
+    def init_db(self) -> None:
+        """The database, checked to have the schema of this version (never changed here)."""
+        from .db import (
+            DatabaseOutOfDate,
+            DatabaseUnavailable,
+            describe,
+            make_sessionmaker,
+            open_database,
+        )
+
         try:
-            engine = open_database(self.db_url)
+            self.engine = open_database(self.db_url)
         except (DatabaseOutOfDate, DatabaseUnavailable) as exc:
             hint = "" if self.db_url == DEFAULT_DB else f" (with --db-url={describe(self.db_url)})"
             self.exit(f"error: {exc}{hint}")
-        app = self.make_app(engine)
-        import uvicorn
+        self.session_factory = make_sessionmaker(self.engine)
 
-        self.log.info("The job server listens on http://%s:%s%s", self.ip, self.port, self.base_url)
-        # long-polls are held up to a minute: shutting down does not wait for them
-        uvicorn.run(
-            app,
-            host=self.ip,
-            port=self.port,
-            log_level="warning",
-            timeout_graceful_shutdown=self.shutdown_timeout,
-        )
-
-    def make_app(self, engine):
-        from .api import Settings, make_app
-        from .body_limits import BodyLimits
-        from .db import make_sessionmaker
-        from .repos import GitHub, LocalGit, Repositories
+    def init_vault(self) -> None:
+        """What encrypts GitHub tokens at rest, from `crypt_keys`."""
         from .security import Vault
 
         try:
-            vault = Vault(self.crypt_keys)
+            self.vault = Vault(self.crypt_keys)
         except ValueError as exc:
             self.exit(f"error: {exc}")
         except (TypeError, binascii.Error) as exc:
@@ -232,44 +229,70 @@ class JobServerApp(JupyterExtBase):
                 f"error: JobServerApp.crypt_keys (or JUPYTER_EXT_CRYPT_KEY) holds a key that "
                 f"is not a Fernet key ({exc}): {Vault.HOW_TO_MAKE_A_KEY}"
             )
-        repos = Repositories(
-            GitHub(self.github_api_url, self.github_url), LocalGit(self.local_repo_roots)
-        )
-        settings = Settings(
-            lease=dt.timedelta(seconds=self.lease_seconds),
-            requeue_expired=self.requeue_expired_leases,
-            log_line_cap=self.log_line_cap,
-            release_dir=self.release_dir,
-            required_approvals=self.required_approvals,
-            smtp_host=self.smtp_host,
-            smtp_port=self.smtp_port,
-            mail_from=self.mail_from,
-            webhook_url=self.webhook_url,
-            webhook_secret=self.webhook_secret,
-            public_url=self.public_url,
-            upload_lease=dt.timedelta(seconds=self.upload_lease_seconds),
-            body_limits=BodyLimits(
-                json=self.max_json_body,
-                runner_report=self.max_runner_report_body,
-                upload=self.max_upload_body,
-            ),
-        )
-        hub_users = browser = None
-        if self.hub_auth:
-            from jupyterhub.services.auth import HubOAuth
 
-            from .hubauth import HubBrowserAuth, HubUsers
+    def init_repos(self) -> None:
+        """Where project.yaml is read: GitHub, and plain git repositories under local roots."""
+        from .repos import GitHub, LocalGit, Repositories
 
-            oauth = HubOAuth(parent=self)  # from the JUPYTERHUB_* environment, or config
-            hub_users = HubUsers(oauth)
-            browser = HubBrowserAuth(oauth, vault, hub_users, self.base_url)
-        return make_app(
-            make_sessionmaker(engine),
-            vault,
-            repos,
-            settings,
-            base_url=self.base_url,
-            hub_auth=hub_users,
-            browser_auth=browser,
-            hub_base_url=os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/" if browser else None,
+        self.repos = Repositories(
+            GitHub(self.github_api_url, self.github_url, parent=self),
+            LocalGit(self.local_repo_roots, parent=self),
+            parent=self,
         )
+
+    def init_hub_auth(self) -> None:
+        """JupyterHub's users and browser sign-in, when `hub_auth` is on (else None)."""
+        self.hub_users = self.browser_auth = self.hub_base_url = None
+        if not self.hub_auth:
+            return
+        from jupyterhub.services.auth import HubOAuth
+
+        from .hubauth import HubBrowserAuth, HubUsers
+
+        oauth = HubOAuth(parent=self)  # from the JUPYTERHUB_* environment, or config
+        self.hub_users = HubUsers(oauth)
+        self.browser_auth = HubBrowserAuth(oauth, self.vault, self.hub_users, self.base_url)
+        self.hub_base_url = os.environ.get("JUPYTERHUB_BASE_URL", "/") + "hub/"
+
+    def init_app(self) -> None:
+        """The FastAPI app, reading this object's traits as its settings."""
+        from .api import make_app
+
+        self.fastapi_app = make_app(
+            self,
+            self.session_factory,
+            self.vault,
+            self.repos,
+            hub_auth=self.hub_users,
+            browser_auth=self.browser_auth,
+            hub_base_url=self.hub_base_url,
+        )
+
+    def run(self) -> None:
+        if self.upgrade_db:
+            self.upgrade_database()
+            return
+        import uvicorn
+
+        self.log.info("The job server listens on http://%s:%s%s", self.ip, self.port, self.base_url)
+        # long-polls are held up to a minute: shutting down does not wait for them
+        uvicorn.run(
+            self.fastapi_app,
+            host=self.ip,
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=self.shutdown_timeout,
+        )
+
+    def upgrade_database(self) -> None:
+        """`--upgrade-db`: apply the migrations, then exit."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from .db import describe, upgrade_db
+
+        try:
+            upgrade_db(self.db_url)
+        except SQLAlchemyError as exc:
+            reason = getattr(exc, "orig", None) or exc
+            self.exit(f"error: cannot upgrade the database at {describe(self.db_url)}: {reason}")
+        self.log.info("The database at %s is up to date.", describe(self.db_url))

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import problem_response
@@ -30,15 +29,6 @@ from .errors import problem_response
 MIB = 1 << 20
 DRAIN = 8 * MIB  # read and dropped past the limit, so that the client sees the 413
 CLOSE = (b"connection", b"close")
-
-
-@dataclass(frozen=True)
-class BodyLimits:
-    """Bytes a request body may have, per kind of route."""
-
-    json: int = 1 * MIB  # every API call and form not named below
-    runner_report: int = 32 * MIB  # a runner's log batch, outputs report, dataset manifest
-    upload: int = 64 * 1024 * MIB  # a released file's or dummy data's bytes, streamed to disk
 
 
 # (method, path after the API's prefix) -> kind; anything else is "json"
@@ -53,10 +43,10 @@ WHAT = {
     "runner_report": "a runner's report",
     "upload": "an upload",
 }
-TRAIT = {
-    "json": "JobServerApp.max_json_body",
-    "runner_report": "JobServerApp.max_runner_report_body",
-    "upload": "JobServerApp.max_upload_body",
+TRAIT = {  # the trait of JobServerApp that bounds each kind (see its help)
+    "json": "max_json_body",
+    "runner_report": "max_runner_report_body",
+    "upload": "max_upload_body",
 }
 
 
@@ -81,9 +71,11 @@ class TooLarge(Exception):
 
 
 class LimitBodies:
-    """ASGI middleware: answer 413 to a body over its route's limit, before any route runs."""
+    """ASGI middleware: answer 413 to a body over its route's limit, before any route runs.
 
-    def __init__(self, app: Any, limits: BodyLimits = BodyLimits(), prefix: str = "") -> None:
+    `limits` is the configured `JobServerApp` (anything with its `max_*_body` traits)."""
+
+    def __init__(self, app: Any, limits: Any, prefix: str = "") -> None:
         self.app, self.limits, self.prefix = app, limits, prefix.rstrip("/")
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -91,7 +83,8 @@ class LimitBodies:
             await self.app(scope, receive, send)
             return
         kind = kind_of(scope["method"], scope["path"], self.prefix)
-        await _Limited(self.app, scope, receive, send, kind, getattr(self.limits, kind)).run()
+        limit = getattr(self.limits, TRAIT[kind])
+        await _Limited(self.app, scope, receive, send, kind, limit).run()
 
 
 class _Limited:
@@ -184,7 +177,7 @@ class _Limited:
         self.answered = True
         if self.started:  # the route had begun its answer: all that can be done is to stop
             return
-        where = TRAIT[self.kind]
+        where = f"JobServerApp.{TRAIT[self.kind]}"
         response = problem_response(
             413,
             f"{WHAT[self.kind]} may have at most {_size(self.limit)}: send less, or ask the "

@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -28,10 +28,11 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
+from traitlets import Float, Integer
+from traitlets.config import LoggingConfigurable
 
 from . import orm
 
-QUEUE_SIZE = 10_000
 CHANNEL = "jupyter_ext_events"
 NOTIFY_BATCH = 500  # ids per NOTIFY: a payload must stay under 8,000 bytes
 log = logging.getLogger("jupyter_ext.jobserver")
@@ -118,12 +119,31 @@ def wake_backend(session: Session, backend_id: int) -> None:
 @dataclass(eq=False)  # each subscription is its own: hashed by identity
 class Subscription:
     matches: Callable[[orm.Event], bool]
-    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    queue: asyncio.Queue
     dropped: bool = False
 
 
-class EventBus:
-    def __init__(self, shared: bool = False) -> None:
+class EventBus(LoggingConfigurable):
+    """Hands committed events to this process's subscribers (`c.EventBus.*` configures it).
+
+    `shared`: several processes share the (PostgreSQL) database, so events fan out through
+    it (NOTIFY/LISTEN) rather than straight from the commit.
+    """
+
+    queue_size = Integer(
+        10_000,
+        help="""Events a live stream may have waiting before it is dropped and told to
+        reconnect (it then resumes from the stored events). E.g. `c.EventBus.queue_size =
+        50_000`.""",
+    ).tag(config=True)
+    listen_retry_max = Float(
+        5.0,
+        help="""The longest wait, in seconds, before listening to the database again after
+        the connection was lost (PostgreSQL only); the first wait is 0.1 s, doubled each time.""",
+    ).tag(config=True)
+
+    def __init__(self, shared: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.shared = shared  # several processes share the database: fan out through it
         self.listening = asyncio.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -208,7 +228,7 @@ class EventBus:
                 )
                 self.listening.clear()
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, self.listen_retry_max)
 
     async def _fetch_and_deliver(self, factory: sessionmaker, payload: dict) -> None:
         if payload.get("access"):  # before this commit's events: they are checked against it
@@ -248,7 +268,7 @@ class EventBus:
                 waiter.set()
 
     def subscribe(self, matches: Callable[[orm.Event], bool]) -> Subscription:
-        sub = Subscription(matches)
+        sub = Subscription(matches, asyncio.Queue(self.queue_size))
         self.subscriptions.add(sub)
         return sub
 

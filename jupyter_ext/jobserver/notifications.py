@@ -22,8 +22,8 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import smtplib
-from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
@@ -32,6 +32,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+from traitlets import Float, Integer, Unicode, default
+from traitlets.config import LoggingConfigurable
 
 from . import orm
 from .permissions import Permission, granted
@@ -59,42 +61,73 @@ CLAIM = dt.timedelta(minutes=1)  # a row being delivered is left alone by other 
 BATCH = 50
 
 
-@dataclass(frozen=True)
-class Channels:
-    """Where notifications go; an empty host or URL turns that channel off."""
-
-    smtp_host: str = ""
-    smtp_port: int = 25
-    mail_from: str = "jupyter-ext@localhost"
-    webhook_url: str = ""
-    webhook_secret: str = ""
-    public_url: str = ""  # the job server's address, for links in mails
-
-    def __repr__(self) -> str:  # never the secret
-        return f"Channels(smtp={self.smtp_host}:{self.smtp_port}, webhook={self.webhook_url!r})"
-
-
 def sign(secret: str, body: bytes) -> str:
     """The signature header's value: `sha256=` and the hex HMAC-SHA256 of the body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class Notifier:
-    """Writes outbox rows (see `attach`, `release`) and delivers them (`run`)."""
+class Notifier(LoggingConfigurable):
+    """Writes outbox rows (see `attach`, `release`) and delivers them (`run`).
 
-    def __init__(
-        self,
-        channels: Channels,
-        *,
-        every: float = 5.0,
-        retry_max: float = 300.0,
-        give_up: dt.timedelta = dt.timedelta(days=2),
-    ) -> None:
-        self.channels, self.every, self.retry_max = channels, every, retry_max
-        self.give_up = give_up
-        self.enabled = bool(channels.smtp_host or channels.webhook_url)
+    Built by the job server with `parent=` its `JobServerApp`, so `c.Notifier.*` configures
+    it. An empty `smtp_host` and `webhook_url` (the defaults) turn notifications off.
+    """
+
+    smtp_host = Unicode(
+        help="""Mail server for notifications (one digest per finished job request, one per
+        release state change), e.g. `c.Notifier.smtp_host = "smtp.example.org"`.
+        Empty (the default): no mail. A mail server that is down only delays mail."""
+    ).tag(config=True)
+    smtp_port = Integer(25, help="The mail server's SMTP port.").tag(config=True)
+    mail_from = Unicode(
+        "jupyter-ext@localhost", help="The From address of notification mails."
+    ).tag(config=True)
+    webhook_url = Unicode(
+        help="""An address to POST every notification to as JSON (empty: none), signed in the
+        header `X-Jupyter-Ext-Signature: sha256=<hex HMAC-SHA256 of the body>` with
+        webhook_secret."""
+    ).tag(config=True)
+    webhook_secret = Unicode(
+        help="The webhook's signing key. Default: JUPYTER_EXT_WEBHOOK_SECRET."
+    ).tag(config=True)
+    public_url = Unicode(
+        help="""The job server's address as people reach it, e.g.
+        `https://hub.example.org/services/jobserver/`, for links in mails. Default: the job
+        server's base_url (links without a host)."""
+    ).tag(config=True)
+    interval = Float(
+        5.0,
+        help="""Seconds between two looks for notifications due (a commit that writes some
+        wakes the sender at once); also the wait before the first retry of one that failed,
+        doubled at each try up to retry_max. E.g. `c.Notifier.interval = 10`.""",
+    ).tag(config=True)
+    retry_max = Float(
+        300.0, help="The longest wait, in seconds, between two tries of one notification."
+    ).tag(config=True)
+    give_up_after = Float(
+        2 * 24 * 3600.0,
+        help="Seconds after which a notification never delivered is given up (two days).",
+    ).tag(config=True)
+
+    @default("webhook_secret")
+    def _default_webhook_secret(self) -> str:
+        return os.environ.get("JUPYTER_EXT_WEBHOOK_SECRET", "")
+
+    @default("public_url")
+    def _default_public_url(self) -> str:
+        return getattr(self.parent, "base_url", "")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.wake: asyncio.Event | None = None  # made in the loop `run` runs in
         self.loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.smtp_host or self.webhook_url)
+
+    def __repr__(self) -> str:  # never the secret
+        return f"Notifier(smtp={self.smtp_host}:{self.smtp_port}, webhook={self.webhook_url!r})"
 
     # -- writing, inside the transaction of the change --------------------------
 
@@ -144,7 +177,7 @@ class Notifier:
             "job_request.finished",
             request_id,
             request.workspace,
-            _job_request_text(request, self.channels.public_url),
+            _job_request_text(request, self.public_url),
             _job_request_json(request),
             job_request=request,
         )
@@ -158,7 +191,7 @@ class Notifier:
             event,
             release.id,
             release.workspace,
-            _release_text(release, event, self.channels.public_url),
+            _release_text(release, event, self.public_url),
             _release_json(release, event),
             author=release.created_by,
         )
@@ -174,7 +207,7 @@ class Notifier:
         **people: Any,
     ) -> None:
         rows = []
-        if self.channels.smtp_host:
+        if self.smtp_host:
             subject, body = text
             rows += [
                 orm.Notification(
@@ -187,7 +220,7 @@ class Notifier:
                 )
                 for address in recipients(session, event, workspace, **people)
             ]
-        if self.channels.webhook_url:
+        if self.webhook_url:
             payload = {"event": event, "at": orm.utcnow().isoformat(), **data}
             rows.append(
                 orm.Notification(
@@ -218,7 +251,7 @@ class Notifier:
                 except Exception:  # keep sending; the error is logged
                     log.exception("sending notifications failed")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self.every)
+                    await asyncio.wait_for(wake.wait(), self.interval)
 
     async def deliver_due(self, factory: sessionmaker, client: httpx.AsyncClient) -> int:
         rows = await run_in_threadpool(self._claim, factory)
@@ -271,11 +304,11 @@ class Notifier:
         values: dict[str, Any] = {"attempts": row.attempts + 1}
         if error is None:
             values["sent_at"] = now
-        elif now - row.created_at > self.give_up:
+        elif now - row.created_at > dt.timedelta(seconds=self.give_up_after):
             values.update(failed_at=now, last_error=error)
             log.warning("gave up notification %s to %s: %s", row.id, row.channel, error)
         else:
-            delay = min(self.retry_max, self.every * 2**row.attempts)
+            delay = min(self.retry_max, self.interval * 2**row.attempts)
             values.update(next_attempt_at=now + dt.timedelta(seconds=delay), last_error=error)
             log.info("notification %s (%s) will be tried again: %s", row.id, row.channel, error)
         with factory() as session:
@@ -286,18 +319,18 @@ class Notifier:
 
     def _mail(self, row: orm.Notification) -> None:
         message = EmailMessage()
-        message["From"], message["To"] = self.channels.mail_from, row.recipient
+        message["From"], message["To"] = self.mail_from, row.recipient
         message["Subject"] = row.subject
         message.set_content(row.body)
-        with smtplib.SMTP(self.channels.smtp_host, self.channels.smtp_port, timeout=10) as smtp:
+        with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=10) as smtp:
             smtp.send_message(message)
 
     async def _post(self, client: httpx.AsyncClient, row: orm.Notification) -> None:
         body = row.body.encode()
         headers = {"Content-Type": "application/json", "X-Jupyter-Ext-Event": row.event}
-        if self.channels.webhook_secret:
-            headers[SIGNATURE_HEADER] = sign(self.channels.webhook_secret, body)
-        response = await client.post(self.channels.webhook_url, content=body, headers=headers)
+        if self.webhook_secret:
+            headers[SIGNATURE_HEADER] = sign(self.webhook_secret, body)
+        response = await client.post(self.webhook_url, content=body, headers=headers)
         if not response.is_success:
             raise RuntimeError(f"the webhook answered {response.status_code}")
 

@@ -2,7 +2,10 @@
 
 GitHub is asked through its REST API with the user's token (in a header, never
 in a URL). Plain git repositories on this machine serve the demo and tests,
-and only under configured folders.
+and only under configured folders. Each source is a configurable the job server
+builds with `parent=` itself: where they are comes from `JobServerApp.github_url`,
+`github_api_url` and `local_repo_roots`; how they are asked from their own traits
+(`c.GitHub.timeout`).
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+from traitlets import Float
+from traitlets.config import LoggingConfigurable
 
 from ..pipeline.yaml_loader import MAX_CHARACTERS
 
@@ -29,7 +35,7 @@ class FileMissing(RepositoryError):
     """The commit is there, the file is not (a repository without datasets.yaml, say)."""
 
 
-class RepositorySource:
+class RepositorySource(LoggingConfigurable):
     """Read-only access to repositories: a branch's head, and a file at a commit."""
 
     def head(self, repo: str, branch: str, token: str | None) -> str:
@@ -45,7 +51,8 @@ class RepositorySource:
 class LocalGit(RepositorySource):
     """Plain git repositories under `roots` (paths or file:// URLs)."""
 
-    def __init__(self, roots: list[str]) -> None:
+    def __init__(self, roots: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.roots = [Path(r).resolve() for r in roots]
 
     def handles(self, repo: str) -> bool:
@@ -100,10 +107,17 @@ class LocalGit(RepositorySource):
 class GitHub(RepositorySource):
     """GitHub's REST API (`api_url` points at GitHub Enterprise, or a fake in tests)."""
 
-    def __init__(self, api_url: str, web_url: str, timeout: float = 10.0) -> None:
+    timeout = Float(
+        10.0,
+        help="""Seconds to wait for GitHub's API before saying it cannot be reached, e.g.
+        `c.GitHub.timeout = 30` for a slow GitHub Enterprise.""",
+    ).tag(config=True)
+
+    def __init__(self, api_url: str, web_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.api_url = api_url.rstrip("/")
         self.web_host = urlparse(web_url).netloc
-        self.client = httpx.Client(timeout=timeout)
+        self.client = httpx.Client(timeout=self.timeout)
 
     def handles(self, repo: str) -> bool:
         return urlparse(repo).netloc == self.web_host
@@ -163,7 +177,8 @@ class GitHub(RepositorySource):
 class Repositories(RepositorySource):
     """Sends each repository to the source that handles it."""
 
-    def __init__(self, *sources: RepositorySource) -> None:
+    def __init__(self, *sources: RepositorySource, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.sources = sources
 
     def _source(self, repo: str) -> RepositorySource:

@@ -84,12 +84,18 @@ class ServerTiming:
 def _serve(url: str, repo_root: str, key: str, conn: Any) -> None:
     """Child process: the real app (API and pages) on the filled database, timed."""
     from jupyter_ext.jobserver.api import make_app
+    from jupyter_ext.jobserver.app import JobServerApp
     from jupyter_ext.jobserver.db import make_sessionmaker
     from jupyter_ext.jobserver.repos import LocalGit, Repositories
     from jupyter_ext.jobserver.security import Vault
 
     engine = make_engine(url)
-    app = make_app(make_sessionmaker(engine), Vault([key]), Repositories(LocalGit([repo_root])))
+    app = make_app(
+        JobServerApp(),
+        make_sessionmaker(engine),
+        Vault([key]),
+        Repositories(LocalGit([repo_root])),
+    )
     try:
         serve_app(ServerTiming(app), conn)
     finally:

@@ -47,7 +47,7 @@ from measure import child_server, median, nearest_rank, serve_app  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from jupyter_ext.jobserver import orm  # noqa: E402
-from jupyter_ext.jobserver.api import Settings  # noqa: E402
+from jupyter_ext.jobserver.app import JobServerApp  # noqa: E402
 from jupyter_ext.jobserver.release_store import stored_path  # noqa: E402
 from jupyter_ext.schema import ReleaseRules, check_file  # noqa: E402
 from tests.jobserver.harness import JobServer  # noqa: E402
@@ -171,10 +171,10 @@ def _serve(url: str, release_dir: str, key: str, conn: Any) -> None:
 
     engine = make_engine(url)
     app = make_app(
+        JobServerApp(release_dir=release_dir),
         make_sessionmaker(engine),
         Vault([key]),
         Repositories(LocalGit(["/"])),
-        Settings(release_dir=release_dir),
     )
     try:
         serve_app(app, conn)
@@ -399,7 +399,7 @@ def bench_zip(args: argparse.Namespace) -> None:
             f"({total / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s"
         )
         url = f"sqlite:///{folder / 'js.sqlite'}"
-        server = JobServer(url, folder, Settings(release_dir=str(release_dir)))
+        server = JobServer(url, folder, JobServerApp(release_dir=str(release_dir)))
         releases = seed(server, files, [small, args.files])
         token = server.tokens["collab"]
         server.engine.dispose()

@@ -26,10 +26,10 @@ from jupyter_ext.client import (
     WaitTimeout,
 )
 from jupyter_ext.client.events import LogFollower, SSEDecoder
-from jupyter_ext.jobserver.api import Settings
 
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer, make_repo
+from ..jobserver.mocking import MockJobServerApp
 from ..runner.test_local_runner import RunnerThread, faults_world
 
 CONTENT = b"region,count\nnorth,35\n"
@@ -45,7 +45,7 @@ def world(tmp_path):
     server = JobServer(
         f"sqlite:///{tmp_path / 'js.sqlite'}",
         tmp_path,
-        Settings(release_dir=str(tmp_path / "released")),
+        MockJobServerApp(release_dir=str(tmp_path / "released")),
     )
     world = build_world(server, tmp_path)
     yield world

@@ -18,19 +18,20 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from jupyter_ext.jobserver import orm
-from jupyter_ext.jobserver.api import Settings, make_app
+from jupyter_ext.jobserver.api import make_app
+from jupyter_ext.jobserver.app import JobServerApp
 from jupyter_ext.jobserver.db import make_engine, make_sessionmaker, upgrade_db
 from jupyter_ext.jobserver.repos import GitHub, LocalGit, Repositories
-from jupyter_ext.jobserver.routes.accounts import issue_api_token
-from jupyter_ext.jobserver.routes.orgs import issue_runner_token
-from jupyter_ext.jobserver.routes.projects import add_member, create_project
 from jupyter_ext.jobserver.security import Vault
+from jupyter_ext.jobserver.services.accounts import issue_api_token
+from jupyter_ext.jobserver.services.orgs import issue_runner_token
+from jupyter_ext.jobserver.services.projects import add_member, create_project
 
 from ..conftest import SAMPLE_PROJECT
+from .mocking import MockJobServerApp
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",
@@ -62,21 +63,22 @@ class JobServer:
         self,
         url: str,
         repo_root: Path,
-        settings: Settings = Settings(),
+        settings: JobServerApp | None = None,
         hub_auth=None,
         browser_auth=None,
     ) -> None:
         self.engine = make_engine(url)
         upgrade_db(self.engine if url == "sqlite://" else url)
         self.factory = make_sessionmaker(self.engine)
-        self.vault = Vault([Fernet.generate_key().decode()])
+        self.settings = settings = MockJobServerApp() if settings is None else settings
+        self.vault = Vault(settings.crypt_keys)
         repos = Repositories(
             LocalGit([str(repo_root)]), GitHub("http://127.0.0.1:9", "https://github.com")
         )
         if callable(browser_auth):  # it needs this server's vault
             browser_auth = browser_auth(self.vault)
         self.app = make_app(
-            self.factory, self.vault, repos, settings, hub_auth=hub_auth, browser_auth=browser_auth
+            settings, self.factory, self.vault, repos, hub_auth=hub_auth, browser_auth=browser_auth
         )
         self.tokens: dict[str, str] = {}
         self._clients: list[httpx.Client] = []

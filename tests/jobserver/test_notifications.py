@@ -18,12 +18,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
+from traitlets.config import Config
 
 from jupyter_ext.jobserver import orm
-from jupyter_ext.jobserver.api import Settings
 
 from .conftest import build_world
 from .harness import JobServer
+from .mocking import MockJobServerApp
 from .test_releases import finished_job_with_outputs
 
 SECRET = "webhook-secret-for-tests"
@@ -127,16 +128,17 @@ def webhook():
 
 
 def notifying_world(db_url, tmp_path, smtp, webhook=None):
-    settings = Settings(
+    notifier = dict(
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
         mail_from="jobs@example.org",
         webhook_url=webhook.url if webhook else "",
         webhook_secret=SECRET,
         public_url="https://jobs.example.org/",
-        notify_every=0.1,
-        notify_retry_max=0.3,
+        interval=0.1,
+        retry_max=0.3,
     )
+    settings = MockJobServerApp(config=Config({"Notifier": notifier}))
     world = build_world(JobServer(db_url, tmp_path, settings), tmp_path)
     for name in ("dev", "coord", "collab", "admin"):
         email = {"email": f"{name}@example.org"}

@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import select
 
 from jupyter_ext.jobserver import orm
-from jupyter_ext.jobserver.api import Settings
 from jupyter_ext.jobserver.release_store import stored_path
 
 from .conftest import build_world
 from .harness import JobServer, leased_job
+from .mocking import MockJobServerApp
 
 MIB = 1 << 20
 CONTENT = os.urandom(3 * MIB + 12345)
@@ -34,7 +34,7 @@ SHA = hashlib.sha256(CONTENT).hexdigest()
 @pytest.fixture
 def world(db_url, tmp_path):
     """The usual world, its released files kept under tmp_path."""
-    server = JobServer(db_url, tmp_path, Settings(release_dir=str(tmp_path / "releases")))
+    server = JobServer(db_url, tmp_path, MockJobServerApp(release_dir=str(tmp_path / "releases")))
     yield build_world(server, tmp_path)
     server.close()
 
@@ -250,9 +250,7 @@ def test_an_upload_whose_process_died_blocks_only_until_its_lease_expires(world)
 def test_an_upload_that_lost_its_lease_stops_writing(db_url, tmp_path):
     """Another upload took the file over (this one's process looked dead): this one writes
     nothing more, stores nothing, and says so."""
-    settings = Settings(
-        release_dir=str(tmp_path / "releases"), upload_lease=dt.timedelta(seconds=0.6)
-    )
+    settings = MockJobServerApp(release_dir=str(tmp_path / "releases"), upload_lease_seconds=0.6)
     world = build_world(JobServer(db_url, tmp_path, settings), tmp_path)
     try:
         file_id = published_file(world)

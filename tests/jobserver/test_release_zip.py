@@ -10,11 +10,11 @@ import zipfile
 
 import pytest
 
-from jupyter_ext.jobserver.api import Settings
 from jupyter_ext.jobserver.release_store import ZipSink, zip_stream
 
 from .conftest import build_world
 from .harness import JobServer, leased_job
+from .mocking import MockJobServerApp
 
 KIB = 1 << 10
 MIB = 1 << 20
@@ -29,7 +29,7 @@ REJECTED = {"output/small_numbers.csv": b"region,count\nwest,2\n"}
 
 @pytest.fixture
 def world(db_url, tmp_path):
-    server = JobServer(db_url, tmp_path, Settings(release_dir=str(tmp_path / "releases")))
+    server = JobServer(db_url, tmp_path, MockJobServerApp(release_dir=str(tmp_path / "releases")))
     yield build_world(server, tmp_path)
     server.close()
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_ext.jobserver.api import Settings
-
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer
+from ..jobserver.mocking import MockJobServerApp
 from ..jobserver.test_release_zip import released
 
 pytestmark = pytest.mark.slow
@@ -35,7 +34,7 @@ def files(tmp_path_factory):
     """The job server on 127.0.0.1 with a release of the SVG and the HTML file, uploaded."""
     tmp = tmp_path_factory.mktemp("released-svg")
     server = JobServer(
-        f"sqlite:///{tmp / 'js.sqlite'}", tmp, Settings(release_dir=str(tmp / "releases"))
+        f"sqlite:///{tmp / 'js.sqlite'}", tmp, MockJobServerApp(release_dir=str(tmp / "releases"))
     )
     world = build_world(server, tmp)
     try:

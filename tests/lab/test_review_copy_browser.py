@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_ext.jobserver.api import Settings
-
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer
+from ..jobserver.mocking import MockJobServerApp
 from ..jobserver.test_review import ask, finished
 from .test_released_svg import SVG, TIMEOUT, ran, settle
 
@@ -26,7 +25,7 @@ TABLE = b"region,count\nnorth,35\n<b>south</b>,40\n"
 def under_review(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("review-copy")
     server = JobServer(
-        f"sqlite:///{tmp / 'js.sqlite'}", tmp, Settings(release_dir=str(tmp / "releases"))
+        f"sqlite:///{tmp / 'js.sqlite'}", tmp, MockJobServerApp(release_dir=str(tmp / "releases"))
     )
     world = build_world(server, tmp)
     try:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from jupyter_ext import schema
-from jupyter_ext.jobserver.api import Settings
 from jupyter_ext.runner.datasets import Registry, build_manifest, table_summary
 
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer, make_repo
+from ..jobserver.mocking import MockJobServerApp
 from ..jobserver.test_jobserver_cli import environment, jupyter_ext
 from .test_local_runner import RunnerThread, wait_for
 
@@ -134,7 +134,7 @@ def site(tmp_path):
         JobServer(
             f"sqlite:///{tmp_path / 'js.sqlite'}",
             tmp_path,
-            Settings(release_dir=str(tmp_path / "releases")),
+            MockJobServerApp(release_dir=str(tmp_path / "releases")),
         ),
         tmp_path,
     )

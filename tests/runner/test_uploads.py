@@ -17,12 +17,12 @@ from pathlib import Path
 import httpx
 
 from jupyter_ext import schema
-from jupyter_ext.jobserver.api import Settings
 from jupyter_ext.runner.api import JobServerAPI
 from jupyter_ext.runner.uploads import Uploader
 
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer
+from ..jobserver.mocking import MockJobServerApp
 from ..jobserver.test_release_upload_resume import CONTENT, published_file
 from .test_local_runner import RunnerThread, wait_for
 
@@ -30,7 +30,7 @@ TABLE, PLOT = "output/table_by_region.csv", "output/plot_rates.svg"
 
 
 def world_at(tmp_path):
-    settings = Settings(release_dir=str(tmp_path / "releases"))
+    settings = MockJobServerApp(release_dir=str(tmp_path / "releases"))
     return build_world(
         JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path, settings), tmp_path
     )

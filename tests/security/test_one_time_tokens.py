@@ -14,17 +14,19 @@ import time
 import pytest
 
 from jupyter_ext.jobserver import orm
-from jupyter_ext.jobserver.api import Settings
 
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer
+from ..jobserver.mocking import MockJobServerApp
 
 GIVEN = "ghp_given_for_this_request_only_000000"
 SAVED, NEWER = "ghp_saved_in_settings_1111111111111111", "ghp_saved_again_22222222222222222222"
 
 
 def make_world(tmp_path, **settings):
-    server = JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path, Settings(**settings))
+    server = JobServer(
+        f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path, MockJobServerApp(**settings)
+    )
     return build_world(server, tmp_path)
 
 
@@ -152,7 +154,12 @@ def test_a_given_token_is_deleted_when_the_sweeper_fails_an_expired_lease(tmp_pa
     """The server's own sweeper finds the lease expired: failed, the token goes with it;
     queued again, the token stays for the job's next run."""
     lease = dt.timedelta(seconds=0.5)
-    world = make_world(tmp_path, lease=lease, sweep_every=0.1, requeue_expired=requeue)
+    world = make_world(
+        tmp_path,
+        lease_seconds=lease.total_seconds(),
+        sweep_every=0.1,
+        requeue_expired_leases=requeue,
+    )
     try:
         request = submit(world, ["generate_dataset"])
         (leased,) = poll(world)  # and then the runner says nothing more

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import socket
 import threading
+from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import httpx
 import pytest
 
-from jupyter_ext.jobserver.api import Settings
-from jupyter_ext.jobserver.body_limits import BodyLimits, kind_of
+from jupyter_ext.jobserver.body_limits import kind_of
 
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer
+from ..jobserver.mocking import MockJobServerApp
 
 KIB = 1024
-LIMITS = BodyLimits(json=64 * KIB, runner_report=256 * KIB, upload=1024 * KIB)
+LIMITS = SimpleNamespace(json=64 * KIB, runner_report=256 * KIB, upload=1024 * KIB)
+TRAITS = {  # the job server's traits of those limits
+    "max_json_body": LIMITS.json,
+    "max_runner_report_body": LIMITS.runner_report,
+    "max_upload_body": LIMITS.upload,
+}
 FILE = "01" + "A" * 24  # a release file id: none exists, and no one is asked
 ROUTES = {  # (method, path under /api/v1/ or the pages) -> the kind of limit it has
     ("POST", "job-requests"): "json",
@@ -43,7 +49,7 @@ ROUTES = {  # (method, path under /api/v1/ or the pages) -> the kind of limit it
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("limits")
-    server = JobServer(f"sqlite:///{tmp / 'js.sqlite'}", tmp, Settings(body_limits=LIMITS))
+    server = JobServer(f"sqlite:///{tmp / 'js.sqlite'}", tmp, MockJobServerApp(**TRAITS))
     yield build_world(server, tmp)
     server.close()
 
@@ -111,7 +117,7 @@ def test_an_upload_over_its_limit_is_cut_while_it_streams(tmp_path):
     runner's chunked PUT is refused at the limit, and nothing is kept."""
     from ..jobserver.test_release_upload_resume import published_file
 
-    settings = Settings(body_limits=LIMITS, release_dir=str(tmp_path / "releases"))
+    settings = MockJobServerApp(**TRAITS, release_dir=str(tmp_path / "releases"))
     server = build_world(
         JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path, settings), tmp_path
     )
@@ -211,7 +217,8 @@ def test_the_limits_are_traits_of_the_job_server(tmp_path):
     from traitlets.config import Config
 
     from jupyter_ext.jobserver.app import JobServerApp
-    from jupyter_ext.jobserver.db import make_engine, upgrade_db
+    from jupyter_ext.jobserver.body_limits import LimitBodies
+    from jupyter_ext.jobserver.db import upgrade_db
 
     url = f"sqlite:///{tmp_path / 'js.sqlite'}"
     upgrade_db(url)
@@ -220,11 +227,19 @@ def test_the_limits_are_traits_of_the_job_server(tmp_path):
     config.JobServerApp.max_json_body = 2048
     config.JobServerApp.max_runner_report_body = 4096
     config.JobServerApp.max_upload_body = 8192
-    engine = make_engine(url)
+    server = JobServerApp(config=config, db_url=url)
+    server.init_db()
     try:
-        app = JobServerApp(config=config).make_app(engine)
+        server.init_vault()
+        server.init_repos()
+        server.init_hub_auth()
+        server.init_app()
     finally:
-        engine.dispose()
-    assert app.state.settings.body_limits == BodyLimits(2048, 4096, 8192)
+        server.engine.dispose()
+    settings = server.fastapi_app.state.settings
+    limits = (settings.max_json_body, settings.max_runner_report_body, settings.max_upload_body)
+    assert limits == (2048, 4096, 8192)
+    (middleware,) = [m for m in server.fastapi_app.user_middleware if m.cls is LimitBodies]
+    assert middleware.kwargs["limits"] is settings
     with pytest.raises(TraitError, match="max_json_body must be at least 1 byte"):
         JobServerApp(max_json_body=0)

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from jupyter_ext.jobserver import orm
-from jupyter_ext.jobserver.api import Settings
 
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer
+from ..jobserver.mocking import MockJobServerApp
 
 SECRET_NAME = "output/patients_with_rare_condition_in_town_x.csv"
 SECRET_SHA = hashlib.sha256(b"the rows themselves").hexdigest()
@@ -50,7 +50,7 @@ DOES_NOT = ["collab", "coord", "investigator", "tech"]  # may see the project, n
 @pytest.fixture(params=["full", "status"])
 def world(request, tmp_path):
     """The usual world, its backend's log policy `full` or `status`, and a finished job."""
-    settings = Settings(release_dir=str(tmp_path / "releases"))
+    settings = MockJobServerApp(release_dir=str(tmp_path / "releases"))
     server = JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path, settings)
     built = build_world(server, tmp_path)
     with built.factory() as session:
