@@ -20,7 +20,7 @@ from . import orm
 from .audit import record
 from .callers import Caller
 from .errors import ProblemError
-from .permissions import Permission
+from .permissions import PROJECT_SCOPED, Permission
 from .security import token_hash
 
 BEARER = {"WWW-Authenticate": "Bearer"}
@@ -143,7 +143,7 @@ def current_backend(request: Request, session: SessionDep) -> orm.Backend:
 BackendDep = Annotated[orm.Backend, Depends(current_backend)]
 
 
-SCOPES = ("global", "project", "owner")
+SCOPES = ("global", "project", "owner", "self")
 
 
 def requires(permission: Permission, scope: str = "global") -> Any:
@@ -153,7 +153,8 @@ def requires(permission: Permission, scope: str = "global") -> Any:
     OpenAPI entry, which the permission walk reads) and the enforcement: a "global" or
     "owner" permission is checked at once; a "project" one when the route names the project
     (`caller.require(permission, project)`), and any other permission checked through this
-    caller is refused. "owner" routes check, on top, that the caller made the thing.
+    caller is refused. "owner" routes check, on top, that the caller made the thing. A "self"
+    permission is asked by the domain unless the user the route names is the caller.
     """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}, not {scope!r}")
@@ -163,7 +164,9 @@ def requires(permission: Permission, scope: str = "global") -> Any:
         key = (request.method, getattr(route, "path", request.url.path))
         caller.declared = permission
         caller.enforced = request.app.state.enforced.setdefault(key, set())
-        if scope != "project":
+        # an "owner" route's project-scoped permission is asked in the thing's project
+        owned = scope == "owner" and permission in PROJECT_SCOPED
+        if scope not in ("project", "self") and not owned:
             caller.require(permission)
         return caller
 
@@ -193,7 +196,12 @@ def declared_permission(route: Any) -> dict[str, str] | None:
 def declare_permissions(app: Any) -> None:
     """Every API route's OpenAPI entry names what its dependencies enforce (see `requires`)."""
     app.state.enforced = {}
-    for route in app.routes:
+    pending = list(app.routes)
+    while pending:
+        route = pending.pop()
+        if (included := getattr(route, "original_router", None)) is not None:
+            pending.extend(included.routes)  # FastAPI keeps an included router whole
+            continue
         if getattr(route, "dependant", None) is None:
             continue
         if (declared := declared_permission(route)) is not None:
