@@ -95,7 +95,7 @@ class RunnerApp(JupyterExtBase):
         "", help="File holding the backend's runner token (never give it on the command line)."
     ).tag(config=True)
     executor = EntryPointType(
-        default_value="jupyter_ext.runner.executors.local.LocalExecutor",
+        default_value="local",
         klass=EXECUTOR_BASE,
         entry_point_group=GROUP,
         help="""How jobs run: the short name of an installed executor (local, docker, slurm

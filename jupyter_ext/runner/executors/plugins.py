@@ -10,10 +10,11 @@ that a runner does not need JupyterHub installed.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from importlib.metadata import EntryPoint, entry_points
 
-from traitlets import Type
+from traitlets import TraitError, Type
 
 GROUP = "jupyter_ext.executors"
 
@@ -53,15 +54,27 @@ class EntryPointType(Type):
             f"  - {point.name}: {point.value.replace(':', '.')}"
             for point in entry_points(group=self.entry_point_group)
         ]
-        return "\n".join([self._original_help.rstrip(), "Currently installed:", *installed])
+        return "\n".join([self._original_help, "Currently installed:", *installed])
 
     @help.setter
     def help(self, value: str) -> None:
-        self._original_help = value
+        self._original_help = inspect.cleandoc(value)
+
+    def _resolve_string(self, string: str):
+        """A registered short name (in any case) first, else a dotted import string."""
+        points = {p.name.lower(): p for p in entry_points(group=self.entry_point_group)}
+        if point := points.get(string.lower()):
+            return point.load()
+        return super()._resolve_string(string)
 
     def validate(self, obj, value):
-        if isinstance(value, str):
-            points = {p.name.lower(): p for p in entry_points(group=self.entry_point_group)}
-            if point := points.get(value.lower()):
-                value = point.load()
-        return super().validate(obj, value)
+        try:
+            return super().validate(obj, value)
+        except TraitError:
+            if not isinstance(value, str) or "." in value:
+                raise
+        names = ", ".join(sorted(p.name for p in entry_points(group=self.entry_point_group)))
+        raise TraitError(
+            f"{self.name} = {value!r} is not installed (installed: {names}); give one of those, "
+            "a dotted import string or a class"
+        )
