@@ -10,7 +10,8 @@ server that is down delays mail; it never fails a job, a request or a release.
 
 A job request is noticed when it ends from the live events of its jobs, so every
 way a job ends (its runner's report, a cancel, an expired lease, a dependency
-that failed) is covered without each saying so.
+that failed) is covered without each saying so. What each says is written by
+`notification_texts.py`; where and how often they go is `Notifier`'s configuration.
 """
 
 from __future__ import annotations
@@ -36,9 +37,15 @@ from traitlets import Float, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from . import orm
+from .notification_texts import (
+    WHAT,
+    job_request_json,
+    job_request_text,
+    release_json,
+    release_text,
+)
 from .permissions import Permission, granted
 from .states import FINISHED_JOB_STATES
-from .views import job_request_state
 
 log = logging.getLogger("jupyter_ext.jobserver")
 SIGNATURE_HEADER = "X-Jupyter-Ext-Signature"
@@ -56,6 +63,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "release.withdrawn": ("checkers",),
     "release.updated": ("checkers",),  # the author replaced a file: a new version to review
 }
+assert set(WHAT) == {e for e in RULES if e.startswith("release.")}  # a text for each
 STAFF = {"checkers": Permission.RELEASE_REVIEW, "publishers": Permission.RELEASE_PUBLISH}
 CLAIM = dt.timedelta(minutes=1)  # a row being delivered is left alone by other senders
 BATCH = 50
@@ -177,8 +185,8 @@ class Notifier(LoggingConfigurable):
             "job_request.finished",
             request_id,
             request.workspace,
-            _job_request_text(request, self.public_url),
-            _job_request_json(request),
+            job_request_text(request, self.public_url),
+            job_request_json(request),
             job_request=request,
         )
 
@@ -191,8 +199,8 @@ class Notifier(LoggingConfigurable):
             event,
             release.id,
             release.workspace,
-            _release_text(release, event, self.public_url),
-            _release_json(release, event),
+            release_text(release, event, self.public_url),
+            release_json(release, event),
             author=release.created_by,
         )
 
@@ -367,71 +375,3 @@ def _holders(session: Session, permission: Permission, project_id: int) -> list[
     )
     users = session.scalars(select(orm.User).where(orm.User.email != "")).all()
     return [u for u in users if granted(u.roles, permission, members.get(u.id, ()))]
-
-
-def _link(public_url: str, path: str) -> str:
-    return f"{public_url.rstrip('/')}/api/v1/{path}" if public_url else f"/api/v1/{path}"
-
-
-def _job_request_text(request: orm.JobRequest, public_url: str) -> tuple[str, str]:
-    state = job_request_state(request.jobs)
-    lines = [
-        f"Your job request {request.id} in the workspace {request.workspace.name} on "
-        f"{request.backend.slug} has ended: {state}.",
-        "",
-        *(
-            f"  {j.action}: {j.state}" + (f" ({j.status_message})" if j.status_message else "")
-            for j in request.jobs
-        ),
-        "",
-        f"Details: {_link(public_url, f'job-requests/{request.id}')}",
-    ]
-    subject = f"[jupyter-ext] {request.workspace.name}: job request {state}"
-    return subject, "\n".join(lines) + "\n"
-
-
-def _job_request_json(request: orm.JobRequest) -> dict[str, Any]:
-    return {
-        "job_request": request.id,
-        "workspace": request.workspace.name,
-        "backend": request.backend.slug,
-        "state": job_request_state(request.jobs),
-        "jobs": {j.identifier: j.state for j in request.jobs},
-    }
-
-
-WHAT = {
-    "release.requested": "was requested by {author}: it waits for output checkers",
-    "release.reviewed": "has been reviewed: every file has its decision",
-    "release.released": "has been published: its approved files are released",
-    "release.rejected": "was rejected",
-    "release.withdrawn": "was withdrawn by {author}",
-    "release.updated": "has a new version of a file from {author}: it waits for review",
-}
-assert set(WHAT) == {e for e in RULES if e.startswith("release.")}
-
-
-def _release_text(release: orm.Release, event: str, public_url: str) -> tuple[str, str]:
-    what = WHAT[event].format(author=release.created_by.username)
-    files = [f"  {f.path}" for f in release.files]
-    body = "\n".join(
-        [
-            f"The release {release.id} of the workspace {release.workspace.name} "
-            f"({len(release.files)} file{'s' if len(release.files) != 1 else ''}) {what}.",
-            "",
-            *files,
-            "",
-            f"Details: {_link(public_url, f'releases/{release.id}')}",
-        ]
-    )
-    subject = f"[jupyter-ext] {release.workspace.name}: release {event.split('.')[1]}"
-    return subject, body + "\n"
-
-
-def _release_json(release: orm.Release, event: str) -> dict[str, Any]:
-    return {
-        "release": release.id,
-        "workspace": release.workspace.name,
-        "backend": release.backend.slug,
-        "state": release.state,
-    }
