@@ -4,6 +4,11 @@ On its own: `jupyter ext jobserver --ip 127.0.0.1 --port 8100 --db-url URL`.
 As a JupyterHub managed service it reads the hub's JUPYTERHUB_SERVICE_* environment.
 The database is never changed behind the admin's back: `--upgrade-db` applies
 migrations; starting on an old schema without it stops with a message.
+
+Every option is declared once, as a trait with its help: the server's own here (routes
+read them as `request.app.state.settings`), those of its parts on the configurables it
+builds with `parent=self` (`Notifier`, `EventBus`, `GitHub`). `initialize()` builds the
+server in `init_*` steps, as JupyterHub does; `run()` serves it.
 """
 
 from __future__ import annotations
@@ -25,8 +30,15 @@ DEFAULT_DB = "sqlite:///jupyter_ext_jobserver.sqlite"
 # options that moved from JobServerApp to the configurable that uses them: old name -> class
 MOVED = {
     name: "Notifier"
-    for name in ("smtp_host", "smtp_port", "mail_from", "webhook_url", "webhook_secret")
-} | {"public_url": "Notifier"}
+    for name in (
+        "smtp_host",
+        "smtp_port",
+        "mail_from",
+        "webhook_url",
+        "webhook_secret",
+        "public_url",
+    )
+}
 
 
 class JobServerApp(JupyterExtBase):
