@@ -13,12 +13,13 @@ import json
 import os
 from pathlib import Path
 
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from .. import schema
 from ..client import AsyncClient
 from ..client.errors import ClientError, JobServerError, JobServerUnreachable
+from .handlers import Base
 
 MAX_PATHS = 1000  # as many files as a release may hold
 
@@ -39,11 +40,9 @@ def workspace_file(root: Path, path: str) -> Path:
     return real
 
 
-class CheckHandler(APIHandler):
-    def initialize(self, settings) -> None:
-        self.ext = settings
-
+class CheckHandler(Base):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.get_json_body() or {}
         paths, job, backend = body.get("paths"), body.get("job"), body.get("backend")

@@ -7,6 +7,10 @@
 - `api/...`: the job server's API, with the user's token added here (event streams too);
 - `files/<id>`: a released file, served as the job server serves it (no script runs);
 - `check`: a backend's pre-release rules over files (`check.py`).
+
+Each is an `ExtensionHandlerMixin` of `JupyterExtServer` (`self.ext`, its settings): every
+verb requires a signed-in user (`@web.authenticated`) allowed to use `jupyter_ext`
+(`@authorized`). The job server is spoken to with the client's HTTP base.
 """
 
 from __future__ import annotations
@@ -17,15 +21,19 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
-from jupyter_server.utils import url_path_join
+from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from ..client.base import api_root, async_client, checked
+from ..client.errors import JobServerError
 from ..pipeline import check_pipeline
 from ..pipeline.yaml_loader import MAX_CHARACTERS
-from .check import CheckHandler
 from .checkout import checkout_state
+
+AUTH_RESOURCE = "jupyter_ext"  # what a Jupyter authorizer is asked to allow
 
 PASSED_REQUEST_HEADERS = ("Content-Type", "Accept", "Last-Event-ID", "Idempotency-Key")
 PASSED_RESPONSE_HEADERS = (
@@ -51,28 +59,32 @@ def upstream_query(query: str) -> str:
     return urlencode([(k, v) for k, v in pairs if k not in OWN_ARGUMENTS])
 
 
-class Base(APIHandler):
-    def initialize(self, settings) -> None:
-        self.ext = settings
+class Base(ExtensionHandlerMixin, APIHandler):
+    """A handler of the extension: `self.ext` is the `JupyterExtServer` with its settings."""
 
-    def jobserver(self, **kwargs) -> httpx.AsyncClient:
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def ext(self):
+        return self.extensionapp
+
+    def jobserver(self, **options) -> httpx.AsyncClient:
+        """A connection to the job server's API as this server's user (the token stays here)."""
         if not self.ext.jobserver_url:
             raise web.HTTPError(503, "no job server is configured: set JUPYTER_EXT_JOBSERVER_URL")
-        headers = {"Authorization": f"Bearer {self.ext.token}"} if self.ext.token else {}
-        return httpx.AsyncClient(headers=headers, timeout=kwargs.pop("timeout", 30.0), **kwargs)
+        return async_client(
+            self.ext.jobserver_url, self.ext.token or None, agent="jupyter-ext-server", **options
+        )
 
     async def jobserver_json(self, path: str, **params) -> tuple[dict | None, str | None]:
         """(answer, None) or (None, the job server's sentence of why not)."""
         try:
             async with self.jobserver() as http:
-                response = await http.get(self.ext.api_url + path, params=params)
+                response = checked(await http.get(path, params=params))
         except (httpx.HTTPError, web.HTTPError) as exc:
             return None, f"the job server cannot be reached: {getattr(exc, 'log_message', exc)}"
-        if response.status_code != 200:
-            try:
-                return None, response.json().get("detail", response.text)
-            except ValueError:
-                return None, response.text
+        except JobServerError as exc:
+            return None, exc.detail
         return response.json(), None
 
     def write_json(self, data: dict) -> None:
@@ -82,6 +94,7 @@ class Base(APIHandler):
 
 class WorkspaceHandler(Base):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         record, problem = await self.jobserver_json(f"workspaces/{self.ext.workspace}")
         branch = record["branch"] if record else None
@@ -98,6 +111,7 @@ class WorkspaceHandler(Base):
 
 class ActionsHandler(Base):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         path = Path(self.ext.root_dir) / "project.yaml"
         try:
@@ -166,7 +180,7 @@ class ProxyHandler(Base):
     async def _forward(self, path: str) -> None:
         if ".." in path.split("/") or path.startswith("runner"):
             raise web.HTTPError(404, "not a path of the job server's API")
-        url = self.ext.api_url.removesuffix("api/v1/") + self.prefix + path
+        url = api_root(self.ext.jobserver_url) + self.prefix + path
         if query := upstream_query(self.request.query):
             url += "?" + query
         headers = {
@@ -197,22 +211,27 @@ class ProxyHandler(Base):
         self.finish()
 
     @web.authenticated
+    @authorized
     async def get(self, path: str) -> None:
         await self.forward(path)
 
     @web.authenticated
+    @authorized
     async def post(self, path: str) -> None:
         await self.forward(path)
 
     @web.authenticated
+    @authorized
     async def put(self, path: str) -> None:
         await self.forward(path)
 
     @web.authenticated
+    @authorized
     async def patch(self, path: str) -> None:
         await self.forward(path)
 
     @web.authenticated
+    @authorized
     async def delete(self, path: str) -> None:
         await self.forward(path)
 
@@ -221,18 +240,3 @@ class FileHandler(ProxyHandler):
     """A released file by its id, as the job server serves it (no script can run in it)."""
 
     prefix = "api/v2/releases/file/"
-
-
-def setup_handlers(web_app, settings) -> None:
-    base = url_path_join(web_app.settings["base_url"], "jupyter-ext")
-    args = {"settings": settings}
-    web_app.add_handlers(
-        ".*$",
-        [
-            (url_path_join(base, "workspace"), WorkspaceHandler, args),
-            (url_path_join(base, "actions"), ActionsHandler, args),
-            (url_path_join(base, "check"), CheckHandler, args),
-            (url_path_join(base, "api", "(.*)"), ProxyHandler, args),
-            (url_path_join(base, "files", "([0-9A-Za-z]+)"), FileHandler, args),
-        ],
-    )
