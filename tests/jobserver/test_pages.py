@@ -159,7 +159,7 @@ def test_every_page_with_every_role(released):
 
 
 def test_names_the_pages_use_cannot_name_an_organisation_or_a_workspace(world):
-    from jupyter_ext.jobserver.routes._common import RESERVED_ORG_NAMES, RESERVED_WORKSPACE_NAMES
+    from jupyter_ext.jobserver.services.lookup import RESERVED_ORG_NAMES, RESERVED_WORKSPACE_NAMES
 
     fixed = {path.split("/")[1] for path in PAGES if not path.startswith("/{")} - {""}
     assert fixed <= RESERVED_ORG_NAMES, "a page's first segment is not reserved"

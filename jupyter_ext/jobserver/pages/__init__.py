@@ -118,6 +118,14 @@ def load_pages() -> None:
     first segments register before `/{org}/...`, which match anything: `views` last, by name,
     so that sorting the imports can never put it first. Anything that needs the pages (a
     test that lists them) calls this, never imports a page module first."""
-    from . import admin, datasets, provenance, reviewing, work  # noqa: F401
+    from . import (  # noqa: F401
+        admin_orgs,
+        admin_people,
+        applications,
+        datasets,
+        provenance,
+        reviewing,
+        work,
+    )
 
     importlib.import_module(f"{__name__}.views")

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from ...schema.states import FileState
 from .. import orm
-from ..deps import Caller
+from ..callers import Caller
 from ..permissions import Permission as P
-from ..routes.projects import visible_projects
+from ..services.projects import visible_projects
 from ..states import RELEASE_ACTS
 
 SHOWN = 50  # rows of each list; the oldest first
