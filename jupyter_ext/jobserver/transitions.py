@@ -8,11 +8,14 @@ what the thing can become, and nothing is written.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from ..schema.states import JobState
 from . import orm
 from .audit import record
 from .events import emit_job, emit_release
@@ -64,3 +67,29 @@ def move(
     )
     if emit and machine in EMITTERS:
         EMITTERS[machine](session, row)
+
+
+def lease_job(session: Session, job: orm.Job, runner: str, expires_at: dt.datetime) -> bool:
+    """The job machine's pending -> running, for the runner of the backend `runner`: one
+    conditional UPDATE (only while it is still pending), so two runners polling at once never
+    take the same job. Audited as job.start and emitted like `move`; False if it was not
+    pending any more (another runner took it, or it was cancelled)."""
+    now = orm.utcnow()
+    taken = session.execute(
+        update(orm.Job)
+        .where(orm.Job.id == job.id, orm.Job.state == JobState.PENDING)
+        .values(
+            state=JobState.RUNNING,
+            started_at=now,
+            lease_expires_at=expires_at,
+            runner=runner,
+            status_message=f"started on {runner}",
+        )
+    ).rowcount
+    if not taken:
+        return False
+    session.refresh(job)
+    before, after = {"state": JobState.PENDING.value}, {"state": JobState.RUNNING.value}
+    record(session, f"runner:{runner}", "job.start", job, before, after)
+    emit_job(session, job)
+    return True

@@ -132,6 +132,20 @@ def job(row: orm.Job, request: orm.JobRequest | None = None) -> schema.Job:
     )
 
 
+def log_line(row: orm.LogLine) -> schema.LogLine:
+    return schema.LogLine(seq=row.seq, text=row.text, at=row.at)
+
+
+def output(row: orm.JobOutput) -> schema.Output:
+    return schema.Output(
+        path=row.path,
+        size=row.size,
+        sha256=row.sha256,
+        privacy_level=row.privacy_level,
+        check=row.check,
+    )
+
+
 def job_request_state(jobs: list[orm.Job]) -> str:
     """A request is as far as its least finished job, and failed if any job failed."""
     states = {j.state for j in jobs}

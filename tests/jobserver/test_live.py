@@ -101,7 +101,7 @@ def test_unfinished_lease_fails_or_requeues_when_its_runner_vanishes(world):
     import datetime as dt
 
     from jupyter_ext.jobserver import orm
-    from jupyter_ext.jobserver.api import Settings, expire_leases
+    from jupyter_ext.jobserver.services.leasing import expire_leases
 
     runner = world.client(token=world.runner_token)
     submit(world)
@@ -110,7 +110,7 @@ def test_unfinished_lease_fails_or_requeues_when_its_runner_vanishes(world):
         job = session.query(orm.Job).filter_by(identifier=lease["identifier"]).one()
         job.lease_expires_at = orm.utcnow() - dt.timedelta(seconds=1)
         session.commit()
-    assert expire_leases(world.factory, Settings(requeue_expired=True)) == 1
+    assert expire_leases(world.factory, requeue=True) == 1
     job = world.client("dev").get(f"jobs/{lease['identifier']}").json()
     assert job["state"] == "pending" and "queued again" in job["status_message"]
     (again,) = runner.post("runner/poll", json={"wait": 0}).json()
@@ -119,7 +119,7 @@ def test_unfinished_lease_fails_or_requeues_when_its_runner_vanishes(world):
         job = session.query(orm.Job).filter_by(identifier=lease["identifier"]).one()
         job.lease_expires_at = orm.utcnow() - dt.timedelta(seconds=1)
         session.commit()
-    assert expire_leases(world.factory, Settings()) == 1
+    assert expire_leases(world.factory, requeue=False) == 1
     job = world.client("dev").get(f"jobs/{lease['identifier']}").json()
     assert job["state"] == "failed" and "runner stopped reporting" in job["status_message"]
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from jupyter_ext.jobserver import orm
 from jupyter_ext.jobserver.names import SLUG_RULE, is_slug
-from jupyter_ext.jobserver.routes.job_requests import job_identifier
+from jupyter_ext.jobserver.services.job_requests import job_identifier
 from tests.jobserver.conftest import db_url, server, world  # noqa: F401
 from tests.jobserver.test_jobserver_cli import jupyter_ext, ok, upgraded, workdir  # noqa: F401
 

@@ -126,6 +126,8 @@ def load_pages() -> None:
         provenance,
         reviewing,
         work,
+        work_jobs,
+        work_workspaces,
     )
 
     importlib.import_module(f"{__name__}.views")

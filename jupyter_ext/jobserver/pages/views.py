@@ -1,4 +1,5 @@
-"""The pages themselves: each asks the API's route functions and renders their answer."""
+"""The pages themselves: each asks the domain functions the API asks (`services/`) and renders
+their answer, shaped as the API shapes it (`jobserver/views.py`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import orm, review_copies
+from .. import orm, release_views, review_copies, views
 from ..audit import record
 from ..deps import SessionDep
 from ..errors import ProblemError
 from ..permissions import Permission as P
 from ..release_store import stored_path
-from ..routes import job_requests, orgs, projects, releases, reviews, workspaces
+from ..services import job_requests, orgs, projects, releases, reviews, workspaces
 from . import page, waiting
 from .auth import page_caller
 from .datasets import project_datasets
@@ -30,37 +31,24 @@ TEXTS = {".txt", ".md", ".log", ".json", ".html"}
 
 def _workspace(caller, session: Session, org: str, project: str, workspace: str):
     """The workspace the address names, if the caller may see it and the address is its own."""
-    row = workspaces.viewable_workspace(caller, session, workspace)
+    row = workspaces.viewable_workspace(session, caller, workspace)
     if row.project.slug != project or row.project.org.slug != org:
         raise ProblemError(404, f"there is no workspace {org}/{project}/{workspace}")
     return row
 
 
-def _recent(caller, request: Request, session: Session, limit: int = 5, **where):
-    return job_requests.list_job_requests(
-        request,
-        caller,
-        session,
-        workspace=where.get("workspace"),
-        project=None,
-        backend=None,
-        user=where.get("user"),
-        limit=limit,
-        cursor=None,
-    ).items
+def _recent(caller, session: Session, limit: int = 5, **where):
+    """The newest job requests the caller may see (of a workspace, or by a user)."""
+    rows = job_requests.list_job_requests(
+        session, caller, workspace=where.get("workspace"), user=where.get("user"), limit=limit
+    )
+    return [views.job_request(r) for r in rows]
 
 
 @page("/", P.SIGNED_IN)
 def home(request: Request, session: SessionDep):
     caller = page_caller(request, session)
-    mine = workspaces.list_workspaces(
-        request, caller, session, project=None, archived=False, limit=100, cursor=None
-    ).items
-    rows = session.scalars(
-        select(orm.Workspace)
-        .where(orm.Workspace.name.in_([w.name for w in mine]))
-        .order_by(orm.Workspace.name)
-    ).all()
+    rows = workspaces.list_workspaces(session, caller, archived=False, limit=100)
     visible = session.scalars(projects.visible_projects(caller).order_by(orm.Project.name))
     addable = [p for p in visible.all()[:50] if caller.can(P.WORKSPACE_MANAGE, p)]
     return render(
@@ -69,7 +57,7 @@ def home(request: Request, session: SessionDep):
         caller,
         workspaces=rows,
         addable=addable,
-        job_requests=_recent(caller, request, session, user=caller.name),
+        job_requests=_recent(caller, session, user=caller.name),
         reviewer=caller.can(P.RELEASE_REVIEW),
         to_review=waiting.to_review(session, caller),
         publisher=caller.can(P.RELEASE_PUBLISH),
@@ -81,8 +69,8 @@ def home(request: Request, session: SessionDep):
 @page("/job-requests/{job_request_id}", P.PROJECT_VIEW, "project")
 def job_request_page(job_request_id: str, request: Request, session: SessionDep):
     caller = page_caller(request, session)
-    found = job_requests.get_job_request(job_request_id, caller, session)
-    row = session.get(orm.JobRequest, job_request_id)
+    row = job_requests.viewable_job_request(session, caller, job_request_id)
+    found = views.job_request(row, with_yaml=True)
     return render(
         request,
         "job_request.html",
@@ -96,21 +84,19 @@ def job_request_page(job_request_id: str, request: Request, session: SessionDep)
 @page("/{org}", P.SIGNED_IN)
 def org_page(org: str, request: Request, session: SessionDep):
     caller = page_caller(request, session)
-    row = orgs.get_org(org, caller, session)
-    found = projects.list_projects(request, caller, session, org=org, limit=100, cursor=None)
-    return render(request, "org.html", caller, org=row, projects=found.items)
+    row = views.org(orgs.get_org(session, org))
+    found = projects.list_projects(session, caller, org, limit=100)
+    return render(request, "org.html", caller, org=row, projects=[views.project(p) for p in found])
 
 
 @page("/{org}/{project}", P.PROJECT_VIEW, "project")
 def project_page(org: str, project: str, request: Request, session: SessionDep):
     caller = page_caller(request, session)
-    row = projects.viewable_project(caller, session, project)
-    if row.org.slug != org:
-        raise ProblemError(404, f"there is no project {org}/{project}")
+    row = projects.viewable_project(session, caller, org, project)
     spaces = session.scalars(
         select(orm.Workspace).where(orm.Workspace.project_id == row.id).order_by(orm.Workspace.name)
     ).all()
-    members = projects.list_members(project, caller, session)
+    members = [views.member(m) for m in projects.list_members(session, caller, row)]
     return render(
         request,
         "project.html",
@@ -126,7 +112,7 @@ def project_page(org: str, project: str, request: Request, session: SessionDep):
 def workspace_page(org: str, project: str, workspace: str, request: Request, session: SessionDep):
     caller = page_caller(request, session)
     row = _workspace(caller, session, org, project, workspace)
-    recent = _recent(caller, request, session, limit=20, workspace=workspace)
+    recent = _recent(caller, session, limit=20, workspace=workspace)
     return render(request, "workspace.html", caller, workspace=row, job_requests=recent)
 
 
@@ -134,10 +120,12 @@ def workspace_page(org: str, project: str, workspace: str, request: Request, ses
 def releases_page(org: str, project: str, workspace: str, request: Request, session: SessionDep):
     caller = page_caller(request, session)
     row = _workspace(caller, session, org, project, workspace)
-    found = releases.list_releases(
-        request, caller, session, workspace=workspace, state=None, limit=100, cursor=None
-    )
-    return render(request, "releases.html", caller, workspace=row, releases=found.items)
+    found = releases.list_releases(session, caller, workspace=workspace, limit=100)[:100]
+    required = request.app.state.settings.required_approvals
+    shown = [
+        release_views.release(caller, r, required) for r in found if releases.can_see(caller, r)
+    ]
+    return render(request, "releases.html", caller, workspace=row, releases=shown)
 
 
 # a released one; one under review asks OUTPUTS_VIEW_UNRELEASED, as the API does
@@ -147,7 +135,8 @@ def release_page(
 ):
     caller = page_caller(request, session)
     row = _workspace(caller, session, org, project, workspace)
-    release = releases.get_release(release_id, request, caller, session)
+    got = releases.get_release(session, caller, release_id)
+    release = release_views.release(caller, got, request.app.state.settings.required_approvals)
     if release.workspace != row.name:
         raise ProblemError(404, f"the workspace {workspace} has no release {release_id}")
     author = release.created_by == caller.name
@@ -199,7 +188,7 @@ def released_file_page(
         raw = f"api/v2/releases/file/{found.id}"
     else:  # under review: only its checkers, never its author (the route says why)
         releases.release_row(caller, session, release_id)
-        stored = reviews.open_review_copy(request, caller, session, found, "page")
+        stored = reviews.open_review_copy(session, caller, found, settings.release_dir, "page")
         raw = f"api/v1/releases/{release_id}/files/{found.id}/review-copy"
     suffix = PurePosixPath(found.path).suffix.lower()
     table = text = None

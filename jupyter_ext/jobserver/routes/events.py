@@ -20,72 +20,32 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 from sse_starlette.sse import EventSourceResponse
 
 from .. import orm
-from ..deps import Caller, CallerDep, SessionDep, permission, resolve_caller
+from ..callers import Caller
+from ..deps import SessionDep, requires, resolve_caller
 from ..errors import ProblemError
 from ..pagination import INT64_MAX
 from ..permissions import Permission as P
-from ._common import backend_named, workspace_named
-from .projects import visible_projects
+from ..services.event_stream import KINDS, REPLAY_PAGE, EventFilter, projects_seen_by, replay
+from ..services.event_stream import event_filter as filter_for
 
 router = APIRouter(tags=["events"])
-REPLAY_PAGE = 2_000
 REMEMBERED = 20_000  # ids of sent events kept to skip repeats
-KINDS = ("job", "job_request", "log", "release")
 RECHECK = 60.0  # seconds between looks at a stream's credentials when nothing changed here
 OPENED = {"comment": "open"}
 ENDED = "your access changed: reconnect (and sign in again if refused)"
 log = logging.getLogger("jupyter_ext.jobserver")
 
 
-@dataclass(frozen=True)
-class EventFilter:
-    projects: frozenset[int] | None  # None: every project
-    workspace_id: int | None
-    backend_id: int | None
-    job_request: str | None
-    kinds: frozenset[str]
-
-    def matches(self, event: orm.Event) -> bool:
-        return (
-            event.kind in self.kinds
-            and (self.projects is None or event.project_id in self.projects)
-            and (self.workspace_id is None or event.workspace_id == self.workspace_id)
-            and (self.backend_id is None or event.backend_id == self.backend_id)
-            and (self.job_request is None or event.job_request_id == self.job_request)
-        )
-
-    def query(self, after: int):
-        query = select(orm.Event).where(orm.Event.id > after, orm.Event.kind.in_(self.kinds))
-        if self.projects is not None:
-            query = query.where(orm.Event.project_id.in_(self.projects))
-        for column, value in (
-            (orm.Event.workspace_id, self.workspace_id),
-            (orm.Event.backend_id, self.backend_id),
-            (orm.Event.job_request_id, self.job_request),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        return query.order_by(orm.Event.id).limit(REPLAY_PAGE)
-
-
-def projects_seen_by(caller: Caller, session) -> frozenset[int] | None:
-    """The ids of the projects whose events the caller may see (None: every project)."""
-    if caller.can(P.PROJECT_VIEW):
-        return None
-    return frozenset(session.scalars(visible_projects(caller).with_only_columns(orm.Project.id)))
-
-
 def event_filter(
-    caller: CallerDep,
+    caller: Annotated[Caller, requires(P.SIGNED_IN)],
     session: SessionDep,
     workspace: str | None = None,
     backend: str | None = None,
@@ -93,12 +53,8 @@ def event_filter(
     kind: list[str] = Query(list(KINDS), description="job, job_request, log, release"),
 ) -> EventFilter:
     """What the caller may see and asked for (a sync dependency: it runs off the event loop)."""
-    wanted = EventFilter(
-        projects=projects_seen_by(caller, session),
-        workspace_id=workspace_named(session, workspace).id if workspace else None,
-        backend_id=backend_named(session, backend).id if backend else None,
-        job_request=job_request,
-        kinds=frozenset(kind),
+    wanted = filter_for(
+        session, caller, workspace=workspace, backend=backend, job_request=job_request, kinds=kind
     )
     session.close()  # a stream may last hours: it holds no database connection
     return wanted
@@ -134,7 +90,7 @@ class Access:
 
     def _projects_now(self, fresh: bool) -> frozenset[int] | None:
         with self.request.app.state.sessionmaker() as session:
-            return projects_seen_by(resolve_caller(self.request, session, fresh), session)
+            return projects_seen_by(session, resolve_caller(self.request, session, fresh))
 
 
 async def _generation(request: Request) -> int:
@@ -142,7 +98,7 @@ async def _generation(request: Request) -> int:
     return request.app.state.bus.access_generation
 
 
-@router.get("/events", response_class=EventSourceResponse, openapi_extra=permission(P.SIGNED_IN))
+@router.get("/events", response_class=EventSourceResponse)
 async def events(
     request: Request,
     generation: Annotated[int, Depends(_generation)],
@@ -155,9 +111,9 @@ async def events(
     access = Access(request, wanted, generation)
     subscription = bus.subscribe(access.matches)  # before the replay: nothing falls between
 
-    def replay(after: int) -> list[orm.Event]:
+    def missed(after: int) -> list[orm.Event]:
         with request.app.state.sessionmaker() as session:
-            return list(session.scalars(wanted.query(after)))
+            return replay(session, wanted, after)
 
     async def stream() -> AsyncIterator[dict]:
         sent: set[int] = set()
@@ -178,7 +134,7 @@ async def events(
             yield OPENED
             after = last_event_id
             while after is not None:  # page through what was missed
-                rows = await run_in_threadpool(replay, after)
+                rows = await run_in_threadpool(missed, after)
                 for row in rows:
                     if not await access.holds():
                         yield {"event": "reconnect", "data": ENDED}

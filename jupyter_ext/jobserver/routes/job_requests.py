@@ -1,256 +1,44 @@
-"""Job requests: validated against project.yaml at a commit, planned into jobs, cancelled."""
+"""Job requests: submitted, listed, read and cancelled (the rules: `services/job_requests.py`)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ... import schema
-from ...pipeline import (
-    NothingToDoError,
-    Pipeline,
-    Plan,
-    PlanningError,
-    ProjectValidationError,
-    check_pipeline,
-    plan_jobs,
-)
-from ...pipeline.datasets import DATASETS_FILE, load_dataset_uses
-from .. import github_tokens, orm, views
-from ..audit import record
-from ..dataset_access import NotAllowed, resolve
-from ..deps import Caller, CallerDep, SessionDep, permission
-from ..errors import ProblemError
-from ..events import emit, emit_job, wake_backend
+from .. import views
+from ..callers import Caller
+from ..deps import SessionDep, requires
 from ..pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, page
 from ..permissions import Permission as P
-from ..repos import FileMissing, RepositoryError
-from ..states import FINISHED_JOB_STATES
-from ._common import backend_named, project_named, workspace_named
-from .projects import visible_projects
-from .workspaces import branch_head, github_token, last_states, viewable_workspace
+from ..services import job_requests
 
 router = APIRouter(tags=["job requests"])
 
 
-def job_identifier(job_request_id: str, action: str) -> str:
-    """Short, stable and unique: from the request and the action, as the official runner does."""
-    digest = hashlib.sha1(f"{job_request_id}\n{action}".encode()).digest()
-    return base64.b32encode(digest[:10]).decode().lower()
-
-
-def _refuse_invalid_project(problems: list) -> ProblemError:
-    lines = "; ".join(p.format("project.yaml") for p in problems[:5])
-    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-    return ProblemError(
-        422,
-        f"project.yaml is not valid at this commit: {lines}{more}",
-        errors=[p.to_json() for p in problems],
-    )
-
-
-@dataclass
-class PlannedRequest:
-    """What a job request would create, before anything is written."""
-
-    workspace: orm.Workspace
-    backend: orm.Backend
-    sha: str
-    text: str  # project.yaml at `sha`
-    pipeline: Pipeline
-    plan: Plan  # the jobs in order with why each runs, and what is reused and why
-    token: str | None
-    datasets: dict[str, list[str]]  # per planned action: "name" or "name@version"
-
-
-def plan_job_request(
-    body: schema.JobRequestCreate, request: Request, caller: Caller, session: Session
-) -> PlannedRequest:
-    """Check a job request and plan its jobs, writing nothing: the submission and the run-jobs
-    page's plan shown before submitting are this one function."""
-    workspace = workspace_named(session, body.workspace)
-    caller.require(P.JOB_RUN, workspace.project)
-    if workspace.archived:
-        raise ProblemError(409, f"the workspace {workspace.name} is archived: unarchive it first")
-    backend = backend_named(session, body.backend)
-    if backend not in workspace.project.org.backends:
-        raise ProblemError(
-            422,
-            f"the organisation {workspace.project.org.slug} may not use the backend "
-            f"{backend.slug}: ask an administrator to allow it",
-        )
-    token = github_token(request, caller, body.github_token)
-    sha = body.sha or branch_head(request, workspace, token)
-    try:
-        text = request.app.state.repos.read(workspace.repo, sha, "project.yaml", token)
-    except RepositoryError as exc:
-        raise ProblemError(422, str(exc)) from None
-    pipeline, problems, _ = check_pipeline(text, "project.yaml")
-    if pipeline is None:
-        raise _refuse_invalid_project(problems)
-    states = {a: s for (_, a), s in last_states(session, workspace.id, backend.id).items()}
-    try:
-        plan = plan_jobs(
-            pipeline, body.actions, states, force_run_dependencies=body.force_run_dependencies
-        )
-    except NothingToDoError as exc:
-        raise ProblemError(409, f"nothing to do: {exc}") from None
-    except PlanningError as exc:
-        raise ProblemError(422, str(exc)) from None
-    if long := [job.action for job in plan.jobs if len(job.action) > 200]:
-        raise ProblemError(422, f"the action name {long[0][:40]}… is too long: keep names to 200")
-    datasets = _datasets_read(request, session, workspace, backend, sha, token, pipeline, plan)
-    return PlannedRequest(workspace, backend, sha, text, pipeline, plan, token, datasets)
-
-
-def _datasets_read(request, session, workspace, backend, sha, token, pipeline, plan):
-    """What each planned action reads, from datasets.yaml at the commit; refused, before
-    anything runs, if the project may not use one of them."""
-    try:
-        text = request.app.state.repos.read(workspace.repo, sha, DATASETS_FILE, token)
-    except FileMissing:
-        return {}
-    except RepositoryError as exc:
-        raise ProblemError(422, str(exc)) from None
-    try:
-        uses = load_dataset_uses(text, pipeline.actions)
-    except ProjectValidationError as exc:
-        lines = "; ".join(p.format(DATASETS_FILE) for p in exc.problems[:5])
-        raise ProblemError(
-            422,
-            f"{DATASETS_FILE} is not valid at this commit: {lines}",
-            errors=[p.to_json() for p in exc.problems],
-        ) from None
-    wanted = {job.action: [str(u) for u in uses.get(job.action, ())] for job in plan.jobs}
-    for action, names in wanted.items():
-        try:
-            resolve(session, workspace.project, backend, names)
-        except NotAllowed as exc:
-            message = f"the action {action} reads a dataset it may not: {exc}"
-            raise ProblemError(422, message) from None
-    return {action: names for action, names in wanted.items() if names}
-
-
-@router.post("/job-requests", status_code=201, openapi_extra=permission(P.JOB_RUN, "project"))
+@router.post("/job-requests", status_code=201)
 def create_job_request(
     body: schema.JobRequestCreate,
     request: Request,
     response: Response,
-    caller: CallerDep,
+    caller: Annotated[Caller, requires(P.JOB_RUN, "project")],
     session: SessionDep,
     idempotency_key: str | None = Header(None, max_length=200),
 ) -> schema.JobRequest:
-    workspace = workspace_named(session, body.workspace)
-    caller.require(P.JOB_RUN, workspace.project)
-    if idempotency_key:
-        earlier = session.scalar(
-            select(orm.JobRequest).where(
-                orm.JobRequest.created_by_id == caller.user.id,
-                orm.JobRequest.idempotency_key == idempotency_key,
-            )
-        )
-        if earlier is not None:
-            response.status_code = 200
-            return views.job_request(earlier)
-    checked = plan_job_request(body, request, caller, session)
-    workspace, backend, sha, text = checked.workspace, checked.backend, checked.sha, checked.text
-    pipeline, plan, vault = checked.pipeline, checked.plan, request.app.state.vault
-    job_request = orm.JobRequest(
-        workspace_id=workspace.id,
-        backend_id=backend.id,
-        sha=sha,
-        actions=body.actions,
-        force_run_dependencies=body.force_run_dependencies,
-        notify=body.notify,
-        project_yaml=text,
-        created_by_id=caller.user.id,
-        idempotency_key=idempotency_key,
-        # a token given for this request only; a saved one is read when a job is leased
-        github_token=vault.encrypt(body.github_token) if body.github_token else None,
+    state = request.app.state
+    row, created = job_requests.create_job_request(
+        session, caller, body, state.repos, state.vault, idempotency_key
     )
-    job_request.workspace, job_request.backend, job_request.created_by = (
-        workspace,
-        backend,
-        caller.user,
-    )
-    session.add(job_request)
-    session.flush()
-    identifiers = {job.action: job_identifier(job_request.id, job.action) for job in plan.jobs}
-    active = _active_jobs(session, workspace.id, backend.id)
-    for planned in plan.jobs:
-        action = pipeline.actions[planned.action]
-        session.add(
-            orm.Job(
-                identifier=identifiers[planned.action],
-                job_request_id=job_request.id,
-                workspace_id=workspace.id,
-                backend_id=backend.id,
-                created_by_id=caller.user.id,
-                action=planned.action,
-                run=action.run.raw,
-                needs=list(planned.needs),
-                wait_for=[identifiers.get(n) or active[n] for n in planned.wait_for],
-                outputs_spec=action.outputs.to_json(),
-                requires_db=planned.requires_db,
-                datasets=checked.datasets.get(planned.action, []),
-                status_message=f"waiting for a runner ({planned.reason})",
-            )
-        )
-    session.flush()
-    session.refresh(job_request, ["jobs"])
-    record(
-        session,
-        caller.name,
-        "job_request.create",
-        job_request,
-        after={"actions": body.actions, "jobs": list(identifiers.values())},
-    )
-    result = views.job_request(job_request)
-    emit(
-        session,
-        "job_request",
-        result.model_dump(mode="json", exclude={"jobs"}),
-        workspace=workspace,
-        backend=backend,
-        job_request_id=job_request.id,
-    )
-    for job in result.jobs:
-        emit(
-            session,
-            "job",
-            job.model_dump(mode="json"),
-            workspace=workspace,
-            backend=backend,
-            job_request_id=job_request.id,
-        )
-    wake_backend(session, backend.id)
-    session.commit()
-    return result
+    if not created:  # the same request again: the one made the first time
+        response.status_code = 200
+    return views.job_request(row)
 
 
-def _active_jobs(session: Session, workspace_id: int, backend_id: int) -> dict[str, str]:
-    """{action: identifier} of the pending and running jobs new jobs may wait for."""
-    rows = session.execute(
-        select(orm.Job.action, orm.Job.identifier)
-        .where(
-            orm.Job.workspace_id == workspace_id,
-            orm.Job.backend_id == backend_id,
-            orm.Job.state.in_(("pending", "running")),
-        )
-        .order_by(orm.Job.id)
-    )
-    return dict(rows.all())
-
-
-@router.get("/job-requests", openapi_extra=permission(P.SIGNED_IN))
+@router.get("/job-requests")
 def list_job_requests(
     request: Request,
-    caller: CallerDep,
+    caller: Annotated[Caller, requires(P.SIGNED_IN)],
     session: SessionDep,
     workspace: str | None = None,
     project: str | None = None,
@@ -259,83 +47,34 @@ def list_job_requests(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     cursor: str | None = None,
 ) -> schema.Page[schema.JobRequest]:
-    projects = visible_projects(caller).with_only_columns(orm.Project.id)
-    workspaces = select(orm.Workspace.id).where(orm.Workspace.project_id.in_(projects))
-    query = select(orm.JobRequest).where(orm.JobRequest.workspace_id.in_(workspaces))
-    if workspace:
-        query = query.where(orm.JobRequest.workspace_id == workspace_named(session, workspace).id)
-    if project:
-        in_project = select(orm.Workspace.id).where(
-            orm.Workspace.project_id == project_named(session, project).id
-        )
-        query = query.where(orm.JobRequest.workspace_id.in_(in_project))
-    if backend:
-        query = query.where(orm.JobRequest.backend_id == backend_named(session, backend).id)
-    if user:
-        query = query.join(orm.User, orm.User.id == orm.JobRequest.created_by_id).where(
-            orm.User.username == user
-        )
-    if (before := decode_cursor(cursor, str)) is not None:
-        query = query.where(orm.JobRequest.id < before)
-    rows, next_url = page(
-        request,
-        session.scalars(query.order_by(orm.JobRequest.id.desc()).limit(limit + 1)).all(),
-        limit,
-        lambda r: r.id,
+    found = job_requests.list_job_requests(
+        session,
+        caller,
+        workspace=workspace,
+        project=project,
+        backend=backend,
+        user=user,
+        before=decode_cursor(cursor, str),
+        limit=limit + 1,
     )
+    rows, next_url = page(request, found, limit, lambda r: r.id)
     return schema.Page(items=[views.job_request(r) for r in rows], next=next_url)
 
 
-def _job_request(session: Session, job_request_id: str) -> orm.JobRequest:
-    row = session.get(orm.JobRequest, job_request_id)
-    if row is None:
-        raise ProblemError(
-            404, f"there is no job request {job_request_id!r}, or you may not see it"
-        )
-    return row
-
-
-@router.get("/job-requests/{job_request_id}", openapi_extra=permission(P.PROJECT_VIEW, "project"))
+@router.get("/job-requests/{job_request_id}")
 def get_job_request(
-    job_request_id: str, caller: CallerDep, session: SessionDep
+    job_request_id: str,
+    caller: Annotated[Caller, requires(P.PROJECT_VIEW, "project")],
+    session: SessionDep,
 ) -> schema.JobRequest:
-    row = _job_request(session, job_request_id)
-    viewable_workspace(caller, session, row.workspace.name)
+    row = job_requests.viewable_job_request(session, caller, job_request_id)
     return views.job_request(row, with_yaml=True)
 
 
-def cancel_jobs(session: Session, actor: orm.User, jobs: list[orm.Job]) -> list[orm.Job]:
-    """Pending jobs end now; running ones are asked to stop (their runner is told)."""
-    changed = []
-    for job in jobs:
-        if job.state in FINISHED_JOB_STATES or job.cancel_requested:
-            continue
-        job.cancel_requested, job.cancelled_by_id = True, actor.id
-        job.cancelled_by = actor
-        if job.state == "pending":
-            job.state, job.completed_at = "cancelled", orm.utcnow()
-            job.status_message = f"cancelled by {actor.username}"
-            github_tokens.forget_when_finished(job.job_request)
-        else:
-            job.status_message = f"cancelling (asked by {actor.username})"
-        changed.append(job)
-    return changed
-
-
-@router.post(
-    "/job-requests/{job_request_id}/cancel", openapi_extra=permission(P.JOB_CANCEL, "project")
-)
+@router.post("/job-requests/{job_request_id}/cancel")
 def cancel_job_request(
-    job_request_id: str, caller: CallerDep, session: SessionDep
+    job_request_id: str,
+    caller: Annotated[Caller, requires(P.JOB_CANCEL, "project")],
+    session: SessionDep,
 ) -> schema.JobRequest:
-    row = _job_request(session, job_request_id)
-    caller.require(P.JOB_CANCEL, row.workspace.project)
-    changed = cancel_jobs(session, caller.user, list(row.jobs))
-    if not changed:
-        raise ProblemError(409, "nothing to cancel: every job of this request has finished")
-    for job in changed:
-        record(session, caller.name, "job.cancel", job, after={"state": job.state})
-        emit_job(session, job)
-    wake_backend(session, row.backend_id)
-    session.commit()
-    return views.job_request(row)
+    return views.job_request(job_requests.cancel_job_request(session, caller, job_request_id))
