@@ -25,18 +25,11 @@ from .base import unreachable as _unreachable
 from .errors import ClientError, JobServerUnreachable, WaitTimeout
 
 if TYPE_CHECKING:
+    from .dataset_resource import Datasets
+    from .jobs import JobRequests, Jobs
     from .models import JobRequest
-    from .resources import (
-        ActionsResource,
-        Backends,
-        Datasets,
-        Events,
-        JobRequests,
-        Jobs,
-        Projects,
-        Releases,
-        Workspaces,
-    )
+    from .releases import Releases
+    from .resources import ActionsResource, Backends, Events, Projects, Workspaces
 
 __all__ = ["API", "FILES", "Base", "Call", "Config", "Retry", "clean"]
 AGENT = "jupyter-ext-client"
