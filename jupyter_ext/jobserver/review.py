@@ -1,6 +1,7 @@
 """The output checkers' review: what the votes decide, and who may act when.
 
-Pure functions over rows already loaded: the routes ask them and then write. The allowed
+Functions over rows already loaded: the services (`services/releases.py`, `reviews.py`)
+ask them and then write; a file's new state goes through `transitions.move`. The allowed
 transitions and each act's conditions are data in `states.py`; this reads them.
 """
 
@@ -9,10 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from sqlalchemy.orm import Session
+
 from ..schema.states import FileState
 from . import orm
 from .errors import ProblemError
-from .states import RELEASE_ACTS, advance
+from .states import RELEASE_ACTS
+from .transitions import move
 
 F = FileState
 OUTCOME = {
@@ -42,11 +46,11 @@ def tally(decisions: Sequence[str], required: int) -> FileState:
     return F.IN_REVIEW
 
 
-def retally(row: orm.ReleaseFile, required: int) -> None:
+def retally(session: Session, row: orm.ReleaseFile, required: int, actor: str) -> None:
     """Move the file to the state its votes now give, through the state machine."""
     new = tally([r.decision for r in row.reviews], required)
     if new != row.state:
-        row.state = advance("release_file", row.state, new)
+        move(session, row, new, actor=actor)
 
 
 def votes_visible(row: orm.ReleaseFile, user_id: int, required: int) -> bool:

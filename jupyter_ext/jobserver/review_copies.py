@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from .. import schema
 from . import orm
-from .deps import Caller
+from .callers import Caller
 from .errors import ProblemError
 from .permissions import Permission as P
 from .states import RELEASE_ACTS

@@ -1,5 +1,5 @@
 """Pages for datasets: a project asks to use one (on its project page), and a Governance
-Reviewer decides on `/dataset-access`. The API's route functions decide, as everywhere."""
+Reviewer decides on `/dataset-access`. The services the API calls decide, as everywhere."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ... import schema
-from ..deps import Caller, SessionDep
+from .. import release_views
+from ..callers import Caller
+from ..deps import SessionDep
 from ..errors import ProblemError
 from ..permissions import Permission as P
-from ..routes import datasets
+from ..services import access_requests, datasets
 from . import field, form, page
 from .auth import page_caller
 from .render import render
@@ -25,11 +27,7 @@ DONE = {
     "rejected": "Rejected, with your reason.",
     "revoked": "Revoked: the project's jobs can no longer read the dataset.",
 }
-DECISIONS = {
-    "approve": datasets.approve_access,
-    "reject": datasets.reject_access,
-    "revoke": datasets.revoke_access,
-}
+DECISIONS = access_requests.DECISIONS  # the form's verb: the state it decides
 
 
 @form("/{org}/{project}/datasets/ask")
@@ -43,7 +41,7 @@ def ask(
     body = schema.AccessRequestCreate(
         project=project, backend=backend, dataset=name, purpose=purpose
     )
-    datasets.request_access(body, caller, session)
+    access_requests.request_access(session, caller, body)
     return see(request, f"{org}/{project}", "asked")
 
 
@@ -51,14 +49,12 @@ def ask(
 def access_page(request: Request, session: SessionDep):
     """The requests one may see; Governance Reviewers decide here."""
     caller = page_caller(request, session)
-    found = datasets.list_access(
-        request, caller, session, project=None, state=None, limit=100, cursor=None
-    )
+    found = access_requests.list_access(session, caller, limit=100)[:100]
     return render(
         request,
         "datasets_access.html",
         caller,
-        requests=found.items,
+        requests=[release_views.dataset_access(r) for r in found],
         decide=caller.can(P.DATASET_DECIDE),
         done=DONE.get(request.query_params.get("done", "")),
     )
@@ -81,33 +77,25 @@ def decide(
     except ValueError:
         raise ProblemError(422, f"{until!r} is not a day: write it as 2027-03-31") from None
     body = schema.AccessDecision(reason=field(fields, "reason").strip(), until=day)
-    DECISIONS[decision](access_id, body, caller, session)
-    return see(
-        request,
-        "dataset-access",
-        {"approve": "approved", "reject": "rejected", "revoke": "revoked"}[decision],
-    )
+    access_requests.decide(session, caller, access_id, DECISIONS[decision], body)
+    return see(request, "dataset-access", DECISIONS[decision])
 
 
 def project_datasets(request: Request, caller: Caller, session: Session, project) -> dict:
     """What the project page shows of datasets: those it may use, its requests, and the
     others of its organisation's backends it may ask for."""
-    usable = datasets.list_datasets(caller, session, backend=None, project=project.slug)
-    requests = datasets.list_access(
-        request, caller, session, project=project.slug, state=None, limit=20, cursor=None
-    ).items
-    backends = {b.slug for b in project.org.backends}
+    usable = datasets.list_datasets(session, caller, project=project.slug)
+    requests = access_requests.list_access(session, caller, project=project.slug, limit=20)[:20]
+    backends = {b.id for b in project.org.backends}
     others = [
         d
-        for d in datasets.list_datasets(caller, session, backend=None, project=None)
-        if d.backend in backends
-        and d.status == "active"
-        and (d.backend, d.name) not in {(u.backend, u.name) for u in usable}
+        for d in datasets.list_datasets(session, caller)
+        if d.backend_id in backends and d.status == "active" and d not in usable
     ]
     return {
-        "usable_datasets": usable,
-        "dataset_requests": requests,
-        "askable": others,
+        "usable_datasets": [release_views.dataset(d) for d in usable],
+        "dataset_requests": [release_views.dataset_access(r) for r in requests],
+        "askable": [release_views.dataset(d) for d in others],
         "may_ask": caller.can(P.DATASET_REQUEST, project),
         "done": DONE.get(request.query_params.get("done", "")),
     }

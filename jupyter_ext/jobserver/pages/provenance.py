@@ -1,22 +1,22 @@
 """Provenance as the chain it is: a job (or a released file), the job that made each input it
 read, and so on back to the commit each ran, in a page rather than the API's JSON.
 
-Both pages ask the API's own functions, so the same permission table decides and the same
-rules name files (`unreleased.py`: a collaborator reads a released file's chain without
-the job's other outputs or its inputs); the file's chain is audited as the API's is.
+Both pages ask the services the API asks (`services/provenance.py`), so the same permission
+table decides and the same rules name files (`unreleased.py`: a collaborator reads a
+released file's chain without the job's other outputs or its inputs); the file's chain is
+audited as the API's is.
 """
 
 from __future__ import annotations
 
 from fastapi import Request
-from sqlalchemy import select
 
 from ... import schema
 from .. import orm
 from ..deps import SessionDep
 from ..errors import ProblemError
 from ..permissions import Permission as P
-from ..routes import provenance, workspaces
+from ..services import provenance, workspaces
 from . import page
 from .auth import page_caller
 from .render import render
@@ -49,8 +49,7 @@ def _commits(chain: list[schema.ProvenanceStep]) -> list[dict]:
 @page("/jobs/{identifier}/provenance", P.OUTPUTS_VIEW_UNRELEASED, "project")
 def job_provenance_page(identifier: str, request: Request, session: SessionDep):
     caller = page_caller(request, session)
-    provenance.job_provenance(identifier, caller, session)  # the API's refusals, word for word
-    job = session.scalar(select(orm.Job).where(orm.Job.identifier == identifier))
+    job = provenance.job_with_provenance(session, caller, identifier)  # the API's refusals
     chain = provenance.chain(session, job, unreleased=True)
     return render(
         request,
@@ -79,7 +78,7 @@ def file_provenance_page(
     session: SessionDep,
 ):
     caller = page_caller(request, session)
-    place = workspaces.viewable_workspace(caller, session, workspace)  # its refusal first
+    place = workspaces.viewable_workspace(session, caller, workspace)  # its refusal first
     found = session.get(orm.ReleaseFile, file_id)
     if (
         (place.project.org.slug, place.project.slug) != (org, project)
@@ -88,7 +87,7 @@ def file_provenance_page(
         or found.release.workspace_id != place.id
     ):
         raise ProblemError(404, f"the release {release_id} has no file {file_id}")
-    chain = provenance.file_provenance(file_id, caller, session)  # asks and audits as the API
+    chain = provenance.file_provenance(session, caller, file_id)  # asks and audits as the API
     return render(
         request,
         "provenance.html",

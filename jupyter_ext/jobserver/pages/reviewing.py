@@ -1,19 +1,18 @@
 """The release page's forms: a checker's vote, a comment, the author's withdrawal and the
-publisher's publication. Each calls the API's own route function, so the review's rules
-(hidden votes, no self-review, what each state allows) decide here as everywhere."""
+publisher's publication. Each calls the service the API calls (`services/releases.py`,
+`services/reviews.py`), so the review's rules (hidden votes, no self-review, what each
+state allows) decide here as everywhere."""
 
 from __future__ import annotations
 
 from fastapi import Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ... import schema
-from .. import orm
-from ..deps import Caller
+from ..callers import Caller
 from ..errors import ProblemError
-from ..routes import jobs, releases, reviews
+from ..services import jobs, releases, reviews
 from . import field, field_list, form
 from .work import see
 
@@ -36,7 +35,7 @@ def ask_for_release(
     request: Request, session: Session, caller: Caller, fields: FormData, identifier: str
 ):
     """A release of the ticked outputs of a succeeded job: the backend's rules judge them."""
-    job = jobs.get_job(identifier, caller, session)
+    job = jobs.job_for(session, caller, identifier)
     paths = field_list(fields, "file")
     context, control = field(fields, "context"), field(fields, "disclosure_control")
     if not paths or not context.strip() or not control.strip():
@@ -48,13 +47,13 @@ def ask_for_release(
         disclosure_control=control,
         files=[{"job": identifier, "path": p} for p in paths],
     )
+    workspace = job.job_request.workspace
     body = schema.ReleaseCreate(
-        workspace=job.workspace,
-        backend=job.backend,
+        workspace=workspace.name,
+        backend=job.job_request.backend.slug,
         groups={field(fields, "group") or "results": group},
     )
-    made = releases.request_release(body, request, caller, session)
-    workspace = session.scalar(select(orm.Workspace).where(orm.Workspace.name == job.workspace))
+    made = releases.request_release(session, caller, body, request.app.state.notifier)
     project = workspace.project
     return see(
         request,
@@ -81,12 +80,17 @@ def vote(
         )
     except ValueError:
         raise ProblemError(422, "choose approve, request changes or reject") from None
-    row = releases.release_row(caller, session, release_id)
-    voted = any(
-        r.reviewer_id == caller.user.id for f in row.files if f.id == file_id for r in f.reviews
+    state = request.app.state
+    reviews.vote(
+        session,
+        caller,
+        release_id,
+        file_id,
+        body,
+        change=reviews.has_voted(session, caller, release_id, file_id),
+        required=state.settings.required_approvals,
+        notifier=state.notifier,
     )
-    act = reviews.change_review if voted else reviews.review_file
-    act(release_id, file_id, body, request, caller, session)
     return _back(request, org, project, workspace, release_id, "voted")
 
 
@@ -105,7 +109,7 @@ def comment(
     text = field(fields, "text").strip()
     if not text:
         raise ProblemError(422, "write a comment before sending it")
-    reviews.comment(release_id, file_id, schema.CommentCreate(text=text), request, caller, session)
+    reviews.comment(session, caller, release_id, file_id, schema.CommentCreate(text=text))
     return _back(request, org, project, workspace, release_id, "commented")
 
 
@@ -120,7 +124,8 @@ def publish(
     workspace: str,
     release_id: str,
 ):
-    releases.publish(release_id, request, caller, session)
+    state = request.app.state
+    releases.publish(session, caller, release_id, state.settings.required_approvals, state.notifier)
     return _back(request, org, project, workspace, release_id, "published")
 
 
@@ -135,5 +140,5 @@ def withdraw(
     workspace: str,
     release_id: str,
 ):
-    releases.withdraw(release_id, request, caller, session)
+    releases.withdraw(session, caller, release_id, request.app.state.notifier)
     return _back(request, org, project, workspace, release_id, "withdrawn")

@@ -11,13 +11,14 @@ Their names (the OpenAPI operations) are the runner client's: `release_file_stat
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Request, Response
 from starlette.requests import ClientDisconnect
 
 from ... import schema
-from ..deps import BackendDep, SessionDep, current_backend
+from ..deps import RUNNER_ONLY, BackendDep, SessionDep, current_backend
 from ..file_uploads import RELEASE, REVIEW, Purpose, progress, receive, refuse
-from .runner import RUNNER_ONLY
 
 router = APIRouter(prefix="/runner", tags=["runner"])
 
@@ -51,7 +52,7 @@ def add_routes(purpose: Purpose, state_doc: str, refusal_doc: str, upload_doc: s
                 request.stream(),
                 request.headers.get("content-range"),
                 settings.release_dir,
-                settings.upload_lease,
+                dt.timedelta(seconds=settings.upload_lease_seconds),
             )
         except ClientDisconnect:  # cut short: what came stays, for the runner to go on from
             return Response(status_code=400)
@@ -63,6 +64,8 @@ def add_routes(purpose: Purpose, state_doc: str, refusal_doc: str, upload_doc: s
         (refusal, "POST", f"{path}/refusal", f"refuse_{name}_file", refusal_doc, 204),
         (upload, "PUT", path, f"upload_{name}_file", upload_doc, 204),
     ):
+        # the PUT finds its backend itself, in the session of each step, so it says so
+        declared = {"openapi_extra": RUNNER_ONLY} if endpoint is upload else {}
         endpoint.__name__ = endpoint.__qualname__ = operation
         endpoint.__doc__ = doc
         router.add_api_route(
@@ -70,7 +73,7 @@ def add_routes(purpose: Purpose, state_doc: str, refusal_doc: str, upload_doc: s
             endpoint,
             methods=[method],
             name=operation,
-            openapi_extra=RUNNER_ONLY,
+            **declared,
             **({"status_code": status} if status else {}),
         )
 

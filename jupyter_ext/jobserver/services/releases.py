@@ -1,0 +1,216 @@
+"""Release requests: asked for, seen, withdrawn, published.
+
+A file is frozen at the sha256 its job recorded, and the backend's pre-release rules judge
+it before any checker is asked. Output checkers review each file (`reviews.py`); an output
+publisher, never the author, publishes the approved ones; only then does the backend's
+runner upload them (`file_uploads.py`), and they are served by `released_files.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ... import schema
+from .. import orm, review
+from ..audit import record
+from ..callers import Caller
+from ..errors import ProblemError
+from ..events import emit_release
+from ..permissions import Permission as P
+from ..transitions import move
+from ..views import release_rules
+from .lookup import backend_named, workspace_named
+from .projects import visible_projects
+
+
+def can_see(caller: Caller, row: orm.Release) -> bool:
+    """Unreleased outputs are for the project's developers and the checkers; released files
+    for every member."""
+    project = row.workspace.project
+    return caller.can(P.OUTPUTS_VIEW_UNRELEASED, project) or (
+        row.state == "released" and caller.can(P.RELEASE_VIEW, project)
+    )
+
+
+def release_row(caller: Caller, session: Session, release_id: str) -> orm.Release:
+    """The release, if `caller` may see it (not audited: `get_release` is the audited read)."""
+    row = session.get(orm.Release, release_id)
+    if row is None:
+        raise ProblemError(404, f"there is no release {release_id!r}")
+    if not can_see(caller, row):
+        raise ProblemError(
+            403, f"{caller.name} may not see this release of project {row.workspace.project.slug}"
+        )
+    return row
+
+
+def get_release(session: Session, caller: Caller, release_id: str) -> orm.Release:
+    """The release, its reading audited."""
+    row = release_row(caller, session, release_id)
+    record(session, caller.name, "release.view", row)
+    session.commit()
+    return row
+
+
+def list_releases(
+    session: Session,
+    caller: Caller,
+    *,
+    workspace: str | None = None,
+    state: str | None = None,
+    limit: int,
+    before: str | None = None,
+) -> list[orm.Release]:
+    """Up to `limit + 1` releases of the projects `caller` may view, newest first, from
+    before the id `before` (the faces page them, then keep those `can_see` allows)."""
+    projects = visible_projects(caller).with_only_columns(orm.Project.id)
+    workspaces = select(orm.Workspace.id).where(orm.Workspace.project_id.in_(projects))
+    query = select(orm.Release).where(orm.Release.workspace_id.in_(workspaces))
+    if workspace:
+        query = query.where(orm.Release.workspace_id == workspace_named(session, workspace).id)
+    if state:
+        query = query.where(orm.Release.state == state)
+    if before is not None:
+        query = query.where(orm.Release.id < before)
+    return list(session.scalars(query.order_by(orm.Release.id.desc()).limit(limit + 1)))
+
+
+def frozen_file(
+    session: Session, release: orm.Release, wanted: schema.ReleaseFileRequest, group: str
+) -> orm.ReleaseFile:
+    """The output `wanted` names, frozen at its recorded hash, if the rules let it be asked for."""
+    job = session.scalar(select(orm.Job).where(orm.Job.identifier == wanted.job))
+    backend = release.backend
+    if job is None or job.workspace_id != release.workspace_id or job.backend_id != backend.id:
+        raise ProblemError(422, f"the workspace has no job {wanted.job!r} on {backend.slug}")
+    if job.state != "succeeded":
+        raise ProblemError(
+            422,
+            f"the job {wanted.job} has not succeeded: only outputs of "
+            "succeeded jobs can be released",
+        )
+    output = session.get(orm.JobOutput, (job.id, wanted.path))
+    if output is None:
+        raise ProblemError(422, f"the job {wanted.job} recorded no output {wanted.path!r}")
+    if output.privacy_level != "moderately_sensitive":
+        raise ProblemError(
+            422,
+            f"{wanted.path} is {output.privacy_level}: only moderately_sensitive outputs "
+            "can be released; highly sensitive ones never leave the backend",
+        )
+    check = _judged(output, release_rules(backend))
+    if check.refused:
+        reasons = "; ".join(f.message for f in check.findings if f.verdict == "refuse")
+        raise ProblemError(
+            422, f"{wanted.path} fails {backend.slug}'s pre-release rules: {reasons}"
+        )
+    return orm.ReleaseFile(
+        job_id=job.id,
+        group=group,
+        path=output.path,
+        sha256=output.sha256,
+        size=output.size,
+        check=check.model_dump(mode="json"),
+    )
+
+
+def _judged(output: orm.JobOutput, rules: schema.ReleaseRules) -> schema.FileCheck:
+    """What the site found when the job ended, and what the name and size say under the
+    backend's rules now (a site that never checked the content is checked again on upload)."""
+    recorded = schema.FileCheck.model_validate(output.check) if output.check else None
+    return schema.check_recorded(output.path, output.size, recorded, rules)
+
+
+def request_release(
+    session: Session, caller: Caller, body: schema.ReleaseCreate, notifier: Any
+) -> orm.Release:
+    """A release request of a workspace's outputs, each frozen and judged; checkers are told."""
+    workspace = workspace_named(session, body.workspace)
+    caller.require(P.RELEASE_REQUEST, workspace.project)
+    release = orm.Release(
+        workspace_id=workspace.id,
+        created_by_id=caller.user.id,
+        groups={
+            name: {"context": g.context, "disclosure_control": g.disclosure_control}
+            for name, g in body.groups.items()
+        },
+    )
+    release.workspace, release.created_by = workspace, caller.user
+    release.backend = backend_named(session, body.backend)
+    wanted = [(name, f) for name, group in body.groups.items() for f in group.files]
+    twice = {(f.job, f.path) for _, f in wanted if sum(1 for _, g in wanted if g == f) > 1}
+    if twice:
+        job, path = sorted(twice)[0]
+        raise ProblemError(422, f"{path} of job {job} is asked for twice")
+    release.files = [frozen_file(session, release, f, name) for name, f in wanted]
+    session.add(release)
+    session.flush()
+    record(
+        session,
+        caller.name,
+        "release.request",
+        release,
+        after={"files": [f.path for f in release.files]},
+    )
+    notifier.release(session, release, "release.requested")
+    emit_release(session, release)
+    session.commit()
+    return release
+
+
+def withdraw(session: Session, caller: Caller, release_id: str, notifier: Any) -> orm.Release:
+    """The author takes the request back: nothing of it will be published."""
+    row = release_row(caller, session, release_id)
+    caller.require(P.RELEASE_REQUEST, row.workspace.project)
+    review.require_act("withdraw", row, caller.user.id)
+    files = review.current(row)
+    move(session, row, "withdrawn", actor=caller.name, action="release.withdraw", emit=False)
+    for f in files:
+        move(session, f, "withdrawn", actor=caller.name)
+    notifier.release(session, row, "release.withdrawn")
+    emit_release(session, row)
+    session.commit()
+    return row
+
+
+def publish(
+    session: Session, caller: Caller, release_id: str, required: int, notifier: Any
+) -> orm.Release:
+    """Release the approved files (`required` approving votes each): the backend's runner is
+    then asked to upload them."""
+    row = session.get(orm.Release, release_id)
+    if row is None:
+        raise ProblemError(404, f"there is no release {release_id!r}, or you may not see it")
+    caller.require(P.RELEASE_PUBLISH, row.workspace.project)
+    review.require_act("publish", row, caller.user.id)
+    approved = [f for f in row.files if f.state == "approved"]
+    if not approved:
+        raise ProblemError(
+            409,
+            f"no file has {required} approving reviews yet: nothing can be published",
+        )
+    for f in approved:
+        move(session, f, "released", actor=caller.name)
+    published = {"files": [f.path for f in approved]}
+    if row.state != "released":
+        move(
+            session,
+            row,
+            "released",
+            actor=caller.name,
+            action="release.publish",
+            audit=published,
+            emit=False,
+            published_by_id=caller.user.id,
+            published_at=orm.utcnow(),
+        )
+    else:  # more approved files of a release published before: its state stays
+        before = {"state": row.state}
+        record(session, caller.name, "release.publish", row, before, {**before, **published})
+    notifier.release(session, row, "release.released")
+    emit_release(session, row)
+    session.commit()
+    return row

@@ -1,0 +1,45 @@
+"""How stored bytes are served to a browser so that nothing in them can run in the page.
+
+The type comes from the recorded name only (never from the bytes), every answer carries
+`Content-Security-Policy: sandbox` and `nosniff`, and anything not viewable is an
+attachment. Released files, review copies and dummy data are all served this way.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path, PurePosixPath
+
+from fastapi.responses import FileResponse
+
+VIEWABLE = {".csv", ".txt", ".log", ".json", ".md", ".png", ".jpg", ".jpeg", ".svg", ".html"}
+SANDBOXED = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
+
+
+def media_type(path: str) -> str:
+    """The type a file is served as: from its recorded name only, never from its bytes."""
+    return mimetypes.types_map.get(Path(path).suffix.lower(), "application/octet-stream")
+
+
+def sandboxed_file(stored: Path, recorded: str) -> FileResponse:
+    """The bytes at `stored` under the recorded name `recorded`: inline if viewable."""
+    suffix = Path(recorded).suffix.lower()
+    return FileResponse(
+        stored,
+        media_type=media_type(recorded),
+        headers=SANDBOXED,
+        filename=Path(recorded).name,
+        content_disposition_type="inline" if suffix in VIEWABLE else "attachment",
+    )
+
+
+def attachment(stored: Path, recorded: str) -> FileResponse:
+    """The bytes at `stored` as a download only (dummy data), typed by its name."""
+    name_only = PurePosixPath(recorded).name
+    return FileResponse(
+        stored,
+        media_type=mimetypes.guess_type(name_only)[0] or "application/octet-stream",
+        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
+        filename=name_only,
+        content_disposition_type="attachment",
+    )
