@@ -10,6 +10,7 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...schema.states import FileState
 from .. import orm, release_views, review_copies, views
 from ..audit import record
 from ..deps import SessionDep
@@ -177,7 +178,7 @@ def released_file_page(
     if found is None or found.release_id != release_id or found.release.workspace_id != row.id:
         raise ProblemError(404, f"the release {release_id} has no file {file_id}")
     settings = request.app.state.settings
-    released = found.state == "released"
+    released = found.state == FileState.RELEASED
     if released or not review_copies.under_review(found):
         caller.require(P.RELEASE_VIEW, row.project)
         if not released or found.uploaded_at is None or found.deleted_at is not None:
