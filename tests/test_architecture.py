@@ -51,6 +51,6 @@ def test_rooms_import_only_what_the_design_allows(room):
 
 def test_the_check_sees_imports():
     assert "pipeline" in imported_rooms(
-        PACKAGE / "jobserver" / "routes" / "job_requests.py", "jobserver"
+        PACKAGE / "jobserver" / "services" / "job_requests.py", "jobserver"
     )
     assert "schema" in imported_rooms(PACKAGE / "runner" / "api.py", "runner")
