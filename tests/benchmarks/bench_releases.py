@@ -51,6 +51,7 @@ from jupyter_ext.jobserver.app import JobServerApp  # noqa: E402
 from jupyter_ext.jobserver.release_store import stored_path  # noqa: E402
 from jupyter_ext.schema import ReleaseRules, check_file  # noqa: E402
 from tests.jobserver.harness import JobServer  # noqa: E402
+from tests.jobserver.mocking import MockJobServerApp  # noqa: E402
 
 MIB = 1 << 20
 
@@ -399,7 +400,7 @@ def bench_zip(args: argparse.Namespace) -> None:
             f"({total / 1e6:,.0f} MB) in {time.perf_counter() - started:.1f} s"
         )
         url = f"sqlite:///{folder / 'js.sqlite'}"
-        server = JobServer(url, folder, JobServerApp(release_dir=str(release_dir)))
+        server = JobServer(url, folder, MockJobServerApp(release_dir=str(release_dir)))
         releases = seed(server, files, [small, args.files])
         token = server.tokens["collab"]
         server.engine.dispose()
