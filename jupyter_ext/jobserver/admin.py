@@ -1,12 +1,15 @@
 """`jupyter ext admin`: set up the job server's database from a shell.
 
 Users with roles, their API tokens, organisations, backends and runner tokens.
-Tokens are printed once and never again: only their hashes are kept.
+Tokens are printed once and never again: only their hashes are kept. Each command is a face
+of the domain layer (`services`), acting as "admin-cli": whoever can open the database may.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from traitlets import Enum, List, Unicode, default
 
@@ -15,6 +18,7 @@ from .app import DEFAULT_DB
 from .names import slug_problem
 
 db_aliases = {**base_aliases, "db-url": "AdminCommand.db_url"}
+ACTOR = "admin-cli"  # who the audit trail says did it
 
 
 class AdminCommand(JupyterExtBase):
@@ -47,6 +51,16 @@ class AdminCommand(JupyterExtBase):
         print(f"error: {message}", file=sys.stderr)
         self.exit(2)
 
+    @contextmanager
+    def refused(self) -> Iterator[None]:
+        """The domain's refusal (a name taken, one not found) as the command's error."""
+        from .errors import ProblemError
+
+        try:
+            yield
+        except ProblemError as exc:
+            self.fail(exc.detail)
+
 
 class AddUser(AdminCommand):
     name = "add-user"
@@ -57,24 +71,17 @@ class AddUser(AdminCommand):
     email = Unicode("", help="Notification address.").tag(config=True)
 
     def run(self) -> None:
-        from sqlalchemy import select
-
         from ..schema.states import Role
-        from . import orm
-        from .audit import record
+        from .services import accounts
 
         username = self.argument("username")
         wrong = [r for r in self.roles if r not in {role.value for role in Role}]
         if wrong:
             self.fail(f"unknown role {wrong[0]}: use {', '.join(r.value for r in Role)}")
-        with self.session() as session:
-            if session.scalar(select(orm.User).where(orm.User.username == username)):
-                self.fail(f"the user {username} exists already")
-            user = orm.User(username=username, email=self.email, roles=sorted(set(self.roles)))
-            session.add(user)
-            record(session, "admin-cli", "user.create", user, after={"roles": user.roles})
-            session.commit()
-        print(f"Added {username} ({', '.join(user.roles) or 'no global role'})")
+        with self.session() as session, self.refused():
+            user = accounts.add_user(session, ACTOR, username, self.roles, email=self.email)
+            roles = list(user.roles)
+        print(f"Added {username} ({', '.join(roles) or 'no global role'})")
 
 
 class Token(AdminCommand):
@@ -88,17 +95,16 @@ class Token(AdminCommand):
         from sqlalchemy import select
 
         from . import orm
-        from .audit import record
-        from .routes.accounts import issue_api_token
+        from .services import accounts
 
         username = self.argument("username")
         with self.session() as session:
             user = session.scalar(select(orm.User).where(orm.User.username == username))
             if user is None:
                 self.fail(f"there is no user {username}: add it with `jupyter ext admin add-user`")
-            created = issue_api_token(session, user, self.token_name, scope=self.scope)
-            record(session, "admin-cli", "api_token.create", user, after={"name": self.token_name})
-            session.commit()
+            created = accounts.create_api_token(
+                session, ACTOR, user, self.token_name, scope=self.scope
+            )
         print(created.token)
 
 
@@ -109,21 +115,14 @@ class AddOrg(AdminCommand):
     org_name = Unicode("", help="Its name (default: from the slug).").tag(config=True)
 
     def run(self) -> None:
-        from sqlalchemy import select
-
-        from . import orm
-        from .audit import record
+        from .services import orgs
 
         slug = self.argument("slug")
         if problem := slug_problem(slug, "an organisation"):
             self.fail(problem)
-        with self.session() as session:
-            if session.scalar(select(orm.Org).where(orm.Org.slug == slug)):
-                self.fail(f"the organisation {slug} exists already")
-            org = orm.Org(slug=slug, name=self.org_name or slug.replace("-", " ").title())
-            session.add(org)
-            record(session, "admin-cli", "org.create", org, after={"name": org.name})
-            session.commit()
+        name = self.org_name or slug.replace("-", " ").title()
+        with self.session() as session, self.refused():
+            orgs.add_org(session, ACTOR, slug, name)
         print(f"Added the organisation {slug}")
 
 
@@ -142,33 +141,16 @@ class AddBackend(AdminCommand):
     log_policy = Unicode("full", help="full, redacted or status.").tag(config=True)
 
     def run(self) -> None:
-        from sqlalchemy import select
-
-        from . import orm
-        from .audit import record
-        from .routes.orgs import issue_runner_token
+        from .services import orgs
 
         slug = self.argument("slug")
         if problem := slug_problem(slug, "a backend"):
             self.fail(problem)
         if self.log_policy not in ("full", "redacted", "status"):
             self.fail("--log-policy must be full, redacted or status")
-        with self.session() as session:
-            org = session.scalar(select(orm.Org).where(orm.Org.slug == self.org))
-            if org is None:
-                self.fail(f"there is no organisation {self.org!r}: give --org=SLUG of one")
-            backend = session.scalar(select(orm.Backend).where(orm.Backend.slug == slug))
-            if backend is None:
-                backend = orm.Backend(
-                    slug=slug, name=self.backend_name or slug.upper(), log_policy=self.log_policy
-                )
-                session.add(backend)
-                session.flush()
-            if backend not in org.backends:
-                org.backends.append(backend)
-            token = issue_runner_token(session, backend)
-            record(session, "admin-cli", "backend.token.rotate", backend, after={"org": org.slug})
-            session.commit()
+        name = self.backend_name or slug.upper()
+        with self.session() as session, self.refused():
+            token = orgs.set_up_backend(session, ACTOR, self.org, slug, name, self.log_policy)
         print(token)
 
 
@@ -180,6 +162,7 @@ class ListRows(AdminCommand):
         from sqlalchemy import select
 
         from . import orm
+        from .services import orgs
 
         what = self.argument("users|orgs|backends")
         with self.session() as session:
@@ -187,7 +170,7 @@ class ListRows(AdminCommand):
                 for u in session.scalars(select(orm.User).order_by(orm.User.username)):
                     print(f"{u.username}\t{','.join(u.roles)}")
             elif what == "orgs":
-                for o in session.scalars(select(orm.Org).order_by(orm.Org.slug)):
+                for o in orgs.list_orgs(session):
                     print(f"{o.slug}\t{o.name}\t{','.join(b.slug for b in o.backends)}")
             elif what == "backends":
                 for b in session.scalars(select(orm.Backend).order_by(orm.Backend.slug)):
