@@ -1,4 +1,10 @@
-"""The job server's runner endpoints, as a small client (the runner's only way out)."""
+"""The job server's runner endpoints, as a small client (the runner's only way out).
+
+It opens its connection with the client's HTTP base and raises its exception tree
+(`jupyter_ext.client.errors`: `JobServerError` and its `Conflict`, `Forbidden`, ...,
+with `.status` and the server's `.detail`). While the job server is away it keeps
+trying for `retry_for` seconds; after that the transport's own `httpx` error is raised.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +17,12 @@ import httpx
 import pydantic
 
 from .. import schema
+from ..client.base import async_client, checked
+from ..client.errors import JobServerError
 
+__all__ = ["JobServerAPI", "JobServerError"]
 log = logging.getLogger("jupyter_ext.runner.api")
-
-
-class JobServerError(Exception):
-    """The job server refused something; `.status` and the server's sentence say what."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"{status}: {detail}")
-        self.status, self.detail = status, detail
+RETRY_STATUSES = (502, 503, 504)  # a proxy's "the job server is away": nothing was done
 
 
 class JobServerAPI:
@@ -28,10 +30,12 @@ class JobServerAPI:
         self, url: str, token: str, timeout: float = 30.0, retry_for: float = 600.0
     ) -> None:
         self.retry_for = retry_for  # how long to keep trying while the job server is away
-        self.http = httpx.AsyncClient(
-            base_url=url.rstrip("/") + "/api/v1/runner/",
-            headers={"Authorization": f"Bearer {token}"},
+        self.http = async_client(
+            url,
+            token,
+            under="api/v1/runner/",
             timeout=httpx.Timeout(timeout, read=timeout + 60),
+            agent="jupyter-ext-runner",
         )
 
     async def _post(self, path: str, body: schema.Model) -> httpx.Response:
@@ -46,14 +50,14 @@ class JobServerAPI:
                 response = await self.http.post(
                     path, content=content, headers={"Content-Type": "application/json"}
                 )
-                if response.status_code not in (502, 503, 504) or loop.time() > deadline:
+                if response.status_code not in RETRY_STATUSES or loop.time() > deadline:
                     break
             except httpx.TransportError:
                 if loop.time() + delay > deadline:
                     raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-        return self._checked(response)
+        return checked(response)
 
     async def poll(self, capacity: int, wait: float) -> list[schema.Lease]:
         """The leases handed over; one that is not a lease at all is logged and left (the
@@ -89,22 +93,12 @@ class JobServerAPI:
     async def close(self) -> None:
         await self.http.aclose()
 
-    @staticmethod
-    def _checked(response: httpx.Response) -> httpx.Response:
-        if response.status_code >= 400:
-            try:
-                detail = response.json().get("detail", response.text)
-            except ValueError:
-                detail = response.text
-            raise JobServerError(response.status_code, detail)
-        return response
-
     async def release_file_state(
         self, file_id: str, purpose: str = "release"
     ) -> schema.ReleaseFileState:
         """How much of a release file the job server holds (an upload goes on from there)."""
         url = f"{FILES[purpose]}/{segment(file_id)}"
-        response = self._checked(await self.http.get(url))
+        response = checked(await self.http.get(url))
         return schema.ReleaseFileState.model_validate(response.json())
 
     async def refuse_release_file(
@@ -124,7 +118,7 @@ class JobServerAPI:
         content = read_chunks(path, start, size - start)
         url = f"{FILES[purpose]}/{segment(file_id)}"
         response = await self.http.put(url, content=content, headers=headers)
-        self._checked(response)
+        checked(response)
 
     # -- datasets (`jupyter ext runner dataset ...`) -----------------------------------------
 
@@ -133,7 +127,7 @@ class JobServerAPI:
         return schema.Dataset.model_validate((await self._post("datasets", body)).json())
 
     async def retire_dataset(self, name: str) -> schema.Dataset:
-        response = self._checked(await self.http.post(f"datasets/{segment(name)}/retire"))
+        response = checked(await self.http.post(f"datasets/{segment(name)}/retire"))
         return schema.Dataset.model_validate(response.json())
 
     async def upload_dummy(
@@ -143,7 +137,7 @@ class JobServerAPI:
         url = f"datasets/{segment(name)}/versions/{version}/dummy/{quote(relative, safe='/')}"
         headers = {"Content-Type": "application/octet-stream"}
         content = read_chunks(path, 0, size)
-        self._checked(await self.http.put(url, content=content, headers=headers))
+        checked(await self.http.put(url, content=content, headers=headers))
 
 
 # where the bytes of a file go: published ones, and those sent for the output checkers
