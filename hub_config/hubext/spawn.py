@@ -17,7 +17,7 @@ from pathlib import Path
 from tornado import web
 
 from .git import CloneError, clone, git_environment
-from .jobserver import JobServer, JobServerRefused
+from .jobserver import JobServer, JobServerError, JobServerUnreachable
 
 
 def workspace_dir(root: str, username: str, workspace: str) -> Path:
@@ -34,7 +34,7 @@ async def prepare_workspace_server(spawner, settings) -> None:
     jobserver = JobServer(settings.jobserver_url, timeout=settings.jobserver_timeout)
     try:
         workspace = await jobserver.workspace(name, spawner.api_token)
-    except JobServerRefused as exc:
+    except JobServerError as exc:
         if exc.status in (401, 403, 404):
             raise web.HTTPError(
                 403,
@@ -42,6 +42,8 @@ async def prepare_workspace_server(spawner, settings) -> None:
                 "project to add you",
             ) from None
         raise web.HTTPError(503, f"cannot start {name}: {exc.detail}") from None
+    except JobServerUnreachable as exc:
+        raise web.HTTPError(503, f"cannot start {name}: {exc}") from None
     auth_state = await user.get_auth_state() or {}
     github_token = auth_state.get("access_token")
     if github_token:
