@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ..schema.states import PROJECT_ROLES, Role
 from .deps import declared_permission
@@ -52,24 +54,37 @@ def role_table() -> str:
     )
 
 
-def route_table() -> str:
-    """Every API route with the permission its dependencies declare and enforce."""
+def api_routes() -> Iterator[tuple[str, str, Any]]:
+    """Every API route: its path from the API's root (`/api/v1/...`), a method, the route."""
     from .routes import provenance, released_files, routers
 
-    found = []
     for prefix, router in [
         *(("/api/v1", r) for r in routers),
         ("/api/v2", released_files.router),
         ("/api/v2", provenance.files_router),
     ]:
         for route in router.routes:
-            declared = declared_permission(route) or {"x-permission": "?", "x-scope": "?"}
             for method in sorted(route.methods):
-                found.append((prefix + route.path, method, declared))
+                yield prefix + route.path_format, method, route
+
+
+def route_table() -> str:
+    """Every API route with the permission its dependencies declare and enforce."""
+    found = []
+    for path, method, route in api_routes():
+        declared = declared_permission(route) or {"x-permission": "?", "x-scope": "?"}
+        found.append((path, method, declared))
     rows = ["| route | permission | scope |", "|---|---|---|"]
     for path, method, declared in sorted(found):
-        rows.append(f"| `{method} {path}` | `{declared['x-permission']}` | {declared['x-scope']} |")
-    return "\n".join(rows) + "\n"
+        also = f" (or `{declared['x-also']}`)" if "x-also" in declared else ""
+        rows.append(
+            f"| `{method} {path}` | `{declared['x-permission']}`{also} | {declared['x-scope']} |"
+        )
+    return "\n".join(rows) + (
+        "\n`project`: in the project of the thing the route names; `owner`: only its maker; "
+        "`self`: the permission is not needed for one's own account; `runner`: the backend's "
+        "runner token.\n"
+    )
 
 
 SECTIONS = {"state-machines": state_machines, "roles": role_table, "routes": route_table}

@@ -146,31 +146,33 @@ BackendDep = Annotated[orm.Backend, Depends(current_backend)]
 SCOPES = ("global", "project", "owner", "self")
 
 
-def requires(permission: Permission, scope: str = "global") -> Any:
-    """The caller of a route, bound to the one permission the route asks: declared and enforced.
+def requires(
+    permission: Permission, scope: str = "global", *, also: Permission | None = None
+) -> Any:
+    """The caller of a route, bound to the permission the route asks: declared and enforced.
 
     The dependency is the declaration (`declare_permissions` copies it into the route's
-    OpenAPI entry, which the permission walk reads) and the enforcement: a "global" or
-    "owner" permission is checked at once; a "project" one when the route names the project
-    (`caller.require(permission, project)`), and any other permission checked through this
-    caller is refused. "owner" routes check, on top, that the caller made the thing. A "self"
-    permission is asked by the domain unless the user the route names is the caller.
+    OpenAPI entry, which the permission walk reads) and the enforcement: a "global"
+    permission is checked at once; a "project" one when the domain has found the project
+    (`caller.require(permission, project)`); an "owner" route checks, on top, that the caller
+    made the thing (a global permission at once, a project one in the thing's project); a
+    "self" one is asked unless the user the route names is the caller. `also` names the one
+    permission the domain may grant instead (released things to those with release_view);
+    requiring any other permission through this caller is refused.
     """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}, not {scope!r}")
 
     def bound_caller(request: Request, caller: CallerDep) -> Caller:
-        route = request.scope.get("route")
-        key = (request.method, getattr(route, "path", request.url.path))
-        caller.declared = permission
+        key = (request.method, request.scope["endpoint"])  # one per route, however mounted
+        caller.declared, caller.also = permission, also
         caller.enforced = request.app.state.enforced.setdefault(key, set())
-        # an "owner" route's project-scoped permission is asked in the thing's project
         owned = scope == "owner" and permission in PROJECT_SCOPED
         if scope not in ("project", "self") and not owned:
             caller.require(permission)
         return caller
 
-    bound_caller.permission, bound_caller.scope = permission, scope
+    bound_caller.permission, bound_caller.scope, bound_caller.also = permission, scope, also
     return Depends(bound_caller)
 
 
@@ -183,13 +185,18 @@ def declared_permission(route: Any) -> dict[str, str] | None:
     while pending:
         dependency = pending.pop()
         if hasattr(dependency.call, "permission"):
-            return {
+            declared = {
                 "x-permission": dependency.call.permission.value,
                 "x-scope": dependency.call.scope,
             }
+            if dependency.call.also is not None:
+                declared["x-also"] = dependency.call.also.value
+            return declared
         if dependency.call is current_backend:
             return dict(RUNNER_ONLY)
         pending.extend(dependency.dependencies)
+    if (route.openapi_extra or {}).get("x-permission") == RUNNER_ONLY["x-permission"]:
+        return dict(RUNNER_ONLY)  # a runner's route that finds its backend itself
     return None
 
 
@@ -206,8 +213,3 @@ def declare_permissions(app: Any) -> None:
             continue
         if (declared := declared_permission(route)) is not None:
             route.openapi_extra = {**(route.openapi_extra or {}), **declared}
-
-
-def permission(name: Permission, scope: str = "global") -> dict[str, Any]:
-    """The old declaration, metadata only: being replaced by `requires` (issue 20)."""
-    return {"x-permission": name.value, "x-scope": scope}

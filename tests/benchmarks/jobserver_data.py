@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from ulid import ULID
 
 from jupyter_ext.jobserver import orm
-from jupyter_ext.jobserver.services.job_requests import job_identifier
 from jupyter_ext.jobserver.security import new_token, token_hash, token_prefix
+from jupyter_ext.jobserver.services.job_requests import job_identifier
 
 # Five pipelines of five actions each, in topological order: (action, needs).
 # The first is the sample project's, so its workspaces take real job requests.

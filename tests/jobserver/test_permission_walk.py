@@ -379,6 +379,7 @@ def routes(app) -> dict[tuple[str, str], tuple[str, str]]:
             found[(method.upper(), path.removeprefix("/api/v1"))] = (
                 operation.get("x-permission"),
                 operation.get("x-scope"),
+                operation.get("x-also"),
             )
     return found
 
@@ -415,7 +416,7 @@ def test_every_endpoint_with_every_role(walk_world, tmp_path):
     }
     mismatches = []
     checked = 0
-    for (method, path), (permission, scope) in sorted(table.items()):
+    for (method, path), (permission, scope, _) in sorted(table.items()):
         sample = catalogue[(method, path)]
         if scope == "runner":
             assert call(world.client(token=world.runner_token), method, path, sample) not in (
@@ -440,3 +441,25 @@ def test_every_endpoint_with_every_role(walk_world, tmp_path):
             checked += 1
     assert not mismatches, mismatches
     assert checked >= 45 * len(callers)
+    assert_declared_is_enforced(world.app, table)
+
+
+def assert_declared_is_enforced(app, table) -> None:
+    """What each route declares is what its code checked during the walk: the declared
+    permission was asked (an owner's route may refuse a stranger before it asks), and nothing
+    but it (or the one it may grant instead, `x-also`)."""
+    from jupyter_ext.jobserver.architecture import api_routes
+
+    enforced = {  # by the path the table uses
+        (method, path.removeprefix("/api/v1")): app.state.enforced.get((method, route.endpoint))
+        for path, method, route in api_routes()
+    }
+    wrong = []
+    for (method, path), (permission, scope, also) in sorted(table.items()):
+        if scope == "runner":
+            continue
+        checked = {p.value for p in enforced[(method, path)] or ()}
+        asked = permission in checked or scope == "owner"
+        if not asked or not checked <= {permission, also}:
+            wrong.append((method, path, permission, sorted(checked)))
+    assert not wrong, f"declared is not enforced: {wrong}"

@@ -44,7 +44,7 @@ def retire_dataset(name: str, backend: BackendDep, session: SessionDep) -> schem
 
 @router.get("/datasets")
 def list_datasets(
-    caller: Annotated[Caller, requires(P.SIGNED_IN)],
+    caller: Annotated[Caller, requires(P.SIGNED_IN, also=P.PROJECT_VIEW)],
     session: SessionDep,
     backend: str | None = None,
     project: str | None = Query(None, description="Only those this project may use now."),

@@ -31,10 +31,10 @@ def job_provenance(
     return provenance.job_provenance(session, caller, identifier)
 
 
-@files_router.get("/releases/file/{file_id}/provenance")  # released: also with release_view
+@files_router.get("/releases/file/{file_id}/provenance")
 def file_provenance(
     file_id: str,
-    caller: Annotated[Caller, requires(P.OUTPUTS_VIEW_UNRELEASED, "project")],
+    caller: Annotated[Caller, requires(P.OUTPUTS_VIEW_UNRELEASED, "project", also=P.RELEASE_VIEW)],
     session: SessionDep,
 ) -> schema.ProvenanceChain:
     """The file, the job that made it, then the jobs that made its inputs, back to the commit."""

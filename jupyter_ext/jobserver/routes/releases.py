@@ -59,11 +59,11 @@ def list_releases(
     )
 
 
-@router.get("/releases/{release_id}")  # a released one also to those with release_view
+@router.get("/releases/{release_id}")
 def get_release(
     release_id: str,
     request: Request,
-    caller: Annotated[Caller, requires(P.OUTPUTS_VIEW_UNRELEASED, "project")],
+    caller: Annotated[Caller, requires(P.OUTPUTS_VIEW_UNRELEASED, "project", also=P.RELEASE_VIEW)],
     session: SessionDep,
 ) -> schema.Release:
     return _view(request, caller, releases.get_release(session, caller, release_id))

@@ -28,7 +28,6 @@ from ..audit import record
 from ..callers import Caller
 from ..dataset_access import usable
 from ..errors import ProblemError
-from ..permissions import DOES
 from ..permissions import Permission as P
 from ..release_store import stored_path
 from .lookup import backend_named, org_named, project_named
@@ -146,12 +145,7 @@ def list_datasets(
     rows = session.scalars(query).all()
     if project:
         row = project_named(session, project)
-        if not caller.can(P.PROJECT_VIEW, row):  # a filter of a route anyone signed in may ask
-            raise ProblemError(
-                403,
-                f"{caller.name} may not {DOES[P.PROJECT_VIEW]} the project {row.slug}: "
-                "ask its coordinator for a role",
-            )
+        caller.require(P.PROJECT_VIEW, row)
         allowed = {
             (d.backend_id, d.name) for d in rows if d.name in usable(session, row.id, d.backend_id)
         }
