@@ -12,12 +12,10 @@ from sqlalchemy.orm import Session
 
 from ...schema.states import FileState
 from .. import orm, release_views, review_copies, views
-from ..audit import record
 from ..deps import SessionDep
 from ..errors import ProblemError
 from ..permissions import Permission as P
-from ..release_store import stored_path
-from ..services import job_requests, orgs, projects, releases, reviews, workspaces
+from ..services import job_requests, orgs, projects, released_files, releases, reviews, workspaces
 from . import page, waiting
 from .auth import page_caller
 from .datasets import project_datasets
@@ -180,12 +178,9 @@ def released_file_page(
     settings = request.app.state.settings
     released = found.state == FileState.RELEASED
     if released or not review_copies.under_review(found):
-        caller.require(P.RELEASE_VIEW, row.project)
-        if not released or found.uploaded_at is None or found.deleted_at is not None:
-            raise ProblemError(409, f"{found.path} is not released, not uploaded yet, or deleted")
-        record(session, caller.name, "release_file.view", found, after={"page": True})
-        session.commit()
-        stored = stored_path(settings.release_dir, found.sha256)
+        _, stored = released_files.view_file(
+            session, caller, found.id, settings.release_dir, page=True
+        )
         raw = f"api/v2/releases/file/{found.id}"
     else:  # under review: only its checkers, never its author (the route says why)
         releases.release_row(caller, session, release_id)

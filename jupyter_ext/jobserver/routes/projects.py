@@ -91,12 +91,3 @@ def remove_project_member(
 ) -> Response:
     projects.remove_project_member(session, caller, project, username)
     return Response(status_code=204)
-
-
-# The old names, only until the faces still calling them (routes/datasets.py, routes/events.py,
-# pages/views.py, pages/work.py) call `services.projects` instead: then these go.
-visible_projects = projects.visible_projects
-
-
-def viewable_project(caller: Caller, session: SessionDep, slug: str):
-    return projects.viewable_project(session, caller, None, slug)

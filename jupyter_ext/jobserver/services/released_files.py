@@ -35,16 +35,17 @@ def _gone(row: orm.ReleaseFile) -> ProblemError:
 
 
 def view_file(
-    session: Session, caller: Caller, file_id: str, release_dir: str
+    session: Session, caller: Caller, file_id: str, release_dir: str, page: bool = False
 ) -> tuple[orm.ReleaseFile, Path]:
-    """A released and uploaded file and where its bytes are, the view audited."""
+    """A released and uploaded file and where its bytes are, the view audited (`page`: shown
+    in the release's page rather than downloaded)."""
     row = _file(session, file_id)
     caller.require(P.RELEASE_VIEW, row.release.workspace.project)
     if row.deleted_at is not None:
         raise _gone(row)
     if row.state != "released" or row.uploaded_at is None:
         raise ProblemError(409, "the file is not released yet, or its backend has not sent it")
-    record(session, caller.name, "release_file.view", row)
+    record(session, caller.name, "release_file.view", row, after={"page": True} if page else None)
     session.commit()
     return row, stored_path(release_dir, row.sha256)
 
