@@ -1,6 +1,6 @@
-"""The job server's schema: migrations agree with orm.py, on SQLite and PostgreSQL.
+"""The job server's schema: migrations agree with orm/, on SQLite and PostgreSQL.
 
-`test_*_matches_models` is the test that fails when someone edits orm.py without adding
+`test_*_matches_models` is the test that fails when someone edits orm/ without adding
 a migration (or the other way round): generate one with
 
     from alembic import command

@@ -30,7 +30,7 @@ PG_LOCK_KEY = 0x6A75_7079_6578  # "jupyex"
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
-    """Write orm types as plain SQLAlchemy ones, so migrations do not import orm.py.
+    """Write orm types as plain SQLAlchemy ones, so migrations do not import orm.
 
     A migration must keep working after the models change; UTCDateTime only converts
     values in Python, its column is a timezone-aware DateTime.

@@ -4,8 +4,8 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-06
 
-Write plain SQLAlchemy types here (not orm.py's), and check the migration on SQLite and
-PostgreSQL: tests/jobserver/test_migrations.py compares the result with orm.py.
+Write plain SQLAlchemy types here (not orm's), and check the migration on SQLite and
+PostgreSQL: tests/jobserver/test_migrations.py compares the result with the orm package.
 """
 
 from __future__ import annotations
