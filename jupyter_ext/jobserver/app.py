@@ -22,9 +22,6 @@ from traitlets import Bool, Float, Integer, List, TraitError, Unicode, default, 
 from traitlets.config import Config, catch_config_error
 
 from ..app import JupyterExtBase, base_aliases, base_flags
-from .events import EventBus
-from .notifications import Notifier
-from .repos import GitHub
 
 DEFAULT_DB = "sqlite:///jupyter_ext_jobserver.sqlite"
 # options that moved from JobServerApp to the configurable that uses them: old name -> class
@@ -46,7 +43,17 @@ class JobServerApp(JupyterExtBase):
     description = "Run the job server: the REST API, live events and the runners' endpoints."
     examples = "jupyter ext jobserver --ip 127.0.0.1 --port 8100 --db-url sqlite:///jobs.sqlite"
 
-    classes = [EventBus, Notifier, GitHub]  # built with parent=self: `c.Notifier.interval`
+    @property
+    def classes(self) -> list[type]:  # type: ignore[override]
+        """This app and the configurables it builds with parent=self (`c.Notifier.interval`):
+        imported when the job server runs or shows its help, so that `jupyter ext runner`,
+        which imports this class for `jupyter ext --help-all`, does not load the web stack."""
+        from .events import EventBus
+        from .notifications import Notifier
+        from .repos import GitHub
+
+        return [type(self), EventBus, Notifier, GitHub]
+
     aliases = {
         **base_aliases,
         "ip": "JobServerApp.ip",
