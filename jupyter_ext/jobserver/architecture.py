@@ -76,14 +76,16 @@ def route_table() -> str:
         found.append((path, method, declared))
     rows = ["| route | permission | scope |", "|---|---|---|"]
     for path, method, declared in sorted(found):
-        also = f" (or `{declared['x-also']}`)" if "x-also" in declared else ""
+        also = f"; also `{declared['x-also']}`" if "x-also" in declared else ""
         rows.append(
             f"| `{method} {path}` | `{declared['x-permission']}`{also} | {declared['x-scope']} |"
         )
     return "\n".join(rows) + (
-        "\n`project`: in the project of the thing the route names; `owner`: only its maker; "
+        "\n\n`project`: in the project of the thing the route names; `owner`: only its maker; "
         "`self`: the permission is not needed for one's own account; `runner`: the backend's "
-        "runner token.\n"
+        "runner token. *also*: the one other permission the route may ask (a released thing is "
+        "shown to those with `release_view`; `GET /datasets?project=` asks to view the "
+        "project).\n"
     )
 
 
