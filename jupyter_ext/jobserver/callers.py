@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import orm
 from .errors import ProblemError
-from .permissions import DOES, PROJECT_SCOPED, Permission, granted
+from .permissions import DOES, PROJECT_SCOPED, SITE_SCOPED, Permission, granted
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Caller:
     user: orm.User
     session: Session
     _project_roles: dict[int, list[str]] = field(default_factory=dict)
+    _site_roles: dict[int, list[str]] = field(default_factory=dict)
     declared: Permission | None = None  # the route's permission; None: a page, a command
     also: Permission | None = None  # the one a route may grant instead (a released thing)
     enforced: set[Permission] | None = None  # where the route's checks are noted
@@ -41,6 +43,24 @@ class Caller:
             self._project_roles[project_id] = list(member.roles) if member else []
         return self._project_roles[project_id]
 
+    def site_roles(self, backend_id: int) -> list[str]:
+        """The roles a site named this user to, there only (`orm.BackendMember`)."""
+        if backend_id not in self._site_roles:
+            member = self.session.get(orm.BackendMember, (backend_id, self.user.id))
+            self._site_roles[backend_id] = list(member.roles) if member else []
+        return self._site_roles[backend_id]
+
+    def sites(self, permission: Permission) -> list[int]:
+        """The backends whose own roles grant `permission` to this user (for what leaves them)."""
+        if permission not in SITE_SCOPED:
+            return []
+        members = self.session.scalars(
+            select(orm.BackendMember).where(orm.BackendMember.user_id == self.user.id)
+        )
+        for member in members:
+            self._site_roles[member.backend_id] = list(member.roles)
+        return [b for b, roles in self._site_roles.items() if granted((), permission, (), roles)]
+
     def _note(self, permission: Permission, gate: bool) -> None:
         """Note a check of a declared permission for the permission walk; a gate on any other
         is a bug in the route."""
@@ -54,15 +74,34 @@ class Caller:
                 f"{permission.value}: declare what it enforces"
             )
 
-    def can(self, permission: Permission, project: orm.Project | None = None) -> bool:
+    def can(
+        self,
+        permission: Permission,
+        project: orm.Project | None = None,
+        backend: orm.Backend | None = None,
+    ) -> bool:
+        """Whether `permission` holds in `project`, for a thing at `backend` (a release: then
+        the roles that site named the caller to count too)."""
         self._note(permission, gate=False)
         project_roles = self.project_roles(project.id) if project is not None else ()
-        return granted(self.roles, permission, project_roles)
+        site_roles = self.site_roles(backend.id) if backend is not None else ()
+        return granted(self.roles, permission, project_roles, site_roles)
 
-    def require(self, permission: Permission, project: orm.Project | None = None) -> None:
+    def require(
+        self,
+        permission: Permission,
+        project: orm.Project | None = None,
+        backend: orm.Backend | None = None,
+    ) -> None:
         """Deny by default: a 403 that says which permission is missing, and where."""
         self._note(permission, gate=True)
-        if not self.can(permission, project):
+        if not self.can(permission, project, backend):
+            if backend is not None and permission in SITE_SCOPED and project is not None:
+                raise ProblemError(
+                    403,
+                    f"{self.name} may not {DOES[permission]} the project {project.slug} at "
+                    f"{backend.slug}: only that site's output checkers (or global ones) may",
+                )
             if project is not None and permission in PROJECT_SCOPED:
                 raise ProblemError(
                     403,

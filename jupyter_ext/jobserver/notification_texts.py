@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import orm
+from .run_views import run_state
 from .views import job_request_state
 
 
@@ -40,6 +41,39 @@ def job_request_json(request: orm.JobRequest) -> dict[str, Any]:
         "backend": request.backend.slug,
         "state": job_request_state(request.jobs),
         "jobs": {j.identifier: j.state for j in request.jobs},
+    }
+
+
+def run_text(run: orm.StudyRun, public_url: str) -> tuple[str, str]:
+    """One digest of every site's part of a study run."""
+    sites = sorted(run.job_requests, key=lambda r: r.backend.slug)
+    states = {r.backend.slug: job_request_state(r.jobs) for r in sites}
+    state = run_state(list(states.values()))
+    lines = [
+        f"Your study run {run.id} in the workspace {run.workspace.name} at "
+        f"{len(sites)} site{'s' if len(sites) != 1 else ''} has ended: {state}.",
+    ]
+    for request in sites:
+        lines += ["", f"{request.backend.slug}: {states[request.backend.slug]}"]
+        lines += [
+            f"  {j.action}: {j.state}" + (f" ({j.status_message})" if j.status_message else "")
+            for j in request.jobs
+        ]
+    lines += ["", f"Details: {link(public_url, f'runs/{run.id}')}"]
+    subject = f"[jupyter-ext] {run.workspace.name}: study run {state}"
+    return subject, "\n".join(lines) + "\n"
+
+
+def run_json(run: orm.StudyRun) -> dict[str, Any]:
+    states = {r.backend.slug: job_request_state(r.jobs) for r in run.job_requests}
+    return {
+        "run": run.id,
+        "workspace": run.workspace.name,
+        "state": run_state(list(states.values())),
+        "sites": {
+            r.backend.slug: {"job_request": r.id, "state": states[r.backend.slug]}
+            for r in run.job_requests
+        },
     }
 
 

@@ -10,7 +10,8 @@ server that is down delays mail; it never fails a job, a request or a release.
 
 A job request is noticed when it ends from the live events of its jobs, so every
 way a job ends (its runner's report, a cancel, an expired lease, a dependency
-that failed) is covered without each saying so. What each says is written by
+that failed) is covered without each saying so. The sites of a study run are
+told of once, in one digest, when the last of them ends. What each says is written by
 `notification_texts.py`; where and how often they go is `Notifier`'s configuration.
 """
 
@@ -43,6 +44,8 @@ from .notification_texts import (
     job_request_text,
     release_json,
     release_text,
+    run_json,
+    run_text,
 )
 from .permissions import Permission, granted
 from .states import FINISHED_JOB_STATES
@@ -56,6 +59,7 @@ SIGNATURE_HEADER = "X-Jupyter-Ext-Signature"
 # whatever a workspace says. Everyone needs an email address in their settings.
 RULES: dict[str, tuple[str, ...]] = {
     "job_request.finished": ("requester",),
+    "run.finished": ("requester",),  # one digest for a study run's sites, not one per site
     "release.requested": ("checkers",),
     "release.reviewed": ("author", "publishers"),  # every file's review settled
     "release.released": ("author",),
@@ -166,29 +170,29 @@ class Notifier(LoggingConfigurable):
 
     def _job_request_ended(self, session: Session, request_id: str) -> None:
         session.flush()
+        request = session.get(orm.JobRequest, request_id)
+        run = request.study_run
         if session.get_bind().dialect.name == "postgresql":  # two last jobs ending at once:
+            table = orm.StudyRun if run else orm.JobRequest  # (at two sites of one run, too)
+            held = run.id if run else request_id
             session.execute(  # the second waits, then sees the first
-                select(orm.JobRequest.id).where(orm.JobRequest.id == request_id).with_for_update()
+                select(table.id).where(table.id == held).with_for_update()
             )
-        states = session.scalars(select(orm.Job.state).where(orm.Job.job_request_id == request_id))
+        parts = [r.id for r in run.job_requests] if run else [request_id]
+        states = session.scalars(select(orm.Job.state).where(orm.Job.job_request_id.in_(parts)))
         if not all(s in FINISHED_JOB_STATES for s in states):
             return
+        event, subject = ("run.finished", run.id) if run else ("job_request.finished", request_id)
         done = select(orm.Notification.id).where(
-            orm.Notification.event == "job_request.finished",
-            orm.Notification.subject_id == request_id,
+            orm.Notification.event == event, orm.Notification.subject_id == subject
         )
         if session.scalar(done.limit(1)) is not None:
             return
-        request = session.get(orm.JobRequest, request_id)
-        self._write(
-            session,
-            "job_request.finished",
-            request_id,
-            request.workspace,
-            job_request_text(request, self.public_url),
-            job_request_json(request),
-            job_request=request,
-        )
+        if run is not None:
+            text, data = run_text(run, self.public_url), run_json(run)
+        else:
+            text, data = job_request_text(request, self.public_url), job_request_json(request)
+        self._write(session, event, subject, request.workspace, text, data, job_request=request)
 
     def release(self, session: Session, release: orm.Release, event: str) -> None:
         """Call in the transaction that changed the release: `event` is a key of RULES."""
@@ -202,6 +206,7 @@ class Notifier(LoggingConfigurable):
             release_text(release, event, self.public_url),
             release_json(release, event),
             author=release.created_by,
+            backend=release.backend,
         )
 
     def _write(
@@ -349,6 +354,7 @@ def recipients(
     workspace: orm.Workspace,
     job_request: orm.JobRequest | None = None,
     author: orm.User | None = None,
+    backend: orm.Backend | None = None,
 ) -> list[str]:
     """The addresses `RULES` sends `event` to, each once, in a stable order."""
     people: list[orm.User] = []
@@ -360,12 +366,15 @@ def recipients(
             if workspace.notifications:
                 people.append(author)
         elif audience in STAFF:
-            people += _holders(session, STAFF[audience], workspace.project_id)
+            people += _holders(session, STAFF[audience], workspace.project_id, backend)
     return sorted({p.email for p in people if p.email})
 
 
-def _holders(session: Session, permission: Permission, project_id: int) -> list[orm.User]:
-    """Users whose global roles, or roles in this project, grant `permission`."""
+def _holders(
+    session: Session, permission: Permission, project_id: int, backend: orm.Backend | None
+) -> list[orm.User]:
+    """Users whose global roles, roles in this project, or roles at this site (for what
+    leaves it) grant `permission`."""
     members = dict(
         session.execute(
             select(orm.ProjectMember.user_id, orm.ProjectMember.roles).where(
@@ -373,5 +382,16 @@ def _holders(session: Session, permission: Permission, project_id: int) -> list[
             )
         ).all()
     )
+    site = {}
+    if backend is not None:
+        site = dict(
+            session.execute(
+                select(orm.BackendMember.user_id, orm.BackendMember.roles).where(
+                    orm.BackendMember.backend_id == backend.id
+                )
+            ).all()
+        )
     users = session.scalars(select(orm.User).where(orm.User.email != "")).all()
-    return [u for u in users if granted(u.roles, permission, members.get(u.id, ()))]
+    return [
+        u for u in users if granted(u.roles, permission, members.get(u.id, ()), site.get(u.id, ()))
+    ]

@@ -2,8 +2,10 @@
 
 A permission is granted by a global role, or, for things inside a project, by
 the roles of the caller's membership of that project. The three project roles
-may also be held globally, and then apply to every project. Being signed in
-grants only `SIGNED_IN`. The table is data, so tests walk it and pages show it.
+may also be held globally, and then apply to every project. A site (backend) may
+name its own output checkers and publishers: their roles grant `SITE_SCOPED`
+permissions over releases of that backend only. Being signed in grants only
+`SIGNED_IN`. The table is data, so tests walk it and pages show it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from ..schema.states import PROJECT_ROLES, Role
+from ..schema.states import PROJECT_ROLES, Role, SiteRole
 
 
 class Permission(StrEnum):
@@ -170,14 +172,30 @@ PROJECT_SCOPED = frozenset(
 
 assert all(ROLE_PERMISSIONS[r] <= PROJECT_SCOPED for r in PROJECT_ROLES), "project roles overreach"
 
+# What a site's own checkers and publishers may do, over releases of that site only.
+SITE_SCOPED = frozenset(
+    {P.OUTPUTS_VIEW_UNRELEASED, P.RELEASE_REVIEW, P.RELEASE_PUBLISH, P.RELEASE_VIEW}
+)
+assert all(
+    ROLE_PERMISSIONS[Role(r)] - {P.PROJECT_VIEW, P.RELEASE_DELETE} <= SITE_SCOPED for r in SiteRole
+)
+
 
 def granted(
-    global_roles: Iterable[str], permission: Permission, project_roles: Iterable[str] = ()
+    global_roles: Iterable[str],
+    permission: Permission,
+    project_roles: Iterable[str] = (),
+    site_roles: Iterable[str] = (),
 ) -> bool:
-    """Whether these roles allow `permission` (project roles count only project-scoped ones)."""
+    """Whether these roles allow `permission` (project roles count only project-scoped ones,
+    a site's roles only site-scoped ones)."""
     if permission is P.SIGNED_IN:
         return True
     if any(permission in ROLE_PERMISSIONS.get(Role(r), ()) for r in global_roles):
+        return True
+    if permission in SITE_SCOPED and any(
+        permission in ROLE_PERMISSIONS.get(Role(r), ()) for r in site_roles
+    ):
         return True
     return permission in PROJECT_SCOPED and any(
         permission in ROLE_PERMISSIONS.get(Role(r), ()) for r in project_roles

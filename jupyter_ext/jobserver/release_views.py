@@ -14,7 +14,7 @@ from .permissions import Permission as P
 
 
 def release(caller: Caller, row: orm.Release, required: int) -> schema.Release:
-    unreleased = caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.workspace.project)
+    unreleased = caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.workspace.project, row.backend)
     files = [
         release_file(caller, f, required)
         for f in review.ordered(row.files)

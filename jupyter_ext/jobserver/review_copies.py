@@ -81,7 +81,7 @@ def require_reader(caller: Caller, row: orm.ReleaseFile) -> None:
     Not its author (theirs is the output on the site, in their workspace), nor a project
     member who is no output checker, nor a publisher who does not review."""
     project = row.release.workspace.project
-    if not caller.can(P.RELEASE_REVIEW, project):
+    if not caller.can(P.RELEASE_REVIEW, project, row.release.backend):
         raise ProblemError(
             403,
             f"{caller.name} may not read files under review: only output "

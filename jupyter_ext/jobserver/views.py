@@ -179,4 +179,5 @@ def job_request(
         created_at=row.created_at,
         jobs=[job(j, row) for j in row.jobs] if with_jobs else [],
         project_yaml=row.project_yaml if with_yaml else None,
+        run=row.study_run_id,
     )

@@ -37,10 +37,15 @@ from .jobs import (
     JobRequestCreate,
     LogLine,
     Output,
+    RunSite,
+    StudyRun,
+    StudyRunCreate,
 )
 from .orgs import (
     Backend,
     BackendCreate,
+    BackendMember,
+    BackendMemberSet,
     BackendUpdate,
     Org,
     OrgBackendAdd,
@@ -110,6 +115,7 @@ from .states import (
     PrivacyLevel,
     ReleaseState,
     Role,
+    SiteRole,
 )
 
 __all__ = [
@@ -129,6 +135,8 @@ __all__ = [
     "ApplicationState",
     "Backend",
     "BackendCreate",
+    "BackendMember",
+    "BackendMemberSet",
     "BackendUpdate",
     "Column",
     "Comment",
@@ -194,8 +202,12 @@ __all__ = [
     "Review",
     "ReviewCreate",
     "Role",
+    "RunSite",
     "RunnerTokenCreated",
+    "SiteRole",
     "StatusUpdate",
+    "StudyRun",
+    "StudyRunCreate",
     "TokenScope",
     "UploadRefusal",
     "User",

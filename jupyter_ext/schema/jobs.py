@@ -10,6 +10,8 @@ from .common import Model, Slug, Timestamp
 from .release_rules import FileCheck
 from .states import JobRequestState, JobState, PrivacyLevel
 
+MAX_SITES = 20  # backends one study run may name
+
 
 class JobRequestCreate(Model):
     workspace: Slug
@@ -24,6 +26,26 @@ class JobRequestCreate(Model):
     notify: bool = True
     github_token: str | None = Field(
         None, repr=False, description="Used for this request only and not kept."
+    )
+
+
+class StudyRunCreate(Model):
+    """One submission at several sites (backends): a job request at each, all at one commit."""
+
+    workspace: Slug
+    backends: list[Slug] = Field(
+        max_length=MAX_SITES, description="The sites to run at, each once; one is the simple case."
+    )
+    actions: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=1000, description="Action names, or run_all."
+    )
+    sha: str | None = Field(
+        None, pattern=r"^[0-9a-f]{40}$", description="Commit to run; the branch head if absent."
+    )
+    force_run_dependencies: bool = False
+    notify: bool = True
+    github_token: str | None = Field(
+        None, repr=False, description="Used for this run only and not kept."
     )
 
 
@@ -59,6 +81,35 @@ class JobRequest(Model):
     created_at: Timestamp
     jobs: list[Job] = Field(default_factory=list)
     project_yaml: str | None = Field(None, description="project.yaml as validated, on one request.")
+    run: str | None = Field(None, description="The study run it is one site's part of.")
+
+
+class RunSite(Model):
+    """One site's part of a study run: its backend, its job request and how far it is."""
+
+    backend: str
+    state: JobRequestState
+    message: str = Field("", description='Why it waits or failed: "waiting for south: last seen …"')
+    online: bool = Field(description="Its runner was seen within the heartbeat timeout.")
+    last_seen_at: Timestamp | None = None
+    job_request: JobRequest
+
+
+class StudyRun(Model):
+    """The sites' states side by side; `state` is as far as the least finished site."""
+
+    id: str
+    workspace: str
+    project: str
+    sha: str
+    actions: list[str]
+    force_run_dependencies: bool
+    notify: bool
+    state: JobRequestState
+    summary: str = Field(description='Each site in a word: "north succeeded, south running".')
+    created_by: str
+    created_at: Timestamp
+    sites: list[RunSite]
 
 
 class LogLine(Model):

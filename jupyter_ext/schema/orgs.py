@@ -6,7 +6,7 @@ from pydantic import Field
 
 from .common import Model, Name, Slug, Timestamp
 from .release_rules import ReleaseRules
-from .states import LogPolicy
+from .states import LogPolicy, SiteRole
 
 
 class Org(Model):
@@ -62,6 +62,19 @@ class BackendCreate(Model):
 class BackendUpdate(Model):
     name: Name | None = None
     log_policy: LogPolicy | None = None
+
+
+class BackendMember(Model):
+    """Someone a site names to check or publish what leaves it (their roles hold only there)."""
+
+    backend: Slug
+    username: str
+    roles: list[SiteRole]
+    created_at: Timestamp
+
+
+class BackendMemberSet(Model):
+    roles: list[SiteRole] = Field(min_length=1, max_length=2)
 
 
 class RunnerTokenCreated(Model):

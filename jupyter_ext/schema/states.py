@@ -79,6 +79,13 @@ class Role(StrEnum):
     PROJECT_DEVELOPER = "project_developer"
 
 
+class SiteRole(StrEnum):
+    """The roles a site (backend) may name people to, for what leaves that site only."""
+
+    OUTPUT_CHECKER = "output_checker"
+    OUTPUT_PUBLISHER = "output_publisher"
+
+
 PROJECT_ROLES = frozenset(
     {Role.PROJECT_COLLABORATOR, Role.PROJECT_COORDINATOR, Role.PROJECT_DEVELOPER}
 )

@@ -20,6 +20,7 @@ from .releases import Release, ReleaseComment, ReleaseFile, Review, UploadLease
 from .work import (
     Application,
     Backend,
+    BackendMember,
     Job,
     JobOutput,
     JobRequest,
@@ -28,6 +29,7 @@ from .work import (
     Project,
     ProjectMember,
     RunnerToken,
+    StudyRun,
     Workspace,
 )
 
@@ -36,6 +38,7 @@ __all__ = [
     "Application",
     "AuditEvent",
     "Backend",
+    "BackendMember",
     "Base",
     "Dataset",
     "DatasetAccess",
@@ -57,6 +60,7 @@ __all__ = [
     "Review",
     "RunnerToken",
     "SignInSession",
+    "StudyRun",
     "UTCDateTime",
     "UploadLease",
     "User",

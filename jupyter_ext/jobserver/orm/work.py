@@ -45,6 +45,23 @@ class OrgBackend(Base):
     )
 
 
+class BackendMember(Base):
+    """Someone the site names to check (or publish) what leaves it: their roles count only for
+    releases of this backend, beside the global roles that count everywhere."""
+
+    __tablename__ = "backend_members"
+    backend_id: Mapped[int] = mapped_column(
+        ForeignKey("backends.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    roles: Mapped[list[Any]] = mapped_column(JSON, default=list)  # SITE_ROLES only
+    created_at: Mapped[dt.datetime] = created()
+    backend: Mapped[Backend] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
 class RunnerToken(Base):
     __tablename__ = "runner_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +135,28 @@ class Workspace(Base):
     created_by: Mapped[User] = relationship(lazy="joined")
 
 
+class StudyRun(Base):
+    """One submission at several sites: a job request per backend, all at one commit. Its
+    state is its requests' side by side (`views.study_run`); nothing stores it."""
+
+    __tablename__ = "study_runs"
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    sha: Mapped[str] = mapped_column(String(40))
+    actions: Mapped[list[Any]] = mapped_column(JSON)
+    force_run_dependencies: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = created()
+    workspace: Mapped[Workspace] = relationship(lazy="joined")
+    created_by: Mapped[User] = relationship(lazy="joined")
+    job_requests: Mapped[list[JobRequest]] = relationship(
+        back_populates="study_run", order_by="JobRequest.id", lazy="selectin"
+    )
+    __table_args__ = (UniqueConstraint("created_by_id", "idempotency_key"),)
+
+
 class JobRequest(Base):
     __tablename__ = "job_requests"
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_ulid)
@@ -130,10 +169,14 @@ class JobRequest(Base):
     project_yaml: Mapped[str] = mapped_column(Text)
     github_token: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # Fernet
     idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    study_run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("study_runs.id"), index=True, default=None
+    )
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = created()
     workspace: Mapped[Workspace] = relationship(lazy="joined")
     backend: Mapped[Backend] = relationship(lazy="joined")
+    study_run: Mapped[StudyRun | None] = relationship(back_populates="job_requests")
     created_by: Mapped[User] = relationship(lazy="joined")
     jobs: Mapped[list[Job]] = relationship(
         back_populates="job_request", order_by="Job.id", lazy="selectin"

@@ -28,6 +28,15 @@ IMAGES = {".png", ".jpg", ".jpeg", ".svg"}
 TEXTS = {".txt", ".md", ".log", ".json", ".html"}
 
 
+def _release_workspace(release: orm.Release, org: str, project: str, workspace: str):
+    """The release's workspace, if the address is its own (the caller may see the release:
+    a site's own checker sees it without seeing the rest of the project)."""
+    row = release.workspace
+    if (row.name, row.project.slug, row.project.org.slug) != (workspace, project, org):
+        raise ProblemError(404, f"the workspace {org}/{project}/{workspace} has no such release")
+    return row
+
+
 def _workspace(caller, session: Session, org: str, project: str, workspace: str):
     """The workspace the address names, if the caller may see it and the address is its own."""
     row = workspaces.viewable_workspace(session, caller, workspace)
@@ -57,9 +66,9 @@ def home(request: Request, session: SessionDep):
         workspaces=rows,
         addable=addable,
         job_requests=_recent(caller, session, user=caller.name),
-        reviewer=caller.can(P.RELEASE_REVIEW),
+        reviewer=caller.can(P.RELEASE_REVIEW) or bool(caller.sites(P.RELEASE_REVIEW)),
         to_review=waiting.to_review(session, caller),
-        publisher=caller.can(P.RELEASE_PUBLISH),
+        publisher=caller.can(P.RELEASE_PUBLISH) or bool(caller.sites(P.RELEASE_PUBLISH)),
         to_publish=waiting.to_publish(session, caller),
         now=orm.utcnow(),
     )
@@ -133,11 +142,9 @@ def release_page(
     org: str, project: str, workspace: str, release_id: str, request: Request, session: SessionDep
 ):
     caller = page_caller(request, session)
-    row = _workspace(caller, session, org, project, workspace)
     got = releases.get_release(session, caller, release_id)
+    row = _release_workspace(got, org, project, workspace)
     release = release_views.release(caller, got, request.app.state.settings.required_approvals)
-    if release.workspace != row.name:
-        raise ProblemError(404, f"the workspace {workspace} has no release {release_id}")
     author = release.created_by == caller.name
     files = session.get(orm.Release, release_id).files
     return render(
@@ -148,9 +155,9 @@ def release_page(
         release=release,
         author=author,
         review_copies={f.id for f in files if review_copies.may_open(caller, f)},
-        can_review=caller.can(P.RELEASE_REVIEW, row.project) and not author,
-        can_publish=caller.can(P.RELEASE_PUBLISH, row.project) and not author,
-        can_comment=caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.project),
+        can_review=caller.can(P.RELEASE_REVIEW, row.project, got.backend) and not author,
+        can_publish=caller.can(P.RELEASE_PUBLISH, row.project, got.backend) and not author,
+        can_comment=caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.project, got.backend),
         done=REVIEW_DONE.get(request.query_params.get("done", "")),
     )
 
@@ -171,10 +178,10 @@ def released_file_page(
     review copy): a table, an image (sandboxed, from the file address), or text, escaped.
     Anything else is offered as a download. Every view is audited."""
     caller = page_caller(request, session)
-    row = _workspace(caller, session, org, project, workspace)
     found = session.get(orm.ReleaseFile, file_id)
-    if found is None or found.release_id != release_id or found.release.workspace_id != row.id:
+    if found is None or found.release_id != release_id:
         raise ProblemError(404, f"the release {release_id} has no file {file_id}")
+    row = _release_workspace(found.release, org, project, workspace)  # each path below checks
     settings = request.app.state.settings
     released = found.state == FileState.RELEASED
     if released or not review_copies.under_review(found):

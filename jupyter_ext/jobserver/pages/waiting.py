@@ -57,7 +57,6 @@ def age(waited: dt.timedelta) -> str:
 
 def _waiting(session: Session, caller: Caller, *where) -> list[Waiting]:
     release_states = RELEASE_ACTS["vote"][0]
-    projects = visible_projects(caller).with_only_columns(orm.Project.id)
     query = (
         select(
             orm.Release.id,
@@ -76,7 +75,6 @@ def _waiting(session: Session, caller: Caller, *where) -> list[Waiting]:
         .where(
             orm.Release.state.in_(release_states),
             orm.Release.created_by_id != caller.user.id,
-            orm.Workspace.project_id.in_(projects),
             *where,
         )
         .group_by(
@@ -93,18 +91,29 @@ def _waiting(session: Session, caller: Caller, *where) -> list[Waiting]:
     return [Waiting(*row) for row in session.execute(query)]
 
 
+def _reach(caller: Caller, permission: P):
+    """Where the caller holds `permission` over releases: every visible project with a global
+    role, else the sites that named them (None: nowhere)."""
+    if caller.can(permission):
+        projects = visible_projects(caller).with_only_columns(orm.Project.id)
+        return orm.Workspace.project_id.in_(projects)
+    if sites := caller.sites(permission):
+        return orm.Release.backend_id.in_(sites)
+    return None
+
+
 def to_review(session: Session, caller: Caller) -> list[Waiting]:
     """Releases with files waiting for the caller's vote, oldest first."""
-    if not caller.can(P.RELEASE_REVIEW):
+    if (reach := _reach(caller, P.RELEASE_REVIEW)) is None:
         return []
     voted = exists().where(
         orm.Review.release_file_id == orm.ReleaseFile.id, orm.Review.reviewer_id == caller.user.id
     )
-    return _waiting(session, caller, orm.ReleaseFile.state.in_(TO_VOTE), ~voted)
+    return _waiting(session, caller, reach, orm.ReleaseFile.state.in_(TO_VOTE), ~voted)
 
 
 def to_publish(session: Session, caller: Caller) -> list[Waiting]:
     """Releases with approved files the caller may publish, oldest first."""
-    if not caller.can(P.RELEASE_PUBLISH):
+    if (reach := _reach(caller, P.RELEASE_PUBLISH)) is None:
         return []
-    return _waiting(session, caller, orm.ReleaseFile.state == FileState.APPROVED)
+    return _waiting(session, caller, reach, orm.ReleaseFile.state == FileState.APPROVED)

@@ -15,6 +15,7 @@ from . import (
     releases,
     reviews,
     runner,
+    runs,
     workspaces,
 )
 
@@ -24,6 +25,7 @@ routers = [
     projects.router,
     workspaces.router,
     job_requests.router,
+    runs.router,
     jobs.router,
     provenance.router,
     events.router,

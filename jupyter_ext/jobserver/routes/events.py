@@ -50,11 +50,18 @@ def event_filter(
     workspace: str | None = None,
     backend: str | None = None,
     job_request: str | None = None,
+    run: str | None = Query(None, description="A study run: the events of its job requests."),
     kind: list[str] = Query(list(KINDS), description="job, job_request, log, release"),
 ) -> EventFilter:
     """What the caller may see and asked for (a sync dependency: it runs off the event loop)."""
     wanted = filter_for(
-        session, caller, workspace=workspace, backend=backend, job_request=job_request, kinds=kind
+        session,
+        caller,
+        workspace=workspace,
+        backend=backend,
+        job_request=job_request,
+        run=run,
+        kinds=kind,
     )
     session.close()  # a stream may last hours: it holds no database connection
     return wanted

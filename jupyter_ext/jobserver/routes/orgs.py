@@ -12,7 +12,7 @@ from .. import orm, views
 from ..callers import Caller
 from ..deps import SessionDep, requires
 from ..permissions import Permission as P
-from ..services import orgs
+from ..services import orgs, site_reviewers
 
 router = APIRouter(tags=["organisations and backends"])
 
@@ -113,3 +113,43 @@ def rotate_runner_token(
 ) -> schema.RunnerTokenCreated:
     row, token = orgs.rotate_runner_token(session, caller, backend)
     return schema.RunnerTokenCreated(backend=row.slug, token=token)
+
+
+def site_member(row: orm.BackendMember) -> schema.BackendMember:
+    return schema.BackendMember(
+        backend=row.backend.slug,
+        username=row.user.username,
+        roles=row.roles,
+        created_at=row.created_at,
+    )
+
+
+@router.get("/backends/{backend}/members")
+def list_site_members(
+    backend: str,
+    caller: Annotated[Caller, requires(P.BACKEND_VIEW_ALL)],
+    session: SessionDep,
+) -> list[schema.BackendMember]:
+    """The people this site named to check or publish what leaves it."""
+    return [site_member(m) for m in site_reviewers.list_site_members(session, caller, backend)]
+
+
+@router.put("/backends/{backend}/members/{username}")
+def set_site_member(
+    backend: str,
+    username: str,
+    body: schema.BackendMemberSet,
+    caller: BackendManager,
+    session: SessionDep,
+) -> schema.BackendMember:
+    """Name `username` this site's output checker or publisher (their roles hold here only)."""
+    roles = [r.value for r in body.roles]
+    return site_member(site_reviewers.set_site_member(session, caller, backend, username, roles))
+
+
+@router.delete("/backends/{backend}/members/{username}", status_code=204)
+def remove_site_member(
+    backend: str, username: str, caller: BackendManager, session: SessionDep
+) -> Response:
+    site_reviewers.remove_site_member(session, caller, backend, username)
+    return Response(status_code=204)

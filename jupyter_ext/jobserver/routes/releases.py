@@ -44,13 +44,20 @@ def list_releases(
     caller: Annotated[Caller, requires(P.SIGNED_IN)],
     session: SessionDep,
     workspace: str | None = None,
+    backend: str | None = Query(None, description="Releases of what leaves this site."),
     state: str | None = None,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     cursor: str | None = None,
 ) -> schema.Page[schema.Release]:
     before = decode_cursor(cursor, str)
     rows = releases.list_releases(
-        session, caller, workspace=workspace, state=state, limit=limit, before=before
+        session,
+        caller,
+        workspace=workspace,
+        backend=backend,
+        state=state,
+        limit=limit,
+        before=before,
     )
     items, next_url = page(request, rows, limit, lambda r: r.id)
     return schema.Page(

@@ -27,7 +27,7 @@ class EventFilter:
     projects: frozenset[int] | None  # None: every project
     workspace_id: int | None
     backend_id: int | None
-    job_request: str | None
+    job_requests: frozenset[str] | None  # one request's, or a study run's
     kinds: frozenset[str]
 
     def matches(self, event: orm.Event) -> bool:
@@ -36,7 +36,7 @@ class EventFilter:
             and (self.projects is None or event.project_id in self.projects)
             and (self.workspace_id is None or event.workspace_id == self.workspace_id)
             and (self.backend_id is None or event.backend_id == self.backend_id)
-            and (self.job_request is None or event.job_request_id == self.job_request)
+            and (self.job_requests is None or event.job_request_id in self.job_requests)
         )
 
     def query(self, after: int):
@@ -47,10 +47,11 @@ class EventFilter:
         for column, value in (
             (orm.Event.workspace_id, self.workspace_id),
             (orm.Event.backend_id, self.backend_id),
-            (orm.Event.job_request_id, self.job_request),
         ):
             if value is not None:
                 query = query.where(column == value)
+        if self.job_requests is not None:
+            query = query.where(orm.Event.job_request_id.in_(self.job_requests))
         return query.order_by(orm.Event.id).limit(REPLAY_PAGE)
 
 
@@ -68,14 +69,21 @@ def event_filter(
     workspace: str | None = None,
     backend: str | None = None,
     job_request: str | None = None,
+    run: str | None = None,
     kinds: list[str],
 ) -> EventFilter:
-    """What the caller may see and asked for."""
+    """What the caller may see and asked for: a study run's events are its job requests'."""
+    requests = None if job_request is None else {job_request}
+    if run is not None:
+        parts = set(
+            session.scalars(select(orm.JobRequest.id).where(orm.JobRequest.study_run_id == run))
+        )
+        requests = parts if requests is None else requests & parts
     return EventFilter(
         projects=projects_seen_by(session, caller),
         workspace_id=workspace_named(session, workspace).id if workspace else None,
         backend_id=backend_named(session, backend).id if backend else None,
-        job_request=job_request,
+        job_requests=None if requests is None else frozenset(requests),
         kinds=frozenset(kinds),
     )
 

@@ -40,11 +40,11 @@ from .lookup import backend_named, project_named, workspace_named
 from .projects import visible_projects
 from .workspaces import (
     branch_head,
-    github_token,
     last_states,
     read_project_yaml,
     viewable_workspace,
 )
+from .workspaces import github_token as github_token_for
 
 
 def job_identifier(job_request_id: str, action: str) -> str:
@@ -64,17 +64,100 @@ def _refuse_invalid_project(problems: list) -> ProblemError:
 
 
 @dataclass
-class PlannedRequest:
-    """What a job request would create, before anything is written."""
+class Commit:
+    """What holds at every site a submission names: the workspace, the commit and its
+    project.yaml, read and validated once."""
 
     workspace: orm.Workspace
-    backend: orm.Backend
     sha: str
     text: str  # project.yaml at `sha`
     pipeline: Pipeline
-    plan: Plan  # the jobs in order with why each runs, and what is reused and why
     token: str | None
+
+
+@dataclass
+class PlannedRequest:
+    """What a job request would create at one backend, before anything is written."""
+
+    commit: Commit
+    backend: orm.Backend
+    plan: Plan | None  # the jobs in order with why each runs; None: nothing to do there
     datasets: dict[str, list[str]]  # per planned action: "name" or "name@version"
+    nothing_to_do: str = ""  # why, when `plan` is None
+
+    @property
+    def workspace(self) -> orm.Workspace:
+        return self.commit.workspace
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.commit.pipeline
+
+    @property
+    def sha(self) -> str:
+        return self.commit.sha
+
+
+def read_commit(
+    session: Session,
+    caller: Caller,
+    workspace_name: str,
+    sha: str | None,
+    github_token: str | None,
+    repos: RepositorySource,
+    vault: Vault,
+) -> Commit:
+    """The workspace (if the caller may run jobs in it) and its project.yaml at `sha` (the
+    branch head if None), refused if it is not valid."""
+    workspace = workspace_named(session, workspace_name)
+    caller.require(P.JOB_RUN, workspace.project)
+    if workspace.archived:
+        raise ProblemError(409, f"the workspace {workspace.name} is archived: unarchive it first")
+    token = github_token_for(vault, caller, github_token)
+    sha = sha or branch_head(repos, workspace, token)
+    text = read_project_yaml(repos, workspace, sha, token)
+    pipeline, problems, _ = check_pipeline(text, "project.yaml")
+    if pipeline is None:
+        raise _refuse_invalid_project(problems)
+    return Commit(workspace, sha, text, pipeline, token)
+
+
+def plan_at(
+    session: Session,
+    commit: Commit,
+    backend_slug: str,
+    actions: list[str],
+    force_run_dependencies: bool,
+    repos: RepositorySource,
+    *,
+    allow_nothing: bool = False,
+) -> PlannedRequest:
+    """The jobs `actions` need at one backend: planned against that backend's own last states
+    and checked against its dataset approvals. With `allow_nothing`, a backend where every
+    action is done already is planned as nothing to do rather than refused."""
+    workspace = commit.workspace
+    backend = backend_named(session, backend_slug)
+    if backend not in workspace.project.org.backends:
+        raise ProblemError(
+            422,
+            f"the organisation {workspace.project.org.slug} may not use the backend "
+            f"{backend.slug}: ask an administrator to allow it",
+        )
+    states = {a: s for (_, a), s in last_states(session, workspace.id, backend.id).items()}
+    try:
+        plan = plan_jobs(
+            commit.pipeline, actions, states, force_run_dependencies=force_run_dependencies
+        )
+    except NothingToDoError as exc:
+        if allow_nothing:
+            return PlannedRequest(commit, backend, None, {}, nothing_to_do=str(exc))
+        raise ProblemError(409, f"nothing to do: {exc}") from None
+    except PlanningError as exc:
+        raise ProblemError(422, str(exc)) from None
+    if long := [job.action for job in plan.jobs if len(job.action) > 200]:
+        raise ProblemError(422, f"the action name {long[0][:40]}… is too long: keep names to 200")
+    datasets = _datasets_read(repos, session, commit, backend, plan)
+    return PlannedRequest(commit, backend, plan, datasets)
 
 
 def plan_job_request(
@@ -86,43 +169,16 @@ def plan_job_request(
 ) -> PlannedRequest:
     """Check a job request and plan its jobs, writing nothing: the submission and the run-jobs
     page's plan shown before submitting are this one function."""
-    workspace = workspace_named(session, body.workspace)
-    caller.require(P.JOB_RUN, workspace.project)
-    if workspace.archived:
-        raise ProblemError(409, f"the workspace {workspace.name} is archived: unarchive it first")
-    backend = backend_named(session, body.backend)
-    if backend not in workspace.project.org.backends:
-        raise ProblemError(
-            422,
-            f"the organisation {workspace.project.org.slug} may not use the backend "
-            f"{backend.slug}: ask an administrator to allow it",
-        )
-    token = github_token(vault, caller, body.github_token)
-    sha = body.sha or branch_head(repos, workspace, token)
-    text = read_project_yaml(repos, workspace, sha, token)
-    pipeline, problems, _ = check_pipeline(text, "project.yaml")
-    if pipeline is None:
-        raise _refuse_invalid_project(problems)
-    states = {a: s for (_, a), s in last_states(session, workspace.id, backend.id).items()}
-    try:
-        plan = plan_jobs(
-            pipeline, body.actions, states, force_run_dependencies=body.force_run_dependencies
-        )
-    except NothingToDoError as exc:
-        raise ProblemError(409, f"nothing to do: {exc}") from None
-    except PlanningError as exc:
-        raise ProblemError(422, str(exc)) from None
-    if long := [job.action for job in plan.jobs if len(job.action) > 200]:
-        raise ProblemError(422, f"the action name {long[0][:40]}… is too long: keep names to 200")
-    datasets = _datasets_read(repos, session, workspace, backend, sha, token, pipeline, plan)
-    return PlannedRequest(workspace, backend, sha, text, pipeline, plan, token, datasets)
+    commit = read_commit(session, caller, body.workspace, body.sha, body.github_token, repos, vault)
+    return plan_at(session, commit, body.backend, body.actions, body.force_run_dependencies, repos)
 
 
-def _datasets_read(repos, session, workspace, backend, sha, token, pipeline, plan):
+def _datasets_read(repos, session, commit: Commit, backend: orm.Backend, plan: Plan):
     """What each planned action reads, from datasets.yaml at the commit; refused, before
-    anything runs, if the project may not use one of them."""
+    anything runs, if the project may not use one of them at this backend."""
+    workspace, pipeline = commit.workspace, commit.pipeline
     try:
-        text = repos.read(workspace.repo, sha, DATASETS_FILE, token)
+        text = repos.read(workspace.repo, commit.sha, DATASETS_FILE, commit.token)
     except FileMissing:
         return {}
     except RepositoryError as exc:
@@ -158,72 +214,98 @@ def create_job_request(
     same idempotency key is the one made the first time."""
     workspace = workspace_named(session, body.workspace)
     caller.require(P.JOB_RUN, workspace.project)
-    if idempotency_key:
-        earlier = session.scalar(
-            select(orm.JobRequest).where(
-                orm.JobRequest.created_by_id == caller.user.id,
-                orm.JobRequest.idempotency_key == idempotency_key,
-            )
-        )
-        if earlier is not None:
-            return earlier, False
-    checked = plan_job_request(session, caller, body, repos, vault)
-    workspace, backend, sha, text = checked.workspace, checked.backend, checked.sha, checked.text
-    pipeline, plan = checked.pipeline, checked.plan
-    job_request = orm.JobRequest(
-        workspace_id=workspace.id,
-        backend_id=backend.id,
-        sha=sha,
+    if earlier := sent_before(session, orm.JobRequest, caller, idempotency_key):
+        return earlier, False
+    planned = plan_job_request(session, caller, body, repos, vault)
+    job_request = write_job_request(
+        session,
+        caller,
+        planned,
         actions=body.actions,
         force_run_dependencies=body.force_run_dependencies,
         notify=body.notify,
-        project_yaml=text,
+        github_token=vault.encrypt(body.github_token) if body.github_token else None,
+        idempotency_key=idempotency_key,
+    )
+    session.commit()
+    return job_request, True
+
+
+def sent_before(session: Session, table, caller: Caller, idempotency_key: str | None):
+    """The request (or run) `caller` made with this idempotency key, if any."""
+    if not idempotency_key:
+        return None
+    return session.scalar(
+        select(table).where(
+            table.created_by_id == caller.user.id, table.idempotency_key == idempotency_key
+        )
+    )
+
+
+def write_job_request(
+    session: Session,
+    caller: Caller,
+    planned: PlannedRequest,
+    *,
+    actions: list[str],
+    force_run_dependencies: bool,
+    notify: bool,
+    github_token: bytes | None,  # encrypted: a token given for this request only
+    idempotency_key: str | None = None,
+    study_run: orm.StudyRun | None = None,
+) -> orm.JobRequest:
+    """The request and its pending jobs, audited, announced and its backend's runners woken;
+    not committed (the caller commits it with whatever else it writes)."""
+    workspace, backend, commit = planned.workspace, planned.backend, planned.commit
+    job_request = orm.JobRequest(
+        workspace_id=workspace.id,
+        backend_id=backend.id,
+        sha=commit.sha,
+        actions=actions,
+        force_run_dependencies=force_run_dependencies,
+        notify=notify,
+        project_yaml=commit.text,
         created_by_id=caller.user.id,
         idempotency_key=idempotency_key,
-        # a token given for this request only; a saved one is read when a job is leased
-        github_token=vault.encrypt(body.github_token) if body.github_token else None,
+        github_token=github_token,  # a saved one is read when a job is leased
+        study_run_id=study_run.id if study_run else None,
     )
-    job_request.workspace, job_request.backend, job_request.created_by = (
-        workspace,
-        backend,
-        caller.user,
-    )
+    job_request.workspace, job_request.backend = workspace, backend
+    job_request.created_by = caller.user
     session.add(job_request)
     session.flush()
-    identifiers = {job.action: job_identifier(job_request.id, job.action) for job in plan.jobs}
+    jobs = planned.plan.jobs if planned.plan else []
+    identifiers = {job.action: job_identifier(job_request.id, job.action) for job in jobs}
     active = _active_jobs(session, workspace.id, backend.id)
-    for planned in plan.jobs:
-        action = pipeline.actions[planned.action]
+    for job in jobs:
+        action = planned.pipeline.actions[job.action]
         session.add(
             orm.Job(
-                identifier=identifiers[planned.action],
+                identifier=identifiers[job.action],
                 job_request_id=job_request.id,
                 workspace_id=workspace.id,
                 backend_id=backend.id,
                 created_by_id=caller.user.id,
-                action=planned.action,
+                action=job.action,
                 run=action.run.raw,
-                needs=list(planned.needs),
-                wait_for=[identifiers.get(n) or active[n] for n in planned.wait_for],
+                needs=list(job.needs),
+                wait_for=[identifiers.get(n) or active[n] for n in job.wait_for],
                 outputs_spec=action.outputs.to_json(),
-                requires_db=planned.requires_db,
-                datasets=checked.datasets.get(planned.action, []),
-                status_message=f"waiting for a runner ({planned.reason})",
+                requires_db=job.requires_db,
+                datasets=planned.datasets.get(job.action, []),
+                status_message=f"waiting for a runner ({job.reason})",
             )
         )
     session.flush()
     session.refresh(job_request, ["jobs"])
-    record(
-        session,
-        caller.name,
-        "job_request.create",
-        job_request,
-        after={"actions": body.actions, "jobs": list(identifiers.values())},
-    )
+    after = {"actions": actions, "jobs": list(identifiers.values())}
+    if study_run is not None:
+        after["run"] = study_run.id
+    record(session, caller.name, "job_request.create", job_request, after=after)
     _announce(session, job_request)
-    wake_backend(session, backend.id)
-    session.commit()
-    return job_request, True
+    if jobs:
+        wake_backend(session, backend.id)
+    return job_request
 
 
 def _announce(session: Session, job_request: orm.JobRequest) -> None:

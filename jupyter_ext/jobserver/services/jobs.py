@@ -26,6 +26,7 @@ def event_log(
     *,
     q: str | None = None,
     job_request: str | None = None,
+    run: str | None = None,
     backend: str | None = None,
     status: JobState | None = None,
     user: str | None = None,
@@ -49,6 +50,9 @@ def event_log(
         )
     if job_request:
         query = query.where(orm.Job.job_request_id == job_request)
+    if run:
+        parts = select(orm.JobRequest.id).where(orm.JobRequest.study_run_id == run)
+        query = query.where(orm.Job.job_request_id.in_(parts))
     if backend:
         query = query.where(orm.Job.backend_id == backend_named(session, backend).id)
     if status:

@@ -57,17 +57,19 @@ def file_provenance(session: Session, caller: Caller, file_id: str) -> schema.Pr
     record(session, caller.name, "release_file.provenance", row)
     session.commit()
     made = schema.FileDigest(path=row.path, sha256=row.sha256, job=row.job.identifier)
-    unreleased = caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.release.workspace.project)
+    unreleased = caller.can(
+        P.OUTPUTS_VIEW_UNRELEASED, row.release.workspace.project, row.release.backend
+    )
     return schema.ProvenanceChain(file=made, steps=chain(session, row.job, unreleased))
 
 
 def _may_see(caller: Caller, row: orm.ReleaseFile) -> None:
     """As for the file itself: released ones with release_view, others only with the right to
     see unreleased outputs."""
-    project = row.release.workspace.project
-    if caller.can(P.OUTPUTS_VIEW_UNRELEASED, project):
+    project, site = row.release.workspace.project, row.release.backend
+    if caller.can(P.OUTPUTS_VIEW_UNRELEASED, project, site):
         return
-    if row.state == "released" and caller.can(P.RELEASE_VIEW, project):
+    if row.state == "released" and caller.can(P.RELEASE_VIEW, project, site):
         return
     raise ProblemError(403, f"{caller.name} may not see this file of project {project.slug}")
 

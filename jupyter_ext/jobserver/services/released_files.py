@@ -40,7 +40,7 @@ def view_file(
     """A released and uploaded file and where its bytes are, the view audited (`page`: shown
     in the release's page rather than downloaded)."""
     row = _file(session, file_id)
-    caller.require(P.RELEASE_VIEW, row.release.workspace.project)
+    caller.require(P.RELEASE_VIEW, row.release.workspace.project, row.release.backend)
     if row.deleted_at is not None:
         raise _gone(row)
     if row.state != "released" or row.uploaded_at is None:
@@ -87,7 +87,7 @@ def zip_entries(
     row = session.get(orm.Release, release_id)
     if row is None:
         raise ProblemError(404, f"there is no release {release_id!r}")
-    caller.require(P.RELEASE_VIEW, row.workspace.project)
+    caller.require(P.RELEASE_VIEW, row.workspace.project, row.backend)
     files = [
         f
         for f in row.files

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ... import schema
@@ -29,10 +29,21 @@ from .projects import visible_projects
 def can_see(caller: Caller, row: orm.Release) -> bool:
     """Unreleased outputs are for the project's developers and the checkers; released files
     for every member."""
-    project = row.workspace.project
-    return caller.can(P.OUTPUTS_VIEW_UNRELEASED, project) or (
-        row.state == "released" and caller.can(P.RELEASE_VIEW, project)
+    project, site = row.workspace.project, row.backend
+    return caller.can(P.OUTPUTS_VIEW_UNRELEASED, project, site) or (
+        row.state == "released" and caller.can(P.RELEASE_VIEW, project, site)
     )
+
+
+def visible_releases(caller: Caller):
+    """A condition on releases: those of the projects `caller` may view, and those at the
+    sites that named `caller` a checker or publisher (`can_see` then judges each)."""
+    projects = visible_projects(caller).with_only_columns(orm.Project.id)
+    workspaces = select(orm.Workspace.id).where(orm.Workspace.project_id.in_(projects))
+    condition = orm.Release.workspace_id.in_(workspaces)
+    if sites := caller.sites(P.OUTPUTS_VIEW_UNRELEASED):
+        condition = or_(condition, orm.Release.backend_id.in_(sites))
+    return condition
 
 
 def release_row(caller: Caller, session: Session, release_id: str) -> orm.Release:
@@ -60,17 +71,18 @@ def list_releases(
     caller: Caller,
     *,
     workspace: str | None = None,
+    backend: str | None = None,
     state: str | None = None,
     limit: int,
     before: str | None = None,
 ) -> list[orm.Release]:
     """Up to `limit + 1` releases of the projects `caller` may view, newest first, from
     before the id `before` (the faces page them, then keep those `can_see` allows)."""
-    projects = visible_projects(caller).with_only_columns(orm.Project.id)
-    workspaces = select(orm.Workspace.id).where(orm.Workspace.project_id.in_(projects))
-    query = select(orm.Release).where(orm.Release.workspace_id.in_(workspaces))
+    query = select(orm.Release).where(visible_releases(caller))
     if workspace:
         query = query.where(orm.Release.workspace_id == workspace_named(session, workspace).id)
+    if backend:
+        query = query.where(orm.Release.backend_id == backend_named(session, backend).id)
     if state:
         query = query.where(orm.Release.state == state)
     if before is not None:
@@ -184,7 +196,7 @@ def publish(
     row = session.get(orm.Release, release_id)
     if row is None:
         raise ProblemError(404, f"there is no release {release_id!r}, or you may not see it")
-    caller.require(P.RELEASE_PUBLISH, row.workspace.project)
+    caller.require(P.RELEASE_PUBLISH, row.workspace.project, row.backend)
     review.require_act("publish", row, caller.user.id)
     approved = [f for f in row.files if f.state == "approved"]
     if not approved:

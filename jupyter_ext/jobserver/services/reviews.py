@@ -31,7 +31,7 @@ def release_file(
 ) -> tuple[orm.Release, orm.ReleaseFile]:
     """The release and its file, if `caller` may see the release and has `need` in its project."""
     row = release_row(caller, session, release_id)
-    caller.require(need, row.workspace.project)
+    caller.require(need, row.workspace.project, row.backend)
     target = next((f for f in row.files if f.id == file_id), None)
     if target is None:
         raise ProblemError(404, f"the release has no file {file_id!r}")
@@ -189,5 +189,5 @@ def review_copy(
     if target is None:
         raise ProblemError(404, f"the release has no file {file_id!r}")
     review_copies.require_reader(caller, target)
-    caller.require(P.RELEASE_REVIEW, row.workspace.project)  # what require_reader allowed
+    caller.require(P.RELEASE_REVIEW, row.workspace.project, row.backend)  # as require_reader
     return target, open_review_copy(session, caller, target, release_dir, "api")
