@@ -14,6 +14,9 @@ give it the job server's URL and a personal API token:
         print(line)
     client.datasets.usable()  # the datasets the workspace's project may use, with manifests
     rows = client.datasets.dummy("primary-care")  # its dummy data, typed by its manifest
+    run = client.runs.create("my-workspace", actions=["make_table"], backends=["north", "south"])
+    run.wait()  # one progress bar over every site
+    collected = run.collect("collected/")  # each site's released files, with a manifest
     release = client.releases.get("01J…")
     client.releases.download(release, "released/")  # each file's sha256 is checked
 
@@ -22,6 +25,7 @@ those models, with a few conveniences (see `models`).
 """
 
 from ._client import AsyncClient, Client
+from .collect import Collected
 from .errors import (
     BadRequest,
     ChecksumMismatch,
@@ -37,7 +41,18 @@ from .errors import (
     WaitTimeout,
 )
 from .events import LiveEvent
-from .models import AccessRequest, Actions, Backend, Dataset, Job, JobRequest, LogLine, Release
+from .models import (
+    AccessRequest,
+    Actions,
+    Backend,
+    Dataset,
+    Job,
+    JobRequest,
+    LogLine,
+    Release,
+    RunSite,
+    StudyRun,
+)
 
 __all__ = [
     "AccessRequest",
@@ -48,6 +63,7 @@ __all__ = [
     "ChecksumMismatch",
     "Client",
     "ClientError",
+    "Collected",
     "Conflict",
     "Dataset",
     "Forbidden",
@@ -59,7 +75,9 @@ __all__ = [
     "LogLine",
     "NotFound",
     "Release",
+    "RunSite",
     "ServerError",
+    "StudyRun",
     "Unauthorized",
     "ValidationError",
     "WaitTimeout",

@@ -11,12 +11,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing, closing
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from . import collect
 from ._http import Base, Call, check_deadline, reopen_sooner, unreachable
 from .base import async_client, sync_client
+from .collect import Collected
 from .download import Sink
 from .errors import WaitTimeout, error_from
 from .events import (
@@ -28,8 +31,9 @@ from .events import (
     SSEDecoder,
     event_params,
     events_call,
+    wait_params,
 )
-from .models import Job, JobRequest
+from .models import Job, JobRequest, StudyRun
 
 
 class Client(Base):
@@ -153,27 +157,32 @@ class Client(Base):
                     return
 
     def _wait(
-        self, job_request: str | JobRequest, timeout: float | None, progress: bool
-    ) -> JobRequest:
-        if isinstance(job_request, str):
-            job_request = self.job_requests.get(job_request)
+        self,
+        followed: str | JobRequest | StudyRun,
+        timeout: float | None,
+        progress: bool,
+        run=False,
+    ) -> JobRequest | StudyRun:
+        """Follow a job request's jobs (or, with `run`, every site's of a study run) live."""
+        resource = self.runs if run else self.job_requests
+        if isinstance(followed, str):
+            followed = resource.get(followed)
         deadline = None if timeout is None else time.monotonic() + timeout
-        bar = Progress(job_request, progress)
-        params = event_params(job_request=job_request.id, kinds=("job",))
+        bar = Progress(followed, progress)
         try:
-            with closing(self._events(params, deadline=deadline)) as events:
+            with closing(self._events(wait_params(followed), deadline=deadline)) as events:
                 for event in events:
                     if event is CONNECTED:  # what happened before is read from the request
-                        bar.sync(self.job_requests.refresh(job_request))
+                        bar.sync(resource.refresh(followed))
                     else:
                         bar.on_event(event)
                     if bar.done:
                         break
         except WaitTimeout:
-            raise self._too_long(job_request, timeout) from None
+            raise self._too_long(followed, timeout) from None
         finally:
             bar.close()
-        return self.job_requests.refresh(job_request)
+        return resource.refresh(followed)
 
     def _download(self, targets: list, single: bool) -> Any:
         written = []
@@ -196,6 +205,18 @@ class Client(Base):
             finally:
                 sink.abort()  # nothing is left of a download that failed
         return written[0] if single else written
+
+    def _collect(self, run: str | StudyRun, folder: Path) -> Collected:
+        if isinstance(run, str):
+            run = self.runs.get(run)
+        releases = {
+            site.backend: list(self.releases.list(run.workspace, backend=site.backend))
+            for site in run.sites
+        }
+        chosen = collect.plan(run, releases, folder)
+        self._download(chosen.targets, single=False)
+        chains = {file.id: self.releases.provenance(file) for _, file, _ in chosen.entries}
+        return collect.finish(chosen, chains)
 
 
 class AsyncClient(Base):
@@ -310,26 +331,33 @@ class AsyncClient(Base):
                     return
 
     async def _wait(
-        self, job_request: str | JobRequest, timeout: float | None, progress: bool
-    ) -> JobRequest:
-        if isinstance(job_request, str):
-            job_request = await self.job_requests.get(job_request)
-        bar = Progress(job_request, progress)
-        params = event_params(job_request=job_request.id, kinds=("job",))
+        self,
+        followed: str | JobRequest | StudyRun,
+        timeout: float | None,
+        progress: bool,
+        run=False,
+    ) -> JobRequest | StudyRun:
+        resource = self.runs if run else self.job_requests
+        if isinstance(followed, str):
+            followed = await resource.get(followed)
+        bar = Progress(followed, progress)
         try:
-            async with asyncio.timeout(timeout), aclosing(self._events(params)) as events:
+            async with (
+                asyncio.timeout(timeout),
+                aclosing(self._events(wait_params(followed))) as events,
+            ):
                 async for event in events:
                     if event is CONNECTED:
-                        bar.sync(await self.job_requests.refresh(job_request))
+                        bar.sync(await resource.refresh(followed))
                     else:
                         bar.on_event(event)
                     if bar.done:
                         break
         except TimeoutError:
-            raise self._too_long(job_request, timeout) from None
+            raise self._too_long(followed, timeout) from None
         finally:
             bar.close()
-        return await self.job_requests.refresh(job_request)
+        return await resource.refresh(followed)
 
     async def _download(self, targets: list, single: bool) -> Any:
         written = []
@@ -353,3 +381,15 @@ class AsyncClient(Base):
             finally:
                 sink.abort()
         return written[0] if single else written
+
+    async def _collect(self, run: str | StudyRun, folder: Path) -> Collected:
+        if isinstance(run, str):
+            run = await self.runs.get(run)
+        releases = {
+            site.backend: [r async for r in self.releases.list(run.workspace, backend=site.backend)]
+            for site in run.sites
+        }
+        chosen = collect.plan(run, releases, folder)
+        await self._download(chosen.targets, single=False)
+        chains = {file.id: await self.releases.provenance(file) for _, file, _ in chosen.entries}
+        return collect.finish(chosen, chains)

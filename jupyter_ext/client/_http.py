@@ -23,6 +23,7 @@ from .. import schema
 from .base import API, FILES, Retry, api_root, checked, repeatable
 from .base import unreachable as _unreachable
 from .errors import ClientError, JobServerUnreachable, WaitTimeout
+from .models import StudyRun
 
 if TYPE_CHECKING:
     from .dataset_resource import Datasets
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .models import JobRequest
     from .releases import Releases
     from .resources import ActionsResource, Backends, Events, Projects, Workspaces
+    from .runs import Runs
 
 __all__ = ["API", "FILES", "Base", "Call", "Config", "Retry", "clean"]
 AGENT = "jupyter-ext-client"
@@ -124,6 +126,7 @@ class Base:
     backends: Backends
     actions: ActionsResource
     job_requests: JobRequests
+    runs: Runs
     jobs: Jobs
     releases: Releases
     events: Events
@@ -216,8 +219,9 @@ class Base:
         return call.parse(checked(response))
 
     @staticmethod
-    def _too_long(job_request: JobRequest, timeout: float | None) -> WaitTimeout:
+    def _too_long(followed: JobRequest | StudyRun, timeout: float | None) -> WaitTimeout:
+        what = "study run" if isinstance(followed, StudyRun) else "job request"
         return WaitTimeout(
-            f"the job request {job_request.id} has not finished within {timeout} s "
-            f"({job_request.state}); it goes on: wait again, or cancel it"
+            f"the {what} {followed.id} has not finished within {timeout} s "
+            f"({followed.state}); it goes on: wait again, or cancel it"
         )

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from ..schema import JobState
 from ._http import Call, clean
-from .models import JobRequest, LogLine
+from .models import JobRequest, LogLine, StudyRun
 
 FINISHED = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 LOG_PAGE = 5_000
@@ -70,11 +70,17 @@ class SSEDecoder:
         return None
 
 
+def parts_of(followed: JobRequest | StudyRun) -> list[JobRequest]:
+    """A run's job requests, one per site; a job request is its own one part."""
+    return followed.job_requests if isinstance(followed, StudyRun) else [followed]
+
+
 def event_params(
     workspace: str | None = None,
     backend: str | None = None,
     job_request: str | None = None,
     kinds: Iterable[str] | None = None,
+    run: str | None = None,
 ) -> dict[str, Any]:
     """The query of `GET /events`: the server sends only what matches, and what one may see."""
     return clean(
@@ -82,9 +88,17 @@ def event_params(
             "workspace": workspace,
             "backend": backend,
             "job_request": job_request,
+            "run": run,
             "kind": list(kinds) if kinds else None,
         }
     )
+
+
+def wait_params(followed: JobRequest | StudyRun) -> dict[str, Any]:
+    """The events a wait follows: the jobs of the request, or of every site of the run."""
+    if isinstance(followed, StudyRun):
+        return event_params(run=followed.id, kinds=("job",))
+    return event_params(job_request=followed.id, kinds=("job",))
 
 
 class LogFollower:
@@ -132,25 +146,31 @@ def _log_lines(response) -> list[LogLine]:
 
 
 class Progress:
-    """A job request's jobs as a progress bar: a widget in a notebook, text in a terminal."""
+    """The jobs of a job request, or of every site of a study run, as one progress bar: a
+    widget in a notebook, text in a terminal."""
 
-    def __init__(self, job_request: JobRequest, enabled: bool = True) -> None:
+    def __init__(self, followed: JobRequest | StudyRun, enabled: bool = True) -> None:
         from tqdm.auto import tqdm
 
-        self.id = job_request.id
-        label = f"{job_request.workspace}: {' '.join(job_request.actions)}"
-        self.bar = tqdm(
-            desc=label[:40], total=len(job_request.jobs), unit="job", disable=not enabled
+        parts = parts_of(followed)
+        self.requests = {part.id for part in parts}
+        sites = (
+            f" at {', '.join(p.backend for p in parts)}" if isinstance(followed, StudyRun) else ""
         )
-        self.sync(job_request)
+        label = f"{followed.workspace}{sites}: {' '.join(followed.actions)}"
+        total = sum(len(part.jobs) for part in parts)
+        self.bar = tqdm(desc=label[:50], total=total, unit="job", disable=not enabled)
+        self.sync(followed)
 
-    def sync(self, job_request: JobRequest) -> None:
-        self.states = {job.identifier: job.state for job in job_request.jobs}
+    def sync(self, followed: JobRequest | StudyRun) -> None:
+        self.states = {
+            job.identifier: job.state for part in parts_of(followed) for job in part.jobs
+        }
         self._show()
 
     def on_event(self, event: LiveEvent) -> None:
         data = event.data if isinstance(event.data, dict) else {}
-        if event.kind == "job" and data.get("job_request") == self.id:
+        if event.kind == "job" and data.get("job_request") in self.requests:
             self.states[data["identifier"]] = JobState(data["state"])
             self._show()
 

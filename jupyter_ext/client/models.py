@@ -128,6 +128,73 @@ class JobRequest(schema.JobRequest, Bound):
         return "\n".join([head, *_table(rows)])
 
 
+class RunSite(schema.RunSite, Bound):
+    job_request: JobRequest
+
+    def _bind(self, client: Any) -> RunSite:
+        self.job_request._bind(client)
+        return super()._bind(client)
+
+
+class StudyRun(schema.StudyRun, Bound):
+    """One submission at several sites: a job request per backend, all at one commit."""
+
+    sites: list[RunSite] = Field(default_factory=list)
+
+    def _bind(self, client: Any) -> StudyRun:
+        for site in self.sites:
+            site._bind(client)
+        return super()._bind(client)
+
+    @property
+    def job_requests(self) -> list[JobRequest]:
+        return [site.job_request for site in self.sites]
+
+    def site(self, backend: str) -> RunSite:
+        for site in self.sites:
+            if site.backend == backend:
+                return site
+        raise KeyError(f"the run {self.id} does not run at {backend}")
+
+    @property
+    def grid(self) -> dict[str, dict[str, str]]:
+        """{action: {backend: state}}: each action's job at each site (absent: not run there)."""
+        rows: dict[str, dict[str, str]] = {}
+        for site in self.sites:
+            for job in site.job_request.jobs:
+                rows.setdefault(job.action, {})[site.backend] = job.state.value
+        return rows
+
+    def wait(self, timeout: float | None = None, progress: bool = True):
+        """Follow every site's jobs until each has finished (one progress bar over all sites).
+
+        Returns the run, updated; raises `WaitTimeout` after `timeout` seconds."""
+        return self.client.runs.wait(self, timeout=timeout, progress=progress)
+
+    def refresh(self):
+        return self.client.runs.refresh(self)
+
+    def cancel(self, backend: str | None = None):
+        """Cancel every site's unfinished jobs, or one site's (`backend`)."""
+        return self.client.runs.cancel(self, backend=backend)
+
+    def collect(self, folder: str | Path = "collected"):
+        """Every site's released outputs of this run under `folder/<backend>/`, sha256-checked,
+        with `folder/manifest.json` naming each file's site, release, job and provenance."""
+        return self.client.runs.collect(self, folder)
+
+    def __repr__(self) -> str:
+        head = (
+            f"StudyRun {self.id} in {self.workspace} at {', '.join(s.backend for s in self.sites)}"
+            f" by {self.created_by}: {self.state} ({self.summary})"
+        )
+        backends = [s.backend for s in self.sites]
+        rows = [("action", *backends)]
+        rows += [(a, *(by.get(b, "-") for b in backends)) for a, by in self.grid.items()]
+        notes = [f"  {s.backend}: {s.message}" for s in self.sites if s.message]
+        return "\n".join([head, *_table(rows), *notes])
+
+
 class Backend(schema.Backend, Bound):
     def __repr__(self) -> str:
         state = "online" if self.online else "offline"

@@ -25,9 +25,13 @@ class Releases(Resource):
         workspace: str | None = None,
         state: str | None = None,
         *,
+        backend: str | None = None,
         page_size: int | None = None,
     ):
-        return self._list("releases", Release, page_size, workspace=workspace, state=state)
+        """Newest first; `backend`: only what leaves that site."""
+        return self._list(
+            "releases", Release, page_size, workspace=workspace, state=state, backend=backend
+        )
 
     def get(self, id: str):
         return self._send(self._get(api_path("releases", id), Release))

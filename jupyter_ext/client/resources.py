@@ -19,6 +19,7 @@ from .events import event_params
 from .jobs import JobRequests, Jobs
 from .models import Actions, Backend
 from .releases import Releases
+from .runs import Runs
 
 
 class Projects(Resource):
@@ -116,6 +117,7 @@ def attach(client: Any) -> None:
     client.backends = Backends(client)
     client.actions = ActionsResource(client)
     client.job_requests = JobRequests(client)
+    client.runs = Runs(client)
     client.jobs = Jobs(client)
     client.releases = Releases(client)
     client.events = Events(client)

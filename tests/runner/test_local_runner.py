@@ -17,10 +17,12 @@ from ..jobserver.harness import JobServer, make_repo
 class RunnerThread:
     """An agent on its own event loop, as `jupyter ext runner` would run it."""
 
-    def __init__(self, world, workdir, log_cap: int = 100_000, executor=None, **options) -> None:
+    def __init__(
+        self, world, workdir, log_cap: int = 100_000, executor=None, token=None, **options
+    ) -> None:
         self.loop = asyncio.new_event_loop()
         root = world.base_url.removesuffix("/api/v1/")
-        self.api = JobServerAPI(root, world.runner_token)
+        self.api = JobServerAPI(root, token or world.runner_token)  # another backend's: `token`
         self.agent = Agent(
             self.api,
             executor or LocalExecutor(),
