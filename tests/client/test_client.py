@@ -27,43 +27,12 @@ from jupyter_ext.client import (
 )
 from jupyter_ext.client.events import LogFollower, SSEDecoder
 
-from ..jobserver.conftest import build_world
-from ..jobserver.harness import JobServer, make_repo
-from ..jobserver.mocking import MockJobServerApp
+from ..jobserver.harness import make_repo
 from ..runner.test_local_runner import RunnerThread, faults_world
+from .conftest import root
 
 CONTENT = b"region,count\nnorth,35\n"
 SHA = hashlib.sha256(CONTENT).hexdigest()
-
-
-def root(world) -> str:
-    return world.base_url.removesuffix("api/v1/")
-
-
-@pytest.fixture
-def world(tmp_path):
-    server = JobServer(
-        f"sqlite:///{tmp_path / 'js.sqlite'}",
-        tmp_path,
-        MockJobServerApp(release_dir=str(tmp_path / "released")),
-    )
-    world = build_world(server, tmp_path)
-    yield world
-    world.close()
-
-
-@pytest.fixture
-def connect(world):
-    """connect(username, **options): a Client of the running job server, speaking as them."""
-    made = []
-
-    def connect(username: str, **options) -> Client:
-        made.append(Client(root(world), token=world.tokens[username], **options))
-        return made[-1]
-
-    yield connect
-    for client in made:
-        client.close()
 
 
 def test_lists_go_across_pages_with_filters_and_get(world, connect, tmp_path):

@@ -24,7 +24,7 @@ from jupyter_ext.client import (
 )
 from jupyter_ext.client.datasets import convert, load
 
-from .test_client import connect, root, world  # noqa: F401 (fixtures)
+from .conftest import root
 
 DUMMY_CSV = (
     "patient_id,age,weight,smoker,diagnosed,region\n"
@@ -113,12 +113,12 @@ ROWS = [
 
 
 @pytest.fixture
-def governor(world, connect):  # noqa: F811
+def governor(world, connect):
     world.user("governor", ["governance_reviewer"])
     return connect("governor")
 
 
-def test_see_ask_decide_and_load_the_dummy_data(world, connect, governor, tmp_path):  # noqa: F811
+def test_see_ask_decide_and_load_the_dummy_data(world, connect, governor, tmp_path):
     register(world, tmp_path)
     dev = connect("dev", workspace="sample")
     assert dev.datasets.usable() == []  # the workspace's project may use none yet
@@ -166,7 +166,7 @@ def test_see_ask_decide_and_load_the_dummy_data(world, connect, governor, tmp_pa
     assert {a.state for a in dev.datasets.access()} == {"revoked", "rejected", "withdrawn"}
 
 
-def test_as_a_frame_with_pandas_and_without(world, connect, tmp_path, monkeypatch):  # noqa: F811
+def test_as_a_frame_with_pandas_and_without(world, connect, tmp_path, monkeypatch):
     pandas = pytest.importorskip("pandas", reason="pandas is in the test extras: make install")
     register(world, tmp_path)
     dev = connect("dev")
@@ -190,7 +190,7 @@ def test_as_a_frame_with_pandas_and_without(world, connect, tmp_path, monkeypatc
         dev.datasets.dummy("primary-care", as_frame=True)
 
 
-def test_the_async_client_does_the_same(world, governor, tmp_path):  # noqa: F811
+def test_the_async_client_does_the_same(world, governor, tmp_path):
     register(world, tmp_path)
 
     async def main():
@@ -211,7 +211,7 @@ def test_the_async_client_does_the_same(world, governor, tmp_path):  # noqa: F81
     assert access == ["approved"] and rows == again == ROWS
 
 
-def test_each_mistake_says_what_to_do(world, connect, tmp_path, monkeypatch):  # noqa: F811
+def test_each_mistake_says_what_to_do(world, connect, tmp_path, monkeypatch):
     monkeypatch.delenv("JUPYTER_EXT_WORKSPACE", raising=False)
     register(world, tmp_path)
     register(world, tmp_path / "plain", name="no-dummy", dummy=None)

@@ -11,7 +11,7 @@ from jupyter_ext.client import AsyncClient, Conflict, Forbidden, JobServerError,
 from jupyter_ext.client.reviewing import waiting_files
 
 from ..jobserver.test_review import TABLE, finished
-from .test_client import connect, root, world  # noqa: F401  (fixtures)
+from .conftest import root
 
 ROUNDED = b"region,count\nnorth,35\nsouth,40\nwest,10\n"
 
@@ -25,7 +25,7 @@ def group(job: str) -> dict:
 
 
 @pytest.fixture
-def checkers(world):  # noqa: F811
+def checkers(world):
     for name in ("checker1", "checker2", "checker3"):
         world.user(name, ["output_checker"])
     world.user("publisher", ["output_publisher"])
@@ -36,7 +36,7 @@ def waiting_ids(client, username: str) -> list[str]:
     return [f.id for r in client.releases.to_review() for f in waiting_files(r, username)]
 
 
-def test_a_file_is_reviewed_answered_replaced_and_voted_again(checkers, connect, tmp_path):  # noqa: F811
+def test_a_file_is_reviewed_answered_replaced_and_voted_again(checkers, connect, tmp_path):
     dev, c1, c2, c3 = (connect(n) for n in ("dev", "checker1", "checker2", "checker3"))
     job = finished(checkers, {"output/table.csv": TABLE})
     release = dev.releases.create("sample", backend="tpp", groups={"tables": group(job)})
@@ -94,7 +94,7 @@ def test_a_file_is_reviewed_answered_replaced_and_voted_again(checkers, connect,
     assert dev.releases.download(file, tmp_path / "back.csv").read_bytes() == ROUNDED
 
 
-def test_an_author_withdraws_and_nothing_waits_any_more(checkers, connect):  # noqa: F811
+def test_an_author_withdraws_and_nothing_waits_any_more(checkers, connect):
     dev, c1 = connect("dev"), connect("checker1")
     job = finished(checkers, {"output/table.csv": TABLE})
     release = dev.releases.create("sample", backend="tpp", groups={"tables": group(job)})
@@ -106,7 +106,7 @@ def test_an_author_withdraws_and_nothing_waits_any_more(checkers, connect):  # n
         dev.releases.withdraw(release)
 
 
-def test_the_async_client_reviews_too(checkers, connect):  # noqa: F811
+def test_the_async_client_reviews_too(checkers, connect):
     job = finished(checkers, {"output/table.csv": TABLE})
     release = connect("dev").releases.create("sample", backend="tpp", groups={"tables": group(job)})
 

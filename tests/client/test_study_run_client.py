@@ -14,7 +14,7 @@ from jupyter_ext.client import AsyncClient, Collected, StudyRun, WaitTimeout
 
 from ..jobserver.test_study_runs import two_sites
 from ..runner.test_local_runner import RunnerThread
-from .test_client import connect, root, world  # noqa: F401  (fixtures)
+from .conftest import root
 
 TABLE = "output/table_by_region.csv"
 SITES = ["north", "south"]

@@ -9,7 +9,7 @@ import pytest
 from jupyter_ext.client import Client
 from jupyter_ext.widgets import DatasetBrowser
 
-from ..client.test_client import root
+from ..client.conftest import root
 from ..client.test_datasets_client import DUMMY_CSV, register
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer
