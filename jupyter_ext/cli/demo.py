@@ -1,12 +1,14 @@
 """`jupyter ext demo`: the whole system on one machine, on loopback, in one command.
 
 It starts the proxy, the hub (with a development login), the job server on
-SQLite and a runner with the local executor and a synthetic dataset (registered
-from the site, with dummy data), all in one demo folder; the first time it seeds
-an organisation, a backend, a project with members in several roles and a
-workspace whose repository is a local git repository made from
-notebooks/sample-project. Running it again reuses the folder. Ctrl-C stops
-everything it started.
+SQLite and a runner per site (`demo_sites.SITES`: the demo backend, and the two
+sites north and south of the many-sites workshop), each with the local executor,
+a folder of its own and a synthetic dataset of its own (registered from the
+site, with dummy data), all in one demo folder; the first time it seeds an
+organisation, the backends, a project with members in several roles, each site's
+own output checker, and a workspace whose repository is a local git repository
+made from notebooks/sample-project. Running it again reuses the folder (and adds
+what an older demo folder lacks). Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from traitlets import Integer, Unicode
 from ..app import JupyterExtBase, base_aliases, base_flags
 from . import demo_files as files
 from . import processes
+from .demo_sites import SITES, Site
 from .hubstack import BIN, HubStack, StackError, wait_until
 from .processes import INTERRUPTS, Stopped
 
@@ -37,6 +40,8 @@ USERS = {  # login: (global roles, roles in the demo project)
     "publisher": (["output_publisher"], ["project_collaborator"]),
     "admin": (["core_developer"], ["project_coordinator"]),
     "governor": (["governance_reviewer"], []),  # decides which projects may use a dataset
+    # each reviews what leaves their own site only (named by it: no global role, no project)
+    **{site.checker: ([], []) for site in SITES if site.checker},
 }
 
 
@@ -105,7 +110,7 @@ class Demo:
 
     def __init__(self, folder: Path, port: int, log) -> None:
         self.folder, self.port, self.log = folder, port, log
-        self.runner: subprocess.Popen | None = None
+        self.runners: dict[str, subprocess.Popen] = {}
         self.stack: HubStack | None = None
         self.stopping = threading.Event()  # the seeding thread's cue to end quietly
         self.logs: list = []
@@ -117,7 +122,6 @@ class Demo:
         self.folder.mkdir(parents=True, exist_ok=True)
         keys = files.keys(self.folder)
         repo = files.repository(self.folder, WORKSPACE, DEBUG_BRANCH)
-        dataset = files.dataset(self.folder)
         db = f"sqlite:///{self.folder / 'jobserver.sqlite'}"
         self._seed_accounts(db, keys)
         say("jupyter-ext demo: starting the hub, its proxy and the job server")
@@ -141,39 +145,47 @@ class Demo:
         self.stack.start(timeout=180)  # a busy machine: the job server may take its time
         say("jupyter-ext demo: seeding the demo project")
         self._seed_project(repo)
-        self._register_dataset(dataset)
-        self._approve_dataset()
-        say("jupyter-ext demo: starting the runner")
-        runner_log = self._log("runner.log")
-        with INTERRUPTS.shielded():  # a Ctrl-C now finds the runner recorded, to be stopped
-            self.runner = subprocess.Popen(
-                [*self._runner_command("runner"), "--executor", "local"],
-                cwd=self.folder,
-                stdout=runner_log,
-                stderr=runner_log,
-                start_new_session=True,
+        for site in SITES:
+            self._register_dataset(site)
+            self._approve_dataset(site)
+        say(f"jupyter-ext demo: starting the runners of {', '.join(s.backend for s in SITES)}")
+        for site in SITES:
+            runner_log = self._log(
+                "runner.log" if site.backend == BACKEND else f"runner-{site.backend}.log"
             )
+            with INTERRUPTS.shielded():  # a Ctrl-C now finds the runner recorded, to be stopped
+                self.runners[site.backend] = subprocess.Popen(
+                    [*self._runner_command(site, "runner"), "--executor", "local"],
+                    cwd=site.home(self.folder),
+                    stdout=runner_log,
+                    stderr=runner_log,
+                    start_new_session=True,
+                )
         self.seeding = threading.Thread(target=self._seed_release, daemon=True)
         self.seeding.start()
 
     def watch(self) -> None:
         """Until a signal (raised as `Stopped`) or the hub's end (an error); a runner that ends
         is said, and the demo runs on without it."""
-        runner_said, ticks = False, 0
+        said, ticks = set(), 0
         while self.stack.process.poll() is None:
-            if self.runner.poll() is not None and not runner_said:
-                say("jupyter-ext demo: the runner exited: see runner.log in the demo folder")
-                runner_said = True
+            for backend, runner in self.runners.items():
+                if runner.poll() is not None and backend not in said:
+                    say(f"jupyter-ext demo: the runner of {backend} exited: see its log")
+                    said.add(backend)
             if (ticks := ticks + 1) % 20 == 0:
-                processes.reap_adopted({self.runner.pid, self.stack.process.pid})
+                ours = {r.pid for r in self.runners.values()} | {self.stack.process.pid}
+                processes.reap_adopted(ours)
             time.sleep(0.5)
         raise StackError(f"the hub exited with status {self.stack.process.returncode}")
 
     def stop(self) -> None:
-        """Whatever `start` reached, newest first: the seeding, the runner (and its jobs), the
-        hub (with its proxy, job server and workspace servers); each waited for, then killed."""
+        """Whatever `start` reached, newest first: the seeding, the runners (and their jobs),
+        the hub (with its proxy, job server and workspace servers); each waited for, then
+        killed."""
         self.stopping.set()
-        processes.stop(self.runner, 15)
+        for runner in self.runners.values():
+            processes.stop(runner, 15)
         if self.stack is not None:
             self.stack.stop()
         processes.end(processes.leftovers())  # orphans of a part that ended on its own
@@ -186,36 +198,38 @@ class Demo:
         self.logs.append(log)
         return log
 
-    def _runner_command(self, *command: str) -> list[str]:
-        """`jupyter-ext runner ...` with the demo site's settings: its job server, backend,
-        token, work folder, and the folder of its datasets as the one data root."""
+    def _runner_command(self, site: Site, *command: str) -> list[str]:
+        """`jupyter-ext runner ...` with a site's settings: its job server, backend, token,
+        work folder, and the folder of its datasets as the one data root."""
         return [
             str(BIN / "jupyter-ext"),
             *command,
             "--server",
             self.stack.jobserver_url,
             "--backend",
-            BACKEND,
+            site.backend,
             "--token-file",
-            str(self.folder / "runner.token"),
+            str(site.token_file(self.folder)),
             "--workdir",
-            str(self.folder / "site"),
-            f"--RunnerApp.data_roots={[str(self.folder / 'datasets')]}",
+            str(site.workdir(self.folder)),
+            f"--RunnerApp.data_roots={[str(site.data_root(self.folder))]}",
         ]
 
-    def _register_dataset(self, dataset: Path) -> None:
-        """The synthetic dataset, registered from the site with its dummy data (first run):
-        its manifest and the dummy rows go to the job server; the rows stay on the site."""
-        registry = self.folder / "site" / "datasets.json"
+    def _register_dataset(self, site: Site) -> None:
+        """The site's synthetic dataset, registered from the site with its dummy data (first
+        run): its manifest and the dummy rows go to the job server; the rows stay there."""
+        registry = site.workdir(self.folder) / "datasets.json"
         if registry.exists() and "synthetic" in json.loads(registry.read_text())["datasets"]:
             return
+        dataset = files.dataset(site.data_root(self.folder), site.rows, site.seed, site.risk)
         dummy = files.dummy_data(self.folder)
+        command = self._runner_command(site, "runner", "dataset", "add", "synthetic", str(dataset))
         with INTERRUPTS.shielded():  # registered and recorded on the site, or not begun
             _run(
                 [
-                    *self._runner_command("runner", "dataset", "add", "synthetic", str(dataset)),
+                    *command,
                     "--description",
-                    "Synthetic patients of the demo backend: age, sex, region "
+                    f"Synthetic patients of the {site.name.lower()}: age, sex, region "
                     "and whether they have the condition, one row per patient.",
                     "--owner",
                     ORG,
@@ -226,13 +240,14 @@ class Demo:
                 {},
             )
 
-    def _approve_dataset(self) -> None:
-        """The demo project may use the synthetic dataset (first run): the analyst asks for it
-        with a purpose and the governance reviewer approves, as a project and a Governance
-        Reviewer would; the demo runs on without it if that fails, and the log says why."""
+    def _approve_dataset(self, site: Site) -> None:
+        """The demo project may use the site's synthetic dataset (first run): the analyst asks
+        for it with a purpose and the governance reviewer approves, as a project and a
+        Governance Reviewer would; the demo runs on without it if that fails, and the log
+        says why."""
         from ..client import Client
 
-        marker = self.folder / "dataset.approved"
+        marker = site.home(self.folder) / "dataset.approved"
         if marker.exists():
             return
         url, tokens = self.stack.jobserver_url, self.tokens
@@ -242,21 +257,24 @@ class Demo:
                     asked = analyst.datasets.request(
                         "synthetic",
                         "The workshop: rates of the condition by region",
-                        backend=BACKEND,
+                        backend=site.backend,
                     )
                 with Client(url, token=tokens["governor"]) as governor:
                     governor.datasets.approve(asked, "fits the demo study's purpose")
                 marker.write_text(asked.id)
         except Exception as exc:
-            self.log.warning("the demo's dataset approval could not be seeded: %s", exc)
+            self.log.warning(
+                "the dataset approval at %s could not be seeded: %s", site.backend, exc
+            )
 
     def _seed_accounts(self, db: str, keys: dict[str, str]) -> None:
-        """Users, the organisation and its backend, through `jupyter ext admin` (first run);
+        """Users, the organisation and its backends, through `jupyter ext admin` (first run);
         the job server's database brought up to this version (every run).
 
-        The runner's token is written last: without it the seeding did not finish (a Ctrl-C),
-        and the job server's database, which nothing else has used yet, is made again."""
-        token_file = self.folder / "runner.token"
+        The first site's runner token is written last: without it the seeding did not finish
+        (a Ctrl-C), and the job server's database, which nothing else has used yet, is made
+        again."""
+        token_file = SITES[0].token_file(self.folder)
         env = {"JUPYTER_EXT_CRYPT_KEY": keys["jobserver"]}
 
         def admin(*args: str) -> str:
@@ -269,21 +287,32 @@ class Demo:
                 (self.folder / f"jobserver.sqlite{suffix}").unlink(missing_ok=True)
         with INTERRUPTS.shielded():  # a migration is not cut short
             admin("jobserver", "--upgrade-db")
-        if not first:  # only the users added to the demo since
+        if not first:  # only the users and sites added to the demo since
             tokens = self.tokens
             with INTERRUPTS.shielded():  # a user added is a user whose token is kept
                 for login in USERS.keys() - tokens.keys():
                     admin("admin", "add-user", login, *(f"--role={r}" for r in USERS[login][0]))
                     tokens[login] = admin("admin", "token", login).strip()
                 files.write_whole(self.folder / "tokens.json", json.dumps(tokens), private=True)
+                self._seed_sites(admin)
             return
         for login, (roles, _) in USERS.items():
             admin("admin", "add-user", login, *(f"--role={r}" for r in roles))
         tokens = {login: admin("admin", "token", login).strip() for login in USERS}
         files.write_whole(self.folder / "tokens.json", json.dumps(tokens), private=True)
         admin("admin", "add-org", ORG, "--name", "Demo University")
-        token = admin("admin", "add-backend", BACKEND, "--org", ORG, "--name", "Demo backend")
-        files.write_whole(token_file, token.strip(), private=True)
+        self._seed_sites(admin)  # the first site's token last: the mark of a whole seeding
+
+    def _seed_sites(self, admin) -> None:
+        """Each site without its runner's token: its backend (made if new), usable by the
+        organisation, and a new token in the site's folder."""
+        for site in sorted(SITES, key=lambda s: s.backend == BACKEND):
+            token_file = site.token_file(self.folder)
+            if token_file.exists():
+                continue
+            token = admin("admin", "add-backend", site.backend, "--org", ORG, "--name", site.name)
+            token_file.parent.mkdir(parents=True, exist_ok=True)
+            files.write_whole(token_file, token.strip(), private=True)
 
     @property
     def tokens(self) -> dict[str, str]:
@@ -338,6 +367,14 @@ class Demo:
         )
         with api:
             wait_until(lambda: api.get("me").status_code == 200, "the job server", 30)
+            for site in SITES:  # each names its own checker (every run: an older demo's too)
+                if site.checker:
+                    named = api.put(
+                        f"backends/{site.backend}/members/{site.checker}",
+                        json={"roles": ["output_checker"]},
+                    )
+                    if named.status_code != 200:
+                        raise StackError(f"naming {site.backend}'s checker failed: {named.text}")
             if api.get(f"workspaces/{DEBUG_WORKSPACE}").status_code == 200:
                 return
             with INTERRUPTS.shielded():

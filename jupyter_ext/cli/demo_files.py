@@ -82,12 +82,13 @@ def repository(folder: Path, name: str, debug_branch: str) -> Path:
     return repo
 
 
-def dataset(folder: Path) -> Path:
-    """A synthetic dataset on the demo backend's site (rows of made-up patients)."""
-    place = folder / "datasets" / "synthetic"
+def dataset(data_root: Path, rows: int = 1000, seed: int = 20240101, risk: float = 0.2) -> Path:
+    """A synthetic dataset on a site (rows of made-up patients): every site's has the same
+    columns; the number of rows, the seed and how common the condition is make it its own."""
+    place = data_root / "synthetic"
     if not (place / "patients.csv").exists():
         place.mkdir(parents=True, exist_ok=True)
-        _write_patients(place / "patients.csv", 1000, random.Random(20240101))
+        _write_patients(place / "patients.csv", rows, random.Random(seed), risk)
     return place
 
 
@@ -101,13 +102,13 @@ def dummy_data(folder: Path) -> Path:
     return place
 
 
-def _write_patients(path: Path, rows: int, rng: random.Random) -> None:
+def _write_patients(path: Path, rows: int, rng: random.Random, risk: float = 0.2) -> None:
     text = io.StringIO(newline="")
     out = csv.writer(text)
     out.writerow(["patient_id", "age", "sex", "region", "has_condition"])
     for i in range(rows):
         region = rng.choice(["North", "South", "East", "West"])
-        out.writerow([i, rng.randint(18, 95), rng.choice("FM"), region, int(rng.random() < 0.2)])
+        out.writerow([i, rng.randint(18, 95), rng.choice("FM"), region, int(rng.random() < risk)])
     write_whole(path, text.getvalue())
 
 

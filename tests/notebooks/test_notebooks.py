@@ -49,6 +49,7 @@ def test_there_are_the_workshop_notebooks():
         "04-scripting-with-the-client",
         "05-requesting-a-release",
         "06-datasets",
+        "07-one-study-many-sites",
     ]
 
 

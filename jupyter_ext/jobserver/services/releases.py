@@ -52,9 +52,14 @@ def release_row(caller: Caller, session: Session, release_id: str) -> orm.Releas
     if row is None:
         raise ProblemError(404, f"there is no release {release_id!r}")
     if not can_see(caller, row):
-        raise ProblemError(
-            403, f"{caller.name} may not see this release of project {row.workspace.project.slug}"
-        )
+        project, site = row.workspace.project.slug, row.backend.slug
+        if caller.sites(P.OUTPUTS_VIEW_UNRELEASED):  # a site's checker, at another site
+            raise ProblemError(
+                403,
+                f"{caller.name} may not see this release of project {project}: it leaves "
+                f"{site}, and only {site}'s output checkers (or global ones) review it",
+            )
+        raise ProblemError(403, f"{caller.name} may not see this release of project {project}")
     return row
 
 
