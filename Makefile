@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_log_lines.py
 	$(BIN)/python tests/benchmarks/bench_live_access.py
 	$(BIN)/python tests/benchmarks/bench_quota.py
+	$(BIN)/python tests/benchmarks/bench_study_runs.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
