@@ -103,3 +103,85 @@ def wait_for_uploads(run: StudyRun, folder, timeout: float = 30) -> Collected:
         if collected.complete or time.monotonic() > deadline:
             return collected
         time.sleep(0.3)
+
+
+def test_a_hostile_job_servers_paths_never_leave_the_collection(tmp_path):
+    """The job server names the sites and the files' paths: none may lead out of the folder,
+    and a refused plan writes nothing."""
+    from jupyter_ext.client import ClientError
+    from jupyter_ext.client.collect import plan
+    from jupyter_ext.client.models import Release
+
+    def run_at(backend: str) -> StudyRun:
+        job = {
+            "identifier": "j1",
+            "job_request": "r1",
+            "workspace": "w",
+            "backend": backend,
+            "action": "a",
+            "state": "succeeded",
+            "created_at": "2026-12-06T00:00:00Z",
+        }
+        request = {
+            "id": "r1",
+            "workspace": "w",
+            "project": "p",
+            "backend": backend,
+            "sha": "0" * 40,
+            "actions": ["a"],
+            "force_run_dependencies": False,
+            "notify": False,
+            "state": "succeeded",
+            "created_by": "dev",
+            "created_at": "2026-12-06T00:00:00Z",
+            "jobs": [job],
+        }
+        site = {"backend": backend, "state": "succeeded", "online": True, "job_request": request}
+        return StudyRun.model_validate(
+            {
+                **{k: request[k] for k in ("workspace", "project", "sha", "actions")},
+                "id": "run1",
+                "force_run_dependencies": False,
+                "notify": False,
+                "state": "succeeded",
+                "summary": "",
+                "created_by": "dev",
+                "created_at": "2026-12-06T00:00:00Z",
+                "sites": [site],
+            }
+        )
+
+    def released(backend: str, path: str) -> Release:
+        file = {
+            "id": "f1",
+            "group": "g",
+            "path": path,
+            "job": "j1",
+            "sha256": "1" * 64,
+            "size": 1,
+            "state": "released",
+            "uploaded": True,
+        }
+        return Release.model_validate(
+            {
+                "id": "rel1",
+                "workspace": "w",
+                "backend": backend,
+                "state": "released",
+                "groups": {},
+                "created_by": "dev",
+                "created_at": "2026-12-06T00:00:00Z",
+                "files": [file],
+            }
+        )
+
+    folder = tmp_path / "collected"
+    for backend, path in (
+        ("north", "../../escaped.csv"),
+        ("north", "/etc/passwd"),
+        ("north", "output\\..\\..\\x.csv"),
+        ("..", "output/table.csv"),
+    ):
+        with pytest.raises(ClientError, match="not a path inside the collection"):
+            plan(run_at(backend), {backend: [released(backend, path)]}, folder)
+    assert not folder.exists() and list(tmp_path.iterdir()) == []

@@ -265,7 +265,11 @@ def test_each_site_reviews_only_what_leaves_it(world):
         f"releases/{releases['south']['id']}/files/{south_file}/reviews", json=vote
     )
     assert refused.status_code == 403
-    assert north_checker.get(f"releases/{releases['south']['id']}").status_code == 403
+    south = f"releases/{releases['south']['id']}"
+    for path in (south, f"{south}/files/{south_file}/review-copy"):
+        answer = north_checker.get(path)
+        assert answer.status_code == 403, path
+        assert "only south's output checkers (or global ones) review it" in answer.json()["detail"]
     assert north_checker.get(f"runs/{run['id']}").status_code == 403  # the project is not theirs
     # the global checker is the second person at either site
     checker = world.client("checker")
@@ -278,5 +282,14 @@ def test_each_site_reviews_only_what_leaves_it(world):
         .json()["files"][0]["state"]
         == "approved"
     )
+    # a site's publisher publishes what leaves that site, and nothing else
+    world.user("south-publisher")
+    admin.put("backends/south/members/south-publisher", json={"roles": ["output_publisher"]})
+    publisher = world.client("south-publisher")
+    assert publisher.post(f"releases/{releases['north']['id']}/publish").status_code == 403
+    south_vote = f"releases/{releases['south']['id']}/files/{south_file}/reviews"
+    assert world.client("south-checker").post(south_vote, json=vote).status_code == 201
+    published = publisher.post(f"releases/{releases['south']['id']}/publish")
+    assert published.status_code == 200 and published.json()["state"] == "released"
     assert admin.delete("backends/north/members/north-checker").status_code == 204
     assert north_checker.get(f"releases/{releases['north']['id']}").status_code == 403
