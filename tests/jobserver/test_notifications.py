@@ -279,3 +279,29 @@ def test_a_mail_server_that_is_down_delays_mail(db_url, tmp_path):
     finally:
         smtp.stop()
         world.close()
+
+
+def test_one_digest_for_a_study_run_when_its_last_site_ends(world_with_mail, smtp, webhook):
+    from .test_study_runs import poll, two_sites
+
+    world = world_with_mail
+    tokens = two_sites(world)
+    body = {"workspace": "sample", "backends": ["north", "south"], "actions": ["generate_dataset"]}
+    run = world.client("dev").post("runs", json=body).json()
+    for site, state in (("north", "succeeded"), ("south", "failed")):
+        (lease,) = poll(world, tokens[site])
+        runner = world.client(token=tokens[site])
+        runner.post(f"runner/jobs/{lease['identifier']}/status", json={"state": state})
+        if site == "north":  # one site done: no mail yet, nor a digest of that site alone
+            time.sleep(0.5)
+            assert smtp.inbox.messages == [] and webhook.events("job_request.finished") == []
+    (mail,) = eventually(lambda: smtp.inbox.to("dev@example.org"))
+    (event,) = eventually(lambda: webhook.events("run.finished"))
+    time.sleep(0.5)  # a second mail would have come by now
+    assert len(smtp.inbox.messages) == 1 and "study run failed" in mail["Subject"]
+    text = text_of(mail)
+    assert "at 2 sites has ended: failed" in text
+    assert "north: succeeded" in text and "south: failed" in text
+    assert f"https://jobs.example.org/api/v1/runs/{run['id']}" in text
+    assert event["sites"]["north"]["state"] == "succeeded"
+    assert webhook.events("job_request.finished") == []
