@@ -40,16 +40,15 @@ def ago(then: dt.datetime | None, now: dt.datetime) -> str:
 
 
 def site_message(request: orm.JobRequest, state: str, online: bool, now: dt.datetime) -> str:
-    """Why a site waits or failed, in one phrase; '' when its state says it all."""
-    backend = request.backend
+    """Why a site waits or failed, in a phrase or two; '' when its state says it all."""
+    backend, said = request.backend, []
     if state in UNFINISHED and not online:
-        return f"waiting for {backend.slug}: {ago(backend.last_seen_at, now)}"
-    if state == "failed":
-        failed = next(j for j in request.jobs if j.state == "failed")
-        return f"{failed.action} failed: {failed.status_message}".rstrip(": ")
+        said.append(f"waiting for {backend.slug}: {ago(backend.last_seen_at, now)}")
+    if failed := next((j for j in request.jobs if j.state == "failed"), None):
+        said.append(f"{failed.action} failed: {failed.status_message}".rstrip(": "))
     if state == "nothing_to_do":
-        return "nothing to do: its actions had run, or were running, there already"
-    return ""
+        said.append("nothing to do: its actions had run, or were running, there already")
+    return "; ".join(said)
 
 
 def run_site(request: orm.JobRequest, now: dt.datetime) -> schema.RunSite:

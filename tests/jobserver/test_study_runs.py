@@ -293,3 +293,37 @@ def test_each_site_reviews_only_what_leaves_it(world):
     assert published.status_code == 200 and published.json()["state"] == "released"
     assert admin.delete("backends/north/members/north-checker").status_code == 204
     assert north_checker.get(f"releases/{releases['north']['id']}").status_code == 403
+
+
+def test_a_site_whose_runner_dies_mid_run_fails_by_the_lease_rules_and_the_other_goes_on(
+    world,
+):
+    from jupyter_ext.jobserver.services.leasing import expire_leases
+
+    tokens = two_sites(world)
+    dev = world.client("dev")
+    run = dev.post("runs", json={**RUN, "actions": ["derive_measures"]}).json()
+    leased = {site: poll(world, tokens[site])[0]["identifier"] for site in ("north", "south")}
+    with world.factory() as session:  # south's runner stopped renewing its lease
+        job = session.scalar(select(orm.Job).where(orm.Job.identifier == leased["south"]))
+        job.lease_expires_at = orm.utcnow() - dt.timedelta(seconds=1)
+        session.commit()
+    assert expire_leases(world.factory, requeue=False) == 1
+    finish(world, tokens["north"], leased["north"])  # north goes on to its next job
+    (north_next,) = poll(world, tokens["north"])
+    with world.factory() as session:  # and south's runner is not heard of for 5 minutes
+        south = session.scalar(select(orm.Backend).where(orm.Backend.slug == "south"))
+        south.last_seen_at = orm.utcnow() - dt.timedelta(minutes=5, seconds=1)
+        session.commit()
+    shown = dev.get(f"runs/{run['id']}").json()
+    sites = {s["backend"]: s for s in shown["sites"]}
+    assert (sites["north"]["state"], sites["south"]["state"]) == ("running", "running")
+    assert sites["south"]["message"] == (
+        "waiting for south: last seen 5 minutes ago; generate_dataset failed: failed: its "
+        "runner stopped reporting (lease expired)"
+    )
+    finish(world, tokens["north"], north_next["identifier"])
+    # back, south's runner is told its dependent job cannot start: that site's part fails
+    assert poll(world, tokens["south"]) == []
+    ended = dev.get(f"runs/{run['id']}").json()
+    assert ended["state"] == "failed" and ended["summary"] == "north succeeded, south failed"
