@@ -149,6 +149,7 @@ class EventBus(LoggingConfigurable):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.subscriptions: set[Subscription] = set()
         self.backend_waiters: dict[int, asyncio.Event] = {}
+        self.work_seen: dict[int, int] = {}  # per backend: how many times it was woken
         self.access_generation = 0  # moves whenever anyone's access may have changed
         self._lock = threading.Lock()
 
@@ -263,6 +264,7 @@ class EventBus(LoggingConfigurable):
         for backend_id in wake | {
             r.backend_id for r in rows if r.kind == "job_request" and r.backend_id
         }:
+            self.work_seen[backend_id] = self.work_seen.get(backend_id, 0) + 1
             waiter = self.backend_waiters.pop(backend_id, None)
             if waiter is not None:
                 waiter.set()
@@ -275,8 +277,16 @@ class EventBus(LoggingConfigurable):
     def unsubscribe(self, sub: Subscription) -> None:
         self.subscriptions.discard(sub)
 
-    async def wait_for_work(self, backend_id: int, timeout: float) -> None:
-        """Sleep until this backend may have new work, or `timeout` passes."""
+    def work_mark(self, backend_id: int) -> int:
+        """Read before looking for a backend's work; `wait_for_work` then sleeps only if no
+        work came since (a wake between the look and the sleep is not lost)."""
+        return self.work_seen.get(backend_id, 0)
+
+    async def wait_for_work(self, backend_id: int, timeout: float, mark: int | None = None) -> None:
+        """Sleep until this backend may have new work, or `timeout` passes; at once if it was
+        woken since `mark` was read."""
+        if mark is not None and self.work_seen.get(backend_id, 0) != mark:
+            return
         waiter = self.backend_waiters.setdefault(backend_id, asyncio.Event())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(waiter.wait(), timeout)

@@ -178,3 +178,32 @@ def test_a_burst_of_a_hundred_subscribers_all_connect(world):
         return connected
 
     assert asyncio.run(burst()) == 100
+
+
+def test_work_that_comes_between_a_runners_look_and_its_sleep_wakes_it():
+    """A poll looks for work, finds none, then sleeps until woken: a job that became
+    runnable in between (another request's commit) must not leave it asleep for the whole
+    long-poll. Seen at 4 sites on 2 CPUs: a report waited 25 s for a wake that was lost."""
+    import asyncio
+
+    from jupyter_ext.jobserver.events import EventBus
+
+    async def main():
+        bus = EventBus()
+        mark = bus.work_mark(7)  # the poll reads it, then looks: no work yet
+        bus._deliver([], {7})  # a job of backend 7 becomes runnable, before the poll sleeps
+        woken = bus.wait_for_work(7, 300, mark)
+        try:
+            woken.send(None)  # returns at its first step: it never sleeps
+        except StopIteration:
+            pass
+        else:
+            raise AssertionError("the poll went to sleep though work had come")
+        asleep = bus.wait_for_work(7, 300, bus.work_mark(7))  # nothing since: it sleeps
+        task = asyncio.ensure_future(asleep)
+        await asyncio.sleep(0)
+        assert not task.done()
+        bus._deliver([], {7})  # until work comes
+        await asyncio.wait_for(task, 300)
+
+    asyncio.run(main())

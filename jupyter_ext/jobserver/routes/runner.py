@@ -36,21 +36,23 @@ async def poll(body: schema.Poll, request: Request) -> list[schema.Lease]:
     lease = _lease(request)
     deadline = time.monotonic() + body.wait
 
-    def attempt() -> tuple[int, list[schema.Lease]]:
+    def attempt() -> tuple[int, int, list[schema.Lease]]:
         with app.state.sessionmaker() as session:
             backend = current_backend(request, session)
+            mark = app.state.bus.work_mark(backend.id)  # before looking: no wake-up is lost
             leases = leasing.lease_jobs(session, backend, body.capacity, lease, app.state.vault)
-            return backend.id, leases
+            return backend.id, mark, leases
 
     while True:
         if await request.is_disconnected():  # a runner that went away takes no job
             return []
-        backend_id, leases = await run_in_threadpool(attempt)
+        backend_id, mark, leases = await run_in_threadpool(attempt)
         remaining = deadline - time.monotonic()
         if leases or remaining <= 0:
             return leases
+        waiting = app.state.bus.wait_for_work(backend_id, remaining, mark)
         try:
-            if await _hung_up_first(app.state.bus.wait_for_work(backend_id, remaining), request):
+            if await _hung_up_first(waiting, request):
                 return []  # no task is left waiting for a runner that stopped
         except asyncio.CancelledError:  # the server stopping cancels what is still open
             return []  # an answer (no work) rather than a traceback in its log
