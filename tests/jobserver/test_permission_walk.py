@@ -48,6 +48,8 @@ def walk_world(server, tmp_path):
     ).json()
     server.job_request = request["id"]
     server.job = request["jobs"][0]["identifier"]
+    run = {"workspace": "walk", "backends": ["tpp"], "actions": ["make_plot"]}
+    server.run = dev.post("runs", json=run).json()["id"]
     seed_release_and_application(server)
     seed_dataset_access(server)
     return server
@@ -160,6 +162,14 @@ def samples(world) -> dict[tuple[str, str], dict]:
         ("GET", "/backends/{backend}"): {"path": "/backends/tpp"},
         ("PATCH", "/backends/{backend}"): {"path": "/backends/spare", "json": {"name": "Spare"}},
         ("POST", "/backends/{backend}/token"): {"path": "/backends/spare/token"},
+        ("GET", "/backends/{backend}/members"): {"path": "/backends/tpp/members"},
+        ("PUT", "/backends/{backend}/members/{username}"): {
+            "path": "/backends/spare/members/victim",
+            "json": {"roles": ["output_checker"]},
+        },
+        ("DELETE", "/backends/{backend}/members/{username}"): {
+            "path": "/backends/spare/members/victim"
+        },
         ("GET", "/projects"): {},
         ("POST", "/projects"): {"json": {"org": "uni", "name": "Another study"}},
         ("GET", "/projects/{project}"): {"path": "/projects/walk-study"},
@@ -198,6 +208,12 @@ def samples(world) -> dict[tuple[str, str], dict]:
         ("GET", "/job-requests"): {},
         ("GET", "/job-requests/{job_request_id}"): {"path": f"/job-requests/{jr}"},
         ("POST", "/job-requests/{job_request_id}/cancel"): {"path": f"/job-requests/{jr}/cancel"},
+        ("POST", "/runs"): {
+            "json": {"workspace": "walk", "backends": ["tpp"], "actions": ["make_plot"]}
+        },
+        ("GET", "/runs"): {},
+        ("GET", "/runs/{run_id}"): {"path": f"/runs/{world.run}"},
+        ("POST", "/runs/{run_id}/cancel"): {"path": f"/runs/{world.run}/cancel"},
         ("GET", "/jobs"): {},
         ("GET", "/jobs/{identifier}"): {"path": f"/jobs/{job}"},
         ("GET", "/jobs/{identifier}/logs"): {"path": f"/jobs/{job}/logs"},
