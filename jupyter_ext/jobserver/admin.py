@@ -1,6 +1,7 @@
 """`jupyter ext admin`: set up the job server's database from a shell.
 
-Users with roles, their API tokens, organisations, backends and runner tokens.
+Users with roles, their API tokens, organisations, backends and runner tokens, and the
+people a backend names to check or publish what leaves it.
 Tokens are printed once and never again: only their hashes are kept. Each command is a face
 of the domain layer (`services`), acting as "admin-cli": whoever can open the database may.
 """
@@ -11,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from traitlets import Enum, List, Unicode, default
+from traitlets import Bool, Enum, List, Unicode, default
 
 from ..app import JupyterExtBase, base_aliases, base_flags
 from .app import DEFAULT_DB
@@ -154,6 +155,47 @@ class AddBackend(AdminCommand):
         print(token)
 
 
+class SiteReviewer(AdminCommand):
+    name = "site-reviewer"
+    description = (
+        "Name someone a backend's output checker or publisher (for its releases only), "
+        "or remove them."
+    )
+    examples = (
+        "jupyter ext admin site-reviewer north alice --role output_checker\n"
+        "jupyter ext admin site-reviewer north alice --remove"
+    )
+    aliases = {**db_aliases, "role": "SiteReviewer.roles"}
+    flags = {
+        **base_flags,
+        "remove": ({"SiteReviewer": {"remove": True}}, "Remove them: no role at that site after."),
+    }
+    roles = List(
+        Unicode(),
+        help="output_checker or output_publisher, one --role each: exactly the roles held there.",
+    ).tag(config=True)
+    remove = Bool(False, help="Remove them instead of naming them.").tag(config=True)
+
+    def run(self) -> None:
+        from .services import site_reviewers
+
+        if len(self.extra_args) != 2:
+            self.fail(
+                "give a backend and a username: jupyter ext admin site-reviewer BACKEND USERNAME"
+                " --role output_checker (or --remove)"
+            )
+        if self.remove and self.roles:
+            self.fail("give --role or --remove, not both")
+        backend, username = self.extra_args
+        with self.session() as session, self.refused():
+            if self.remove:
+                site_reviewers.unname_site_member(session, ACTOR, backend, username)
+                print(f"{username} holds no role at {backend} now")
+                return
+            member = site_reviewers.name_site_member(session, ACTOR, backend, username, self.roles)
+            print(f"{username} at {backend}: {', '.join(member.roles)}")
+
+
 class ListRows(AdminCommand):
     name = "list"
     description = "List users, orgs or backends."
@@ -183,5 +225,6 @@ class AdminApp(JupyterExtBase):
     name = "admin"
     description = "Administer the job server's database."
     subcommands = {
-        cls.name: (cls, cls.description) for cls in (AddUser, Token, AddOrg, AddBackend, ListRows)
+        cls.name: (cls, cls.description)
+        for cls in (AddUser, Token, AddOrg, AddBackend, SiteReviewer, ListRows)
     }

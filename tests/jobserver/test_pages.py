@@ -111,6 +111,8 @@ def test_every_page_with_every_role(released):
         )
         .json()["id"]
     )
+    run = {"workspace": "sample", "backends": ["tpp"], "actions": ["make_plot"]}
+    run_id = world.client("dev").post("runs", json=run).json()["id"]
     release = f"/uni/sample-study/sample/releases/{world.release}"
     release_file = f"{release}/files/{world.release_file}"
     samples = {
@@ -126,6 +128,8 @@ def test_every_page_with_every_role(released):
         "/applications/new": "/applications/new",
         "/applications/{application_id}": f"/applications/{application}",
         "/backends": "/backends",
+        "/backends/{backend}": "/backends/tpp",
+        "/runs/{run_id}": f"/runs/{run_id}",
         "/orgs": "/orgs",
         "/orgs/{org}": "/orgs/uni",
         "/users": "/users",

@@ -121,12 +121,15 @@ def load_pages() -> None:
     from . import (  # noqa: F401
         admin_orgs,
         admin_people,
+        admin_sites,
         applications,
         datasets,
         provenance,
         reviewing,
         work,
         work_jobs,
+        work_run_jobs,
+        work_runs,
         work_workspaces,
     )
 

@@ -15,7 +15,17 @@ from .. import orm, release_views, review_copies, views
 from ..deps import SessionDep
 from ..errors import ProblemError
 from ..permissions import Permission as P
-from ..services import job_requests, orgs, projects, released_files, releases, reviews, workspaces
+from ..run_views import study_run
+from ..services import (
+    job_requests,
+    orgs,
+    projects,
+    released_files,
+    releases,
+    reviews,
+    runs,
+    workspaces,
+)
 from . import page, waiting
 from .auth import page_caller
 from .datasets import project_datasets
@@ -26,6 +36,7 @@ TABLE_ROWS_SHOWN = 500  # a released table longer than this shows its first rows
 TEXT_SHOWN = 200_000  # characters of a released text file shown in the page
 IMAGES = {".png", ".jpg", ".jpeg", ".svg"}
 TEXTS = {".txt", ".md", ".log", ".json", ".html"}
+RUNS_SHOWN = 5  # a workspace's latest study runs; its job requests list each site's part
 
 
 def _release_workspace(release: orm.Release, org: str, project: str, workspace: str):
@@ -121,7 +132,9 @@ def workspace_page(org: str, project: str, workspace: str, request: Request, ses
     caller = page_caller(request, session)
     row = _workspace(caller, session, org, project, workspace)
     recent = _recent(caller, session, limit=20, workspace=workspace)
-    return render(request, "workspace.html", caller, workspace=row, job_requests=recent)
+    found = runs.list_runs(session, caller, workspace=workspace, limit=RUNS_SHOWN)
+    shown = [study_run(r) for r in found]
+    return render(request, "workspace.html", caller, workspace=row, job_requests=recent, runs=shown)
 
 
 @page("/{org}/{project}/{workspace}/releases", P.PROJECT_VIEW, "project")

@@ -1,6 +1,7 @@
 """Pages for the work itself: the user's settings here, and what the pages of the work share
-(workspaces and running jobs: `work_workspaces.py`; the job, its log and the event log:
-`work_jobs.py`; the user guide's steps 7 to 9).
+(workspaces: `work_workspaces.py`; running jobs: `work_run_jobs.py`; a study run:
+`work_runs.py`; the job, its log and the event log: `work_jobs.py`; the user guide's steps 7
+to 9).
 
 Each form posts to a handler (the package's `form`): the caller comes from `form_caller`
 (its CSRF token checked), the API's own request body is built from the fields and the
@@ -52,6 +53,7 @@ HINTS = {
     "fullname": "keep the name to 200 characters",
     "actions": "choose at least one action, or run all",
     "backend": "choose a backend",
+    "backends": "choose backends from the list, at most 20",
     "sha": "the commit is not a full sha: reload the page",
 }
 

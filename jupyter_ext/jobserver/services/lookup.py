@@ -30,6 +30,7 @@ RESERVED_ORG_NAMES = frozenset(
         "event-log",
         "jobs",
         "job-requests",
+        "runs",
         "dataset-access",
     }
 )

@@ -66,13 +66,18 @@ def set_site_member(
     return name_site_member(session, caller.name, backend, username, roles)
 
 
-def remove_site_member(session: Session, caller: Caller, backend: str, username: str) -> None:
-    caller.require(P.BACKEND_MANAGE)
+def unname_site_member(session: Session, actor: str, backend: str, username: str) -> None:
+    """`username` no longer checks or publishes what leaves `backend` (global roles stay)."""
     row, user = backend_named(session, backend), user_named(session, username)
     member = session.get(orm.BackendMember, (row.id, user.id))
     if member is None:
         raise ProblemError(404, f"{username} holds no role at {backend}")
     before = {"user": username, "roles": list(member.roles)}
     session.delete(member)
-    record(session, caller.name, "backend.member.remove", row, before, None)
+    record(session, actor, "backend.member.remove", row, before, None)
     session.commit()
+
+
+def remove_site_member(session: Session, caller: Caller, backend: str, username: str) -> None:
+    caller.require(P.BACKEND_MANAGE)
+    unname_site_member(session, caller.name, backend, username)

@@ -85,6 +85,42 @@
     });
   }
 
+  // the study run page: its jobs at every site, each site's state and why it waits, the run's
+  // state (the API derives them all: GET runs/<id>)
+  function refreshRun() {
+    return ask("runs/" + encodeURIComponent(config.dataset.run)).then(function (found) {
+      if (!found) return;
+      found.sites.forEach(function (site) {
+        site.job_request.jobs.forEach(showJob);
+        var shown = document.querySelectorAll('[data-site="' + CSS.escape(site.backend) + '"]');
+        shown.forEach(function (element) {
+          element.querySelectorAll("[data-site-state]").forEach(function (cell) {
+            put(cell, badge(site.state));
+          });
+          element.querySelectorAll("[data-site-message]").forEach(function (cell) {
+            put(cell, site.message);
+          });
+          element.querySelectorAll("[data-site-online]").forEach(function (cell) {
+            cell.className = "badge text-bg-" + (site.online ? "success" : "secondary");
+            put(cell, site.online ? "runner online" : "runner offline");
+          });
+          if (ACTIVE.indexOf(site.state) < 0) {
+            element.querySelectorAll("[data-while-site-running]").forEach(function (form) {
+              form.hidden = true;
+            });
+          }
+        });
+      });
+      document.querySelectorAll("[data-run-state]").forEach(function (cell) {
+        put(cell, badge(found.state));
+      });
+      document.querySelectorAll("[data-run-summary]").forEach(function (cell) {
+        put(cell, found.summary);
+      });
+      if (ACTIVE.indexOf(found.state) < 0) finished();
+    });
+  }
+
   // the job page: its log, line by line, each line once
   var log = document.getElementById("log");
   var last = log ? Number(log.dataset.last) : -1;
@@ -108,6 +144,7 @@
 
   function catchUp() {
     if (mode === "job-request") return refreshRequest();
+    if (mode === "run") return refreshRun();
     if (mode === "job") {
       var job = encodeURIComponent(config.dataset.job);
       ask("jobs/" + job).then(function (found) { if (found) showJob(found); });
@@ -122,6 +159,7 @@
   function onJob(job) {
     var shown = showJob(job);
     if (mode === "job-request" && job.job_request === config.dataset.jobRequest) refreshRequest();
+    if (mode === "run") refreshRun();  // the stream carries this run's jobs only
     if (mode === "event-log" && !shown && config.dataset.first === "yes") {
       say("There are new jobs.", { href: window.location.href, text: "Show them" });
     }
