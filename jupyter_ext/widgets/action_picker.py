@@ -1,4 +1,5 @@
-"""`ActionPicker`: the actions of project.yaml with their last states; pick, choose, run."""
+"""`ActionPicker`: the actions of project.yaml with their last states; pick actions, choose one
+backend or several, run."""
 
 from __future__ import annotations
 
@@ -12,28 +13,31 @@ from .job_monitor import JobMonitor
 
 
 class ActionPicker(TextForm):
+    """One backend chosen: a job request. Several: a study run, one job request per site at
+    one commit. Either is then shown in a `JobMonitor` (`self.monitor`)."""
+
     def __init__(self, client: Client | None = None, workspace: str | None = None) -> None:
         super().__init__()
         self.client = default_client(client)
         self.workspace = workspace or self.client.workspace
         self.checks: dict[str, w.Checkbox] = {}
-        self.backend = w.Dropdown(description="Backend")
+        self.backends: dict[str, w.Checkbox] = {}
         self.force = w.Checkbox(description="Force run dependencies", indent=False)
         self.notify = w.Checkbox(value=True, description="Notify me", indent=False)
         self.submit = w.Button(
             description="Run",
             button_style="primary",
             icon="play",
-            tooltip="Submit a job request for the checked actions",
+            tooltip="Submit the checked actions at each chosen backend (several: one study run)",
         )
         self.message = w.HTML()
         self.monitor_box = w.VBox()
         self.submit.on_click(lambda _: self.run())
-        self.request = None
+        self.submitted = None
         self.refresh()
 
     def refresh(self) -> None:
-        """Read the actions and backends again."""
+        """Read the actions and backends again (the backends chosen stay chosen)."""
         try:
             actions = self.client.actions.list(self.workspace)
             backends = list(self.client.backends.list())
@@ -43,11 +47,18 @@ class ActionPicker(TextForm):
             ]
             return
         self.actions = actions
-        self.backend.options = [
-            (f"{b.slug} ({'online' if b.online else 'offline'})", b.slug) for b in backends
-        ]
-        if backends and self.backend.value is None:  # an online backend first, if any
-            self.backend.value = next((b.slug for b in backends if b.online), backends[0].slug)
+        chosen = self.chosen_backends
+        if not self.backends and backends:  # at first, one backend: an online one, if any
+            chosen = [next((b.slug for b in backends if b.online), backends[0].slug)]
+        self.backends = {
+            b.slug: w.Checkbox(
+                value=b.slug in chosen,
+                description=f"{b.slug} ({'online' if b.online else 'offline'})",
+                indent=False,
+                layout=w.Layout(width="auto"),
+            )
+            for b in backends
+        }
         rows = [
             w.HTML(
                 f"<b>{html.escape(self.workspace)}</b>: the actions of project.yaml at "
@@ -68,42 +79,61 @@ class ActionPicker(TextForm):
             states = ", ".join(f"{b}: {state_html(s)}" for b, s in action.last_state.items())
             needs = f" needs {', '.join(action.needs)}" if action.needs else ""
             rows.append(w.HBox([box, w.HTML(f"<small>{html.escape(needs)} {states}</small>")]))
-        controls = w.HBox([self.backend, self.force, self.notify, self.submit])
-        self.children = [*rows, controls, self.message, self.monitor_box]
+        sites = w.HBox([w.HTML("<b>Backends:</b>"), *self.backends.values()])
+        controls = w.HBox([self.force, self.notify, self.submit])
+        self.children = [*rows, sites, controls, self.message, self.monitor_box]
 
     @property
     def selected(self) -> list[str]:
         return [name for name, box in self.checks.items() if box.value]
 
+    @property
+    def chosen_backends(self) -> list[str]:
+        return [slug for slug, box in self.backends.items() if box.value]
+
     def run(self):
-        """Submit the checked actions (what the button does); shows the new job request."""
+        """Submit the checked actions (what the button does); shows the new job request, or
+        study run when several backends are chosen."""
         if not self.selected:
             self.message.value = "Check at least one action to run."
             return None
+        backends = self.chosen_backends
+        options = {
+            "actions": self.selected,
+            "force_run_dependencies": self.force.value,
+            "notify": self.notify.value,
+        }
         self.submit.disabled = True
         try:
-            self.request = self.client.job_requests.create(
-                self.workspace,
-                actions=self.selected,
-                backend=self.backend.value,
-                force_run_dependencies=self.force.value,
-                notify=self.notify.value,
-            )
+            if len(backends) == 1:
+                submitted = self.client.job_requests.create(
+                    self.workspace, backend=backends[0], **options
+                )
+            else:  # several, or none: then the job server's refusal says what to do
+                submitted = self.client.runs.create(self.workspace, backends=backends, **options)
         except Exception as exc:
             self.message.value = html.escape(error_text(exc))
             return None
         finally:
             self.submit.disabled = False
-        self.message.value = f"Job request <code>{self.request.id}</code> submitted."
-        self.monitor = JobMonitor(self.request, client=self.client)
+        self.submitted = submitted
+        if len(backends) == 1:
+            self.message.value = f"Job request <code>{submitted.id}</code> submitted."
+        else:
+            self.message.value = (
+                f"Study run <code>{submitted.id}</code> submitted at "
+                f"{html.escape(', '.join(backends))}."
+            )
+        self.monitor = JobMonitor(submitted, client=self.client)
         self.monitor_box.children = [self.monitor]
-        return self.request
+        return submitted
 
     def text(self) -> str:
         lines = [f"Actions of {self.workspace}:"]
-        for action in getattr(self, "actions", None).actions if hasattr(self, "actions") else []:
+        for action in self.actions.actions if hasattr(self, "actions") else []:
             states = ", ".join(f"{b}: {s}" for b, s in action.last_state.items()) or "never run"
             lines.append(
                 f"  [{'x' if self.checks[action.name].value else ' '}] {action.name} ({states})"
             )
-        return "\n".join(lines)
+        chosen = ", ".join(self.chosen_backends) or "none chosen"
+        return "\n".join([*lines, f"Backends: {chosen}"])

@@ -24,7 +24,7 @@ def world(tmp_path):
 def test_pick_an_action_run_it_and_watch_it_finish(world, tmp_path):
     picker = ActionPicker(client=world.dev)
     assert list(picker.checks)[:2] == ["generate_dataset", "derive_measures"]
-    assert picker.backend.value == "tpp"
+    assert picker.chosen_backends == ["tpp"]
     assert picker.run() is None and "Check at least one action" in picker.message.value
     picker.checks["derive_measures"].value = True
     assert "[x] derive_measures" in repr(picker)  # the text form, for frontends without widgets
