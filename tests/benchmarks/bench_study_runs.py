@@ -7,16 +7,21 @@ process, as bench_jobserver.py starts it. Each site is a backend with its own
 `jupyter-ext runner` in a child process of its own, its own work folder, capacity 2 (all
 the sample's graph can use): four with the local executor, and four with the Docker
 executor (each warmed up by one trivial job, as a site's runner would be after its first).
-The sample project's `run_all` (5 actions) is submitted as one study run (`POST /runs`) at
-the first 1, 2 and 4 sites, in a fresh workspace each time; the time is from just before the
-POST to this process's SSE subscriber reading the last job's success at the last site.
-Median of `--runs` runs of each, interleaved run by run.
+Two projects, each `run_all` submitted as one study run (`POST /runs`) at the first 1, 2
+and 4 sites, in a fresh workspace each time:
 
+- `sample`: the sample project (5 actions that compute: Python start-up, a thousand rows);
+- `waiting`: the sample's graph (the same 5 actions, the same needs) whose jobs each wait
+  0.5 s and write a file: jobs that spend their time away from this machine's CPUs, as a
+  real site's jobs do on the site's own machines. Four sites here share this machine's
+  CPUs, so `sample` at 4 sites measures the CPUs' share as much as our parallelism; this
+  one measures ours (job server, leasing, long-polls, runners).
+
+The time is from just before the POST to this process's SSE subscriber reading the last
+job's success at the last site. Median of `--runs` runs of each, interleaved run by run.
 It prints each median and its ratio to one site. Target: at most 1.2x at 4 sites (the sites
-working in parallel). The machine's CPUs are printed too: four sites on one machine share
-them, where real sites each have their own. Figures are printed, never asserted. The Docker
-rows are skipped, saying why, without Docker or our image (`jupyter ext runner
-build-images` builds it).
+working in parallel). Figures are printed, never asserted. The Docker rows are skipped,
+saying why, without Docker or our image (`jupyter ext runner build-images` builds it).
 """
 
 from __future__ import annotations
@@ -49,7 +54,31 @@ from bench_runner import (  # noqa: E402
 
 SITES = (1, 2, 4)
 EXECUTORS = ("local", "docker")
+PROJECTS = ("sample", "waiting")
 TARGET_RATIO = 1.2
+WAIT = """import pathlib, sys, time
+time.sleep(0.5)
+pathlib.Path("out").mkdir(exist_ok=True)
+(pathlib.Path("out") / f"{sys.argv[1]}.txt").write_text("done\\n")
+"""
+GRAPH = {  # the sample project's actions and needs
+    "generate_dataset": [],
+    "derive_measures": ["generate_dataset"],
+    "make_table": ["derive_measures"],
+    "make_plot": ["derive_measures"],
+    "report": ["make_table", "make_plot"],
+}
+
+
+def waiting_project() -> dict[str, str]:
+    """The sample's graph, each job waiting 0.5 s and writing one file."""
+    actions = "".join(
+        f"  {name}:\n    run: python:v2 wait.py {name}\n"
+        + (f"    needs: [{', '.join(needs)}]\n" if needs else "")
+        + f"    outputs: {{moderately_sensitive: {{out: out/{name}.txt}}}}\n"
+        for name, needs in GRAPH.items()
+    )
+    return {"project.yaml": 'version: "5"\nactions:\n' + actions, "wait.py": WAIT}
 
 
 def site(executor: str, i: int) -> str:
@@ -59,13 +88,14 @@ def site(executor: str, i: int) -> str:
 def make_repos(repos: Path) -> None:
     from tests.jobserver.harness import git, make_repo
 
-    path = repos / "trivial"
-    path.mkdir(parents=True)
-    for file, text in trivial_project(1).items():
-        (path / file).write_text(text)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", ".")
-    git(path, "commit", "-q", "-m", "bench")
+    for name, files in (("trivial", trivial_project(1)), ("waiting", waiting_project())):
+        path = repos / name
+        path.mkdir(parents=True)
+        for file, text in files.items():
+            (path / file).write_text(text)
+        git(path, "init", "-q", "-b", "main")
+        git(path, "add", ".")
+        git(path, "commit", "-q", "-m", "bench")
     make_repo(repos / "sample", SAMPLE_PROJECT)
 
 
@@ -82,21 +112,23 @@ def seed(url: str, repos: Path, runs: int) -> dict[str, str]:
         tokens["dev"] = server.user("dev")
         project = server.project("uni", "Study bench", {"dev": ["project_developer"]})
         server.workspace(project, "trivial", repos / "trivial")
-        for executor in EXECUTORS:
-            for n in SITES:
-                for run in range(runs):
-                    server.workspace(project, f"sample-{executor}-{n}-{run}", repos / "sample")
+        for kind in PROJECTS:
+            for executor in EXECUTORS:
+                for n in SITES:
+                    for run in range(runs):
+                        name = f"{kind}-{executor}-{n}-{run}"
+                        server.workspace(project, name, repos / kind)
     finally:
         server.close()
     return tokens
 
 
 async def study_once(
-    http: httpx.AsyncClient, watcher: Watcher, executor: str, n: int, run: int
+    http: httpx.AsyncClient, watcher: Watcher, kind: str, executor: str, n: int, run: int
 ) -> float:
-    """The sample's run_all at the first `n` sites: seconds to the last site's last success."""
+    """A project's run_all at the first `n` sites: seconds to the last site's last success."""
     body = {
-        "workspace": f"sample-{executor}-{n}-{run}",
+        "workspace": f"{kind}-{executor}-{n}-{run}",
         "backends": [site(executor, i) for i in range(n)],
         "actions": ["run_all"],
     }
@@ -113,11 +145,13 @@ async def study_once(
 
 async def measure(
     base: str, tokens: dict[str, str], workdir: Path, args: argparse.Namespace
-) -> dict[str, dict[int, list[float]] | str]:
-    """{executor: {sites: [seconds, ...]}}, or why an executor was skipped."""
+) -> dict[tuple[str, str], dict[int, list[float]] | str]:
+    """{(project, executor): {sites: [seconds, ...]}}, or why an executor was skipped."""
     _, no_docker = docker_client()
-    results: dict[str, dict[int, list[float]] | str] = {"docker": no_docker} if no_docker else {}
-    executors = [e for e in EXECUTORS if e not in results]
+    results: dict[tuple[str, str], dict[int, list[float]] | str] = {}
+    if no_docker:
+        results.update({(kind, "docker"): no_docker for kind in PROJECTS})
+    executors = [e for e in EXECUTORS if not (no_docker and e == "docker")]
     http = httpx.AsyncClient(
         base_url=base,
         headers={"Authorization": f"Bearer {tokens['dev']}"},
@@ -140,13 +174,14 @@ async def measure(
                 for i in range(max(SITES)):
                     first = await submit(http, "trivial", site(executor, i), ["hello"])
                     await finish(watcher, first, 180)
-                results[executor] = {n: [] for n in SITES}
+                results.update({(kind, executor): {n: [] for n in SITES} for kind in PROJECTS})
             for run in range(args.runs):
-                for executor in executors:
-                    for n in SITES:
-                        say(f"   run {run + 1}/{args.runs}: {executor}, {n} site(s) ...")
-                        seconds = await study_once(http, watcher, executor, n, run)
-                        results[executor][n].append(seconds)
+                for kind in PROJECTS:
+                    for executor in executors:
+                        for n in SITES:
+                            say(f"   run {run + 1}/{args.runs}: {kind}, {executor}, {n} site(s)")
+                            seconds = await study_once(http, watcher, kind, executor, n, run)
+                            results[kind, executor][n].append(seconds)
     finally:
         follow.cancel()
         with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
@@ -157,21 +192,24 @@ async def measure(
 
 def report(results: dict, args: argparse.Namespace, took: float) -> None:
     print()
-    print("One study run of the sample project (run_all, 5 jobs per site), at 1, 2 and 4 sites:")
-    print(f"median of {args.runs} runs; each site its own runner (capacity {args.capacity});")
-    print(f"this machine has {os.cpu_count()} CPUs, shared by every site here.")
+    print("One study run (run_all, 5 jobs per site) at 1, 2 and 4 sites: median of")
+    print(f"{args.runs} runs; each site its own runner (capacity {args.capacity}); this machine")
+    print(f"has {os.cpu_count()} CPUs, shared by every site here (`waiting` jobs barely use them).")
     print()
-    print(f"{'executor':10} {'sites':>5} {'submit to last success':>24} {'ratio to 1 site':>16}")
-    for executor in EXECUTORS:
-        timed = results.get(executor)
-        if isinstance(timed, str):
-            print(f"{executor:10} skipped: {timed}")
-            continue
-        one = statistics.median(timed[1])
-        for n in SITES:
-            median = statistics.median(timed[n])
-            spread = f"({min(timed[n]):.2f} to {max(timed[n]):.2f})"
-            print(f"{executor:10} {n:5} {median:9.2f} s {spread:>14} {median / one:15.2f}x")
+    head = f"{'project':8} {'executor':9} {'sites':>5} {'submit to last success':>24}"
+    print(f"{head} {'ratio to 1 site':>16}")
+    for kind in PROJECTS:
+        for executor in EXECUTORS:
+            timed = results.get((kind, executor))
+            if isinstance(timed, str):
+                print(f"{kind:8} {executor:9} skipped: {timed}")
+                continue
+            one = statistics.median(timed[1])
+            for n in SITES:
+                median = statistics.median(timed[n])
+                spread = f"({min(timed[n]):.2f} to {max(timed[n]):.2f})"
+                row = f"{kind:8} {executor:9} {n:5} {median:9.2f} s {spread:>14}"
+                print(f"{row} {median / one:15.2f}x")
     print()
     print(f"target: at most {TARGET_RATIO}x at 4 sites. The whole benchmark took {took:.0f} s.")
 
