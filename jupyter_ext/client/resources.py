@@ -101,13 +101,15 @@ class Events(Resource):
         job_request: str | None = None,
         kinds: Iterable[str] | None = None,
         last_event_id: int | None = None,
+        run: str | None = None,
     ):
         """Live events (`LiveEvent`: id, kind, data) as they happen, for as long as iterated.
 
-        Filters as the API's: a workspace, a backend, a job request, kinds (job,
-        job_request, log). A dropped stream is resumed where it stopped (Last-Event-ID).
+        Filters as the API's: a workspace, a backend, a job request, a study run (the events
+        of all its sites), kinds (job, job_request, log). A dropped stream is resumed where
+        it stopped (Last-Event-ID).
         """
-        params = event_params(workspace, backend, job_request, kinds)
+        params = event_params(workspace, backend, job_request, kinds, run=run)
         return self._client._events(params, last_event_id=last_event_id, connected=False)
 
 
