@@ -10,7 +10,6 @@ rules now). Either way the answer is a list of `FileCheck`, in the order of `pat
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from jupyter_server.auth.decorator import authorized
@@ -18,23 +17,16 @@ from tornado import web
 
 from .. import schema
 from ..client import AsyncClient
-from ..client.errors import ClientError, JobServerError, JobServerUnreachable
-from .handlers import Base
+from .handlers import Base, client_errors
+from .paths import workspace_path
 
 MAX_PATHS = 1000  # as many files as a release may hold
 
 
 def workspace_file(root: Path, path: str) -> Path:
     """The file `path` names inside `root`; refused if the name or a link leads out of it."""
-    root = root.resolve()
-    named = Path(os.path.normpath(root / path))  # an absolute path replaces root here
-    if not named.is_relative_to(root):
-        why = "name a file of the workspace by its path from the top, e.g. output/table.csv"
-        raise web.HTTPError(400, f"{path} is outside the workspace: {why}")
-    real = named.resolve()
-    if not real.is_relative_to(root):
-        why = "only the workspace's own files can be checked"
-        raise web.HTTPError(400, f"{path} is a link to a file outside the workspace: {why}")
+    hint = "name a file of the workspace by its path from the top, e.g. output/table.csv"
+    real = workspace_path(root, path, kind="file", use="checked", hint=hint)
     if not real.is_file():
         raise web.HTTPError(404, f"there is no file {path} in the workspace")
     return real
@@ -52,7 +44,7 @@ class CheckHandler(Base):
             or not all(isinstance(p, str) and p for p in paths)
         ):
             raise web.HTTPError(400, f'give "paths": a list of 1 to {MAX_PATHS} file paths')
-        try:
+        with client_errors():
             async with self.client() as client:
                 if job:
                     checks = await self.job_outputs(client, str(job), paths)
@@ -62,25 +54,8 @@ class CheckHandler(Base):
                         workspace_file(root, path)
                     backend = await self.backend(client, backend)
                     checks = await client.releases.check(paths, backend, workspace_dir=root)
-        except JobServerError as exc:  # its 401 is about this server's token, not the browser
-            status = exc.status if exc.status < 500 and exc.status != 401 else 502
-            raise web.HTTPError(status, exc.detail) from None
-        except JobServerUnreachable as exc:
-            raise web.HTTPError(502, str(exc)) from None
-        except ClientError as exc:  # a file that moved since it was looked at
-            raise web.HTTPError(400, str(exc)) from None
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps([c.model_dump(mode="json") for c in checks]))
-
-    def client(self) -> AsyncClient:
-        if not self.ext.jobserver_url:
-            raise web.HTTPError(503, "no job server is configured: set JUPYTER_EXT_JOBSERVER_URL")
-        return AsyncClient(
-            self.ext.jobserver_url,
-            token=self.ext.token or None,
-            workspace=self.ext.workspace or None,
-            retries=1,
-        )
 
     async def backend(self, client: AsyncClient, backend: str | None) -> str:
         """The backend named, else the only one the user may use (its rules are the ones)."""

@@ -16,6 +16,7 @@ from tornado.ioloop import IOLoop
 from traitlets import Unicode, default
 
 from .check import CheckHandler
+from .collect import CollectHandler
 from .handlers import (
     ActionsHandler,
     FileHandler,
@@ -78,6 +79,7 @@ class JupyterExtServer(ExtensionApp):
                 (f"{URL}/workspace", WorkspaceHandler),
                 (f"{URL}/actions", ActionsHandler),
                 (f"{URL}/check", CheckHandler),
+                (f"{URL}/collect", CollectHandler),
                 (f"{URL}/api/(.*)", ProxyHandler),
                 (f"{URL}/files/([0-9A-Za-z]+)", FileHandler),
             ]

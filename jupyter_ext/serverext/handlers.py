@@ -6,7 +6,8 @@
   would run at, from the job server;
 - `api/...`: the job server's API, with the user's token added here (event streams too);
 - `files/<id>`: a released file, served as the job server serves it (no script runs);
-- `check`: a backend's pre-release rules over files (`check.py`).
+- `check`: a backend's pre-release rules over files (`check.py`);
+- `collect`: a study run's released outputs from every site, into a folder (`collect.py`).
 
 Each is an `ExtensionHandlerMixin` of `JupyterExtServer` (`self.ext`, its settings): every
 verb requires a signed-in user (`@web.authenticated`) allowed to use `jupyter_ext`
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
@@ -27,8 +30,9 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from ..client import AsyncClient
 from ..client.base import api_root, async_client, checked
-from ..client.errors import JobServerError
+from ..client.errors import ChecksumMismatch, ClientError, JobServerError, JobServerUnreachable
 from ..pipeline import check_pipeline
 from ..pipeline.yaml_loader import MAX_CHARACTERS
 from .checkout import checkout_state
@@ -59,6 +63,20 @@ def upstream_query(query: str) -> str:
     return urlencode([(k, v) for k, v in pairs if k not in OWN_ARGUMENTS])
 
 
+@contextmanager
+def client_errors() -> Iterator[None]:
+    """The Python client's errors as this server's answers, mapped here once."""
+    try:
+        yield
+    except JobServerError as exc:  # its 401 is about this server's token, not the browser
+        status = exc.status if exc.status < 500 and exc.status != 401 else 502
+        raise web.HTTPError(status, exc.detail) from None
+    except (JobServerUnreachable, ChecksumMismatch) as exc:
+        raise web.HTTPError(502, str(exc)) from None
+    except ClientError as exc:  # a file that moved since it was looked at, say
+        raise web.HTTPError(400, str(exc)) from None
+
+
 class Base(ExtensionHandlerMixin, APIHandler):
     """A handler of the extension: `self.ext` is the `JupyterExtServer` with its settings."""
 
@@ -74,6 +92,17 @@ class Base(ExtensionHandlerMixin, APIHandler):
             raise web.HTTPError(503, "no job server is configured: set JUPYTER_EXT_JOBSERVER_URL")
         return async_client(
             self.ext.jobserver_url, self.ext.token or None, agent="jupyter-ext-server", **options
+        )
+
+    def client(self) -> AsyncClient:
+        """The Python client of the job server as this server's user (the token stays here)."""
+        if not self.ext.jobserver_url:
+            raise web.HTTPError(503, "no job server is configured: set JUPYTER_EXT_JOBSERVER_URL")
+        return AsyncClient(
+            self.ext.jobserver_url,
+            token=self.ext.token or None,
+            workspace=self.ext.workspace or None,
+            retries=1,
         )
 
     async def jobserver_json(self, path: str, **params) -> tuple[dict | None, str | None]:
