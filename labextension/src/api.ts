@@ -11,6 +11,7 @@ import type {
   IActions,
   IBackend,
   ICheckRequest,
+  ICollected,
   IDataset,
   IFileCheck,
   IJobRequest,
@@ -20,6 +21,8 @@ import type {
   IPage,
   IRelease,
   IReleaseCreate,
+  IStudyRun,
+  IStudyRunCreate,
   IUser,
   IWorkspaceInfo
 } from './types';
@@ -108,6 +111,16 @@ export const api = {
     requestAPI<IPage<IJobRequest>>('api/job-requests', {}, { workspace, limit }),
   jobRequest: (id: string) => requestAPI<IJobRequest>(`api/job-requests/${encodeURIComponent(id)}`),
   submit: (body: IJobRequestCreate) => requestAPI<IJobRequest>('api/job-requests', json(body)),
+  /** Study runs: one submission at several sites. */
+  runs: (workspace: string, limit = 50) =>
+    requestAPI<IPage<IStudyRun>>('api/runs', {}, { workspace, limit }),
+  run: (id: string) => requestAPI<IStudyRun>(`api/runs/${encodeURIComponent(id)}`),
+  submitRun: (body: IStudyRunCreate) => requestAPI<IStudyRun>('api/runs', json(body)),
+  /** Every site's unfinished jobs, or only those at `backend`. */
+  cancelRun: (id: string, backend?: string) =>
+    requestAPI<IStudyRun>(`api/runs/${encodeURIComponent(id)}/cancel`, { method: 'POST' }, { backend }),
+  /** Every site's released outputs of a run into `folder` of the workspace (the server's). */
+  collect: (run: string, folder: string) => requestAPI<ICollected>('collect', json({ run, folder })),
   logs: (job: string, after = -1) =>
     requestAPI<ILogLine[]>(`api/jobs/${encodeURIComponent(job)}/logs`, {}, { after, limit: 10000 }),
   outputs: (job: string) => requestAPI<IOutput[]>(`api/jobs/${encodeURIComponent(job)}/outputs`),

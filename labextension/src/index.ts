@@ -16,6 +16,7 @@ import { DRIVE_NAME, ReleasedDrive } from './drive';
 import { jobsIcon } from './icon';
 import { JobsPanel } from './panel';
 import type { IReleaseNotice } from './releasing';
+import type { IRunItem } from './runs';
 import { JobsStore } from './store';
 import type { IJobRequest, IRelease } from './types';
 
@@ -58,6 +59,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
         editor.focus?.();
       });
     };
+    const say = (state: string) =>
+      ({
+        succeeded: Notification.success,
+        failed: Notification.error,
+        cancelled: Notification.warning,
+        nothing_to_do: Notification.info
+      })[state as 'succeeded'] ?? Notification.info;
+    const show = (open: () => void) => [
+      {
+        label: 'Show',
+        callback: () => {
+          app.shell.activateById(panel.id);
+          open();
+        }
+      }
+    ];
     const store: JobsStore = new JobsStore(
       {
         openFileAt,
@@ -66,24 +83,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
         },
         finished: (request: IJobRequest) => {
           const what = `${request.actions.join(', ')} on ${request.backend}`;
-          const say = {
-            succeeded: Notification.success,
-            failed: Notification.error,
-            cancelled: Notification.warning,
-            nothing_to_do: Notification.info
-          }[request.state as 'succeeded'] ?? Notification.info;
-          say(`Job request ${request.state.replace(/_/g, ' ')}: ${what}`, {
+          say(request.state)(`Job request ${request.state.replace(/_/g, ' ')}: ${what}`, {
             autoClose: 8000,
-            actions: [
-              {
-                label: 'Show',
-                callback: () => {
-                  app.shell.activateById(panel.id);
-                  store.openRequest(request.id);
-                }
-              }
-            ]
+            actions: show(() => store.openRequest(request.id))
           });
+        },
+        runFinished: (run: IRunItem) => {
+          const what = `${run.actions.join(', ')} at ${run.sites.map(s => s.backend).join(', ')}`;
+          say(run.state)(`Study run ${run.state.replace(/_/g, ' ')}: ${what}`, {
+            autoClose: 8000,
+            actions: show(() => store.openRun(run.id))
+          });
+        },
+        openFolder: (path: string, reveal: boolean) => {
+          // the file browser goes to the folder; shown only when asked (the panel shares its
+          // sidebar, and it says what was written)
+          void app.commands
+            .execute('filebrowser:go-to-path', { path, dontShowBrowser: !reveal })
+            .catch(() => undefined); // no file browser in this JupyterLab
         },
         releaseNotice: (notice: IReleaseNotice) => {
           Notification[notice.level](notice.message, {

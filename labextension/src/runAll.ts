@@ -25,3 +25,15 @@ export function runAllSummary(actions: IActionStatus[], backend: string, force: 
   }
   return `Run all runs ${names.join(', ')}.`;
 }
+
+/** The sentence under Run all for the backends chosen: one as above, several site by site. */
+export function runAllSummaryAt(actions: IActionStatus[], backends: string[], force: boolean): string {
+  if (backends.length <= 1) {
+    return runAllSummary(actions, backends[0] ?? '', force);
+  }
+  const parts = backends.map(backend => {
+    const names = runAllPlan(actions, backend, force);
+    return `at ${backend}, ${names.length ? names.join(', ') : 'nothing'}`;
+  });
+  return `Run all runs ${parts.join('; ')}.`;
+}

@@ -20,13 +20,17 @@ import {
 } from './model';
 import type { IReleaseEvent, IReleaseNotice } from './releasing';
 import { ReleaseStore } from './releaseStore';
+import { IRunItem, runItem, unfinished } from './runs';
+import { RunStore } from './runStore';
 import type {
   IActions,
   IBackend,
   IDataset,
+  IJob,
   IJobRequest,
   IOutput,
   IRelease,
+  IStudyRun,
   IWorkspaceInfo
 } from './types';
 
@@ -35,6 +39,10 @@ export interface IPanelHost {
   openFileAt(path: string, line?: number | null, column?: number | null): void;
   openReleased(release: IRelease, path: string): void;
   finished(request: IJobRequest): void;
+  /** A study run's last site finished. */
+  runFinished(run: IRunItem): void;
+  /** Show a folder of the workspace in the file browser (`show`: bring the browser forward). */
+  openFolder(path: string, show: boolean): void;
   /** A release of one's own changed, or one waits for one's review. */
   releaseNotice(notice: IReleaseNotice): void;
 }
@@ -44,7 +52,8 @@ export const RUN_ALL = 'run_all';
 
 export type View =
   | { kind: 'list' }
-  | { kind: 'request'; id: string; job: string | null; follow: boolean };
+  | { kind: 'request'; id: string; job: string | null; follow: boolean }
+  | { kind: 'run'; id: string; job: string | null };
 
 export type ErrorKey =
   | 'workspace'
@@ -65,7 +74,9 @@ export class JobsStore {
   datasets: IDataset[] = [];
   outputs = new Map<string, IOutput[]>();
   selected = new Set<string>();
-  backend = '';
+  /** The backends chosen for a submission, in the order they are listed: one sends a job
+   * request, several a study run (a job request at each, at one commit). */
+  chosen: string[] = [];
   forceRunDependencies = false;
   notify = true;
   submitting = false;
@@ -85,6 +96,16 @@ export class JobsStore {
     setReleased: releases => {
       this.releases = releases;
     }
+  });
+  /** Study runs: their records, the one shown followed live, cancels and collections. */
+  readonly runs = new RunStore({
+    workspace: () => this.name,
+    emit: () => this._changed.emit(),
+    onEvent: (kind, data) => this.onEvent(kind, data),
+    addParts: parts => {
+      this.jobs = withRequests(this.jobs, parts);
+    },
+    openFolder: (path, show) => this.host.openFolder(path, show)
   });
   /** Jobs whose log so far has been read (later lines come with the events). */
   private logsLoaded = new Set<string>();
@@ -180,10 +201,16 @@ export class JobsStore {
 
   /** The workspace's job requests, released outputs and release requests, by plain reads. */
   private async loadLists(): Promise<void> {
-    await Promise.all([this.loadRequests(), this.loadReleases(), this.releasing.loadRequests()]);
+    await Promise.all([
+      this.loadRequests(),
+      this.runs.loadRuns(),
+      this.loadReleases(),
+      this.releasing.loadRequests()
+    ]);
   }
 
   dispose(): void {
+    this.runs.dispose();
     this.stream?.dispose();
     this.reviewStream?.dispose();
     Signal.clearData(this);
@@ -193,7 +220,9 @@ export class JobsStore {
     await Promise.all([
       this.loadWorkspace(),
       this.loadActions(),
+      this.loadBackends(), // which are online now
       this.loadRequests(),
+      this.runs.loadRuns(),
       this.loadReleases(),
       this.releasing.load()
     ]);
@@ -219,8 +248,10 @@ export class JobsStore {
   async loadBackends(): Promise<void> {
     await this.guard('submit', async () => {
       this.backends = await api.backends();
-      if (!this.backends.some(b => b.slug === this.backend)) {
-        this.backend = (this.backends.find(b => b.online) ?? this.backends[0])?.slug ?? '';
+      const slugs = this.backends.map(b => b.slug);
+      this.chosen = slugs.filter(s => this.chosen.includes(s));
+      if (!this.chosen.length && slugs.length) {
+        this.chosen = [(this.backends.find(b => b.online) ?? this.backends[0]).slug];
       }
     });
   }
@@ -281,8 +312,18 @@ export class JobsStore {
     if (kind === 'job' && this.actions) {
       this.actions = { ...this.actions, actions: withLastStates(this.actions.actions, [data]) };
     }
+    if (kind === 'job_request' && data?.run) {
+      this.runs.noteRequest(data);
+    }
     for (const request of newlyFinished(before, this.jobs)) {
-      this.host.finished(request);
+      if (!request.run) {
+        this.host.finished(request);
+        continue;
+      }
+      const run = this.runItem(request.run);
+      if (!unfinished(run.state)) {
+        this.host.runFinished(run); // once, when its last site finishes
+      }
     }
     this.followJob();
     this._changed.emit();
@@ -295,9 +336,22 @@ export class JobsStore {
     this._changed.emit();
   }
 
-  setOption(option: 'backend' | 'forceRunDependencies' | 'notify', value: string | boolean): void {
-    (this as any)[option] = value;
+  setOption(option: 'forceRunDependencies' | 'notify', value: boolean): void {
+    this[option] = value;
     this._changed.emit();
+  }
+
+  /** Choose a backend, or not (the choice keeps the order of the list of backends). */
+  toggleBackend(slug: string, on: boolean): void {
+    const chosen = new Set(this.chosen);
+    on ? chosen.add(slug) : chosen.delete(slug);
+    this.chosen = this.backends.map(b => b.slug).filter(s => chosen.has(s));
+    this._changed.emit();
+  }
+
+  /** The first backend chosen ('' when none): what one-backend hints speak of. */
+  get backend(): string {
+    return this.chosen[0] ?? '';
   }
 
   get canSubmit(): boolean {
@@ -308,7 +362,7 @@ export class JobsStore {
   get canRunAll(): boolean {
     return (
       !this.submitting &&
-      !!this.backend &&
+      this.chosen.length > 0 &&
       !!this.name &&
       !!this.actions?.actions.length &&
       !this.actions.problems.length
@@ -317,9 +371,10 @@ export class JobsStore {
 
   /**
    * Send the selected actions (in file order) or, with `all`, `run_all` as the official
-   * tools do: every action that has not succeeded. The request opens with its planned jobs.
+   * tools do: every action that has not succeeded. To one backend it is a job request, which
+   * opens with its planned jobs; to several, a study run, which opens as its grid.
    */
-  async submit(all = false): Promise<IJobRequest | null> {
+  async submit(all = false): Promise<IJobRequest | IStudyRun | null> {
     if (!(all ? this.canRunAll : this.canSubmit)) {
       return null;
     }
@@ -327,14 +382,16 @@ export class JobsStore {
     const actions = all ? [RUN_ALL] : order.filter(n => this.selected.has(n));
     this.submitting = true;
     this.setError('submit', undefined);
+    const options = { force_run_dependencies: this.forceRunDependencies, notify: this.notify };
     try {
-      const request = await api.submit({
-        workspace: this.name,
-        backend: this.backend,
-        actions,
-        force_run_dependencies: this.forceRunDependencies,
-        notify: this.notify
-      });
+      const workspace = this.name;
+      if (this.chosen.length > 1) {
+        const run = await api.submitRun({ workspace, backends: this.chosen, actions, ...options });
+        this.runs.add(run); // its parts join the job requests; events that came first are kept
+        this.openRun(run.id);
+        return run;
+      }
+      const request = await api.submit({ workspace, backend: this.backend, actions, ...options });
       this.jobs = withRequests(this.jobs, [request]); // events that came first are kept
       this.view = { kind: 'request', id: request.id, job: null, follow: true };
       this.followJob();
@@ -349,11 +406,13 @@ export class JobsStore {
   }
 
   showList(): void {
+    this.runs.unfollow();
     this.view = { kind: 'list' };
     this._changed.emit();
   }
 
   openRequest(id: string): void {
+    this.runs.unfollow();
     this.view = { kind: 'request', id, job: null, follow: true };
     this.followJob();
     this._changed.emit();
@@ -366,12 +425,25 @@ export class JobsStore {
     }
   }
 
-  /** Show this job's log (and stop following the running one). */
+  /** A study run as its grid, followed live by its own stream. */
+  openRun(id: string): void {
+    this.view = { kind: 'run', id, job: null };
+    this.runs.follow(id);
+    this._changed.emit();
+    if (!this.runs.records.has(id)) {
+      void this.runs.loadRun(id);
+    }
+  }
+
+  /** Show this job's log (in a request, and stop following the running one). */
   openJob(identifier: string): void {
-    if (this.view.kind !== 'request') {
+    if (this.view.kind === 'list') {
       return;
     }
-    this.view = { ...this.view, job: identifier, follow: false };
+    this.view =
+      this.view.kind === 'run'
+        ? { ...this.view, job: identifier }
+        : { ...this.view, job: identifier, follow: false };
     this.loadJob(identifier);
     this._changed.emit();
   }
@@ -388,9 +460,35 @@ export class JobsStore {
     return this.view.kind === 'request' ? this.jobs.requests.get(this.view.id) : undefined;
   }
 
-  /** In a followed request, show the running job (or the last that ran). */
+  /** The study run shown, with its parts as they are now. */
+  get run(): IRunItem | undefined {
+    return this.view.kind === 'run' ? this.runItem(this.view.id) : undefined;
+  }
+
+  /** A run from its parts known here and its record. */
+  runItem(id: string): IRunItem {
+    const parts = [...this.jobs.requests.values()].filter(r => r.run === id);
+    return runItem(id, parts, this.runs.records.get(id));
+  }
+
+  /** A job of any request known here. */
+  job(identifier: string): IJob | undefined {
+    for (const request of this.jobs.requests.values()) {
+      const job = request.jobs.find(j => j.identifier === identifier);
+      if (job) {
+        return job;
+      }
+    }
+    return undefined;
+  }
+
+  /** In a followed request, show the running job (or the last that ran); in a run, the job
+   * chosen (its outputs once it has finished). */
   private followJob(): void {
     const view = this.view;
+    if (view.kind === 'run' && view.job) {
+      this.loadJob(view.job);
+    }
     if (view.kind !== 'request') {
       return;
     }
@@ -419,9 +517,7 @@ export class JobsStore {
         this.jobs = withLogLines(this.jobs, identifier, lines);
       });
     }
-    const job = [...this.jobs.requests.values()]
-      .flatMap(r => r.jobs)
-      .find(j => j.identifier === identifier);
+    const job = this.job(identifier);
     if (job && (job.state === 'succeeded' || job.state === 'failed') && !this.outputs.has(identifier)) {
       this.outputs.set(identifier, []);
       void this.guard('requests', async () => {

@@ -1,7 +1,8 @@
 /**
  * What the server extension and the job server answer, named as in
- * jupyter_ext/schema (Job, JobRequest, LogLine, Output, Release, ReleaseFile,
- * Backend, FileCheck, User) and jupyter_ext/serverext (workspace, actions, check).
+ * jupyter_ext/schema (Job, JobRequest, StudyRun, RunSite, LogLine, Output, Release,
+ * ReleaseFile, Backend, FileCheck, User) and jupyter_ext/serverext (workspace, actions,
+ * check, collect).
  */
 
 export type JobState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -39,6 +40,8 @@ export interface IJobRequest {
   created_by: string;
   created_at: string;
   jobs: IJob[];
+  /** The study run it is one site's part of. */
+  run?: string | null;
 }
 
 export interface IJobRequestCreate {
@@ -47,6 +50,64 @@ export interface IJobRequestCreate {
   actions: string[];
   force_run_dependencies: boolean;
   notify: boolean;
+}
+
+/** `POST api/runs`: one submission at several sites, a job request at each, at one commit. */
+export interface IStudyRunCreate {
+  workspace: string;
+  backends: string[];
+  actions: string[];
+  force_run_dependencies: boolean;
+  notify: boolean;
+}
+
+/** One site's part of a study run: its job request and how far it is. */
+export interface IRunSite {
+  backend: string;
+  state: JobRequestState;
+  /** Why it waits or failed: "waiting for south: last seen 12 minutes ago". */
+  message: string;
+  online: boolean;
+  last_seen_at: string | null;
+  job_request: IJobRequest;
+}
+
+export interface IStudyRun {
+  id: string;
+  workspace: string;
+  project: string;
+  sha: string;
+  actions: string[];
+  force_run_dependencies: boolean;
+  notify: boolean;
+  state: JobRequestState;
+  /** Each site in a word: "north succeeded, south running". */
+  summary: string;
+  created_by: string;
+  created_at: string;
+  sites: IRunSite[];
+}
+
+/** One file `POST jupyter-ext/collect` wrote: `path` is `<backend>/<path>` in the folder. */
+export interface ICollectedFile {
+  site: string;
+  path: string;
+  release: string;
+  release_file: string;
+  job: string;
+  action: string;
+  sha256: string;
+  size: number;
+}
+
+/** `POST jupyter-ext/collect`: the manifest of what was written, and why a site has nothing. */
+export interface ICollected {
+  run: string;
+  /** From the top of the workspace, as the file browser shows it. */
+  folder: string;
+  files: ICollectedFile[];
+  missing: Record<string, string>;
+  complete: boolean;
 }
 
 export interface ILogLine {

@@ -1,7 +1,7 @@
 import * as React from 'react';
 
 import { actionTree, problemLabel } from '../model';
-import { runAllSummary } from '../runAll';
+import { runAllSummaryAt } from '../runAll';
 import type { JobsStore } from '../store';
 import { ErrorNote, Section, StateBadge } from './common';
 
@@ -61,7 +61,7 @@ export function ActionsView(props: { store: JobsStore }): JSX.Element {
                     key={backend}
                     state={state}
                     label={backend}
-                    hideLabel={all.length === 1 && backend === store.backend}
+                    hideLabel={all.length === 1 && store.chosen.length === 1 && backend === store.backend}
                     compact
                   />
                 ))}
@@ -88,6 +88,8 @@ export function ActionsView(props: { store: JobsStore }): JSX.Element {
 function SubmitForm(props: { store: JobsStore }): JSX.Element {
   const store = props.store;
   const count = store.selected.size;
+  const sites = store.chosen.length;
+  const where = sites > 1 ? ` at ${sites} sites` : '';
   const dirty = (store.workspace?.checkout.warnings.length ?? 0) > 0;
   return (
     <form
@@ -97,21 +99,7 @@ function SubmitForm(props: { store: JobsStore }): JSX.Element {
         void store.submit();
       }}
     >
-      <label>
-        Backend{' '}
-        <select
-          aria-label="Backend"
-          value={store.backend}
-          onChange={e => store.setOption('backend', e.currentTarget.value)}
-        >
-          {store.backends.map(b => (
-            <option key={b.slug} value={b.slug}>
-              {b.name || b.slug}
-              {b.online ? '' : ' (offline)'}
-            </option>
-          ))}
-        </select>
-      </label>
+      <BackendChoice store={store} />
       <label>
         <input
           type="checkbox"
@@ -134,13 +122,17 @@ function SubmitForm(props: { store: JobsStore }): JSX.Element {
       <ErrorNote message={store.errors.submit} />
       <div className="jp-ext-run-buttons">
         <button type="submit" className="jp-mod-styled jp-mod-accept jp-ext-run" disabled={!store.canSubmit}>
-          {store.submitting ? 'Submitting…' : count ? `Run ${count} action${count > 1 ? 's' : ''}` : 'Select actions to run'}
+          {store.submitting
+            ? 'Submitting…'
+            : count
+              ? `Run ${count} action${count > 1 ? 's' : ''}${where}`
+              : 'Select actions to run'}
         </button>
         <button
           type="button"
           className="jp-mod-styled jp-ext-run-all"
           disabled={!store.canRunAll}
-          title={`run_all: every action that has not succeeded on ${store.backend || 'the backend'}, with what it needs`}
+          title={`run_all: every action that has not succeeded on ${store.chosen.join(', ') || 'the backend'}, with what it needs`}
           onClick={() => void store.submit(true)}
         >
           Run all
@@ -148,9 +140,37 @@ function SubmitForm(props: { store: JobsStore }): JSX.Element {
       </div>
       {store.canRunAll && (
         <div className="jp-ext-dim jp-ext-run-all-plan">
-          {runAllSummary(store.actions!.actions, store.backend, store.forceRunDependencies)}
+          {runAllSummaryAt(store.actions!.actions, store.chosen, store.forceRunDependencies)}
         </div>
       )}
     </form>
+  );
+}
+
+/**
+ * The backends to run at, as checkboxes: one chosen sends a job request; several, a study run
+ * (a job request at each site, at one commit, followed as one).
+ */
+function BackendChoice(props: { store: JobsStore }): JSX.Element {
+  const store = props.store;
+  return (
+    <fieldset className="jp-ext-backends">
+      <legend>Backends</legend>
+      {store.backends.map(b => (
+        <label key={b.slug} className="jp-ext-backend" title={b.slug}>
+          <input
+            type="checkbox"
+            checked={store.chosen.includes(b.slug)}
+            onChange={e => store.toggleBackend(b.slug, e.currentTarget.checked)}
+          />{' '}
+          {b.name || b.slug}
+          {b.online ? '' : ' (offline)'}
+        </label>
+      ))}
+      {!store.backends.length && <span className="jp-ext-dim">No backend you may use.</span>}
+      {store.chosen.length > 1 && (
+        <div className="jp-ext-dim">A study run: a job request at each site, all at one commit.</div>
+      )}
+    </fieldset>
   );
 }

@@ -1,6 +1,7 @@
 import * as React from 'react';
 
-const SYMBOLS: Record<string, string> = {
+/** A state's symbol, for narrow places (the word beside it or in a title). */
+export const SYMBOLS: Record<string, string> = {
   pending: '…',
   running: '▶',
   succeeded: '✓',

@@ -2,17 +2,21 @@ import * as React from 'react';
 
 import { formatDuration } from '../durations';
 import { sortedRequests, timeline } from '../model';
-import { releasable } from '../releasing';
+import { listItems } from '../runs';
 import type { JobsStore } from '../store';
-import type { IJob, IJobRequest } from '../types';
+import type { IJobRequest } from '../types';
 import { Empty, ErrorNote, Section, shortSha, StateBadge, when } from './common';
-import { LogView } from './log';
-import { ReleaseRequest } from './release-request';
+import { JobDetail } from './job';
+import { RunDetail, RunListItem } from './run';
 
-/** Job requests newest first; one opened shows its jobs, their timeline and a log. */
+/**
+ * Job requests and study runs newest first; a request opened shows its jobs, their timeline
+ * and a log; a run opened, its grid of actions by sites.
+ */
 export function RequestsView(props: { store: JobsStore }): JSX.Element {
   const store = props.store;
   const request = store.request;
+  const run = store.run;
   const live = store.streamOpen ? (
     <span className="jp-ext-live" title="Updating live" data-mode={store.streamMode}>
       ● live
@@ -21,32 +25,45 @@ export function RequestsView(props: { store: JobsStore }): JSX.Element {
   return (
     <Section title="Job requests" id="requests" extra={live}>
       <ErrorNote message={store.errors.requests} />
+      <ErrorNote message={store.runs.errors.runs} />
       <ErrorNote message={store.errors.stream && `Live updates paused: ${store.errors.stream}`} />
-      {request ? <RequestDetail store={store} request={request} /> : <RequestList store={store} />}
+      {request ? (
+        <RequestDetail store={store} request={request} />
+      ) : run ? (
+        <RunDetail store={store} run={run} />
+      ) : (
+        <RequestList store={store} />
+      )}
     </Section>
   );
 }
 
 function RequestList(props: { store: JobsStore }): JSX.Element {
   const store = props.store;
-  const requests = sortedRequests(store.jobs, store.name);
-  if (!requests.length) {
+  const items = listItems(sortedRequests(store.jobs, store.name), store.runs.records, store.name);
+  if (!items.length) {
     return <Empty loading={!store.loaded.requests && !store.errors.requests} text="No job requests yet." />;
   }
   return (
     <ul className="jp-ext-requests" aria-label="Job requests">
-      {requests.map(r => (
-        <li key={r.id}>
-          <button className="jp-ext-request" onClick={() => store.openRequest(r.id)}>
-            <StateBadge state={r.state} />
-            <span className="jp-ext-request-actions">{r.actions.join(', ') || r.id}</span>
-            <span className="jp-ext-dim">
-              {r.backend} · {when(r.created_at)}
-              {r.created_by ? ` · ${r.created_by}` : ''}
-            </span>
-          </button>
-        </li>
-      ))}
+      {items.map(item => {
+        if (item.kind === 'run') {
+          return <RunListItem key={item.run.id} store={store} run={item.run} />;
+        }
+        const r = item.request;
+        return (
+          <li key={r.id}>
+            <button className="jp-ext-request" onClick={() => store.openRequest(r.id)}>
+              <StateBadge state={r.state} />
+              <span className="jp-ext-request-actions">{r.actions.join(', ') || r.id}</span>
+              <span className="jp-ext-dim">
+                {r.backend} · {when(r.created_at)}
+                {r.created_by ? ` · ${r.created_by}` : ''}
+              </span>
+            </button>
+          </li>
+        );
+      })}
     </ul>
   );
 }
@@ -102,41 +119,6 @@ function RequestDetail(props: { store: JobsStore; request: IJobRequest }): JSX.E
       </ul>
       <div className="jp-ext-dim">Timeline: {formatDuration(chart.spanMs)} from the request</div>
       {job && <JobDetail store={store} job={job} following={!!view?.follow} />}
-    </div>
-  );
-}
-
-function JobDetail(props: { store: JobsStore; job: IJob; following: boolean }): JSX.Element {
-  const { store, job, following } = props;
-  const lines = store.jobs.logs.get(job.identifier) ?? [];
-  const succeeded = job.state === 'succeeded';
-  // a succeeded job's releasable outputs are listed in its release form
-  const outputs = (store.outputs.get(job.identifier) ?? []).filter(
-    o => !succeeded || !releasable([o]).length
-  );
-  return (
-    <div className="jp-ext-job-detail">
-      <div className="jp-ext-row">
-        <strong>{job.action}</strong>
-        <span className="jp-ext-dim">{job.identifier}</span>
-        {!following && (
-          <button className="jp-ext-link" onClick={() => store.followRunning()}>
-            Follow the running job
-          </button>
-        )}
-      </div>
-      {job.status_message && <div className="jp-ext-dim">{job.status_message}</div>}
-      <LogView job={job.identifier} lines={lines} live={job.state === 'running' || job.state === 'pending'} />
-      {outputs.length > 0 && (
-        <ul className="jp-ext-outputs" aria-label="Outputs">
-          {outputs.map(o => (
-            <li key={o.path}>
-              {o.path} <span className="jp-ext-dim">({o.privacy_level.replace(/_/g, ' ')}, {o.size} bytes)</span>
-            </li>
-          ))}
-        </ul>
-      )}
-      {succeeded && <ReleaseRequest store={store} job={job} />}
     </div>
   );
 }
