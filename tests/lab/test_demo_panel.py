@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from jupyter_ext.cli.demo import DEBUG_WORKSPACE, WORKSPACE
+from jupyter_ext.cli.demo import BACKEND, DEBUG_WORKSPACE, WORKSPACE
 from jupyter_ext.cli.hubstack import free_port
 
 from ..hub.test_demo import start_demo, stop_demo, wait_for_url
@@ -66,10 +66,10 @@ def test_every_workspace_server_of_the_demo_shows_the_panel(demo, page, shots):
             page.wait_for_function(
                 "() => document.querySelector('.jp-ImageViewer img')?.naturalWidth > 0"
             )
-        if workspace == WORKSPACE:  # the demo's project may use its synthetic dataset
+        if workspace == WORKSPACE:  # the demo's project may use each site's synthetic dataset
             datasets = panel.locator(".jp-ext-section-datasets")
             datasets.locator("> summary").click()  # folded at first
-            dataset = datasets.locator(".jp-ext-dataset", has_text="synthetic")
+            dataset = datasets.get_by_label(f"Dataset synthetic at {BACKEND}", exact=True)
             dataset.wait_for(timeout=TIMEOUT)
             dataset.locator("summary", has_text="patients.csv").click()
             columns = dataset.locator(".jp-ext-columns", has_text="has_condition integer")

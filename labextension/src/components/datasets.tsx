@@ -22,7 +22,7 @@ export function DatasetsView(props: { store: JobsStore }): JSX.Element {
         </div>
       )}
       {datasets.map(d => (
-        <div key={d.key} className="jp-ext-dataset" aria-label={`Dataset ${d.name}`}>
+        <div key={d.key} className="jp-ext-dataset" aria-label={`Dataset ${d.name} at ${d.backend}`}>
           <div>
             <strong>{d.name}</strong>{' '}
             <span className="jp-ext-dim">
