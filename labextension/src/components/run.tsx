@@ -61,6 +61,7 @@ export function RunDetail(props: { store: JobsStore; run: IRunItem }): JSX.Eleme
       <ErrorNote message={errors.run} />
       <ErrorNote message={errors.stream && `Live updates paused: ${errors.stream}`} />
       <ErrorNote message={errors.cancel} />
+      <div className="jp-ext-grid-scroll">
       <table className="jp-ext-grid" aria-label="Jobs by action and site">
         <thead>
           <tr>
@@ -88,6 +89,7 @@ export function RunDetail(props: { store: JobsStore; run: IRunItem }): JSX.Eleme
           ))}
         </tbody>
       </table>
+      </div>
       {!grid.rows.length && <div className="jp-ext-dim">Loading the sites' jobs…</div>}
       <ul className="jp-ext-sites" aria-label="Sites">
         {run.sites.map(site => (
@@ -154,8 +156,8 @@ function Cell(props: {
       data-state={job.state}
       onClick={() => store.openJob(job.identifier)}
     >
-      <span className={`jp-ext-state jp-ext-state-${job.state}`}>
-        {SYMBOLS[job.state] ?? '•'} {words}
+      <span className={`jp-ext-state jp-ext-state-${job.state}`} aria-hidden="true">
+        {SYMBOLS[job.state] ?? '•'}
       </span>
     </button>
   );
