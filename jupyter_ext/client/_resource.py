@@ -3,6 +3,7 @@ listing across pages, and the default workspace."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -64,6 +65,13 @@ class Resource:
 
     def _get(self, path: str, cls: type, into: Bound | None = None) -> Call:
         return Call("GET", path, parse=parse_one(self._client, cls, into))
+
+    def _submit(self, path: str, cls: type, body: dict[str, Any], key: str | None) -> Any:
+        """POST a submission with an Idempotency-Key (a new one unless given), so a retry after
+        a lost answer never makes it twice."""
+        headers = {"Idempotency-Key": key or uuid.uuid4().hex}
+        parse = parse_one(self._client, cls)
+        return self._send(Call("POST", path, json=clean(body), headers=headers, parse=parse))
 
     def _workspace(self, workspace: str | None) -> str:
         workspace = workspace or self._client.workspace

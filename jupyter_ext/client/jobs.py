@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 
 from .. import schema
-from ._http import Call, clean
+from ._http import Call
 from ._resource import Resource, api_path, name_of, parse_one
 from .models import Job, JobRequest
 
@@ -52,27 +51,16 @@ class JobRequests(Resource):
         Sent with an Idempotency-Key (a new one per call unless given), so a retry
         after a lost answer never makes a second request.
         """
-        body = clean(
-            {
-                "workspace": self._workspace(workspace),
-                "backend": backend,
-                "actions": list(actions),
-                "sha": sha,
-                "notify": notify,
-                "force_run_dependencies": force_run_dependencies,
-                "github_token": github_token,
-            }
-        )
-        key = idempotency_key or uuid.uuid4().hex
-        return self._send(
-            Call(
-                "POST",
-                "job-requests",
-                json=body,
-                headers={"Idempotency-Key": key},
-                parse=parse_one(self._client, JobRequest),
-            )
-        )
+        body = {
+            "workspace": self._workspace(workspace),
+            "backend": backend,
+            "actions": list(actions),
+            "sha": sha,
+            "notify": notify,
+            "force_run_dependencies": force_run_dependencies,
+            "github_token": github_token,
+        }
+        return self._submit("job-requests", JobRequest, body, idempotency_key)
 
     def cancel(self, job_request: str | JobRequest):
         call = self._get(

@@ -3,12 +3,11 @@ collected from every site."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
-from ._http import Call, clean
-from ._resource import Resource, api_path, name_of, parse_one
+from ._http import clean
+from ._resource import Resource, api_path, name_of
 from .models import StudyRun
 
 
@@ -40,27 +39,16 @@ class Runs(Resource):
         Sent with an Idempotency-Key (a new one per call unless given), so a retry after a
         lost answer never starts the study twice.
         """
-        body = clean(
-            {
-                "workspace": self._workspace(workspace),
-                "backends": list(backends),
-                "actions": list(actions),
-                "sha": sha,
-                "notify": notify,
-                "force_run_dependencies": force_run_dependencies,
-                "github_token": github_token,
-            }
-        )
-        key = idempotency_key or uuid.uuid4().hex
-        return self._send(
-            Call(
-                "POST",
-                "runs",
-                json=body,
-                headers={"Idempotency-Key": key},
-                parse=parse_one(self._client, StudyRun),
-            )
-        )
+        body = {
+            "workspace": self._workspace(workspace),
+            "backends": list(backends),
+            "actions": list(actions),
+            "sha": sha,
+            "notify": notify,
+            "force_run_dependencies": force_run_dependencies,
+            "github_token": github_token,
+        }
+        return self._submit("runs", StudyRun, body, idempotency_key)
 
     def refresh(self, run: StudyRun):
         return self._send(self._get(api_path("runs", run.id), StudyRun, run))

@@ -13,9 +13,10 @@ from .states import JobRequestState, JobState, PrivacyLevel
 MAX_SITES = 20  # backends one study run may name
 
 
-class JobRequestCreate(Model):
+class Submission(Model):
+    """What a job request and a study run both ask: actions of a workspace at a commit."""
+
     workspace: Slug
-    backend: Slug
     actions: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
         min_length=1, max_length=1000, description="Action names, or run_all."
     )
@@ -25,27 +26,19 @@ class JobRequestCreate(Model):
     force_run_dependencies: bool = False
     notify: bool = True
     github_token: str | None = Field(
-        None, repr=False, description="Used for this request only and not kept."
+        None, repr=False, description="Used for this submission only and not kept."
     )
 
 
-class StudyRunCreate(Model):
+class JobRequestCreate(Submission):
+    backend: Slug
+
+
+class StudyRunCreate(Submission):
     """One submission at several sites (backends): a job request at each, all at one commit."""
 
-    workspace: Slug
     backends: list[Slug] = Field(
         max_length=MAX_SITES, description="The sites to run at, each once; one is the simple case."
-    )
-    actions: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
-        min_length=1, max_length=1000, description="Action names, or run_all."
-    )
-    sha: str | None = Field(
-        None, pattern=r"^[0-9a-f]{40}$", description="Commit to run; the branch head if absent."
-    )
-    force_run_dependencies: bool = False
-    notify: bool = True
-    github_token: str | None = Field(
-        None, repr=False, description="Used for this run only and not kept."
     )
 
 
