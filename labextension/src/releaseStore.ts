@@ -7,6 +7,7 @@
  * parts are in releasing.ts.
  */
 import { api, errorMessage } from './api';
+import { failure, withError } from './errorBook';
 import {
   checkKey,
   emptyForm,
@@ -348,16 +349,7 @@ export class ReleaseStore {
 
   /** Run a load; its failure is shown where it belongs, its success clears that. */
   private async guard(key: ReleaseErrorKey, work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-      if (key in this.errors) {
-        const errors = { ...this.errors };
-        delete errors[key];
-        this.errors = errors;
-      }
-    } catch (error) {
-      this.errors = { ...this.errors, [key]: errorMessage(error) };
-    }
+    this.errors = withError(this.errors, key, await failure(work));
     this.host.emit();
   }
 }

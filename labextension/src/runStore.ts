@@ -6,6 +6,7 @@
  * the pure parts are in runs.ts.
  */
 import { api, errorMessage, extURL } from './api';
+import { failure, withError } from './errorBook';
 import { EventStream } from './events';
 import { unfinished } from './runs';
 import type { ICollected, IJobRequest, IStudyRun } from './types';
@@ -210,26 +211,15 @@ export class RunStore {
   }
 
   private setError(key: RunErrorKey, message: string | undefined): void {
-    if (this.errors[key] === message) {
-      return;
+    const errors = withError(this.errors, key, message);
+    if (errors !== this.errors) {
+      this.errors = errors;
+      this.host.emit();
     }
-    const errors = { ...this.errors };
-    if (message === undefined) {
-      delete errors[key];
-    } else {
-      errors[key] = message;
-    }
-    this.errors = errors;
-    this.host.emit();
   }
 
   private async guard(key: RunErrorKey, work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-      this.setError(key, undefined);
-    } catch (error) {
-      this.setError(key, errorMessage(error));
-    }
+    this.errors = withError(this.errors, key, await failure(work));
     this.host.emit();
   }
 }

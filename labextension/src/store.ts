@@ -7,6 +7,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { api, errorMessage, extURL } from './api';
 import { serverAhead } from './durations';
+import { failure, withError } from './errorBook';
 import { EventStream } from './events';
 import {
   applyEvent,
@@ -535,27 +536,16 @@ export class JobsStore {
   }
 
   private setError(key: ErrorKey, message: string | undefined): void {
-    if (this.errors[key] === message) {
-      return;
+    const errors = withError(this.errors, key, message);
+    if (errors !== this.errors) {
+      this.errors = errors;
+      this._changed.emit();
     }
-    const errors = { ...this.errors };
-    if (message === undefined) {
-      delete errors[key];
-    } else {
-      errors[key] = message;
-    }
-    this.errors = errors;
-    this._changed.emit();
   }
 
   /** Run a load; its failure is shown where it belongs, its success clears that. */
   private async guard(key: ErrorKey, work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-      this.setError(key, undefined);
-    } catch (error) {
-      this.setError(key, errorMessage(error));
-    }
+    this.errors = withError(this.errors, key, await failure(work));
     this._changed.emit();
   }
 }
