@@ -136,6 +136,11 @@ def test_the_run_page_shows_each_site_and_cancels_one(world):
     assert 'id="part-of-run"' in part.text and f'href="{url}"' in part.text
     workspace = get(world, "collab", "/uni/sample-study/sample")
     assert f'<a href="{url}">{run["id"]}</a>' in workspace.text
+    # and the event log shows every job of the run, from both sites
+    assert f'href="/event-log?run={run["id"]}"' in page.text
+    log = get(world, "collab", f"/event-log?run={run['id']}").text
+    shown = set(re.findall(r'href="/jobs/(\w+)"', log))
+    assert shown == {j["identifier"] for p in parts.values() for j in p["jobs"]}
 
     # the whole run: pending jobs stop now, the running one once its runner says so
     assert after(post(world, "dev", f"{url}/cancel")) == url

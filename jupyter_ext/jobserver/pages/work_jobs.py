@@ -27,7 +27,7 @@ from .render import render
 from .work import attempt, live, notice, older, path_of, see
 
 LOG_LINES = 5_000  # lines of a job's log in one page; later ones are a link away
-EVENT_FILTERS = ("q", "status", "workspace", "backend", "user", "job_request")
+EVENT_FILTERS = ("q", "status", "workspace", "backend", "user", "job_request", "run")
 
 
 @form("/job-requests/{job_request_id}/cancel")
@@ -96,7 +96,7 @@ def cancel_job(
 
 @page("/event-log", P.SIGNED_IN)
 def event_log_page(request: Request, session: SessionDep):
-    """Jobs newest first with the API's six filters, as a GET form; the API's cursor pages."""
+    """Jobs newest first with the API's filters, as a GET form; the API's cursor pages."""
     caller = page_caller(request, session)
     query = request.query_params
     values = {name: query.get(name, "").strip() for name in EVENT_FILTERS}
@@ -118,6 +118,7 @@ def event_log_page(request: Request, session: SessionDep):
                 caller,
                 q=values["q"] or None,
                 job_request=values["job_request"] or None,
+                run=values["run"] or None,
                 backend=values["backend"] or None,
                 status=JobState(values["status"]) if values["status"] else None,
                 user=values["user"] or None,
