@@ -265,6 +265,17 @@ def test_each_site_reviews_only_what_leaves_it(world):
         f"releases/{releases['south']['id']}/files/{south_file}/reviews", json=vote
     )
     assert refused.status_code == 403
+    # the site's checker reads its release's page, without links into the project they do
+    # not see; the other site's release page is refused
+    from .test_pages import get
+
+    page = get(
+        world, "north-checker", f"/uni/sample-study/sample/releases/{releases['north']['id']}"
+    )
+    assert page.status_code == 200 and "Your vote on output/table.csv" in page.text
+    assert 'href="/uni/sample-study"' not in page.text
+    other = f"/uni/sample-study/sample/releases/{releases['south']['id']}"
+    assert get(world, "north-checker", other).status_code == 403
     south = f"releases/{releases['south']['id']}"
     for path in (south, f"{south}/files/{south_file}/review-copy"):
         answer = north_checker.get(path)

@@ -171,6 +171,7 @@ def release_page(
         can_review=caller.can(P.RELEASE_REVIEW, row.project, got.backend) and not author,
         can_publish=caller.can(P.RELEASE_PUBLISH, row.project, got.backend) and not author,
         can_comment=caller.can(P.OUTPUTS_VIEW_UNRELEASED, row.project, got.backend),
+        sees_project=caller.can(P.PROJECT_VIEW, row.project),
         done=REVIEW_DONE.get(request.query_params.get("done", "")),
     )
 
@@ -223,5 +224,6 @@ def released_file_page(
         file=found,
         raw=raw,
         under_review=not released,
+        sees_project=caller.can(P.PROJECT_VIEW, row.project),
         **shown,
     )
