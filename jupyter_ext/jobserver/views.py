@@ -59,6 +59,15 @@ def backend(row: orm.Backend, now: dt.datetime | None = None) -> schema.Backend:
     )
 
 
+def site_member(row: orm.BackendMember) -> schema.BackendMember:
+    return schema.BackendMember(
+        backend=row.backend.slug,
+        username=row.user.username,
+        roles=row.roles,
+        created_at=row.created_at,
+    )
+
+
 def release_rules(row: orm.Backend) -> schema.ReleaseRules:
     """The rules its runner last reported, else the defaults (the site enforces its own)."""
     return schema.ReleaseRules.model_validate(row.release_rules or {})

@@ -8,7 +8,6 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from ... import schema
 from ...schema.states import SiteRole
 from .. import orm, views
 from ..deps import Caller, SessionDep
@@ -30,10 +29,7 @@ def _site_page(request, session, caller, backend: str, problem=None, values=None
     caller.require(P.BACKEND_MANAGE)  # the page names people: only who may name them sees it
     row = orgs.get_backend(session, caller, backend)
     members = [
-        schema.BackendMember(
-            backend=m.backend.slug, username=m.user.username, roles=m.roles, created_at=m.created_at
-        )
-        for m in site_reviewers.list_site_members(session, caller, backend)
+        views.site_member(m) for m in site_reviewers.list_site_members(session, caller, backend)
     ]
     return render(
         request,

@@ -115,15 +115,6 @@ def rotate_runner_token(
     return schema.RunnerTokenCreated(backend=row.slug, token=token)
 
 
-def site_member(row: orm.BackendMember) -> schema.BackendMember:
-    return schema.BackendMember(
-        backend=row.backend.slug,
-        username=row.user.username,
-        roles=row.roles,
-        created_at=row.created_at,
-    )
-
-
 @router.get("/backends/{backend}/members")
 def list_site_members(
     backend: str,
@@ -131,7 +122,8 @@ def list_site_members(
     session: SessionDep,
 ) -> list[schema.BackendMember]:
     """The people this site named to check or publish what leaves it."""
-    return [site_member(m) for m in site_reviewers.list_site_members(session, caller, backend)]
+    members = site_reviewers.list_site_members(session, caller, backend)
+    return [views.site_member(m) for m in members]
 
 
 @router.put("/backends/{backend}/members/{username}")
@@ -144,7 +136,9 @@ def set_site_member(
 ) -> schema.BackendMember:
     """Name `username` this site's output checker or publisher (their roles hold here only)."""
     roles = [r.value for r in body.roles]
-    return site_member(site_reviewers.set_site_member(session, caller, backend, username, roles))
+    return views.site_member(
+        site_reviewers.set_site_member(session, caller, backend, username, roles)
+    )
 
 
 @router.delete("/backends/{backend}/members/{username}", status_code=204)
