@@ -25,9 +25,9 @@ NO_JOB = '<span title="no job at this site: it had run, or was running, there al
 def follow_run(client: Client, run_id: str):
     """Live events of a run's job requests (`GET /events?run=`).
 
-    `client.events.follow` has no `run` filter, so this asks the client's stream itself.
-    It says `connected` once the stream is open: the monitor reads the run again then, so
-    nothing that happened between its first read and the stream opening is missed."""
+    Asked of the client's stream itself rather than `client.events.follow(run=...)`, because
+    it says `connected` each time the stream (re)opens: the monitor reads the run again then,
+    so nothing that happened while no stream was open is missed."""
     return client._events(event_params(run=run_id, kinds=RUN_KINDS), connected=True)
 
 
