@@ -24,7 +24,7 @@ class Caller:
     user: orm.User
     session: Session
     _project_roles: dict[int, list[str]] = field(default_factory=dict)
-    _site_roles: dict[int, list[str]] = field(default_factory=dict)
+    _site_roles: dict[int, list[str]] | None = None  # backend id -> roles, read once
     declared: Permission | None = None  # the route's permission; None: a page, a command
     also: Permission | None = None  # the one a route may grant instead (a released thing)
     enforced: set[Permission] | None = None  # where the route's checks are noted
@@ -43,23 +43,26 @@ class Caller:
             self._project_roles[project_id] = list(member.roles) if member else []
         return self._project_roles[project_id]
 
+    def _sites_held(self) -> dict[int, list[str]]:
+        """The roles each site named this user to (`orm.BackendMember`), read once: a
+        release list asks for them on every row's check."""
+        if self._site_roles is None:
+            members = self.session.scalars(
+                select(orm.BackendMember).where(orm.BackendMember.user_id == self.user.id)
+            )
+            self._site_roles = {m.backend_id: list(m.roles) for m in members}
+        return self._site_roles
+
     def site_roles(self, backend_id: int) -> list[str]:
-        """The roles a site named this user to, there only (`orm.BackendMember`)."""
-        if backend_id not in self._site_roles:
-            member = self.session.get(orm.BackendMember, (backend_id, self.user.id))
-            self._site_roles[backend_id] = list(member.roles) if member else []
-        return self._site_roles[backend_id]
+        """The roles a site named this user to, there only."""
+        return self._sites_held().get(backend_id, [])
 
     def sites(self, permission: Permission) -> list[int]:
         """The backends whose own roles grant `permission` to this user (for what leaves them)."""
         if permission not in SITE_SCOPED:
             return []
-        members = self.session.scalars(
-            select(orm.BackendMember).where(orm.BackendMember.user_id == self.user.id)
-        )
-        for member in members:
-            self._site_roles[member.backend_id] = list(member.roles)
-        return [b for b, roles in self._site_roles.items() if granted((), permission, (), roles)]
+        held = self._sites_held()
+        return [b for b, roles in held.items() if granted((), permission, (), roles)]
 
     def _note(self, permission: Permission, gate: bool) -> None:
         """Note a check of a declared permission for the permission walk; a gate on any other
