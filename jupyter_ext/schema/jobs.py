@@ -12,6 +12,10 @@ from .states import JobRequestState, JobState, PrivacyLevel
 
 MAX_SITES = 20  # backends one study run may name
 
+ParameterName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")]
+ActionName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Parameters = dict[ParameterName, Any]  # a notebook's parameters: JSON values by name
+
 
 class Submission(Model):
     """What a job request and a study run both ask: actions of a workspace at a commit."""
@@ -27,6 +31,12 @@ class Submission(Model):
     notify: bool = True
     github_token: str | None = Field(
         None, repr=False, description="Used for this submission only and not kept."
+    )
+    parameters: dict[ActionName, Parameters] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="Per notebook action, values overriding its `config` for this submission "
+        "only; each is checked against the notebook's parameters cell.",
     )
 
 
@@ -54,6 +64,9 @@ class Job(Model):
     needs: list[str] = Field(default_factory=list)
     wait_for: list[str] = Field(default_factory=list, description="Identifiers of jobs first.")
     runner: str | None = None
+    parameters: Parameters = Field(
+        default_factory=dict, description="A notebook action's values: its config and overrides."
+    )
     cancelled_by: str | None = None
     created_at: Timestamp
     started_at: Timestamp | None = None
@@ -75,6 +88,13 @@ class JobRequest(Model):
     jobs: list[Job] = Field(default_factory=list)
     project_yaml: str | None = Field(None, description="project.yaml as validated, on one request.")
     run: str | None = Field(None, description="The study run it is one site's part of.")
+    parameters: dict[str, Parameters] = Field(
+        default_factory=dict, description="The overrides it was submitted with, per action."
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Said once, when it is made: e.g. a parameter its notebook does not declare.",
+    )
 
 
 class RunSite(Model):

@@ -3,6 +3,8 @@ the job again and compare, byte for byte."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from .common import Model, Timestamp
@@ -35,6 +37,9 @@ class Provenance(Model):
     interpreter: str | None = Field(None, description="For the local executor: its Python.")
     packages: dict[str, str] = Field(
         default_factory=dict, description="For the local executor: installed packages' versions."
+    )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="A notebook action's parameters, as it ran with them."
     )
     inputs: list[FileDigest] = Field(default_factory=list, description="Its needs' outputs.")
     datasets: list[DatasetDigest] = Field(default_factory=list)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -83,6 +83,10 @@ class Lease(Model):
     requires_db: bool = False
     datasets: list[LeasedDataset] = Field(
         default_factory=list, description="Exactly what the job may read; nothing else is given."
+    )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="A notebook action's parameters (its config and the request's overrides).",
     )
     github_token: str | None = Field(None, repr=False, description="For the checkout only.")
     lease_expires_at: Timestamp

@@ -172,6 +172,7 @@ class JobRequest(Base):
     study_run_id: Mapped[str | None] = mapped_column(
         ForeignKey("study_runs.id"), index=True, default=None
     )
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # action -> overrides
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = created()
     workspace: Mapped[Workspace] = relationship(lazy="joined")
@@ -203,6 +204,7 @@ class Job(Base):
     outputs_spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     requires_db: Mapped[bool] = mapped_column(Boolean, default=False)
     datasets: Mapped[list[Any]] = mapped_column(JSON, default=list)  # "name" or "name@2"
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # a notebook's values
     runner: Mapped[str | None] = mapped_column(String(200), default=None)
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
