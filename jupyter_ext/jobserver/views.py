@@ -134,6 +134,7 @@ def job(row: orm.Job, request: orm.JobRequest | None = None) -> schema.Job:
         needs=row.needs,
         wait_for=row.wait_for,
         runner=row.runner,
+        parameters=row.parameters or {},
         cancelled_by=row.cancelled_by.username if row.cancelled_by else None,
         created_at=row.created_at,
         started_at=row.started_at,
@@ -189,4 +190,6 @@ def job_request(
         jobs=[job(j, row) for j in row.jobs] if with_jobs else [],
         project_yaml=row.project_yaml if with_yaml else None,
         run=row.study_run_id,
+        parameters=row.parameters or {},
+        warnings=list(row.warnings),
     )

@@ -183,6 +183,7 @@ class JobRequest(Base):
         back_populates="job_request", order_by="Job.id", lazy="selectin"
     )
     __table_args__ = (UniqueConstraint("created_by_id", "idempotency_key"),)
+    warnings = ()  # not stored: said once, in the reply that makes it (parameters not declared)
 
 
 class Job(Base):

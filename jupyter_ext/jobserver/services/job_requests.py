@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +38,7 @@ from ..repos import FileMissing, RepositoryError, RepositorySource
 from ..security import Vault
 from .jobs import cancel_jobs
 from .lookup import backend_named, project_named, workspace_named
+from .notebook_parameters import NotebookValues, notebook_values
 from .projects import visible_projects
 from .workspaces import (
     branch_head,
@@ -73,6 +75,7 @@ class Commit:
     text: str  # project.yaml at `sha`
     pipeline: Pipeline
     token: str | None
+    notebooks: dict = field(default_factory=dict)  # path -> NotebookInfo, read once
 
 
 @dataclass
@@ -84,6 +87,7 @@ class PlannedRequest:
     plan: Plan | None  # the jobs in order with why each runs; None: nothing to do there
     datasets: dict[str, list[str]]  # per planned action: "name" or "name@version"
     nothing_to_do: str = ""  # why, when `plan` is None
+    notebooks: NotebookValues = field(default_factory=NotebookValues)  # its notebooks' values
 
     @property
     def workspace(self) -> orm.Workspace:
@@ -130,11 +134,13 @@ def plan_at(
     force_run_dependencies: bool,
     repos: RepositorySource,
     *,
+    parameters: dict[str, dict[str, Any]] | None = None,
     allow_nothing: bool = False,
 ) -> PlannedRequest:
-    """The jobs `actions` need at one backend: planned against that backend's own last states
-    and checked against its dataset approvals. With `allow_nothing`, a backend where every
-    action is done already is planned as nothing to do rather than refused."""
+    """The jobs `actions` need at one backend: planned against that backend's own last states,
+    checked against its dataset approvals, each notebook with its parameters (`parameters`:
+    a submission's overrides per action). With `allow_nothing`, a backend where every action
+    is done already is planned as nothing to do rather than refused."""
     workspace = commit.workspace
     backend = backend_named(session, backend_slug)
     if backend not in workspace.project.org.backends:
@@ -157,7 +163,8 @@ def plan_at(
     if long := [job.action for job in plan.jobs if len(job.action) > 200]:
         raise ProblemError(422, f"the action name {long[0][:40]}… is too long: keep names to 200")
     datasets = _datasets_read(repos, session, commit, backend, plan)
-    return PlannedRequest(commit, backend, plan, datasets)
+    notebooks = notebook_values(repos, commit, plan, parameters or {})
+    return PlannedRequest(commit, backend, plan, datasets, notebooks=notebooks)
 
 
 def plan_job_request(
@@ -170,7 +177,15 @@ def plan_job_request(
     """Check a job request and plan its jobs, writing nothing: the submission and the run-jobs
     page's plan shown before submitting are this one function."""
     commit = read_commit(session, caller, body.workspace, body.sha, body.github_token, repos, vault)
-    return plan_at(session, commit, body.backend, body.actions, body.force_run_dependencies, repos)
+    return plan_at(
+        session,
+        commit,
+        body.backend,
+        body.actions,
+        body.force_run_dependencies,
+        repos,
+        parameters=body.parameters,
+    )
 
 
 def _datasets_read(repos, session, commit: Commit, backend: orm.Backend, plan: Plan):
@@ -225,6 +240,7 @@ def create_job_request(
         force_run_dependencies=body.force_run_dependencies,
         notify=body.notify,
         github_token=vault.encrypt(body.github_token) if body.github_token else None,
+        parameters=body.parameters,
         idempotency_key=idempotency_key,
     )
     session.commit()
@@ -251,6 +267,7 @@ def write_job_request(
     force_run_dependencies: bool,
     notify: bool,
     github_token: bytes | None,  # encrypted: a token given for this request only
+    parameters: dict[str, dict[str, Any]] | None = None,  # the overrides it was given
     idempotency_key: str | None = None,
     study_run: orm.StudyRun | None = None,
 ) -> orm.JobRequest:
@@ -269,8 +286,10 @@ def write_job_request(
         idempotency_key=idempotency_key,
         github_token=github_token,  # a saved one is read when a job is leased
         study_run_id=study_run.id if study_run else None,
+        parameters=parameters or {},
     )
     job_request.workspace, job_request.backend = workspace, backend
+    job_request.warnings = tuple(planned.notebooks.warnings)
     job_request.created_by = caller.user
     session.add(job_request)
     session.flush()
@@ -293,6 +312,7 @@ def write_job_request(
                 outputs_spec=action.outputs.to_json(),
                 requires_db=job.requires_db,
                 datasets=planned.datasets.get(job.action, []),
+                parameters=planned.notebooks.values.get(job.action, {}),
                 status_message=f"waiting for a runner ({job.reason})",
             )
         )

@@ -117,6 +117,7 @@ def _lease_page(
                 outputs=job.outputs_spec,
                 requires_db=job.requires_db,
                 datasets=datasets,
+                parameters=job.parameters or {},
                 github_token=github_tokens.for_lease(request, vault),  # a saved one: read now
                 lease_expires_at=expires_at,
             )

@@ -58,6 +58,7 @@ def plan_run(
                     body.actions,
                     body.force_run_dependencies,
                     repos,
+                    parameters=body.parameters,
                     allow_nothing=len(sites) > 1,
                 )
             )
@@ -107,6 +108,7 @@ def create_run(
             force_run_dependencies=body.force_run_dependencies,
             notify=body.notify,
             github_token=token,
+            parameters=body.parameters,
             study_run=run,
         )
     session.refresh(run, ["job_requests"])
