@@ -4,13 +4,14 @@ notebook's parameters.
 An action runs a notebook when its image is `jupyter` (an image the official parser
 accepts). Two forms of its command are read:
 
-    run: jupyter:latest analysis/explore.ipynb --html output/explore.html
+    run: jupyter:v1 analysis/explore.ipynb --html output/explore.html
     run: jupyter:latest jupyter nbconvert /workspace/analysis/report.ipynb --execute
          --to html --output-dir=/workspace/output --ExecutePreprocessor.timeout=86400
 
 The first is ours (`--html`, `--ipynb`, `--cell-timeout`, `--timeout` and `--no-input`
 are optional); the second is what OpenSAFELY studies already write, so their notebook
-actions run here unchanged. Either becomes one `NotebookCommand`.
+actions run here unchanged (`latest` only in project.yaml versions before 5, which ask for
+a version such as `v1`). Either becomes one `NotebookCommand`.
 
 Parameters are papermill's: the code cell tagged `parameters` holds defaults, as plain
 assignments (`region = "north"`, `threshold: int = 10`). Values come from the action's
@@ -127,7 +128,7 @@ def notebook_command(args: list[str] | tuple[str, ...]) -> NotebookCommand:
     unknown = [f for f in flags if f != "--no-input"]
     if len(positional) != 1 or not positional[0].endswith(".ipynb") or unknown:
         raise NotebookError(
-            "a jupyter action runs one notebook: write `run: jupyter:latest "
+            "a jupyter action runs one notebook: write `run: jupyter:v1 "
             "analysis/report.ipynb`, optionally with --html PATH, --ipynb PATH, "
             "--cell-timeout SECONDS, --timeout SECONDS or --no-input"
             + (f" (not {' '.join(unknown)})" if unknown else "")
