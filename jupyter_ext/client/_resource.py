@@ -4,6 +4,7 @@ listing across pages, and the default workspace."""
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +28,12 @@ def parse_one(client: Any, cls: type, into: Bound | None = None) -> Callable[[ht
         return item
 
     return parse
+
+
+def submission_warnings(made: Any) -> list[str]:
+    """What a new job request (or each site of a run) was warned of, each said once."""
+    requests = [site.job_request for site in getattr(made, "sites", [])] or [made]
+    return list(dict.fromkeys(w for r in requests for w in getattr(r, "warnings", [])))
 
 
 def parse_page(client: Any, cls: type) -> Callable[[httpx.Response], Any]:
@@ -71,7 +78,16 @@ class Resource:
         a lost answer never makes it twice."""
         headers = {"Idempotency-Key": key or uuid.uuid4().hex}
         parse = parse_one(self._client, cls)
-        return self._send(Call("POST", path, json=clean(body), headers=headers, parse=parse))
+
+        def parse_and_warn(response: httpx.Response) -> Any:
+            made = parse(response)
+            for said in submission_warnings(made):
+                warnings.warn(said, UserWarning, stacklevel=4)
+            return made
+
+        return self._send(
+            Call("POST", path, json=clean(body), headers=headers, parse=parse_and_warn)
+        )
 
     def _workspace(self, workspace: str | None) -> str:
         workspace = workspace or self._client.workspace

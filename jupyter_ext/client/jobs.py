@@ -44,9 +44,14 @@ class JobRequests(Resource):
         force_run_dependencies: bool = False,
         notify: bool = True,
         github_token: str | None = None,
+        parameters: dict[str, dict] | None = None,
         idempotency_key: str | None = None,
     ):
         """Run `actions` (and what they need) on `backend`, at `sha` or the branch head.
+
+        `parameters` overrides a notebook action's values for this request only:
+        `{"explore": {"region": "north"}}`; each is checked against the notebook's
+        parameters cell (a name it does not declare comes back in `warnings`).
 
         Sent with an Idempotency-Key (a new one per call unless given), so a retry
         after a lost answer never makes a second request.
@@ -59,6 +64,7 @@ class JobRequests(Resource):
             "notify": notify,
             "force_run_dependencies": force_run_dependencies,
             "github_token": github_token,
+            "parameters": parameters or {},
         }
         return self._submit("job-requests", JobRequest, body, idempotency_key)
 

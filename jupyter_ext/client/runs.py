@@ -29,12 +29,13 @@ class Runs(Resource):
         force_run_dependencies: bool = False,
         notify: bool = True,
         github_token: str | None = None,
+        parameters: dict[str, dict] | None = None,
         idempotency_key: str | None = None,
     ):
         """Run `actions` (and what they need) at every one of `backends`, at one commit (`sha`,
         or the branch head): a job request at each site, planned against that site's own
         last states and datasets. Refused, naming the site, before anything runs if any site
-        may not run it.
+        may not run it. `parameters` overrides notebook actions' values, as for a job request.
 
         Sent with an Idempotency-Key (a new one per call unless given), so a retry after a
         lost answer never starts the study twice.
@@ -47,6 +48,7 @@ class Runs(Resource):
             "notify": notify,
             "force_run_dependencies": force_run_dependencies,
             "github_token": github_token,
+            "parameters": parameters or {},
         }
         return self._submit("runs", StudyRun, body, idempotency_key)
 

@@ -38,6 +38,11 @@ def explore_notebook(parameters: str = 'region = "all"\nthreshold = 5\n') -> str
 
 @pytest.fixture
 def nb_world(world, tmp_path):
+    return add_notebook_workspace(world, tmp_path)
+
+
+def add_notebook_workspace(world, tmp_path):
+    """A workspace `nb`: the sample project with a notebook action, `explore`."""
     source = tmp_path / "nb-source"
     shutil.copytree(SAMPLE_PROJECT, source)
     (source / "project.yaml").write_text((source / "project.yaml").read_text() + NOTEBOOK_ACTION)
