@@ -25,6 +25,7 @@ those models, with a few conveniences (see `models`).
 """
 
 from ._client import AsyncClient, Client
+from ._resource import submission_warnings
 from .collect import Collected
 from .errors import (
     BadRequest,
@@ -81,4 +82,5 @@ __all__ = [
     "Unauthorized",
     "ValidationError",
     "WaitTimeout",
+    "submission_warnings",
 ]

@@ -150,6 +150,12 @@ class ActionStatus(Model):
     outputs: dict[str, dict[str, str]]
     line: int | None = None
     last_state: dict[str, JobState] = Field(default_factory=dict, description="backend -> state")
+    notebook: str | None = Field(None, description="The notebook a `jupyter:` action runs.")
+    parameters: Parameters = Field(
+        default_factory=dict,
+        description="A notebook action's values if none is overridden: its parameters cell's "
+        "defaults, then its config.",
+    )
 
 
 class Actions(Model):

@@ -7,9 +7,10 @@ import html
 
 import ipywidgets as w
 
-from ..client import Client
+from ..client import Client, submission_warnings
 from ._base import TextForm, default_client, error_text, state_html
 from .job_monitor import JobMonitor
+from .parameter_fields import ParameterFields
 
 
 class ActionPicker(TextForm):
@@ -21,6 +22,7 @@ class ActionPicker(TextForm):
         self.client = default_client(client)
         self.workspace = workspace or self.client.workspace
         self.checks: dict[str, w.Checkbox] = {}
+        self.parameters: dict[str, ParameterFields] = {}  # per notebook action
         self.backends: dict[str, w.Checkbox] = {}
         self.force = w.Checkbox(description="Force run dependencies", indent=False)
         self.notify = w.Checkbox(value=True, description="Notify me", indent=False)
@@ -72,16 +74,39 @@ class ActionPicker(TextForm):
                     f"{problem.get('line')}: {html.escape(problem['message'])}</span>"
                 )
             )
-        self.checks = {}
+        self.checks, self.parameters = {}, {}
         for action in actions.actions:
             box = w.Checkbox(description=action.name, indent=False, layout=w.Layout(width="auto"))
             self.checks[action.name] = box
             states = ", ".join(f"{b}: {state_html(s)}" for b, s in action.last_state.items())
             needs = f" needs {', '.join(action.needs)}" if action.needs else ""
             rows.append(w.HBox([box, w.HTML(f"<small>{html.escape(needs)} {states}</small>")]))
+            if action.parameters:  # a notebook's: shown while it is checked
+                fields = self.parameters[action.name] = ParameterFields(
+                    action.name, action.parameters
+                )
+                fields.layout.display = "none"
+                box.observe(self._show_parameters(fields), "value")
+                rows.append(fields)
         sites = w.HBox([w.HTML("<b>Backends:</b>"), *self.backends.values()])
         controls = w.HBox([self.force, self.notify, self.submit])
         self.children = [*rows, sites, controls, self.message, self.monitor_box]
+
+    @staticmethod
+    def _show_parameters(fields: ParameterFields):
+        def show(change) -> None:
+            fields.layout.display = None if change["new"] else "none"
+
+        return show
+
+    def overrides(self) -> dict[str, dict]:
+        """The parameters changed for the checked notebook actions (ValueError: not JSON)."""
+        found = {name: self.parameters[name].overrides() for name in self.selected_notebooks}
+        return {name: changed for name, changed in found.items() if changed}
+
+    @property
+    def selected_notebooks(self) -> list[str]:
+        return [name for name in self.selected if name in self.parameters]
 
     @property
     def selected(self) -> list[str]:
@@ -98,8 +123,14 @@ class ActionPicker(TextForm):
             self.message.value = "Check at least one action to run."
             return None
         backends = self.chosen_backends
+        try:
+            parameters = self.overrides()
+        except ValueError as exc:
+            self.message.value = html.escape(str(exc))
+            return None
         options = {
             "actions": self.selected,
+            "parameters": parameters,
             "force_run_dependencies": self.force.value,
             "notify": self.notify.value,
         }
@@ -117,12 +148,13 @@ class ActionPicker(TextForm):
         finally:
             self.submit.disabled = False
         self.submitted = submitted
+        warned = "".join(f"<br>⚠ {html.escape(said)}" for said in submission_warnings(submitted))
         if len(backends) == 1:
-            self.message.value = f"Job request <code>{submitted.id}</code> submitted."
+            self.message.value = f"Job request <code>{submitted.id}</code> submitted.{warned}"
         else:
             self.message.value = (
                 f"Study run <code>{submitted.id}</code> submitted at "
-                f"{html.escape(', '.join(backends))}."
+                f"{html.escape(', '.join(backends))}.{warned}"
             )
         self.monitor = JobMonitor(submitted, client=self.client)
         self.monitor_box.children = [self.monitor]

@@ -147,3 +147,12 @@ def test_a_study_run_checks_them_once_and_gives_each_site_the_values(nb_world):
     for site in made.json()["sites"]:
         explore = next(j for j in site["job_request"]["jobs"] if j["action"] == "explore")
         assert explore["parameters"] == {"threshold": 3}
+
+
+def test_the_list_of_actions_shows_a_notebook_and_the_values_it_would_run_with(nb_world):
+    listed = nb_world.client("dev").get("workspaces/nb/actions").json()
+    explore = next(a for a in listed["actions"] if a["name"] == "explore")
+    assert explore["notebook"] == "analysis/explore.ipynb"
+    assert explore["parameters"] == {"region": "all", "threshold": 10}  # config over default
+    table = next(a for a in listed["actions"] if a["name"] == "make_table")
+    assert (table["notebook"], table["parameters"]) == (None, {})

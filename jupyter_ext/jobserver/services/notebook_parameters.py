@@ -102,3 +102,23 @@ def _notebook(repos: RepositorySource, commit, path: str) -> NotebookInfo:
         except NotebookError as exc:
             raise _refused(str(exc)) from None
     return cache[path]
+
+
+def values_without_overrides(
+    repos: RepositorySource, workspace, sha: str, token: str | None, action: Action
+) -> tuple[str | None, dict[str, Any]]:
+    """A notebook action's notebook and the values it runs with unless overridden: the
+    notebook's defaults, then its config; for a list of actions, so it refuses nothing (a
+    notebook that cannot be read gives its config alone)."""
+    if not is_notebook_action(action):
+        return None, {}
+    config = dict(action.config or {})
+    try:
+        path = notebook_command(action.run.args).notebook
+    except NotebookError:
+        return None, config
+    try:
+        info = read_notebook(repos.read(workspace.repo, sha, path, token), path)
+    except (RepositoryError, NotebookError):
+        return path, config
+    return path, {**{p.name: p.default for p in info.parameters.values()}, **config}

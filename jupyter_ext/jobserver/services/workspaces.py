@@ -26,6 +26,7 @@ from .lookup import (
     snapshot,
     workspace_named,
 )
+from .notebook_parameters import values_without_overrides
 from .projects import visible_projects
 
 
@@ -181,15 +182,19 @@ def list_actions(
     states: dict[str, dict[str, str]] = {}
     for (backend_id, action), state in last_states(session, row.id).items():
         states.setdefault(action, {})[backends[backend_id]] = state
-    result.actions = [
-        schema.ActionStatus(
-            name=action,
-            needs=list(a.needs),
-            run=a.run.raw,
-            outputs=a.outputs.to_json(),
-            line=a.line,
-            last_state=states.get(action, {}),
+    result.actions = []
+    for action, a in pipeline.actions.items():
+        notebook, values = values_without_overrides(repos, row, sha, token, a)
+        result.actions.append(
+            schema.ActionStatus(
+                name=action,
+                needs=list(a.needs),
+                run=a.run.raw,
+                outputs=a.outputs.to_json(),
+                line=a.line,
+                last_state=states.get(action, {}),
+                notebook=notebook,
+                parameters=values,
+            )
         )
-        for action, a in pipeline.actions.items()
-    ]
     return result
