@@ -17,6 +17,8 @@ give it the job server's URL and a personal API token:
     run = client.runs.create("my-workspace", actions=["make_table"], backends=["north", "south"])
     run.wait()  # one progress bar over every site
     collected = run.collect("collected/")  # each site's released files, with a manifest
+    weekly = client.schedules.create("my-workspace", actions=["make_table"], backend="tpp",
+                                     cron="0 6 * * 1", timezone="Europe/London")
     release = client.releases.get("01J…")
     client.releases.download(release, "released/")  # each file's sha256 is checked
 
@@ -54,6 +56,7 @@ from .models import (
     RunSite,
     StudyRun,
 )
+from .schedules import Schedule, ScheduleFiring
 
 __all__ = [
     "AccessRequest",
@@ -77,6 +80,8 @@ __all__ = [
     "NotFound",
     "Release",
     "RunSite",
+    "Schedule",
+    "ScheduleFiring",
     "ServerError",
     "StudyRun",
     "Unauthorized",

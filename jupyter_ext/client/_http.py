@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .releases import Releases
     from .resources import ActionsResource, Backends, Events, Projects, Workspaces
     from .runs import Runs
+    from .schedules import Schedules
 
 __all__ = ["API", "FILES", "Base", "Call", "Config", "Retry", "clean"]
 AGENT = "jupyter-ext-client"
@@ -131,6 +132,7 @@ class Base:
     releases: Releases
     events: Events
     datasets: Datasets
+    schedules: Schedules
 
     def __init__(
         self,

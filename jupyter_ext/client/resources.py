@@ -20,6 +20,7 @@ from .jobs import JobRequests, Jobs
 from .models import Actions, Backend
 from .releases import Releases
 from .runs import Runs
+from .schedules import Schedules
 
 
 class Projects(Resource):
@@ -124,3 +125,4 @@ def attach(client: Any) -> None:
     client.releases = Releases(client)
     client.events = Events(client)
     client.datasets = Datasets(client)
+    client.schedules = Schedules(client)

@@ -25,6 +25,7 @@ from .errors import install_error_handlers
 from .events import EventBus
 from .notifications import Notifier
 from .repos import RepositorySource
+from .scheduler import Scheduler
 from .security import Vault
 from .services.leasing import expire_leases
 
@@ -52,6 +53,7 @@ def make_app(
     bus.attach(factory)
     notifier = Notifier(parent=server)
     notifier.attach(factory)
+    scheduler = Scheduler(parent=server)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,6 +62,7 @@ def make_app(
         tasks = [
             asyncio.create_task(_sweep_expired_leases(app)),
             asyncio.create_task(notifier.run(factory)),
+            asyncio.create_task(scheduler.run(factory, repos, vault)),
         ]
         if shared:
             tasks.append(asyncio.create_task(bus.listen(factory)))
@@ -82,6 +85,7 @@ def make_app(
     app.state.sessionmaker, app.state.vault, app.state.repos = factory, vault, repos
     app.state.settings, app.state.bus, app.state.hub_auth = server, bus, hub_auth
     app.state.browser_auth, app.state.notifier = browser_auth, notifier
+    app.state.scheduler = scheduler
     install_error_handlers(app)
     app.add_middleware(LimitBodies, limits=server, prefix=prefix)  # outermost
 

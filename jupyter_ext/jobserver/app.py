@@ -7,8 +7,8 @@ migrations; starting on an old schema without it stops with a message.
 
 Every option is declared once, as a trait with its help: the server's own here (routes
 read them as `request.app.state.settings`), those of its parts on the configurables it
-builds with `parent=self` (`Notifier`, `EventBus`, `GitHub`). `initialize()` builds the
-server in `init_*` steps, as JupyterHub does; `run()` serves it.
+builds with `parent=self` (`Notifier`, `EventBus`, `GitHub`, `Scheduler`). `initialize()`
+builds the server in `init_*` steps, as JupyterHub does; `run()` serves it.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ class JobServerApp(JupyterExtBase):
         from .events import EventBus
         from .notifications import Notifier
         from .repos import GitHub
+        from .scheduler import Scheduler
 
-        return [type(self), EventBus, Notifier, GitHub]
+        return [type(self), EventBus, Notifier, GitHub, Scheduler]
 
     aliases = {
         **base_aliases,

@@ -60,9 +60,16 @@ class Cron:
         return times
 
     def shortest_gap(self, after: dt.datetime) -> dt.timedelta:
-        """The shortest time between two of its next firings."""
+        """The shortest time between two of its next firings, as people count it: by the
+        clock on the wall or by the clock in UTC, whichever says longer, so that Mondays at
+        06:00 stay a week apart across a change to summer time (167 hours in UTC)."""
+        zone = _zone(self.timezone)
         times = self.firings(after, SAMPLES)
-        return min(b - a for a, b in pairwise(times))
+        walls = [t.astimezone(zone).replace(tzinfo=None) for t in times]
+        return min(
+            max(b - a, wall_b - wall_a)
+            for (a, b), (wall_a, wall_b) in zip(pairwise(times), pairwise(walls), strict=True)
+        )
 
 
 def parse(expression: str, timezone: str, now: dt.datetime, every_at_least: dt.timedelta) -> Cron:
@@ -131,3 +138,30 @@ def _said(span: dt.timedelta) -> str:
             count = seconds // size
             return f"{count} {unit}s" if count != 1 else unit
     return f"{seconds} seconds"
+
+
+DAYS = ("Sundays", "Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays")
+SAID = {"@hourly": "every hour", "@daily": "every day at 00:00", "@midnight": "every day at 00:00"}
+SAID |= {"@weekly": "Sundays at 00:00", "@monthly": "on day 1 of each month at 00:00"}
+SAID |= {"@yearly": "on 1 January at 00:00", "@annually": "on 1 January at 00:00"}
+
+
+def in_words(expression: str) -> str:
+    """The common shapes said as people say them ('Mondays at 06:00'); any other expression
+    as it is written."""
+    if expression in SAID:
+        return SAID[expression]
+    fields = expression.split(" ")
+    if len(fields) != 5 or not all(f.isdigit() for f in fields[:2]):
+        return expression
+    minute, hour, day, month, weekday = fields
+    at = f"at {int(hour):02d}:{int(minute):02d}"
+    if (day, month, weekday) == ("*", "*", "*"):
+        return f"every day {at}"
+    if (day, month) == ("*", "*") and weekday.isdigit() and int(weekday) <= 7:
+        return f"{DAYS[int(weekday) % 7]} {at}"
+    if (day, month) == ("*", "*") and weekday == "1-5":
+        return f"weekdays {at}"
+    if day.isdigit() and (month, weekday) == ("*", "*"):
+        return f"on day {int(day)} of each month {at}"
+    return expression

@@ -44,6 +44,7 @@ class Permission(StrEnum):
     AUDIT_VIEW = "audit_view"
     DATASET_REQUEST = "dataset_request"  # ask for a project to use a dataset
     DATASET_DECIDE = "dataset_decide"  # approve, reject or revoke a project's use of one
+    SCHEDULE_PAUSE = "schedule_pause"  # pause or resume anyone's schedule (owners: job_run)
 
 
 P = Permission
@@ -77,6 +78,7 @@ DOES = {
     P.AUDIT_VIEW: "see the audit trail",
     P.DATASET_REQUEST: "ask for datasets for",
     P.DATASET_DECIDE: "decide who may use datasets",
+    P.SCHEDULE_PAUSE: "pause or resume the schedules of others in",
 }
 assert set(DOES) == set(Permission)
 
@@ -99,6 +101,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.WORKSPACE_MANAGE,
             P.AUDIT_VIEW,
             P.RELEASE_RESTORE,
+            P.SCHEDULE_PAUSE,
         }
     ),
     Role.DATA_INVESTIGATOR: frozenset({P.PROJECT_VIEW, P.BACKEND_VIEW_ALL}),
@@ -137,6 +140,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MEMBER_MANAGE,
             P.RELEASE_VIEW,
             P.DATASET_REQUEST,
+            P.SCHEDULE_PAUSE,
         }
     ),
     Role.PROJECT_DEVELOPER: frozenset(
@@ -167,6 +171,7 @@ PROJECT_SCOPED = frozenset(
         P.RELEASE_VIEW,
         P.RELEASE_DELETE,
         P.DATASET_REQUEST,
+        P.SCHEDULE_PAUSE,
     }
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..schema.datasets import AccessState
-from ..schema.states import ApplicationState, FileState, JobState, ReleaseState
+from ..schema.states import ApplicationState, FileState, JobState, ReleaseState, ScheduleState
 from .errors import ProblemError
 
 J, A, R, F = JobState, ApplicationState, ReleaseState, FileState
@@ -64,6 +64,12 @@ TRANSITIONS["dataset_access"] = {  # expired is not stored: an approval past its
     AccessState.REJECTED: frozenset(),
     AccessState.REVOKED: frozenset(),
     AccessState.WITHDRAWN: frozenset(),
+}
+
+TRANSITIONS["schedule"] = {  # pause, resume and delete; firing changes no state
+    ScheduleState.ACTIVE: frozenset({ScheduleState.PAUSED, ScheduleState.DELETED}),
+    ScheduleState.PAUSED: frozenset({ScheduleState.ACTIVE, ScheduleState.DELETED}),
+    ScheduleState.DELETED: frozenset(),
 }
 
 # What each act on a release needs: the release's states, the file's states (None: any),

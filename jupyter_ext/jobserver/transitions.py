@@ -1,7 +1,7 @@
 """The one way a state changes: `move()` checks the machine's table, writes, audits, emits.
 
 Every state machine of the job server (job, application, release, release file, dataset
-access) is a table in `states.py`; this module is the only code that assigns a `state`
+access, schedule) is a table in `states.py`; this module is the only code that assigns a `state`
 (`tests/test_architecture.py` keeps it so). A move the table refuses is a 409 that says
 what the thing can become, and nothing is written.
 """
@@ -27,6 +27,7 @@ MACHINES: dict[type, str] = {
     orm.Release: "release",
     orm.ReleaseFile: "release_file",
     orm.DatasetAccess: "dataset_access",
+    orm.Schedule: "schedule",
 }
 
 # Who hears of a move, by machine: the live streams of the thing's workspace.

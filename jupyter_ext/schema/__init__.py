@@ -105,6 +105,7 @@ from .runner import (
     StatusUpdate,
     UploadRefusal,
 )
+from .schedules import FiringOutcome, Schedule, ScheduleCreate, ScheduleFiring
 from .states import (
     PROJECT_ROLES,
     ApplicationState,
@@ -115,6 +116,7 @@ from .states import (
     PrivacyLevel,
     ReleaseState,
     Role,
+    ScheduleState,
     SiteRole,
 )
 
@@ -153,6 +155,7 @@ __all__ = [
     "FileReplace",
     "FileState",
     "Finding",
+    "FiringOutcome",
     "GitHubToken",
     "Heartbeat",
     "HeartbeatReply",
@@ -204,6 +207,10 @@ __all__ = [
     "Role",
     "RunSite",
     "RunnerTokenCreated",
+    "Schedule",
+    "ScheduleCreate",
+    "ScheduleFiring",
+    "ScheduleState",
     "SiteRole",
     "StatusUpdate",
     "StudyRun",

@@ -24,6 +24,14 @@ class JobRequestState(StrEnum):
     NOTHING_TO_DO = "nothing_to_do"
 
 
+class ScheduleState(StrEnum):
+    """A schedule fires only while active; deleted is final (its history stays)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DELETED = "deleted"
+
+
 class ApplicationState(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"

@@ -453,6 +453,8 @@ def test_the_public_names_are_pinned():
         "NotFound",
         "Release",
         "RunSite",
+        "Schedule",
+        "ScheduleFiring",
         "ServerError",
         "StudyRun",
         "Unauthorized",

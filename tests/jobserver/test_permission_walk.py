@@ -9,6 +9,8 @@ endpoint cannot slip past it.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from jupyter_ext.jobserver.permissions import Permission, granted
@@ -52,7 +54,31 @@ def walk_world(server, tmp_path):
     server.run = dev.post("runs", json=run).json()["id"]
     seed_release_and_application(server)
     seed_dataset_access(server)
+    seed_schedule(server)
     return server
+
+
+def seed_schedule(server) -> None:
+    """The victim's schedule (made before they lost the right to run jobs): no caller owns it."""
+    from sqlalchemy import select
+
+    from jupyter_ext.jobserver import orm
+
+    with server.factory() as session:
+        workspace = session.scalar(select(orm.Workspace).where(orm.Workspace.name == "walk"))
+        victim = session.scalar(select(orm.User).where(orm.User.username == "victim"))
+        schedule = orm.Schedule(
+            workspace_id=workspace.id,
+            created_by_id=victim.id,
+            actions=["make_plot"],
+            backends=["tpp"],
+            cron="0 6 * * 1",
+            timezone="UTC",
+            next_due_at=orm.utcnow() + dt.timedelta(days=7),
+        )
+        session.add(schedule)
+        session.commit()
+        server.schedule = schedule.id
 
 
 def seed_dataset_access(server) -> None:
@@ -214,6 +240,27 @@ def samples(world) -> dict[tuple[str, str], dict]:
         ("GET", "/runs"): {},
         ("GET", "/runs/{run_id}"): {"path": f"/runs/{world.run}"},
         ("POST", "/runs/{run_id}/cancel"): {"path": f"/runs/{world.run}/cancel"},
+        ("POST", "/schedules"): {
+            "json": {
+                "workspace": "walk",
+                "backends": ["tpp"],
+                "actions": ["make_plot"],
+                "cron": "0 6 * * 1",
+            }
+        },
+        ("GET", "/schedules"): {},
+        ("GET", "/schedules/{schedule_id}"): {"path": f"/schedules/{world.schedule}"},
+        ("GET", "/schedules/{schedule_id}/history"): {
+            "path": f"/schedules/{world.schedule}/history"
+        },
+        ("POST", "/schedules/{schedule_id}/pause"): {"path": f"/schedules/{world.schedule}/pause"},
+        ("POST", "/schedules/{schedule_id}/resume"): {
+            "path": f"/schedules/{world.schedule}/resume"
+        },
+        ("POST", "/schedules/{schedule_id}/run-now"): {
+            "path": f"/schedules/{world.schedule}/run-now"
+        },
+        ("DELETE", "/schedules/{schedule_id}"): {"path": f"/schedules/{world.schedule}"},
         ("GET", "/jobs"): {},
         ("GET", "/jobs/{identifier}"): {"path": f"/jobs/{job}"},
         ("GET", "/jobs/{identifier}/logs"): {"path": f"/jobs/{job}/logs"},

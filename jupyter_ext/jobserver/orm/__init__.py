@@ -6,7 +6,7 @@ encrypted (Fernet). IDs created over the API are ULIDs.
 
 One module per family of tables, all on one `Base` (relationships name their targets,
 which resolve through its registry): `base` (Base, UTCDateTime, utcnow, new_ulid,
-created), `accounts`, `work`, `releases`, `datasets` and `notices`. Import the tables
+created), `accounts`, `work`, `releases`, `datasets`, `notices` and `schedules`. Import the tables
 from here (`from . import orm; orm.Job`), not from those modules.
 """
 
@@ -17,6 +17,7 @@ from .base import Base, UTCDateTime, created, new_ulid, utcnow
 from .datasets import Dataset, DatasetAccess, DatasetVersion
 from .notices import AuditEvent, Event, Notification
 from .releases import Release, ReleaseComment, ReleaseFile, Review, UploadLease
+from .schedules import Schedule, ScheduleFiring
 from .work import (
     Application,
     Backend,
@@ -59,6 +60,8 @@ __all__ = [
     "ReleaseFile",
     "Review",
     "RunnerToken",
+    "Schedule",
+    "ScheduleFiring",
     "SignInSession",
     "StudyRun",
     "UTCDateTime",

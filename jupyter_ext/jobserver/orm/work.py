@@ -173,6 +173,9 @@ class JobRequest(Base):
         ForeignKey("study_runs.id"), index=True, default=None
     )
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # action -> overrides
+    schedule_id: Mapped[str | None] = mapped_column(  # made by a firing of this schedule
+        ForeignKey("schedules.id"), index=True, default=None
+    )
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = created()
     workspace: Mapped[Workspace] = relationship(lazy="joined")

@@ -16,6 +16,7 @@ from . import (
     reviews,
     runner,
     runs,
+    schedules,
     workspaces,
 )
 
@@ -26,6 +27,7 @@ routers = [
     workspaces.router,
     job_requests.router,
     runs.router,
+    schedules.router,
     jobs.router,
     provenance.router,
     events.router,
