@@ -69,7 +69,7 @@ def chain(world):
     return released_chain(world)
 
 
-def released_chain(world, report: bytes = REPORT):
+def released_chain(world, report: bytes = REPORT, report_path: str = "output/report.md"):
     """generate_dataset, then a job that read its output and wrote a table and a report, both
     released after two votes."""
     for name, roles in (
@@ -82,13 +82,11 @@ def released_chain(world, report: bytes = REPORT):
     finish(world, first, {"output/dataset.csv": DATASET}, [], "python:v2 generate.py")
     second = leased_job(world, "make_table")
     read = [{"path": "output/dataset.csv", "sha256": sha(DATASET), "job": first}]
-    finish(
-        world, second, {"output/table.csv": TABLE, "output/report.md": report}, read, HOSTILE_RUN
-    )
+    finish(world, second, {"output/table.csv": TABLE, report_path: report}, read, HOSTILE_RUN)
     group = {
         "context": "c",
         "disclosure_control": "d",
-        "files": [{"job": second, "path": p} for p in ("output/table.csv", "output/report.md")],
+        "files": [{"job": second, "path": p} for p in ("output/table.csv", report_path)],
     }
     body = {"workspace": "sample", "backend": "tpp", "groups": {"g": group}}
     release = world.client("dev").post("releases", json=body).json()
@@ -99,7 +97,7 @@ def released_chain(world, report: bytes = REPORT):
             world.client(checker).post(vote, json={"decision": "approve"}).raise_for_status()
     world.client("publisher").post(f"releases/{release['id']}/publish").raise_for_status()
     runner = world.client(token=world.runner_token)
-    for path, data in (("output/table.csv", TABLE), ("output/report.md", report)):
+    for path, data in (("output/table.csv", TABLE), (report_path, report)):
         runner.put(f"runner/release-files/{files[path]}", content=data).raise_for_status()
     world.first, world.second, world.release, world.files = first, second, release["id"], files
     world.here = f"/uni/sample-study/sample/releases/{release['id']}"

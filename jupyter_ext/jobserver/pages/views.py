@@ -10,6 +10,7 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...notebook_html import notebook_cells
 from ...schema.states import FileState
 from .. import orm, release_views, review_copies, views
 from ..deps import SessionDep
@@ -31,6 +32,7 @@ from .auth import page_caller
 from .datasets import project_datasets
 from .render import render
 from .reviewing import DONE as REVIEW_DONE
+from .work_schedules import workspace_schedules
 
 TABLE_ROWS_SHOWN = 500  # a released table longer than this shows its first rows and says so
 TEXT_SHOWN = 200_000  # characters of a released text file shown in the page
@@ -134,7 +136,15 @@ def workspace_page(org: str, project: str, workspace: str, request: Request, ses
     recent = _recent(caller, session, limit=20, workspace=workspace)
     found = runs.list_runs(session, caller, workspace=workspace, limit=RUNS_SHOWN)
     shown = [study_run(r) for r in found]
-    return render(request, "workspace.html", caller, workspace=row, job_requests=recent, runs=shown)
+    return render(
+        request,
+        "workspace.html",
+        caller,
+        workspace=row,
+        job_requests=recent,
+        runs=shown,
+        **workspace_schedules(request, caller, session, row),
+    )
 
 
 @page("/{org}/{project}/{workspace}/releases", P.PROJECT_VIEW, "project")
@@ -209,13 +219,17 @@ def released_file_page(
         raw = f"api/v1/releases/{release_id}/files/{found.id}/review-copy"
     suffix = PurePosixPath(found.path).suffix.lower()
     table = text = None
+    cells = []
     if suffix in (".csv", ".tsv"):
         with stored.open(encoding="utf-8-sig", errors="replace", newline="") as f:
             reader = csv.reader(f, delimiter="\t" if suffix == ".tsv" else ",")
             table = [r for _, r in zip(range(TABLE_ROWS_SHOWN + 1), reader, strict=False)]
     elif suffix in TEXTS:
-        text = stored.read_text(encoding="utf-8", errors="replace")[:TEXT_SHOWN]
+        text = stored.read_text(encoding="utf-8", errors="replace")
+        cells = notebook_cells(text) if suffix == ".html" else []
+        text = text[:TEXT_SHOWN]
     shown = {"table": table, "text": text, "image": suffix in IMAGES, "shown": TABLE_ROWS_SHOWN}
+    shown["cells"] = cells
     return render(
         request,
         "file.html",
