@@ -22,6 +22,7 @@ import ipywidgets as w
 from .. import schema
 from ..client import Client, Release
 from ..client.reviewing import waiting_files
+from ..notebook_html import notebook_cells
 from ._base import TextForm, default_client, error_text
 from .findings import (
     ERROR,
@@ -34,6 +35,7 @@ from .findings import (
     shape_text,
     size_text,
 )
+from .notebook_cells import NotebookCells
 
 OPEN = frozenset({schema.FileState.REQUESTED, schema.FileState.IN_REVIEW})
 DECISIONS = {  # decision: (button label, button style, icon, colour)
@@ -160,7 +162,8 @@ IMAGES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".svg": "svg+xml"}
 
 def shown(path: str, data: bytes) -> w.Widget:
     """A file's bytes as a widget that runs nothing of them: a CSV as an escaped table (its
-    first rows), an image in an <img> (an SVG there runs no script), other text escaped."""
+    first rows), an image in an <img> (an SVG there runs no script), an executed notebook
+    cell by cell in sandboxed frames, other text escaped."""
     suffix = PurePosixPath(path).suffix.lower()
     if suffix in IMAGES:
         return w.Image(value=data, format=IMAGES[suffix], layout=w.Layout(max_width="95%"))
@@ -173,6 +176,8 @@ def shown(path: str, data: bytes) -> w.Widget:
         )
         more = f"<br><i>The first {ROWS_SHOWN} rows.</i>" if len(rows) > ROWS_SHOWN else ""
         return w.HTML(f'<table class="jx-review-table">{cells}</table>{more}')
+    if suffix == ".html" and notebook_cells(text):  # an executed notebook: cell by cell
+        return NotebookCells(text)
     if suffix in (".txt", ".md", ".log", ".json", ".html", ".yaml", ".yml"):
         return w.HTML(f"<pre>{html.escape(text[:TEXT_SHOWN])}</pre>")
     return w.HTML(f"{html.escape(path)} is not shown here: open it from the release page.")

@@ -108,3 +108,21 @@ def test_the_file_page_shows_the_outline_beside_the_sandboxed_notebook(world):
     assert 'list-group-item list-group-item-danger" id="outline-6"' in text  # the failed cell
     assert "out: html, table" in text and "failed here" in text
     assert "<table><tr><td>35" not in text  # the notebook's own HTML is only in the frame
+
+
+def test_the_review_widget_steps_through_the_cells_in_sandboxed_frames():
+    from jupyter_ext.widgets.notebook_cells import NotebookCells
+    from jupyter_ext.widgets.review_queue import shown
+
+    viewer = shown("output/explore.html", executed_notebook_html())
+    assert isinstance(viewer, NotebookCells) and len(viewer.cells) == 6
+    assert viewer.previous.disabled and "Cell 1 of 6: markdown" in viewer.where.value
+    viewer.next.click()
+    viewer.next.click()
+    assert "Cell 3 of 6: code" in viewer.where.value and "out: text" in viewer.where.value
+    assert viewer.frame.value.startswith("<iframe sandbox srcdoc=")
+    assert "<div" not in viewer.frame.value  # the cell's HTML is only the frame's, escaped
+    viewer.show(99)
+    assert viewer.next.disabled and "failed here" in viewer.where.value
+    plain = shown("output/page.html", b"<p>not a notebook</p>")
+    assert "&lt;p&gt;" in plain.value
