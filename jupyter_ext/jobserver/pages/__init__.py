@@ -130,6 +130,7 @@ def load_pages() -> None:
         work_jobs,
         work_run_jobs,
         work_runs,
+        work_schedules,
         work_workspaces,
     )
 
