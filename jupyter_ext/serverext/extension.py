@@ -17,12 +17,14 @@ from traitlets import Unicode, default
 
 from .check import CheckHandler
 from .collect import CollectHandler
+from .git_push import CommitPushHandler
 from .handlers import (
     ActionsHandler,
     FileHandler,
     ProxyHandler,
     WorkspaceHandler,
 )
+from .notebook_handlers import NotebookActionHandler
 
 URL = "jupyter-ext"  # the handlers' namespace, under the server's base URL
 
@@ -80,6 +82,8 @@ class JupyterExtServer(ExtensionApp):
                 (f"{URL}/actions", ActionsHandler),
                 (f"{URL}/check", CheckHandler),
                 (f"{URL}/collect", CollectHandler),
+                (f"{URL}/notebook-action", NotebookActionHandler),
+                (f"{URL}/git/commit-push", CommitPushHandler),
                 (f"{URL}/api/(.*)", ProxyHandler),
                 (f"{URL}/files/([0-9A-Za-z]+)", FileHandler),
             ]

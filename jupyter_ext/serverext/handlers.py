@@ -8,6 +8,9 @@
 - `files/<id>`: a released file, served as the job server serves it (no script runs);
 - `check`: a backend's pre-release rules over files (`check.py`);
 - `collect`: a study run's released outputs from every site, into a folder (`collect.py`).
+- `notebook-action`: whether a notebook is an action of project.yaml, else the entry
+  proposed for it, and adding that entry (`notebook_handlers.py`);
+- `git/commit-push`: commit the named files and push the branch (`git_push.py`).
 
 Each is an `ExtensionHandlerMixin` of `JupyterExtServer` (`self.ext`, its settings): every
 verb requires a signed-in user (`@web.authenticated`) allowed to use `jupyter_ext`
