@@ -19,6 +19,7 @@ from .log_view import LogView
 from .release_browser import ReleaseBrowser
 from .release_request import ReleaseRequest
 from .review_queue import ReviewQueue
+from .schedules import ScheduleBoard
 
 __all__ = [
     "ActionPicker",
@@ -28,4 +29,5 @@ __all__ = [
     "ReleaseBrowser",
     "ReleaseRequest",
     "ReviewQueue",
+    "ScheduleBoard",
 ]
