@@ -156,3 +156,16 @@ def test_the_list_of_actions_shows_a_notebook_and_the_values_it_would_run_with(n
     assert explore["parameters"] == {"region": "all", "threshold": 10}  # config over default
     table = next(a for a in listed["actions"] if a["name"] == "make_table")
     assert (table["notebook"], table["parameters"]) == (None, {})
+
+
+def test_the_job_and_its_request_pages_show_the_parameters(nb_world):
+    from .test_pages import get
+
+    made = submit(nb_world.client("dev"), ["explore"], parameters={"explore": {"region": "<b>"}})
+    request = made.json()
+    explore = next(j for j in request["jobs"] if j["action"] == "explore")
+    job_page = get(nb_world, "dev", f"/jobs/{explore['identifier']}").text
+    shown = '<code>{"region": "\\u003cb\\u003e", "threshold": 10}</code>'  # no tag from a value
+    assert f'id="parameters">{shown}' in job_page
+    request_page = get(nb_world, "dev", f"/job-requests/{request['id']}").text
+    assert "explore: <code>{" in request_page and "(for this request only)" in request_page
