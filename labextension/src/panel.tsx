@@ -10,10 +10,15 @@ import { ReleaseRequestsView } from './components/release-requests';
 import { ReleasesView } from './components/releases';
 import { RequestsView } from './components/requests';
 import { ReviewView } from './components/review';
+import { SchedulesView } from './components/schedules';
 import { WorkspaceView } from './components/workspace';
+import { ScheduleStore } from './scheduleStore';
 import type { JobsStore } from './store';
 
 export class JobsPanel extends ReactWidget {
+  /** The Schedules section's own state (it reads the Jobs store; polled only while shown). */
+  readonly schedules: ScheduleStore;
+
   constructor(readonly store: JobsStore) {
     super();
     this.addClass('jp-ext-panel');
@@ -22,6 +27,13 @@ export class JobsPanel extends ReactWidget {
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', 'Jobs');
     store.changed.connect(() => this.update(), this);
+    this.schedules = new ScheduleStore(store, () => this.isVisible);
+    this.schedules.changed.connect(() => this.update(), this);
+  }
+
+  dispose(): void {
+    this.schedules.dispose();
+    super.dispose();
   }
 
   render(): JSX.Element {
@@ -34,7 +46,10 @@ export class JobsPanel extends ReactWidget {
             className="jp-ext-icon-button"
             aria-label="Refresh"
             title="Refresh"
-            onClick={() => void store.refresh()}
+            onClick={() => {
+              void store.refresh();
+              void this.schedules.load();
+            }}
           >
             ⟳
           </button>
@@ -42,6 +57,7 @@ export class JobsPanel extends ReactWidget {
         <WorkspaceView store={store} />
         <ActionsView store={store} />
         <RequestsView store={store} />
+        <SchedulesView store={this.schedules} />
         <ReleaseRequestsView store={store.releasing} />
         <ReviewView store={store.releasing} />
         <ReleasesView store={store} />

@@ -38,10 +38,17 @@ export function Section(props: {
   id: string;
   open?: boolean;
   extra?: React.ReactNode;
+  /** Told when it is unfolded or folded (a section that reads only while open). */
+  onToggle?: (open: boolean) => void;
   children: React.ReactNode;
 }): JSX.Element {
+  const onToggle = props.onToggle;
   return (
-    <details className={`jp-ext-section jp-ext-section-${props.id}`} open={props.open ?? true}>
+    <details
+      className={`jp-ext-section jp-ext-section-${props.id}`}
+      open={props.open ?? true}
+      onToggle={onToggle && (e => onToggle(e.currentTarget.open))}
+    >
       <summary className="jp-ext-section-title">
         <span>{props.title}</span>
         {props.extra}
