@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from .parts import PartMissing
-from .parts.docker import docker_images  # noqa: F401  (a fixture)
+from .parts.docker import docker_images, notebook_image  # noqa: F401  (fixtures)
 from .parts.postgres import PostgresCluster
 from .parts.slurm import SlurmCluster
 

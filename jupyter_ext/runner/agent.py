@@ -35,6 +35,14 @@ from .journal import Journal
 from .leases import LeaseRefused, check_lease
 from .logs import LogShipper
 from .messages import public, runner_error
+from .notebooks import (
+    FailedCell,
+    NotebookError,
+    check_checkout,
+    failure_message,
+    is_notebook_image,
+    notebook_job,
+)
 from .outputs import OutputRefused, take_outputs
 from .paths import PathEscape, inside
 from .policy import LogPolicy
@@ -177,9 +185,14 @@ class Agent:
             message = public(f"refused by the runner: {exc}", *self._site_words)
             await self._report(ident, schema.StatusUpdate(state="failed", status_message=message))
             return
+        try:
+            spec = self._spec(lease)
+        except NotebookError as exc:  # its command names no notebook it can run
+            message = public(f"not started: {exc}", *self._site_words)
+            await self._report(ident, schema.StatusUpdate(state="failed", status_message=message))
+            return
         if not recovering:
             self.journal.start(lease)
-        spec = self._spec(lease)
         shipper = LogShipper(
             self.api,
             ident,
@@ -228,11 +241,13 @@ class Agent:
 
     async def _run(self, lease, spec: JobSpec, shipper: LogShipper, recovering: bool):
         before_file = spec.scratch / "before.json"
+        notebook = is_notebook_image(spec.image)
+        on_line = FailedCell(shipper.add) if notebook else shipper.add
         if recovering:
             if not before_file.exists():
                 return "failed", "the runner stopped before the job started: run it again", None
             before = {p: tuple(sig) for p, sig in json.loads(before_file.read_text()).items()}
-            execution = await self.executor.recover(spec, shipper.add, shipper.seen)
+            execution = await self.executor.recover(spec, on_line, shipper.seen)
         else:
             try:  # exactly the leased versions, each still as registered, or the job fails
                 spec.datasets = await asyncio.to_thread(
@@ -255,6 +270,15 @@ class Agent:
                 inputs, hidden = await asyncio.to_thread(self._bring_needs, lease, spec.workdir)
             except PathEscape as exc:
                 return "failed", f"not started: {exc}", None
+            if notebook:  # the parameters against the notebook as checked out
+                try:
+                    notes = await asyncio.to_thread(
+                        check_checkout, spec.workdir, spec.args[0], lease.parameters
+                    )
+                except NotebookError as exc:
+                    return "failed", f"not started: {exc}", None
+                for note in notes:
+                    shipper.add(f"jupyter-ext: {note}")
             before = _files(spec.workdir)
             spec.scratch.mkdir(parents=True, exist_ok=True)
             given = start_record(inputs, lease.datasets, hidden)
@@ -262,11 +286,14 @@ class Agent:
             before_file.write_text(json.dumps(before))
             stop = functools.partial(self.executor.cancel, lease.identifier)
             async with self.folders.watched(lease.identifier, stop):
-                execution = await self.executor.run(spec, shipper.add)
+                execution = await self.executor.run(spec, on_line)
         if self.folders.full(lease.identifier):
             return "failed", over_quota(self.folders.limit_mb), execution.exit_code
         if execution.cancelled:
             return "cancelled", "", execution.exit_code
+        if notebook and execution.exit_code in (1, 2) and on_line.said:  # its last words
+            said = failure_message(on_line.said, self.log_policy, self.sends_job_text)
+            return "failed", said, execution.exit_code if self.sends_job_text else None
         if execution.exit_code != 0:
             if not self.sends_job_text and execution.exit_code is not None:
                 return "failed", "the action failed: its exit code and log stay on the site", None
@@ -402,10 +429,14 @@ def job_spec(
 ) -> JobSpec:
     """How a leased job runs: shared with `runner verify`, so a re-run sees what the job saw."""
     image, *args = shlex.split(lease.run)
+    image = image.partition(":")[0]
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(job_dir), "LANG": "C.UTF-8"}
+    if is_notebook_image(image):  # NotebookError: the command names no notebook to run
+        args, more = notebook_job(args, lease.parameters)
+        env.update(more)
     return JobSpec(
         identifier=identifier or lease.identifier,
-        image=image.partition(":")[0],
+        image=image,
         args=args,
         workdir=job_dir,
         env=env,

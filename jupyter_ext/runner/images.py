@@ -6,11 +6,14 @@ file system (`debootstrap`, from the site's own Debian mirror) and imported
 into the local Docker engine. One root file system gives every image that
 shares it (the `python` image is Debian's python3 with the standard library);
 its entry point is the image's interpreter, so `run: python:v2 analysis.py`
-runs `python3 analysis.py` in /workspace.
+runs `python3 analysis.py` in /workspace. The `jupyter` image is Debian's
+nbclient, nbconvert and ipykernel with the notebook runner (`notebook_main.py`)
+copied in as its entry point.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -19,6 +22,8 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from .notebooks import NOTEBOOK_MAIN
 
 SUITE = "bookworm"
 WORKSPACE = "/workspace"
@@ -32,10 +37,32 @@ class ImageRecipe:
     tag: str
     packages: tuple[str, ...]
     entrypoint: tuple[str, ...]
+    files: tuple[tuple[Path, str], ...] = ()  # (a file of the runner, where the image has it)
+
+    def fingerprint(self) -> str:
+        """The sha256 of the files copied in: an image with other copies is built again."""
+        digest = hashlib.sha256()
+        for source, target in self.files:
+            digest.update(f"{target}\0".encode() + Path(source).read_bytes() + b"\0")
+        return digest.hexdigest()
 
 
+FILES_LABEL = "jupyter-ext.files"  # the fingerprint of the runner's files an image holds
+IN_IMAGE = "/usr/local/lib/jupyter-ext/notebook_main.py"
 RECIPES = {
     "python": ImageRecipe("jupyter-ext/python:bookworm", ("python3",), ("python3",)),
+    "jupyter": ImageRecipe(
+        "jupyter-ext/jupyter:bookworm",
+        (
+            "python3",
+            "python3-nbformat",
+            "python3-nbclient",
+            "python3-nbconvert",
+            "python3-ipykernel",
+        ),
+        ("python3", IN_IMAGE),
+        files=((NOTEBOOK_MAIN, IN_IMAGE),),
+    ),
 }
 
 
@@ -129,24 +156,38 @@ def build_image(client, recipe: ImageRecipe, mirror: str | None = None) -> str:
         f"USER {JOB_USER}",
         "ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
     ]
+    if recipe.files:
+        changes.append(f"LABEL {FILES_LABEL}={recipe.fingerprint()}")
 
     def setup(root: Path) -> None:
         (root / WORKSPACE.lstrip("/")).mkdir(exist_ok=True)
+        for source, target in recipe.files:
+            copy = root / target.lstrip("/")
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
+            copy.chmod(0o644)
 
     return build_debian_image(client, recipe.tag, recipe.packages, changes, setup, mirror)
 
 
 def ensure_images(client, names=None, mirror: str | None = None, log=print) -> dict[str, str]:
-    """Build what is missing (an image present is kept): {name: image id}."""
+    """Build what is missing (an image present is kept, unless the runner's files it holds
+    have changed since): {name: image id}."""
     import docker.errors
 
     built = {}
     for name in names or RECIPES:
         recipe = RECIPES[name]
         try:
-            built[name] = client.images.get(recipe.tag).id
-            log(f"{recipe.tag}: present")
+            image = client.images.get(recipe.tag)
         except docker.errors.ImageNotFound:
             log(f"{recipe.tag}: building from Debian {SUITE} (about a minute)")
             built[name] = build_image(client, recipe, mirror)
+            continue
+        if recipe.files and (image.labels or {}).get(FILES_LABEL) != recipe.fingerprint():
+            log(f"{recipe.tag}: the runner's files in it changed: building it again")
+            built[name] = build_image(client, recipe, mirror)
+            continue
+        built[name] = image.id
+        log(f"{recipe.tag}: present")
     return built

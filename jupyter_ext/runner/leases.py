@@ -3,8 +3,9 @@
 The runner trusts no job server, not even its own: a lease is a list of names that will
 become folders, files, command-line arguments and URLs on the site. Each name that becomes
 a path must be one safe name (`paths.safe_name`), each output pattern a relative path that
-does not climb out, the commit 40 hexadecimal digits and the repository something `git`
-cannot read as an option or a command. A lease that fails is refused with a sentence
+does not climb out, the commit 40 hexadecimal digits, the repository something `git`
+cannot read as an option or a command, and a notebook's parameters Python names with plain
+JSON values of a bounded size. A lease that fails is refused with a sentence
 naming the field (never a path of the site), and the job fails without a file written.
 """
 
@@ -14,6 +15,7 @@ import re
 import shlex
 
 from .. import schema
+from .notebooks import check_parameters_shape
 from .paths import PathEscape, safe_name, safe_relative
 
 IDENTIFIER = re.compile(r"[a-z0-9]{1,64}")  # as the job server makes them (base32, lower case)
@@ -48,6 +50,7 @@ def _check(lease: schema.Lease) -> None:
         raise PathEscape(f"the commit {_short(lease.sha)} is not 40 hexadecimal digits")
     _check_repo(lease.repo)
     _check_run(lease.run)
+    check_parameters_shape(lease.parameters)
     for level, named in lease.outputs.items():
         if level not in LEVELS:
             raise PathEscape(f"{_short(level)} is not a privacy level of outputs")

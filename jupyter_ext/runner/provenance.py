@@ -327,6 +327,7 @@ def build(
         image_digest=facts.get("image_digest") or facts.get("image_id"),
         interpreter=interpreter,
         packages=packages,
+        parameters=lease.parameters,
         inputs=start.get("inputs", []),
         datasets=start.get("datasets", []),
         outputs=[schema.FileDigest(path=o.path, sha256=o.sha256) for o in outputs],

@@ -21,13 +21,24 @@ def docker_client():
     return client
 
 
-@pytest.fixture(scope="session")
-def docker_images():
-    """The executor's images, built from Debian on first use (about 40 s), kept after."""
+def images(*names: str) -> dict[str, str]:
+    """The executor's images `names`, built from Debian on first use, kept after."""
     from jupyter_ext.runner.images import ImageBuildError, ensure_images
 
     try:
         client = docker_client()
-        return ensure_images(client, log=lambda _: None)
+        return ensure_images(client, names, log=lambda _: None)
     except (PartMissing, ImageBuildError) as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def docker_images():
+    """The `python` image (about 40 s to build)."""
+    return images("python")
+
+
+@pytest.fixture(scope="session")
+def notebook_image():
+    """The `jupyter` image, for notebook actions (one to two minutes to build)."""
+    return images("jupyter")

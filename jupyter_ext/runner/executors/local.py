@@ -24,6 +24,7 @@ from collections.abc import Callable
 from traitlets import Dict, Float
 
 from ..lines import LineCutter
+from ..notebooks import NOTEBOOK_MAIN
 from .base import Execution, Executor, Job, link_datasets, rest_of_log
 
 READ_BYTES = 1 << 16
@@ -47,7 +48,12 @@ class LocalExecutor(Executor):
     )
 
     def _default_commands(self) -> dict[str, list[str]]:
-        return {"python": [sys.executable], "r": ["Rscript"], "stata-mp": ["stata-mp", "-b"]}
+        return {
+            "python": [sys.executable],
+            "jupyter": [sys.executable, str(NOTEBOOK_MAIN)],  # this Python's nbclient, ipykernel
+            "r": ["Rscript"],
+            "stata-mp": ["stata-mp", "-b"],
+        }
 
     def program(self, image: str) -> list[str] | None:
         return (self.commands or self._default_commands()).get(image)

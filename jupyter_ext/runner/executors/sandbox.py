@@ -215,11 +215,11 @@ set -e
 refused={q(str(scratch / REFUSED))}
 trap 'echo "jupyter-ext: the sandbox could not be built"; echo "$why" > "$refused"' EXIT
 why="the sandbox could not be built (a mount failed)"
-show() {{  # show PATH: the folder read-only at its own path (a link stays a link)
+show() {{  # show PATH: the folder or file read-only at its own path (a link stays a link)
     [ -e "$1" ] || [ -L "$1" ] || return 0
     mkdir -p "$R$(dirname "$1")"
     if [ -L "$1" ]; then cp -P "$1" "$R$1"; return 0; fi
-    mkdir -p "$R$1"
+    if [ -d "$1" ]; then mkdir -p "$R$1"; else : > "$R$1"; fi
     mount --bind "$1" "$R$1"
     mount -o remount,bind,ro,nosuid,nodev "$R$1"
 }}

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from traitlets import Dict, Float, Integer, List, Unicode
 
 from ..lines import Tail
+from ..notebooks import NOTEBOOK_MAIN
 from .base import Execution, Executor, Job, hand_over, timed_out
 from .sandbox import OOM, REFUSED, ROOT, SANDBOX, Sandbox
 from .slurm_client import (
@@ -107,11 +108,17 @@ class SlurmExecutor(Executor):
         Unicode(),
         help="""Folders a sandboxed job sees, read-only, at their own paths: the system's and
         where the commands are installed. Default: /usr, /bin, /sbin, /lib*, /etc and the
-        runner's own Python (its prefix and base prefix).""",
+        runner's own Python (its prefix and base prefix). The notebook runner of `jupyter`
+        actions (jupyter_ext/runner/notebook_main.py) is shown in any case.""",
     ).tag(config=True)
 
     def _default_commands(self) -> dict[str, list[str]]:
-        return {"python": [sys.executable], "r": ["Rscript"], "stata-mp": ["stata-mp", "-b"]}
+        return {
+            "python": [sys.executable],
+            "jupyter": [sys.executable, str(NOTEBOOK_MAIN)],  # this Python's nbclient, ipykernel
+            "r": ["Rscript"],
+            "stata-mp": ["stata-mp", "-b"],
+        }
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -126,9 +133,12 @@ class SlurmExecutor(Executor):
 
     def _visible(self) -> list[str]:
         if self.visible_paths:
-            return list(self.visible_paths)
-        prefixes = {sys.prefix, sys.base_prefix}
-        return SYSTEM + sorted(p for p in prefixes if not any(p.startswith(s) for s in SYSTEM))
+            shown = list(self.visible_paths)
+        else:
+            prefixes = {sys.prefix, sys.base_prefix}
+            shown = SYSTEM + sorted(p for p in prefixes if not _under(p, SYSTEM))
+        notebooks = str(NOTEBOOK_MAIN)  # the `jupyter` image's program: shown wherever it lies
+        return shown if _under(notebooks, shown) else [*shown, notebooks]
 
     def _sandbox(self) -> Sandbox | str:
         """The job's sandbox, or why there can be none."""
@@ -369,6 +379,10 @@ class SlurmExecutor(Executor):
         if not self.job_user:
             return "slurm (no isolation: a job reads all the runner's user can)"
         return "slurm (isolated: own user, root, cgroups; no network)"
+
+
+def _under(path: str, folders: list[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
 
 
 class Followed:
