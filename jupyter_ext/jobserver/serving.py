@@ -1,8 +1,11 @@
 """How stored bytes are served to a browser so that nothing in them can run in the page.
 
 The type comes from the recorded name only (never from the bytes), every answer carries
-`Content-Security-Policy: sandbox` and `nosniff`, and anything not viewable is an
-attachment. Released files, review copies and dummy data are all served this way.
+`nosniff` and a policy that runs nothing and loads nothing from anywhere (`sandbox`,
+`default-src 'none'`: a notebook's HTML or an SVG that names an image or a frame elsewhere
+calls no one; its own styles and embedded `data:` images still show), and anything not
+viewable is an attachment. Released files, review copies and dummy data are all served
+this way.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from pathlib import Path, PurePosixPath
 from fastapi.responses import FileResponse
 
 VIEWABLE = {".csv", ".txt", ".log", ".json", ".md", ".png", ".jpg", ".jpeg", ".svg", ".html"}
-SANDBOXED = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
+FILE_POLICY = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+SANDBOXED = {"Content-Security-Policy": FILE_POLICY, "X-Content-Type-Options": "nosniff"}
 
 
 def media_type(path: str) -> str:
@@ -39,7 +43,7 @@ def attachment(stored: Path, recorded: str) -> FileResponse:
     return FileResponse(
         stored,
         media_type=mimetypes.guess_type(name_only)[0] or "application/octet-stream",
-        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
+        headers=SANDBOXED,
         filename=name_only,
         content_disposition_type="attachment",
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+from jupyter_ext.jobserver.serving import FILE_POLICY
+
 from .harness import leased_job
 
 CONTENT = b"region,count\nnorth,35\n"
@@ -95,7 +97,7 @@ def test_release_reviewed_twice_published_and_uploaded(world):
 
     served = world.client("collab").get(file_url)
     assert served.status_code == 200 and served.content == CONTENT
-    assert served.headers["content-security-policy"] == "sandbox"
+    assert served.headers["content-security-policy"] == FILE_POLICY
     assert served.headers["x-content-type-options"] == "nosniff"
     assert world.client("outsider").get(file_url).status_code == 403
 

@@ -17,6 +17,8 @@ import time
 import httpx
 import pytest
 
+from jupyter_ext.jobserver.serving import FILE_POLICY
+
 pytestmark = pytest.mark.slow
 
 PANEL = ".jp-ext-panel"
@@ -510,7 +512,7 @@ def test_a_checker_opens_the_file_under_review_from_the_panel(
         link.click()
     answer = answer.value
     assert answer.status == 200
-    assert answer.headers["content-security-policy"] == "sandbox"
+    assert answer.headers["content-security-policy"] == FILE_POLICY
     assert answer.headers["x-content-type-options"] == "nosniff"
     again = page.context.request.get(link.get_attribute("href"))
     assert hashlib.sha256(again.body()).hexdigest() == file.sha256

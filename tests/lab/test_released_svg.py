@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from jupyter_ext.jobserver.serving import FILE_POLICY
+
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer
 from ..jobserver.mocking import MockJobServerApp
@@ -79,7 +81,7 @@ def test_a_released_file_opened_at_its_address_runs_no_script(files, context, pa
     response = page.goto(files.file_urls[path], timeout=TIMEOUT)
     settle(page)
     assert response.status == 200
-    assert response.headers["content-security-policy"] == "sandbox"
+    assert response.headers["content-security-policy"] == FILE_POLICY
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.body() == (SVG if path.endswith(".svg") else HTML)
     assert page.title() != "pwned"
@@ -104,7 +106,7 @@ def test_released_files_embedded_in_a_page_of_the_same_origin_run_no_script(file
     assert page.evaluate("document.getElementById('img').complete")
     assert page.title() == "host"
     for url in (svg, html):
-        assert seen[url]["content-security-policy"] == "sandbox"
+        assert seen[url]["content-security-policy"] == FILE_POLICY
         assert seen[url]["x-content-type-options"] == "nosniff"
     for frame in page.frames[1:]:
         assert frame.url in (svg, html)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from jupyter_ext.jobserver.serving import FILE_POLICY
+
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer
 from ..jobserver.mocking import MockJobServerApp
@@ -74,7 +76,7 @@ def test_the_checker_opens_the_file_from_the_release_page(browser, under_review)
         (svg,) = [f for f in world.release["files"] if f["path"] == "output/plot.svg"]
         address = f"{world.base_url}releases/{world.release['id']}/files/{svg['id']}/review-copy"
         answer = page.goto(address, timeout=TIMEOUT)
-        assert answer.headers["content-security-policy"] == "sandbox"
+        assert answer.headers["content-security-policy"] == FILE_POLICY
         settle(page)
         assert page.title() != "pwned" and not ran(context)
     finally:

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from jupyter_ext.jobserver import orm
+from jupyter_ext.jobserver.serving import FILE_POLICY
 
 from ..runner.test_local_runner import RunnerThread
 from ..runner.test_uploads import PLOT, TABLE, run, world_at
@@ -105,7 +106,7 @@ def test_a_checker_reads_the_file_under_review_and_no_one_else(people, tmp_path)
     read = world.client("checker1").get(copy_url(world, file_id))
     assert read.status_code == 200, read.text
     assert read.content == on_site
-    assert read.headers["content-security-policy"] == "sandbox"
+    assert read.headers["content-security-policy"] == FILE_POLICY
     assert read.headers["x-content-type-options"] == "nosniff"
     assert read.headers["content-type"].startswith("text/csv")
     release = world.client("checker1").get(f"releases/{world.release_id}").json()
