@@ -190,6 +190,7 @@ def job_request(
         jobs=[job(j, row) for j in row.jobs] if with_jobs else [],
         project_yaml=row.project_yaml if with_yaml else None,
         run=row.study_run_id,
+        schedule=row.schedule_id,
         parameters=row.parameters or {},
         warnings=list(row.warnings),
     )

@@ -88,6 +88,7 @@ class JobRequest(Model):
     jobs: list[Job] = Field(default_factory=list)
     project_yaml: str | None = Field(None, description="project.yaml as validated, on one request.")
     run: str | None = Field(None, description="The study run it is one site's part of.")
+    schedule: str | None = Field(None, description="The schedule whose firing made it.")
     parameters: dict[str, Parameters] = Field(
         default_factory=dict, description="The overrides it was submitted with, per action."
     )

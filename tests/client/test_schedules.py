@@ -44,6 +44,7 @@ def test_a_schedule_made_paused_resumed_run_now_and_deleted(timed, connect):
     tick(timed, FIRST)
     (fired,) = made.history()
     assert (fired.outcome, fired.trigger) == ("fired", "schedule")
+    assert dev.job_requests.get(fired.job_request).schedule == made.id  # marked with it
     dev.job_requests.cancel(fired.job_request)  # else running it now would be nothing to do
     ran = made.run_now()
     assert isinstance(ran, ScheduleFiring) and ran.trigger == "run_now"

@@ -224,9 +224,11 @@ def create_job_request(
     repos: RepositorySource,
     vault: Vault,
     idempotency_key: str | None = None,
+    *,
+    schedule: orm.Schedule | None = None,
 ) -> tuple[orm.JobRequest, bool]:
     """The request and its pending jobs, and whether it is new: a request sent again with the
-    same idempotency key is the one made the first time."""
+    same idempotency key is the one made the first time. `schedule`: the one firing it."""
     workspace = workspace_named(session, body.workspace)
     caller.require(P.JOB_RUN, workspace.project)
     if earlier := sent_before(session, orm.JobRequest, caller, idempotency_key):
@@ -242,6 +244,7 @@ def create_job_request(
         github_token=vault.encrypt(body.github_token) if body.github_token else None,
         parameters=body.parameters,
         idempotency_key=idempotency_key,
+        schedule=schedule,
     )
     session.commit()
     return job_request, True
@@ -270,6 +273,7 @@ def write_job_request(
     parameters: dict[str, dict[str, Any]] | None = None,  # the overrides it was given
     idempotency_key: str | None = None,
     study_run: orm.StudyRun | None = None,
+    schedule: orm.Schedule | None = None,
 ) -> orm.JobRequest:
     """The request and its pending jobs, audited, announced and its backend's runners woken;
     not committed (the caller commits it with whatever else it writes)."""
@@ -287,6 +291,7 @@ def write_job_request(
         github_token=github_token,  # a saved one is read when a job is leased
         study_run_id=study_run.id if study_run else None,
         parameters=parameters or {},
+        schedule_id=schedule.id if schedule else None,
     )
     job_request.workspace, job_request.backend = workspace, backend
     job_request.warnings = tuple(planned.notebooks.warnings)

@@ -78,6 +78,8 @@ def create_run(
     repos: RepositorySource,
     vault: Vault,
     idempotency_key: str | None = None,
+    *,
+    schedule: orm.Schedule | None = None,
 ) -> tuple[orm.StudyRun, bool]:
     """The run and a job request at each site, and whether it is new: one sent again with the
     same idempotency key is the one made the first time."""
@@ -110,6 +112,7 @@ def create_run(
             github_token=token,
             parameters=body.parameters,
             study_run=run,
+            schedule=schedule,
         )
     session.refresh(run, ["job_requests"])
     after = {"actions": body.actions, "sites": {r.backend.slug: r.id for r in run.job_requests}}

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ... import schema
@@ -143,23 +141,6 @@ def fire_one(
         )
 
 
-@contextmanager
-def marked(session: Session, schedule_id: str) -> Iterator[None]:
-    """Every job request this session writes meanwhile is marked as made by the schedule, in
-    the transaction that writes it."""
-
-    def mark(session: Session, *_) -> None:
-        for row in session.new:
-            if isinstance(row, orm.JobRequest) and row.schedule_id is None:
-                row.schedule_id = schedule_id
-
-    event.listen(session, "before_flush", mark)
-    try:
-        yield
-    finally:
-        event.remove(session, "before_flush", mark)
-
-
 def submit(
     session: Session,
     row: orm.Schedule,
@@ -182,16 +163,15 @@ def submit(
         "notify": row.notify,
         "parameters": row.parameters or {},
     }
-    with marked(session, row.id):
-        if len(row.backends) == 1:
-            body = schema.JobRequestCreate(backend=row.backends[0], **common)
-            made, _ = create_job_request(session, caller, body, repos, vault, key)
-            request_id, run_id, message = made.id, None, f"made the job request {made.id}"
-        else:
-            body = schema.StudyRunCreate(backends=list(row.backends), **common)
-            made, _ = create_run(session, caller, body, repos, vault, key)
-            sites = ", ".join(row.backends)
-            request_id, run_id, message = None, made.id, f"made the study run {made.id} at {sites}"
+    if len(row.backends) == 1:
+        body = schema.JobRequestCreate(backend=row.backends[0], **common)
+        made, _ = create_job_request(session, caller, body, repos, vault, key, schedule=row)
+        request_id, run_id, message = made.id, None, f"made the job request {made.id}"
+    else:
+        body = schema.StudyRunCreate(backends=list(row.backends), **common)
+        made, _ = create_run(session, caller, body, repos, vault, key, schedule=row)
+        sites = ", ".join(row.backends)
+        request_id, run_id, message = None, made.id, f"made the study run {made.id} at {sites}"
     if missed:
         message += f"; {missed} earlier firing{'s' if missed != 1 else ''} missed while the job "
         message += "server was down were skipped"
