@@ -27,7 +27,6 @@ those models, with a few conveniences (see `models`).
 """
 
 from ._client import AsyncClient, Client
-from ._resource import submission_warnings
 from .collect import Collected
 from .errors import (
     BadRequest,
@@ -87,5 +86,4 @@ __all__ = [
     "Unauthorized",
     "ValidationError",
     "WaitTimeout",
-    "submission_warnings",
 ]

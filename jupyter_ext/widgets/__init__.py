@@ -1,7 +1,7 @@
 """ipywidgets for notebooks: pick and run actions (at one backend, or at several as one study
 run), watch jobs and logs (a run's as a grid of actions by site, its outputs collected from
-every site), ask for a release, review one, browse releases, schedule actions, see the datasets a project may
-use and ask for others.
+every site), ask for a release, review one, browse releases, schedule actions, see the
+datasets a project may use and ask for others.
 
 Each widget takes a `Client` (or makes one from the environment, as inside a
 workspace server), updates live from the job server's event stream in a

@@ -7,7 +7,8 @@ import html
 
 import ipywidgets as w
 
-from ..client import Client, submission_warnings
+from ..client import Client
+from ..client._resource import submission_warnings
 from ._base import TextForm, default_client, error_text, state_html
 from .job_monitor import JobMonitor
 from .parameter_fields import ParameterFields

@@ -31,7 +31,13 @@ def notebook(*cells: tuple[str, str, list[str]]) -> str:
     )
 
 
-PARAMETERS = 'region = "north"\nthreshold: int = 10\nrate = 0.5\nverbose = False\ncolumns = ["a"]\nwhen = compute()\n'
+PARAMETERS = """region = "north"
+threshold: int = 10
+rate = 0.5
+verbose = False
+columns = ["a"]
+when = compute()
+"""
 
 
 def test_our_form_with_its_defaults():
@@ -52,8 +58,10 @@ def test_our_form_with_its_defaults():
 
 def test_our_form_with_every_option():
     command = notebook_command(
-        ["nb/a.ipynb", "--html=out/a.html", "--ipynb", "out/a.ipynb", "--cell-timeout", "5"]
-        + ["--timeout", "60", "--no-input"]
+        [
+            *("nb/a.ipynb", "--html=out/a.html", "--ipynb", "out/a.ipynb"),
+            *("--cell-timeout", "5", "--timeout", "60", "--no-input"),
+        ]
     )
     assert (command.html, command.ipynb, command.cell_timeout, command.timeout) == (
         "out/a.html",
@@ -65,10 +73,19 @@ def test_our_form_with_every_option():
 
 
 def test_the_opensafely_nbconvert_form_runs_unchanged():
-    args = (
-        "jupyter nbconvert /workspace/analysis/report.ipynb --execute --to html --template basic "
-        "--output-dir=/workspace/output --ExecutePreprocessor.timeout=86400 --no-input"
-    ).split()
+    args = [
+        "jupyter",
+        "nbconvert",
+        "/workspace/analysis/report.ipynb",
+        "--execute",
+        "--to",
+        "html",
+        "--template",
+        "basic",
+        "--output-dir=/workspace/output",
+        "--ExecutePreprocessor.timeout=86400",
+        "--no-input",
+    ]
     command = notebook_command(args)
     assert (command.notebook, command.html, command.ipynb) == (
         "analysis/report.ipynb",
@@ -126,7 +143,8 @@ def test_values_of_their_kind_pass_and_undeclared_ones_warn():
     values = {"region": "south", "threshold": 5, "rate": 1, "when": {"a": 1}, "extra": 1}
     warnings = check_parameters(info, values, "a.ipynb")
     assert warnings == [
-        "a.ipynb does not declare the parameter extra in its parameters cell: it is set all the same"
+        "a.ipynb does not declare the parameter extra in its parameters cell: "
+        "it is set all the same"
     ]
 
 

@@ -9,8 +9,10 @@ from jupyter_ext.client import Client
 from jupyter_ext.widgets import ScheduleBoard
 
 from ..client.conftest import root
-from ..client.conftest import world  # noqa: F401 (the client tests' job server)
+from ..client.conftest import world as client_world
 from ..jobserver.test_schedules import MONDAY_NOON, with_clock
+
+world = client_world  # the client tests' job server
 
 
 @pytest.fixture
