@@ -50,6 +50,8 @@ def test_schedules_are_made_and_changed_from_the_workspace_page(world):
     page = get(world, "dev", f"{HERE}?done=schedule-run-now").text
     (fired,) = world.client("dev").get(f"schedules/{schedule['id']}/history").json()["items"]
     assert f'href="/job-requests/{fired["job_request"]}"' in page and "run now" in page
+    made_by = get(world, "dev", f"/job-requests/{fired['job_request']}").text
+    assert f'id="made-by-schedule">made by a firing of <a href="{HERE}#schedules">' in made_by
     again = post(world, "dev", f"{url}/run-now")  # its job is pending: nothing to do
     assert again.status_code == 409 and "nothing to do" in problem(again)
     assert post(world, "coord", f"{url}/delete").status_code == 403
