@@ -54,11 +54,10 @@ RECIPES = {
     "jupyter": ImageRecipe(
         "jupyter-ext/jupyter:bookworm",
         (
-            "python3",
-            "python3-nbformat",
-            "python3-nbclient",
-            "python3-nbconvert",
+            *("python3", "python3-nbformat", "python3-nbclient", "python3-nbconvert"),
             "python3-ipykernel",
+            # what provides virtual packages they depend on (debootstrap cannot choose one)
+            *("python3-cffi-backend", "libboost-regex1.74.0"),
         ),
         ("python3", IN_IMAGE),
         files=((NOTEBOOK_MAIN, IN_IMAGE),),

@@ -43,10 +43,10 @@ PARAMETERS_ENV = "JUPYTER_EXT_PARAMETERS"
 MARKER = "jupyter-ext: the notebook failed at cell"  # the runner reads the last such line
 TAG, INJECTED_TAG = "parameters", "injected-parameters"
 KERNEL = "jupyter-ext-python"
-# ipykernel without its debugger (importing it is a third of the kernel's start) and with
-# IPython's history in memory (nothing to keep): a kernel for one batch run
+# ipykernel without its debugger (importing it is a third of the kernel's start), with
+# IPython's history in memory (nothing to keep) and its own warnings unsaid: a batch kernel
 LAUNCH = "import sys; sys.modules['debugpy'] = None; from ipykernel import kernelapp as k; k.launch_new_instance()"  # noqa: E501
-KERNEL_OPTIONS = ["--HistoryManager.hist_file=:memory:"]
+KERNEL_OPTIONS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block any_cell scoped -%}
