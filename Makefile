@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_live_access.py
 	$(BIN)/python tests/benchmarks/bench_quota.py
 	$(BIN)/python tests/benchmarks/bench_study_runs.py
+	$(BIN)/python tests/benchmarks/bench_notebooks.py
 	$(BIN)/python tests/benchmarks/bench_schedules.py
 
 lint: $(STAMP)
