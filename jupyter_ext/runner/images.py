@@ -39,11 +39,15 @@ class ImageRecipe:
     entrypoint: tuple[str, ...]
     files: tuple[tuple[Path, str], ...] = ()  # (a file of the runner, where the image has it)
 
-    def fingerprint(self) -> str:
+    def contents(self) -> dict[str, bytes]:
+        """The files copied in, read once: {where the image has it: its bytes}."""
+        return {target: Path(source).read_bytes() for source, target in self.files}
+
+    def fingerprint(self, contents: dict[str, bytes] | None = None) -> str:
         """The sha256 of the files copied in: an image with other copies is built again."""
         digest = hashlib.sha256()
-        for source, target in self.files:
-            digest.update(f"{target}\0".encode() + Path(source).read_bytes() + b"\0")
+        for target, data in sorted((contents or self.contents()).items()):
+            digest.update(f"{target}\0".encode() + data + b"\0")
         return digest.hexdigest()
 
 
@@ -155,15 +159,16 @@ def build_image(client, recipe: ImageRecipe, mirror: str | None = None) -> str:
         f"USER {JOB_USER}",
         "ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
     ]
-    if recipe.files:
-        changes.append(f"LABEL {FILES_LABEL}={recipe.fingerprint()}")
+    contents = recipe.contents()  # the bytes copied are the bytes labelled
+    if contents:
+        changes.append(f"LABEL {FILES_LABEL}={recipe.fingerprint(contents)}")
 
     def setup(root: Path) -> None:
         (root / WORKSPACE.lstrip("/")).mkdir(exist_ok=True)
-        for source, target in recipe.files:
+        for target, data in contents.items():
             copy = root / target.lstrip("/")
             copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, copy)
+            copy.write_bytes(data)
             copy.chmod(0o644)
 
     return build_debian_image(client, recipe.tag, recipe.packages, changes, setup, mirror)

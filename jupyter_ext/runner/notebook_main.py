@@ -158,6 +158,10 @@ def inject(nb, parameters: dict) -> None:
     lines = ["# Parameters injected by jupyter-ext"]
     lines += [f"{name} = {value!r}" for name, value in parameters.items()]
     cell = new_code_cell("\n".join(lines), metadata={"tags": [INJECTED_TAG]})
+    if nb.nbformat_minor >= 5:  # cells have ids from 4.5: not a random one, the same bytes
+        cell.id = INJECTED_TAG
+    else:
+        cell.pop("id", None)
     tagged = [
         i
         for i, c in enumerate(nb.cells)
@@ -177,6 +181,7 @@ def start_kernel(args, scratch: str):
         kernel_name=KERNEL,
         shutdown_kernel="immediate",  # nothing of the kernel is kept: no need to wait for it
         allow_errors=False,
+        record_timing=False,  # the same notebook makes the same bytes (`runner verify`)
     )
     client.km = client.create_kernel_manager()
     client.km.transport, client.km.ip = "ipc", os.path.join(scratch, "kernel")

@@ -155,6 +155,7 @@ def test_parameters_are_injected_after_the_parameters_cell_as_papermill_does():
         "# Parameters injected by jupyter-ext\nn = 2\nnames = ['a', 'b']\non = True\nnone = None",
         "print(n)",
     ]
+    assert nb.cells[2].id == "injected-parameters"  # not random: a run again, the same bytes
     untagged = new_notebook(cells=[new_code_cell("print(n)")])
     notebook_main.inject(untagged, {"n": 2})
     assert untagged.cells[0].metadata["tags"] == ["injected-parameters"]
