@@ -173,10 +173,11 @@ export function scheduleName(schedule: ISchedule): string {
   return schedule.title || schedule.actions.join(', ');
 }
 
-/** "Mondays at 06:00, Europe/London" (the expression itself where it has no words). */
+/** "Mondays at 06:00, Europe/London", "Every day at 06:00, UTC" (the expression itself
+ * where it has no words). */
 export function whenSaid(schedule: ISchedule): string {
   const words = schedule.when && schedule.when !== schedule.cron ? schedule.when : `cron ${schedule.cron}`;
-  return `${words}, ${schedule.timezone}`;
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)}, ${schedule.timezone}`;
 }
 
 /** When it fires next, or why it does not. */

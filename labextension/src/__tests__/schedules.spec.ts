@@ -127,8 +127,11 @@ describe('what a schedule says', () => {
 
   it('says when in words and its zone, or its expression when it has no words', () => {
     expect(whenSaid(schedule())).toBe('Mondays at 06:00, Europe/London');
+    expect(whenSaid(schedule({ when: 'every day at 06:00', timezone: 'UTC' }))).toBe(
+      'Every day at 06:00, UTC'
+    );
     expect(whenSaid(schedule({ when: '5 4 * * sun', cron: '5 4 * * sun' }))).toBe(
-      'cron 5 4 * * sun, Europe/London'
+      'Cron 5 4 * * sun, Europe/London'
     );
   });
 

@@ -84,7 +84,8 @@ function ScheduleItem(props: { store: ScheduleStore; schedule: ISchedule }): JSX
     const answer = await showDialog({
       title: 'Delete this schedule?',
       body: `“${name}” (${whenSaid(schedule)}) will never fire again. Its history stays readable.`,
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })],
+      defaultButton: 0 // Enter keeps it
     });
     if (answer.button.accept) {
       await store.remove(schedule.id);
@@ -107,11 +108,16 @@ function ScheduleItem(props: { store: ScheduleStore; schedule: ISchedule }): JSX
       </div>
       <div className="jp-ext-schedule-next">{nextSaid(schedule)}</div>
       {firings.length > 0 && (
-        <ul className="jp-ext-firings" aria-label={`Last firings of ${name}`}>
-          {firings.map(f => (
-            <FiringItem key={f.id} store={store} firing={f} />
-          ))}
-        </ul>
+        <>
+          <div className="jp-ext-dim jp-ext-firings-caption" aria-hidden="true">
+            Last firings
+          </div>
+          <ul className="jp-ext-firings" aria-label={`Last firings of ${name}`}>
+            {firings.map(f => (
+              <FiringItem key={f.id} store={store} firing={f} />
+            ))}
+          </ul>
+        </>
       )}
       <div className="jp-ext-run-buttons jp-ext-schedule-buttons">
         {buttons.pause.shown && (
@@ -272,9 +278,14 @@ function ScheduleForm(props: { store: ScheduleStore; form: IScheduleForm }): JSX
           <div className="jp-ext-dim">Each firing a study run: a job request at each site.</div>
         )}
       </fieldset>
-      <label className="jp-ext-field">
-        When
-        <select value={form.preset} onChange={e => edit({ preset: e.currentTarget.value })}>
+      <div className="jp-ext-field">
+        {/* not wrapping the select: its options' text would join its name */}
+        <label htmlFor="jp-ext-schedule-when">When</label>
+        <select
+          id="jp-ext-schedule-when"
+          value={form.preset}
+          onChange={e => edit({ preset: e.currentTarget.value })}
+        >
           {PRESETS.map(p => (
             <option key={p.id} value={p.id}>
               {p.label}
@@ -282,7 +293,7 @@ function ScheduleForm(props: { store: ScheduleStore; form: IScheduleForm }): JSX
           ))}
           <option value={CUSTOM}>Another time (cron expression)</option>
         </select>
-      </label>
+      </div>
       <label className="jp-ext-field">
         Cron expression
         <input
