@@ -10,8 +10,8 @@ import asyncio
 from pathlib import Path
 
 SHOWN_FILES = 20
-# what editors and JupyterLab write beside the files: not work a job would miss
-EDITOR_FILES = (".ipynb_checkpoints/", ".virtual_documents/")
+# folders editors and JupyterLab write beside the files, at any depth: not work a job would miss
+EDITOR_FOLDERS = frozenset({".ipynb_checkpoints", ".virtual_documents"})
 
 
 async def _git(root: Path, *args: str) -> str | None:
@@ -48,7 +48,9 @@ async def checkout_state(root: Path, branch: str | None = None) -> dict:
         _git(root, "rev-list", "--count", "HEAD..@{upstream}"),
     )
     changed = [
-        line[3:] for line in (status or "").splitlines() if not line[3:].startswith(EDITOR_FILES)
+        line[3:]
+        for line in (status or "").splitlines()
+        if not EDITOR_FOLDERS.intersection(line[3:].strip('"').split("/"))
     ]
     state = {
         "is_repository": True,

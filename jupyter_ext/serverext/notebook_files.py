@@ -4,12 +4,14 @@ Proposing a notebook as an action needs its outputs (what it writes) and its nee
 reads that another action makes). Running the notebook to see would run the analysis; so the
 code cells are parsed (`ast`) and the path of each well-known write or read call is taken
 when it is written out in the code: a string literal, `Path("output") / "x.csv"`,
-`os.path.join("output", "x.csv")`, `"output/" + name`'s literal parts, or a name assigned
-one of those earlier. An f-string's placeholders become `*` (`f"output/{region}.csv"` is
-`output/*.csv`), as output patterns write them. What cannot be read so is left out: this is a
-proposal the analyst edits, not a promise.
+`os.path.join("output", "x.csv")`, `"output/" + "x.csv"`, or a name assigned one of those
+earlier. An f-string's placeholders become `*` (`f"output/{region}.csv"` is `output/*.csv`),
+as output patterns write them. The code's paths are from the notebook's folder, where its
+kernel runs in JupyterLab and on the site (`../output/x.csv` from analysis/ is
+`output/x.csv`). What cannot be read so is left out: this is a proposal the analyst edits,
+not a promise.
 
-    >>> found = notebook_files(['df.to_csv("output/table.csv")'])
+    >>> found = notebook_files(['df.to_csv("../output/table.csv")'], folder="analysis")
     >>> found.writes, found.reads
     (['output/table.csv'], [])
 """
@@ -82,10 +84,12 @@ class NotebookFiles:
     unreadable_cells: int = 0  # cells that are not Python even with magics left out
 
 
-def notebook_files(sources: list[str]) -> NotebookFiles:
-    """What the code cells `sources` (in order) write and read, as far as can be told."""
+def notebook_files(sources: list[str], folder: str = "") -> NotebookFiles:
+    """What the code cells `sources` (in order) write and read, as far as can be told, as paths
+    from the top of the repository: the code's own paths are from `folder`, the notebook's, where
+    its kernel runs (in JupyterLab as on the site)."""
     found = NotebookFiles()
-    reader = _Reader(found)
+    reader = _Reader(found, folder)
     for source in sources:
         try:
             tree = ast.parse(_without_magics(source))
@@ -117,8 +121,9 @@ def _without_magics(source: str) -> str:
 class _Reader(ast.NodeVisitor):
     """Walks the cells in order, knowing the paths names were given at the top level."""
 
-    def __init__(self, found: NotebookFiles) -> None:
+    def __init__(self, found: NotebookFiles, folder: str) -> None:
         self.found = found
+        self.folder = folder
         self.names: dict[str, str] = {}
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -172,7 +177,7 @@ class _Reader(ast.NodeVisitor):
         return None
 
     def note(self, path: str | None, *, write: bool) -> None:
-        path = _relative(path)
+        path = _relative(path, self.folder)
         if path is None:
             return
         seen = self.found.writes if write else self.found.reads
@@ -219,12 +224,12 @@ def _constant(node: ast.AST) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _relative(path: str | None) -> str | None:
-    """A path of the repository in normal form; None for one that is not (absolute, `..`,
-    a URL, a path that is all placeholders)."""
+def _relative(path: str | None, folder: str) -> str | None:
+    """`path`, given from `folder`, as a path from the top of the repository in normal form;
+    None for one that is not in it (absolute, out by `..`, a URL, all placeholders)."""
     if not path or "://" in path or path.startswith(("/", "~")) or "\\" in path:
         return None
-    clean = posixpath.normpath(path)
+    clean = posixpath.normpath(posixpath.join(folder, path))
     if clean in (".", "*") or clean.startswith("../") or clean == "..":
         return None
     return clean

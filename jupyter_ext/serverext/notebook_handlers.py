@@ -114,7 +114,7 @@ class NotebookActionHandler(Base):
             "proposal": None,
         }
         if not actions:
-            found = notebook_files(code_cells(json.loads(text)))
+            found = notebook_files(code_cells(json.loads(text)), posixpath.dirname(path))
             proposal = propose(pipeline, path, found)
             if problems:
                 proposal["notes"].insert(

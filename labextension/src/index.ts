@@ -14,6 +14,7 @@ import { IDocumentManager } from '@jupyterlab/docmanager';
 
 import { DRIVE_NAME, ReleasedDrive } from './drive';
 import { jobsIcon } from './icon';
+import { addNotebookButtons } from './notebookButton';
 import { JobsPanel } from './panel';
 import type { IReleaseNotice } from './releasing';
 import type { IRunItem } from './runs';
@@ -122,6 +123,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     panel.title.icon = jobsIcon;
     app.shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, 'jupyter-ext-jobs');
+    addNotebookButtons({ app, store, panel }); // Run on backend / Add as action
 
     app.commands.addCommand(CommandIDs.open, {
       label: 'Show the Jobs panel',

@@ -30,6 +30,9 @@ async def test_uncommitted_and_unpushed_changes_are_warned_about(jp_fetch, jp_ro
     (jp_root_dir / "README.md").write_text("changed\n")
     (jp_root_dir / ".virtual_documents").mkdir()  # JupyterLab's, not the analyst's work
     (jp_root_dir / ".virtual_documents" / "x.py").write_text("")
+    # a notebook opened in a folder: its checkpoints are written beside it
+    (jp_root_dir / "analysis" / ".ipynb_checkpoints").mkdir()
+    (jp_root_dir / "analysis" / ".ipynb_checkpoints" / "x-checkpoint.ipynb").write_text("{}")
     answer = (await get_json(jp_fetch, "workspace"))["checkout"]
     assert answer["uncommitted_count"] == 2
     assert any("2 files with changes not committed" in w for w in answer["warnings"])

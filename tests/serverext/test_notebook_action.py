@@ -19,10 +19,10 @@ PARAMETERS = 'region = "all"\nthreshold = 5\nweights = [1, 2]\n'
 CODE = (
     "import pandas as pd\n"
     "import matplotlib.pyplot as plt\n"
-    'df = pd.read_csv("output/dataset.csv")\n'
-    'df.to_csv("output/explore_table.csv")\n'
-    'plt.savefig(f"output/explore_{region}.png")\n'
-    'with open("output/explore_notes.txt", "w") as f:\n'
+    'df = pd.read_csv("../output/dataset.csv")\n'
+    'df.to_csv("../output/explore_table.csv")\n'
+    'plt.savefig(f"../output/explore_{region}.png")\n'
+    'with open("../output/explore_notes.txt", "w") as f:\n'
     '    f.write("seen")\n'
 )
 EXPLORE = """

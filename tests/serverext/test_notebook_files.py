@@ -50,6 +50,19 @@ def test_each_kind_of_write_and_read(code, writes, reads):
     assert (found.writes, found.reads) == (writes, reads)
 
 
+@pytest.mark.parametrize(
+    ("code", "writes"),
+    [
+        ('df.to_csv("../output/t.csv")', ["output/t.csv"]),
+        ('df.to_csv("t.csv")', ["analysis/t.csv"]),
+        ('df.to_csv("../../t.csv")', []),  # out of the repository
+        ('df.to_csv(Path("..") / "output" / "t.csv")', ["output/t.csv"]),
+    ],
+)
+def test_paths_are_from_the_notebooks_folder(code, writes):
+    assert notebook_files([code], folder="analysis").writes == writes
+
+
 def test_cells_in_order_with_magics_and_a_cell_that_is_not_python():
     cells = [
         "%matplotlib inline\n!pip list\nimport pandas as pd\nOUT = 'output'",
