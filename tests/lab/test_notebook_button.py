@@ -81,9 +81,18 @@ def test_add_a_notebook_as_an_action_push_it_and_run_it_with_a_parameter(
     button.wait_for(timeout=TIMEOUT)
     assert button.inner_text().strip() == "Add as action"
 
-    # Add as action: the proposed entry, and the change it makes to project.yaml
-    button.get_by_role("button").click()
+    # Add as action, from the keyboard: the dialog opens on its first field; Escape closes it
+    button.get_by_role("button").focus()
+    page.keyboard.press("Enter")
     dialog = page.locator(".jp-ext-nb-dialog")
+    dialog.get_by_role("button", name="Add to project.yaml").wait_for(timeout=TIMEOUT)
+    page.wait_for_function("document.activeElement?.id === 'jp-ext-nb-name'")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
+    assert "explore" not in (checkout / "project.yaml").read_text()
+
+    # the proposed entry, and the change it makes to project.yaml
+    button.get_by_role("button").click()
     dialog.get_by_role("button", name="Add to project.yaml").wait_for(timeout=TIMEOUT)
     assert dialog.get_by_label("Name", exact=True).input_value() == "explore"
     assert dialog.get_by_label("Needs").input_value() == "generate_dataset"
@@ -139,7 +148,7 @@ def test_add_a_notebook_as_an_action_push_it_and_run_it_with_a_parameter(
     region.fill("north")
     accessible(page, ".jp-ext-nb-dialog")
     shot(page, shots, "run-dialog")
-    dialog.get_by_role("button", name="Run", exact=True).click()
+    region.press("Enter")  # submits the form, as the Run button does
     dialog.wait_for(state="detached", timeout=TIMEOUT)
 
     # the request, made with the override only, is open in the Jobs panel
