@@ -70,17 +70,17 @@ def main(argv: list[str] | None = None) -> int:
         if not os.path.isfile(args.notebook):
             print(f"jupyter-ext: the notebook {args.notebook} is not in the repository", flush=True)
             return 2
-        client = start_kernel(args, scratch)  # it boots while the notebook is read
+        km = start_kernel(args, scratch)  # it boots while the notebook is read
         try:
             nb, parameters = _read(args.notebook), _parameters()
         except Unreadable as exc:
-            _kill_kernel(client)
+            _kill_kernel(km)
             print(f"jupyter-ext: {exc}", flush=True)
             return 2
         inject(nb, parameters)
         exporter = Warm(lambda: html_exporter(args.no_input))  # while the kernel starts
         try:
-            failure = execute(client, nb, args)
+            failure = execute(km, nb, args)
         except Unreadable as exc:
             print(f"jupyter-ext: {exc}", flush=True)
             return 2
@@ -171,29 +171,33 @@ def inject(nb, parameters: dict) -> None:
 
 
 def start_kernel(args, scratch: str):
-    """A notebook client whose kernel is starting: this interpreter's ipykernel, in the
-    notebook's folder (as JupyterLab and nbconvert run it), over Unix sockets in `scratch`."""
+    """A kernel manager whose kernel is starting: this interpreter's ipykernel, in the
+    notebook's folder (as JupyterLab and nbconvert run it), over Unix sockets in `scratch`.
+    Only jupyter_client is imported first: nbformat and nbclient load while the kernel boots."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # nbclient's own calls run on it too
+    km = AsyncKernelManager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(scratch, "kernel"))
+    _stop_kernel_on_term(km)
+    loop.run_until_complete(km.start_kernel(cwd=args.cwd or os.path.dirname(args.notebook) or "."))
+    return km
+
+
+def execute(km, nb, args) -> str:
+    """Run the code cells in order; '' when all ran, else 'N of M: why' for the first that
+    failed (the cells after it are left as they were)."""
     from nbclient import NotebookClient
-    from nbformat.v4 import new_notebook
 
     client = NotebookClient(
-        new_notebook(),  # the notebook is read while the kernel starts
+        nb,
+        km=km,
         kernel_name=KERNEL,
-        shutdown_kernel="immediate",  # nothing of the kernel is kept: no need to wait for it
         allow_errors=False,
         record_timing=False,  # the same notebook makes the same bytes (`runner verify`)
     )
-    client.km = client.create_kernel_manager()
-    client.km.transport, client.km.ip = "ipc", os.path.join(scratch, "kernel")
-    _stop_kernel_on_term(client)
-    client.start_new_kernel(cwd=args.cwd or os.path.dirname(args.notebook) or ".")
-    return client
-
-
-def execute(client, nb, args) -> str:
-    """Run the code cells in order; '' when all ran, else 'N of M: why' for the first that
-    failed (the cells after it are left as they were)."""
-    client.nb = nb
     try:
         try:
             client.start_new_kernel_client()
@@ -201,7 +205,7 @@ def execute(client, nb, args) -> str:
             raise Unreadable(f"the notebook's kernel did not start: {_one_line(exc)}") from None
         return _run_cells(client, nb, args)
     finally:
-        _kill_kernel(client)  # at once: nothing of it is kept, so no need to wait for it
+        _kill_kernel(km)  # at once: nothing of it is kept, so no need to wait for it
         with contextlib.suppress(Exception):
             client.kc.stop_channels()
 
@@ -245,19 +249,19 @@ def _timed_out(args, timeout: float, left: float | None) -> str:
     return f"the cell ran longer than its limit of {timeout:g} s"
 
 
-def _stop_kernel_on_term(client) -> None:
+def _stop_kernel_on_term(km) -> None:
     """A stopped job stops its kernel too (the kernel has a session of its own)."""
 
     def stop(signum, frame) -> None:
-        _kill_kernel(client)
-        shutil.rmtree(os.path.dirname(client.km.ip), ignore_errors=True)
+        _kill_kernel(km)
+        shutil.rmtree(os.path.dirname(km.ip), ignore_errors=True)
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
 
 
-def _kill_kernel(client) -> None:
-    pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+def _kill_kernel(km) -> None:
+    pid = getattr(getattr(km, "provisioner", None), "pid", None)
     if pid:
         with contextlib.suppress(OSError):
             os.killpg(pid, signal.SIGKILL)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -191,3 +193,44 @@ def test_notebook_actions_run_on_slurm(slurm_cluster, tmp_path):
         check_jobs(world, tmp_path / "site", jobs)
     finally:
         world.close()
+
+
+def test_a_cancelled_notebook_job_stops_its_kernel_too(tmp_path):
+    """The kernel has a session of its own, so the executor's signal to the job's process
+    group misses it: the notebook runner stops it on SIGTERM."""
+    import asyncio
+
+    from jupyter_ext.runner.agent import job_spec
+    from jupyter_ext.runner.executors import LocalExecutor
+
+    from .test_notebook_parts import lease
+
+    folder = tmp_path / "job"
+    hang = new_code_cell(
+        "import os, time\nopen('kernel.pid', 'w').write(str(os.getpid()))\ntime.sleep(600)"
+    )
+    folder.mkdir()
+    nbformat.write(new_notebook(cells=[hang], metadata={"kernelspec": KERNEL}), folder / "h.ipynb")
+    spec = job_spec(lease("jupyter:v1 h.ipynb"), folder, tmp_path / "scratch", {})
+    executor = LocalExecutor(grace=5)  # SIGTERM is answered well before SIGKILL
+
+    async def main():
+        running = asyncio.create_task(executor.run(spec, lambda line: None))
+        while not (folder / "kernel.pid").exists() or not (folder / "kernel.pid").read_text():
+            await asyncio.sleep(0.05)
+        await executor.cancel(spec.identifier)
+        return await asyncio.wait_for(running, HANG_GUARD)
+
+    execution = asyncio.run(main())
+    assert execution.cancelled
+    kernel = int((folder / "kernel.pid").read_text())
+    for _ in range(HANG_GUARD * 20):  # until it is gone (a zombie is gone)
+        try:
+            state = Path(f"/proc/{kernel}/stat").read_text().split(")")[-1].split()[0]
+        except FileNotFoundError:
+            break
+        if state in ("Z", "X"):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"the kernel {kernel} outlived its cancelled job")
