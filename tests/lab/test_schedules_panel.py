@@ -74,9 +74,10 @@ def test_a_weekly_schedule_made_paused_resumed_run_now_and_deleted_from_the_pane
     form.get_by_role("checkbox", name="make_table").check()
 
     # a cron expression the job server cannot read: its sentence, nothing made
-    form.get_by_label("Cron expression").fill("every monday")
+    cron = form.get_by_label("Cron expression")
+    cron.fill("every monday")
     assert form.get_by_label("When").input_value() == "custom"
-    form.get_by_role("button", name="Create schedule").click()
+    cron.press("Enter")  # the keyboard sends the form
     refusal = form.get_by_role("alert")
     refusal.wait_for(timeout=TIMEOUT)
     assert "is not a cron expression" in refusal.inner_text()
@@ -91,6 +92,8 @@ def test_a_weekly_schedule_made_paused_resumed_run_now_and_deleted_from_the_pane
     item = section.get_by_role("listitem").filter(has_text="Weekly tables").first
     item.wait_for(timeout=TIMEOUT)
     assert not form.count()  # the form closed
+    focused = "document.activeElement.getAttribute('aria-labelledby')"
+    assert page.evaluate(focused).startswith("jp-ext-schedule-")  # focus moved to the new one
     [made] = schedules(world)
     assert made["actions"] == ["make_table"] and made["backends"] == ["tpp"]
     assert (made["cron"], made["timezone"], made["title"]) == ("0 6 * * 1", ZONE, "Weekly tables")
@@ -181,5 +184,16 @@ def test_anothers_schedule_offers_what_its_rules_allow_and_shows_the_refusal(pag
     assert world.client("dev2").get(f"schedules/{made.json()['id']}").json()["state"] == "active"
     accessible(page)
     shot(page, "7-anothers-refused")
+
+    # the dark theme draws it too, the form open
+    panel.locator(".jp-ext-section-schedules").get_by_role("button", name="New schedule").click()
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', "
+        "{theme: 'JupyterLab Dark'})"
+    )
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+    page.wait_for_timeout(500)  # the theme's stylesheet applied: for the screenshot only
+    accessible(page)
+    shot(page, "8-dark-theme")
     world.client("dev2").delete(f"schedules/{made.json()['id']}").raise_for_status()
     assert not page.errors, page.errors
