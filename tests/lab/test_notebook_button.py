@@ -173,4 +173,32 @@ def test_add_a_notebook_as_an_action_push_it_and_run_it_with_a_parameter(
     outputs = world.client("dev").get(f"jobs/{explore['identifier']}/outputs").json()
     assert {o["path"] for o in outputs} >= {"output/explore.html", "output/explore_counts.csv"}
     shot(page, shots, "request-succeeded")
+
+    # config the notebook does not declare (pushed from a terminal): a field of its own, and
+    # the request's warning said in the dialog
+    project = checkout / "project.yaml"
+    project.write_text(
+        project.read_text().replace(
+            "    run: jupyter:v1 analysis/explore.ipynb\n",
+            "    run: jupyter:v1 analysis/explore.ipynb\n    config: {threshold: 7, colour: red}\n",
+        )
+    )
+    git(checkout, "commit", "-q", "-am", "explore: a threshold and a colour")
+    git(checkout, "push", "-q", "origin", "main")
+    button.get_by_role("button").click()
+    dialog.get_by_label("colour", exact=True).wait_for(timeout=TIMEOUT)
+    assert dialog.get_by_label("threshold", exact=True).input_value() == "7"
+    assert dialog.get_by_label("colour", exact=True).input_value() == "red"
+    assert dialog.locator(".jp-ext-warning").count() == 0  # pushed: nothing to warn of
+    dialog.get_by_role("button", name="Run", exact=True).click()
+    said = dialog.get_by_role("list", name="Warnings of the job request")
+    said.wait_for(timeout=TIMEOUT)
+    assert "does not declare the parameter colour" in said.inner_text()
+    accessible(page, ".jp-ext-nb-dialog")
+    shot(page, shots, "request-warnings")
+    dialog.get_by_role("button", name="Close").click()
+    dialog.wait_for(state="detached")
+    second = world.client("dev").get("job-requests", params={"workspace": "sample"}).json()
+    assert second["items"][0]["parameters"] == {}  # nothing changed: no override
+    detail.locator(":scope > .jp-ext-row").locator(ended).wait_for(timeout=TIMEOUT * 3)
     assert not page.errors, page.errors
