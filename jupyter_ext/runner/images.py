@@ -13,6 +13,7 @@ copied in as its entry point.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -191,6 +192,8 @@ def ensure_images(client, names=None, mirror: str | None = None, log=print) -> d
         if recipe.files and (image.labels or {}).get(FILES_LABEL) != recipe.fingerprint():
             log(f"{recipe.tag}: the runner's files in it changed: building it again")
             built[name] = build_image(client, recipe, mirror)
+            with contextlib.suppress(docker.errors.APIError):  # a container may still use it
+                client.images.remove(image.id)
             continue
         built[name] = image.id
         log(f"{recipe.tag}: present")
