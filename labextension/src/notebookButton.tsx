@@ -20,6 +20,7 @@ import { notebookApi } from './notebookApi';
 import type { JobsStore } from './store';
 
 const BUTTON_NAME = 'jupyter-ext-notebook-action';
+const NOTHING = { isDisposed: true, dispose: () => undefined };
 
 /** What the button needs of the rest of the extension. */
 export interface INotebookButtonHost {
@@ -33,6 +34,9 @@ export interface INotebookButtonHost {
 export function addNotebookButtons(host: INotebookButtonHost): void {
   const extension: DocumentRegistry.IWidgetExtension<IDocumentWidget, DocumentRegistry.IModel> = {
     createNew: (widget, context) => {
+      if (context.path.includes(':')) {
+        return NOTHING; // a notebook of another drive (released outputs): not the workspace's
+      }
       const button = new NotebookActionButton(host, context);
       if (!widget.toolbar.insertAfter('cellType', BUTTON_NAME, button)) {
         widget.toolbar.insertItem(10, BUTTON_NAME, button);
@@ -48,6 +52,7 @@ class NotebookActionButton extends ReactWidget {
   private info: INotebookActionInfo | null = null;
   private problem = '';
   private asking = 0;
+  private loaded = false; // asked once: until then the button waits, disabled
 
   constructor(
     private host: INotebookButtonHost,
@@ -82,6 +87,7 @@ class NotebookActionButton extends ReactWidget {
         this.problem = errorMessage(e);
       }
     }
+    this.loaded = true;
     this.update();
     return this.info;
   }
@@ -100,6 +106,7 @@ class NotebookActionButton extends ReactWidget {
         className="jp-ext-nb-toolbar-button"
         label={label}
         tooltip={tooltip}
+        enabled={this.loaded}
         onClick={() => void this.open()}
       />
     );
