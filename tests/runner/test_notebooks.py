@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -234,3 +236,42 @@ def test_a_cancelled_notebook_job_stops_its_kernel_too(tmp_path):
         time.sleep(0.05)
     else:
         raise AssertionError(f"the kernel {kernel} outlived its cancelled job")
+
+
+def run_script(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """notebook_main.py as the local executor runs it: the runner's Python, HOME the folder."""
+    from jupyter_ext.runner.notebooks import NOTEBOOK_MAIN
+
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8"}
+    return subprocess.run(
+        [sys.executable, str(NOTEBOOK_MAIN), *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+    )
+
+
+def test_the_whole_notebook_limit_stops_it_and_an_unreadable_notebook_says_why(tmp_path):
+    cells = [new_code_cell("import time\ntime.sleep(30)"), new_code_cell("print('never')")]
+    nbformat.write(new_notebook(cells=cells), tmp_path / "long.ipynb")
+    done = run_script(tmp_path, "long.ipynb", "--html", "out/long.html", "--timeout", "1")
+    last = done.stdout.splitlines()[-1]
+    assert (done.returncode, last) == (
+        1,
+        "jupyter-ext: the notebook failed at cell 1 of 2: "
+        "the notebook ran longer than its limit of 1 s",
+    )
+    assert "TimeoutError" in (tmp_path / "out" / "long.html").read_text()  # written all the same
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.ipynb", "out"]  # nothing else
+
+    (tmp_path / "bad.ipynb").write_text("{ not json")
+    done = run_script(tmp_path, "bad.ipynb", "--html", "out/bad.html")
+    assert done.returncode == 2
+    assert done.stdout.startswith("jupyter-ext: the notebook bad.ipynb cannot be read: ")
+    done = run_script(tmp_path, "gone.ipynb", "--html", "out/gone.html")
+    assert (done.returncode, done.stdout) == (
+        2,
+        "jupyter-ext: the notebook gone.ipynb is not in the repository\n",
+    )
