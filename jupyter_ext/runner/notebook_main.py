@@ -13,7 +13,8 @@ first). Each cell may run `--cell-timeout` seconds, and no longer than what is l
 `--timeout`. One line per cell goes to stdout as it ends, so the job's live log follows. The
 executed notebook (`--ipynb`) and its HTML (each cell in a `<div id="cell-N">`, for a review
 page to link to) are written even when a cell fails; the last line then says which cell failed
-and why (`MARKER`), and the exit code is 1. A notebook that cannot be read exits 2.
+and why (`MARKER`), and the exit code is 1. A notebook that cannot be read exits 2. Either
+way the last line begins "jupyter-ext: the notebook ", which the runner reads.
 
 The kernel is this interpreter's ipykernel, talking over Unix sockets (a sandbox's loopback
 may be down), with every file it writes (connection file, IPython's profile and history) in
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             write_outputs(nb, args, exporter.get())
         except OSError as exc:
-            print(f"jupyter-ext: the notebook's outputs cannot be written: {exc}", flush=True)
+            print(f"jupyter-ext: the notebook ran, but its outputs cannot be written: {exc}")
             return 2
         if failure:
             print(f"{MARKER} {failure}", flush=True)
@@ -202,7 +203,7 @@ def execute(km, nb, args) -> str:
         try:
             client.start_new_kernel_client()
         except Exception as exc:  # whatever it was, the sentence says it
-            raise Unreadable(f"the notebook's kernel did not start: {_one_line(exc)}") from None
+            raise Unreadable(f"the notebook could not start its kernel: {_one_line(exc)}") from None
         return _run_cells(client, nb, args)
     finally:
         _kill_kernel(km)  # at once: nothing of it is kept, so no need to wait for it
