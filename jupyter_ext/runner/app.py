@@ -40,8 +40,9 @@ class ExecutorCannotStart(Exception):
 class BuildImagesApp(JupyterExtBase):
     name = "jupyter-ext-runner-build-images"
     description = """Build the images of the Docker executor locally, from a Debian root file
-    system (debootstrap from the site's Debian mirror), into the local Docker engine.
-    Images already there are kept."""
+    system (debootstrap from the site's Debian mirror), into the local Docker engine: python
+    and jupyter (notebook actions), or those named. Images already there are kept, unless the
+    runner's files in them (the notebook runner) have changed."""
     aliases = {**base_aliases, "mirror": "BuildImagesApp.mirror"}
     mirror = Unicode("", help="Debian mirror URL ('' = the one this machine's apt uses).").tag(
         config=True
