@@ -11,10 +11,10 @@ Parameters come as a JSON object in $JUPYTER_EXT_PARAMETERS and are injected as 
 does: a code cell tagged `injected-parameters` right after the cell tagged `parameters` (or
 first). Each cell may run `--cell-timeout` seconds, and no longer than what is left of
 `--timeout`. One line per cell goes to stdout as it ends, so the job's live log follows. The
-executed notebook (`--ipynb`) and its HTML (each cell in a `<div id="cell-N">`, for a review
-page to link to) are written even when a cell fails; the last line then says which cell failed
-and why (`MARKER`), and the exit code is 1. A notebook that cannot be read exits 2. Either
-way the last line begins "jupyter-ext: the notebook ", which the runner reads.
+executed notebook (`--ipynb`) and its HTML (each cell's wrapper with the id `cell-id=cell-N`,
+for a review page to link to) are written even when a cell fails; the last line then says
+which cell failed and why (`MARKER`), and the exit code is 1. A notebook that cannot be read
+exits 2. Either way the last line begins "jupyter-ext: the notebook ", which the runner reads.
 
 The kernel is this interpreter's ipykernel, talking over Unix sockets (a sandbox's loopback
 may be down), with every file it writes (connection file, IPython's profile and history) in
@@ -49,13 +49,17 @@ KERNEL = "jupyter-ext-python"
 LAUNCH = "import sys; sys.modules['debugpy'] = None; from ipykernel import kernelapp as k; k.launch_new_instance()"  # noqa: E501
 KERNEL_OPTIONS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Each cell's wrapper has the id `cell-id=cell-N` (N from 1, the injected cell counted), for a
+# review page to link to: nbconvert 7's lab template writes it from the cell's id (set to
+# cell-N); Debian's nbconvert 6.5 writes none, so the template marks where each cell begins and
+# `anchored` gives the wrapper that follows its id.
 TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block any_cell scoped -%}
-<div class="jupyter-ext-cell" id="cell-{{ loop.index }}">
-{{ super() }}
-</div>
+<!--jupyter-ext:cell-{{ loop.index }}-->{{ super() }}
 {%- endblock any_cell -%}
 """
+UNANCHORED = re.compile(r'<!--jupyter-ext:(cell-\d+)-->(\s*)<div (?![^>]*\bid=")')
+MARK = re.compile(r"<!--jupyter-ext:cell-\d+-->")
 
 
 class Unreadable(Exception):
@@ -297,7 +301,7 @@ def _echo(cell) -> None:
 
 
 def write_outputs(nb, args, exporter) -> None:
-    """The executed .ipynb and its HTML, each cell's wrapper anchored `cell-N`."""
+    """The executed .ipynb and its HTML, each cell's wrapper anchored `cell-id=cell-N`."""
     import copy
 
     import nbformat
@@ -312,8 +316,8 @@ def write_outputs(nb, args, exporter) -> None:
 
 
 def html_exporter(no_input: bool):
-    """nbconvert's HTML exporter (the lab template, each cell in `<div id="cell-N">`), warmed
-    up: its first notebook costs a quarter of a second of imports and compiling."""
+    """nbconvert's HTML exporter (the lab template, each cell's start marked), warmed up: its
+    first notebook costs a quarter of a second of imports and compiling."""
     import jinja2
     from nbconvert import HTMLExporter
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -338,7 +342,13 @@ def _html(nb, args, exporter) -> str:
     name = os.path.splitext(os.path.basename(args.notebook))[0]
     resources = {"metadata": {"name": name, "path": os.path.dirname(args.notebook) or "."}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
+    return anchored(body)
+
+
+def anchored(html: str) -> str:
+    """Each cell's wrapper with its id `cell-id=cell-N` (nbconvert 6.5 gives none), and the
+    template's marks gone."""
+    return MARK.sub("", UNANCHORED.sub(r'\2<div id="cell-id=\1" ', html))
 
 
 class Warm:

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from jupyter_ext.notebook_html import notebook_cells
 from jupyter_ext.runner.policy import LogPolicy
 
 from ..jobserver.conftest import build_world
@@ -120,8 +121,10 @@ def check_jobs(world, site, jobs: dict[str, dict]) -> None:
     assert executed.cells[3].outputs[0]["text"] == "counted 2\n"
     assert executed.cells[4].outputs[0]["data"]["text/plain"] == "4"
     html = (kept / "explore.html").read_text()
-    anchors = re.findall(r'<div class="jupyter-ext-cell" id="(cell-\d+)">', html)
-    assert anchors == [f"cell-{n}" for n in range(1, 6)]
+    cells = notebook_cells(html)  # as a review page reads it, whichever nbconvert wrote it
+    assert [c.anchor for c in cells] == [f"cell-id=cell-{n}" for n in range(1, 6)]
+    assert [c.kind for c in cells] == ["markdown", "code", "code", "code", "code"]
+    assert cells[2].first_line == "# Parameters injected by jupyter-ext"
     assert "counted 2" in html
     provenance = json.loads((site / "provenance" / f"{explore['identifier']}.json").read_text())
     assert provenance["provenance"]["parameters"] == {"threshold": 20}
