@@ -50,6 +50,7 @@ def test_there_are_the_workshop_notebooks():
         "05-requesting-a-release",
         "06-datasets",
         "07-one-study-many-sites",
+        "08-notebooks-as-actions",
     ]
 
 
