@@ -15,7 +15,6 @@ import contextlib
 import functools
 import json
 import logging
-import shlex
 import shutil
 from pathlib import Path
 
@@ -24,13 +23,13 @@ import pydantic
 
 from .. import schema
 from .._version import __version__
-from ..pipeline import Outputs, match_outputs
 from ..schema import check_file
 from ..schema.runner import MAX_OUTPUTS
 from .api import JobServerAPI, JobServerError
 from .checkout import CheckoutError, checkout
 from .datasets import DatasetRefused, Registry, leased_folders
 from .executors import Executor, JobSpec
+from .job_spec import files_of, job_spec, made_and_declared
 from .journal import Journal
 from .leases import LeaseRefused, check_lease
 from .logs import LogShipper
@@ -41,7 +40,6 @@ from .notebooks import (
     check_checkout,
     failure_message,
     is_notebook_image,
-    notebook_job,
 )
 from .outputs import OutputRefused, take_outputs
 from .paths import PathEscape, inside
@@ -279,7 +277,7 @@ class Agent:
                     return "failed", f"not started: {exc}", None
                 for note in notes:
                     shipper.add(f"jupyter-ext: {note}")
-            before = _files(spec.workdir)
+            before = files_of(spec.workdir)
             spec.scratch.mkdir(parents=True, exist_ok=True)
             given = start_record(inputs, lease.datasets, hidden)
             (spec.scratch / "given.json").write_text(json.dumps(given))
@@ -307,7 +305,7 @@ class Agent:
     async def _collect(self, lease, spec: JobSpec, before: dict, facts: dict):
         """Match what the job made against its declared outputs; keep them on the site."""
         job_dir = spec.workdir
-        matched = await asyncio.to_thread(_matched, job_dir, before, lease.outputs)
+        matched = await asyncio.to_thread(made_and_declared, job_dir, before, lease.outputs)
         if matched.missing:
             if not self.sends_job_text:  # which ones the job left out is its choice
                 return "failed", "declared outputs were not produced", 0
@@ -418,46 +416,3 @@ class Agent:
         hidden = [o.path for o in outputs if o.privacy_level == highly]
         made = {o.path: o.sha256 for o in outputs}
         write_record(self.records, lease.workspace, lease.action, lease.identifier, made, hidden)
-
-
-def job_spec(
-    lease: schema.Lease,
-    job_dir: Path,
-    scratch: Path,
-    datasets: dict[str, Path],
-    identifier: str | None = None,
-) -> JobSpec:
-    """How a leased job runs: shared with `runner verify`, so a re-run sees what the job saw."""
-    image, *args = shlex.split(lease.run)
-    image = image.partition(":")[0]
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(job_dir), "LANG": "C.UTF-8"}
-    if is_notebook_image(image):  # NotebookError: the command names no notebook to run
-        args, more = notebook_job(args, lease.parameters)
-        env.update(more)
-    return JobSpec(
-        identifier=identifier or lease.identifier,
-        image=image,
-        args=args,
-        workdir=job_dir,
-        env=env,
-        datasets=datasets,
-        scratch=scratch,
-        labels={"workspace": lease.workspace, "action": lease.action},
-    )
-
-
-def _matched(job_dir: Path, before: dict, declared: dict):
-    """The files the job made or changed, sorted against its declared outputs (in a thread:
-    a job that leaves a hundred thousand files does not stall the heartbeats)."""
-    produced = {p for p, sig in _files(job_dir).items() if before.get(p) != sig}
-    return match_outputs(Outputs(declared), produced)
-
-
-def _files(root: Path) -> dict[str, tuple[int, int]]:
-    """Every regular file under `root` (links are not followed): path -> (size, mtime)."""
-    found = {}
-    for path in root.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            info = path.stat()
-            found[path.relative_to(root).as_posix()] = (info.st_size, info.st_mtime_ns)
-    return found

@@ -24,10 +24,10 @@ from pathlib import Path
 
 from .. import schema
 from ..pipeline import Outputs, match_outputs
-from .agent import _files, job_spec
 from .checkout import CheckoutError, checkout
 from .datasets import DatasetRefused, Registry, latest_version, leased_folders
 from .executors import Executor
+from .job_spec import files_of, job_spec
 from .leases import LeaseRefused, check_lease
 from .paths import PathEscape, inside, open_below, safe_relative
 from .provenance import Store, build, dataset_digest, read_site_record
@@ -99,7 +99,7 @@ async def verify(
         except CheckoutError as exc:
             raise CannotVerify(f"the commit cannot be checked out on this site: {exc}") from None
         _place_inputs(recorded.inputs, Store(workdir / "store"), job_dir)
-        before = _files(job_dir)
+        before = files_of(job_dir)
         spec = job_spec(
             lease,
             job_dir,
@@ -189,7 +189,7 @@ def _place_inputs(inputs: list[schema.FileDigest], store: Store, job_dir: Path) 
 
 def _outputs(lease: schema.Lease, job_dir: Path, before: dict) -> dict[str, str]:
     """The declared outputs the re-run made: path -> sha256."""
-    produced = {p for p, sig in _files(job_dir).items() if before.get(p) != sig}
+    produced = {p for p, sig in files_of(job_dir).items() if before.get(p) != sig}
     matched = match_outputs(Outputs(lease.outputs), produced)
     made = {}
     for path in sorted(matched.matched):

@@ -36,8 +36,8 @@ import nbformat  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: E402
 
 from jupyter_ext import schema  # noqa: E402
-from jupyter_ext.runner.agent import job_spec  # noqa: E402
 from jupyter_ext.runner.executors import LocalExecutor  # noqa: E402
+from jupyter_ext.runner.job_spec import job_spec  # noqa: E402
 
 TARGET = 1.0  # seconds more per notebook
 PARAMETERS = "threshold = 10"

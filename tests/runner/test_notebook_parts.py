@@ -18,8 +18,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from jupyter_ext.pipeline.notebooks import MAX_PARAMETERS_BYTES, NotebookError
 from jupyter_ext.runner import notebook_main
-from jupyter_ext.runner.agent import job_spec
 from jupyter_ext.runner.images import FILES_LABEL, IN_IMAGE, RECIPES, ImageRecipe
+from jupyter_ext.runner.job_spec import job_spec
 from jupyter_ext.runner.leases import LeaseRefused, check_lease
 from jupyter_ext.runner.notebooks import (
     NOTEBOOK_MAIN,

@@ -205,8 +205,8 @@ def test_a_cancelled_notebook_job_stops_its_kernel_too(tmp_path):
     group misses it: the notebook runner stops it on SIGTERM."""
     import asyncio
 
-    from jupyter_ext.runner.agent import job_spec
     from jupyter_ext.runner.executors import LocalExecutor
+    from jupyter_ext.runner.job_spec import job_spec
 
     from .test_notebook_parts import lease
 
