@@ -21,6 +21,8 @@ export interface IJob {
   needs: string[];
   wait_for: string[];
   runner: string | null;
+  /** A notebook action's values: its config and the request's overrides. */
+  parameters?: Record<string, unknown>;
   cancelled_by: string | null;
   created_at: string;
   started_at: string | null;
@@ -42,6 +44,12 @@ export interface IJobRequest {
   jobs: IJob[];
   /** The study run it is one site's part of. */
   run?: string | null;
+  /** The schedule whose firing made it. */
+  schedule?: string | null;
+  /** Overrides of notebook actions' parameters, per action. */
+  parameters?: Record<string, Record<string, unknown>>;
+  /** Said once, in the reply that makes it. */
+  warnings?: string[];
 }
 
 export interface IJobRequestCreate {

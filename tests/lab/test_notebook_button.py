@@ -169,6 +169,8 @@ def test_add_a_notebook_as_an_action_push_it_and_run_it_with_a_parameter(
     made = world.client("dev").get(f"job-requests/{made['id']}").json()
     states = {j["action"]: (j["state"], j["status_message"]) for j in made["jobs"]}
     assert states["explore"][0] == "succeeded", states
+    said = detail.locator(".jp-ext-job-parameters")  # the job it follows: the notebook's
+    said.filter(has_text='Parameters: region="north"').wait_for(timeout=TIMEOUT)
     explore = next(j for j in made["jobs"] if j["action"] == "explore")
     outputs = world.client("dev").get(f"jobs/{explore['identifier']}/outputs").json()
     assert {o["path"] for o in outputs} >= {"output/explore.html", "output/explore_counts.csv"}

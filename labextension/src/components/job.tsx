@@ -6,6 +6,13 @@ import type { IJob } from '../types';
 import { LogView } from './log';
 import { ReleaseRequest } from './release-request';
 
+/** A notebook job's values as people write them: `min_age=65, region="north"`. */
+export function parameterText(values: Record<string, unknown>): string {
+  return Object.entries(values)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    .join(', ');
+}
+
 /**
  * One job: its log (live while it runs), its outputs and, once it succeeded, the form asking
  * for their release. `following`: the request follows its running job (no button to).
@@ -30,6 +37,11 @@ export function JobDetail(props: { store: JobsStore; job: IJob; following: boole
         )}
       </div>
       {job.status_message && <div className="jp-ext-dim">{job.status_message}</div>}
+      {job.parameters && Object.keys(job.parameters).length > 0 && (
+        <div className="jp-ext-dim jp-ext-job-parameters">
+          Parameters: {parameterText(job.parameters)}
+        </div>
+      )}
       <LogView job={job.identifier} lines={lines} live={job.state === 'running' || job.state === 'pending'} />
       {outputs.length > 0 && (
         <ul className="jp-ext-outputs" aria-label="Outputs">
