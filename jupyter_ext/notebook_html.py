@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 ANCHOR_PREFIX = "cell-id="
+INJECTED = "# Parameters injected by jupyter-ext"  # the first line of the runner's own cell
 MAX_CELLS = 10_000
 FIRST_LINE_CHARACTERS = 120
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
@@ -33,6 +34,11 @@ class NotebookCell:
     @property
     def failed(self) -> bool:
         return "error" in self.outputs
+
+    @property
+    def injected(self) -> bool:
+        """The runner's cell of parameters (as the job's HTML says: a hint, not a proof)."""
+        return self.kind == "code" and self.first_line == INJECTED
 
 
 class _CellReader(HTMLParser):

@@ -47,6 +47,7 @@ class NotebookCells(w.VBox):
         cell = self.cells[self.at]
         outputs = f", out: {', '.join(cell.outputs)}" if cell.outputs else ""
         failed = " — <b>failed here</b>" if cell.failed else ""
+        failed += " (the parameters injected for this run)" if cell.injected else ""
         self.where.value = (
             f"Cell {cell.number} of {len(self.cells)}: {cell.kind} "
             f"{html.escape(cell.prompt)}{outputs}{failed}"

@@ -75,6 +75,12 @@ def test_the_cells_of_an_executed_notebook_with_what_each_shows():
         (6, "cell-id=cell-6", "code", "1/0", ["text", "error"]),
     ]
     assert [c.failed for c in cells] == [False] * 5 + [True]
+    assert not any(c.injected for c in cells)
+    (injected,) = notebook_cells(
+        '<div id="cell-id=cell-3" class="jp-Cell jp-CodeCell"><pre># Parameters injected by '
+        "jupyter-ext\nmin_age = 65</pre></div>"
+    )
+    assert injected.injected and injected.first_line.startswith("# Parameters injected")
     html = executed_notebook_html().decode()
     assert html[cells[2].start : cells[2].end].startswith('<div class="jp-Cell')
     assert "north 35" in html[cells[2].start : cells[2].end]
