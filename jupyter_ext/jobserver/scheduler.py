@@ -1,8 +1,10 @@
 """`Scheduler`: the job server's loop that fires due schedules, and the site's rules for them.
 
 Built by the job server with `parent=` its `JobServerApp`, so `c.Scheduler.*` configures it.
-Each tick it calls `schedule_firing.fire_due` with the time its `clock` says; several job
-server processes on one database each run the loop, and a schedule still fires once.
+Each tick it calls `schedule_firing.fire_due` with the time its `clock` says, then sleeps
+until the soonest active schedule is due (at most `every`, so one made meanwhile is seen);
+several job server processes on one database each run the loop, and a schedule still fires
+once.
 The clock is injectable (tests set `app.state.scheduler.clock`), so time is driven, never
 waited for.
 """
@@ -14,10 +16,12 @@ import datetime as dt
 import logging
 
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from traitlets import Callable, Float, default
 from traitlets.config import LoggingConfigurable
 
+from ..schema.states import ScheduleState
 from . import orm
 from .repos import RepositorySource
 from .security import Vault
@@ -29,8 +33,9 @@ log = logging.getLogger("jupyter_ext.jobserver")
 class Scheduler(LoggingConfigurable):
     every = Float(
         15.0,
-        help="""Seconds between two looks for schedules due. A firing starts at most this long
-        after its time (plus the submission's own time). E.g. `c.Scheduler.every = 30`.""",
+        help="""Seconds at most between two looks for schedules due: the loop also wakes when
+        the soonest schedule it knows is due, so this bounds how late a schedule made (or
+        resumed) by another job server process is seen. E.g. `c.Scheduler.every = 30`.""",
     ).tag(config=True)
     min_interval = Float(
         3600.0,
@@ -61,11 +66,29 @@ class Scheduler(LoggingConfigurable):
         """Fire what is due now (blocking: call it off the event loop)."""
         return fire_due(factory, repos, vault, self.now(), dt.timedelta(seconds=self.grace))
 
+    def pause(self, factory: sessionmaker) -> float:
+        """Seconds until the next look: until the soonest active schedule is due, at most
+        `every`; `every` too when one is still due after a tick (its firing failed: it is
+        tried again at that pace, not in a tight loop)."""
+        with factory() as session:
+            soonest = session.scalar(
+                select(func.min(orm.Schedule.next_due_at)).where(
+                    orm.Schedule.state == ScheduleState.ACTIVE.value
+                )
+            )
+        if soonest is None:
+            return self.every
+        left = (soonest - self.now()).total_seconds()
+        return self.every if left <= 0 else min(self.every, left)
+
     async def run(self, factory: sessionmaker, repos: RepositorySource, vault: Vault) -> None:
-        """Tick at once (what came due while the job server was down), then every `every`."""
+        """Tick at once (what came due while the job server was down), then as schedules
+        come due, looking at least every `every`."""
         while True:
+            pause = self.every
             try:
                 await run_in_threadpool(self.tick, factory, repos, vault)
+                pause = await run_in_threadpool(self.pause, factory)
             except Exception:  # keep ticking; the error is logged
                 log.exception("firing schedules failed")
-            await asyncio.sleep(self.every)
+            await asyncio.sleep(pause)

@@ -143,6 +143,21 @@ def test_the_site_sets_how_often_a_schedule_may_fire(timed):
     assert make(timed)["cron"] == "0 6 * * 1"
 
 
+def test_the_loop_wakes_when_the_soonest_schedule_is_due_and_looks_at_least_every_every(timed):
+    scheduler = timed.app.state.scheduler
+    scheduler.every = 15.0
+    assert scheduler.pause(timed.factory) == 15.0  # nothing to fire: look again in `every`
+    made = make(timed)
+    timed.clock.at = FIRST - dt.timedelta(seconds=4)
+    assert scheduler.pause(timed.factory) == 4.0  # sooner than `every`: wake at its time
+    timed.clock.at = FIRST - dt.timedelta(hours=1)
+    assert scheduler.pause(timed.factory) == 15.0
+    timed.clock.at = FIRST + dt.timedelta(seconds=1)  # due, and not fired (as if it failed)
+    assert scheduler.pause(timed.factory) == 15.0  # tried again at that pace, not in a loop
+    timed.client("dev").post(f"schedules/{made['id']}/pause")
+    assert scheduler.pause(timed.factory) == 15.0
+
+
 def test_a_due_schedule_submits_as_its_owner_at_the_branch_head(timed):
     made = make(timed)
     tick(timed, FIRST - dt.timedelta(seconds=1))
