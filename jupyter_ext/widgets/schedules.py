@@ -10,6 +10,7 @@ import ipywidgets as w
 
 from ..client import Client
 from ._base import TextForm, default_client, error_text
+from .parameter_fields import ParameterFields
 
 PRESETS = {  # what people mostly want, as cron expressions
     "Every Monday at 06:00": "0 6 * * 1",
@@ -43,6 +44,9 @@ class ScheduleBoard(TextForm):
         self.message = w.HTML()
         self.list_box = w.VBox()
         self.actions = w.SelectMultiple(description="Actions", rows=5)
+        self.parameters: dict[str, ParameterFields] = {}  # per notebook action
+        self.parameter_box = w.VBox()  # the chosen notebooks' fields
+        self.actions.observe(lambda _: self._show_parameters(), "value")
         self.backend = w.Dropdown(description="Backend")
         self.preset = w.Dropdown(options=list(PRESETS), description="When")
         self.cron = w.Text(value=PRESETS["Every Monday at 06:00"], description="Cron")
@@ -76,7 +80,11 @@ class ScheduleBoard(TextForm):
                 w.HTML(f"<b>Cannot show the schedules:</b> {html.escape(error_text(exc))}")
             ]
             return
+        self.parameters = {
+            a.name: ParameterFields(a.name, a.parameters) for a in actions.actions if a.parameters
+        }
         self.actions.options = [a.name for a in actions.actions]
+        self._show_parameters()
         chosen = self.backend.value
         self.backend.options = backends
         self.backend.value = chosen if chosen in backends else (backends[0] if backends else None)
@@ -87,6 +95,7 @@ class ScheduleBoard(TextForm):
             [
                 w.HTML("<b>New schedule</b>"),
                 self.actions,
+                self.parameter_box,
                 self.backend,
                 w.HBox([self.preset, self.cron]),
                 self.timezone,
@@ -96,6 +105,17 @@ class ScheduleBoard(TextForm):
         )
         head = w.HTML(f"<b>Schedules of {html.escape(self.workspace)}</b>")
         self.children = [head, self.list_box, form, self.message]
+
+    def _show_parameters(self) -> None:
+        chosen = [self.parameters[a] for a in self.actions.value if a in self.parameters]
+        self.parameter_box.children = chosen
+
+    def overrides(self) -> dict[str, dict]:
+        """The chosen notebooks' parameters changed here (ValueError: a field is not JSON)."""
+        found = {
+            a: self.parameters[a].overrides() for a in self.actions.value if a in self.parameters
+        }
+        return {action: changed for action, changed in found.items() if changed}
 
     def _row(self, schedule) -> w.Widget:
         """One schedule: what and when, its last firings, and what may be done to it."""
@@ -149,6 +169,7 @@ class ScheduleBoard(TextForm):
             made = self.client.schedules.create(
                 self.workspace,
                 actions=list(self.actions.value),
+                parameters=self.overrides(),
                 backend=self.backend.value,
                 cron=self.cron.value,
                 timezone=self.timezone.value,

@@ -62,3 +62,21 @@ def test_a_cron_that_cannot_be_read_is_the_servers_sentence_and_makes_nothing(de
     board.create_button.click()
     assert "is not a cron expression" in board.message.value
     assert board.schedules == []
+
+
+def test_a_chosen_notebook_shows_its_parameters_and_the_schedule_keeps_what_changed(
+    world, tmp_path
+):
+    from ..jobserver.test_notebook_parameters import add_notebook_workspace
+
+    add_notebook_workspace(world, tmp_path)
+    with_clock(world, MONDAY_NOON)
+    with Client(root(world), token=world.tokens["dev"], workspace="nb") as dev:
+        board = ScheduleBoard(client=dev)
+        assert board.parameter_box.children == ()
+        board.actions.value = ("explore", "make_table")
+        (fields,) = board.parameter_box.children  # make_table is a script: no parameters
+        fields.fields["threshold"].value = 3
+        board.create_button.click()
+        (made,) = board.schedules
+        assert made.parameters == {"explore": {"threshold": 3}}, board.message.value
