@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import json
+import keyword
 import posixpath
 from dataclasses import dataclass, field
 from typing import Any
@@ -270,7 +271,7 @@ def check_parameters(info: NotebookInfo, values: dict[str, Any], path: str) -> l
         )
     warnings = []
     for name, value in values.items():
-        if not name.isidentifier():
+        if not name.isidentifier() or keyword.iskeyword(name):
             raise NotebookError(f"{name!r} cannot be a parameter: name it as a Python variable")
         declared = info.parameters.get(name)
         if declared is None:

@@ -156,6 +156,7 @@ def test_values_of_their_kind_pass_and_undeclared_ones_warn():
         ({"rate": "x"}, "takes a number"),
         ({"verbose": 1}, "takes true or false"),
         ({"columns": {}}, "takes a list"),
+        ({"class": 1}, "'class' cannot be a parameter"),
         ({"x" * 10: "y" * 70_000}, "keep them under 64 KB"),
     ],
 )
