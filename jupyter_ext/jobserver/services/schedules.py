@@ -54,7 +54,6 @@ def check_submission(
     already pending is not a refusal: by the first firing it may be done."""
     sites = sites_named(body.backends)
     commit = read_commit(session, caller, body.workspace, None, None, repos, vault)
-    given = {"parameters": body.parameters} if body.parameters else {}
     for site in sites:
         try:
             plan_at(
@@ -64,8 +63,8 @@ def check_submission(
                 body.actions,
                 body.force_run_dependencies,
                 repos,
+                parameters=body.parameters,
                 allow_nothing=True,
-                **given,
             )
         except ProblemError as exc:
             if len(sites) == 1:
