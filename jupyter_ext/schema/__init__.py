@@ -119,6 +119,7 @@ from .states import (
     ScheduleState,
     SiteRole,
 )
+from .table_summary import ColumnSummary, TableSummary, summarise_table
 
 __all__ = [
     "PROJECT_ROLES",
@@ -141,6 +142,7 @@ __all__ = [
     "BackendMemberSet",
     "BackendUpdate",
     "Column",
+    "ColumnSummary",
     "Comment",
     "CommentCreate",
     "Dataset",
@@ -215,6 +217,7 @@ __all__ = [
     "StatusUpdate",
     "StudyRun",
     "StudyRunCreate",
+    "TableSummary",
     "TokenScope",
     "UploadRefusal",
     "User",
@@ -228,4 +231,5 @@ __all__ = [
     "check_metadata",
     "check_recorded",
     "manifest_digest",
+    "summarise_table",
 ]
