@@ -25,7 +25,7 @@ from ..schema.states import ScheduleState
 from . import orm
 from .repos import RepositorySource
 from .security import Vault
-from .services.schedule_firing import fire_due
+from .services.schedule_firing import BATCH, fire_due
 
 log = logging.getLogger("jupyter_ext.jobserver")
 
@@ -87,8 +87,9 @@ class Scheduler(LoggingConfigurable):
         while True:
             pause = self.every
             try:
-                await run_in_threadpool(self.tick, factory, repos, vault)
-                pause = await run_in_threadpool(self.pause, factory)
+                fired = await run_in_threadpool(self.tick, factory, repos, vault)
+                full = len(fired) >= BATCH  # more may be due: look again at once
+                pause = 0.0 if full else await run_in_threadpool(self.pause, factory)
             except Exception:  # keep ticking; the error is logged
                 log.exception("firing schedules failed")
             await asyncio.sleep(pause)
