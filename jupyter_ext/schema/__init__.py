@@ -92,6 +92,7 @@ from .releases import (
     Review,
     ReviewCreate,
 )
+from .rounding_rules import RoundingRules, check_rounding
 from .runner import (
     Heartbeat,
     HeartbeatReply,
@@ -207,6 +208,7 @@ __all__ = [
     "Review",
     "ReviewCreate",
     "Role",
+    "RoundingRules",
     "RunSite",
     "RunnerTokenCreated",
     "Schedule",
@@ -230,6 +232,7 @@ __all__ = [
     "check_file",
     "check_metadata",
     "check_recorded",
+    "check_rounding",
     "manifest_digest",
     "summarise_table",
 ]
