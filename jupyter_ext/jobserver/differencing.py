@@ -10,13 +10,15 @@ from 1 to the threshold is flagged by row and column, naming the released table,
 either value.
 
 Pure: tables in, overlaps out. `ReleasedIndex` files released tables by their set of
-columns, so a review looks only at tables of its own shape.
+columns and keys, so a review looks only at tables of its own shape, and within a shape
+finds the released counts near each reviewed one by bisection.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -92,37 +94,79 @@ def _parse(table: Table, markers: Iterable[str]) -> _Parsed:
     return _Parsed(table.name, tuple(sorted(keys)), counts, by_key)
 
 
+@dataclass
+class _Shape:
+    """The released tables of one set of columns and keys, filed for a quick review: which
+    tables hold each key, and each (key, count column)'s values sorted, so the released
+    values near a reviewed one are found by bisection, not by walking every table."""
+
+    names: list[str] = field(default_factory=list)
+    tables_with: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    values: dict[tuple[tuple[str, ...], str], list[tuple[int, int]]] = field(default_factory=dict)
+    ordered: bool = True  # sorted after a bulk build, and at the first review after an add
+
+    def sort(self) -> None:
+        if not self.ordered:
+            for values in self.values.values():
+                values.sort()
+            self.ordered = True
+
+
 class ReleasedIndex:
-    """The tables a project released, filed by their set of columns."""
+    """The tables a project released, filed by their set of columns and key columns."""
 
     def __init__(self, tables: Iterable[Table] = (), markers: Iterable[str] = DEFAULT_MARKERS):
         self.markers = tuple(markers)
-        self._by_columns: dict[frozenset[str], list[_Parsed]] = defaultdict(list)
+        self._shapes: dict[tuple[frozenset[str], tuple[str, ...]], _Shape] = defaultdict(_Shape)
         for table in tables:
             self.add(table)
+        for shape in self._shapes.values():
+            shape.sort()
 
     def __len__(self) -> int:
-        return sum(len(tables) for tables in self._by_columns.values())
+        return sum(len(shape.names) for shape in self._shapes.values())
 
     def add(self, table: Table) -> None:
-        self._by_columns[frozenset(table.columns)].append(_parse(table, self.markers))
+        parsed = _parse(table, self.markers)
+        shape = self._shapes[(frozenset(table.columns), parsed.keys)]
+        number = len(shape.names)
+        shape.names.append(table.name)
+        shape.ordered = False
+        for key, counts in parsed.by_key.items():
+            shape.tables_with.setdefault(key, []).append(number)
+            for column, value in zip(parsed.counts, counts, strict=True):
+                if value is not None:
+                    shape.values.setdefault((key, column), []).append((value, number))
 
     def check(self, table: Table, threshold: int) -> list[Overlap]:
         """The released tables `table` overlaps, each with the cells whose difference from
         it is a count from 1 to `threshold`, in the order they were released."""
-        candidates = self._by_columns.get(frozenset(table.columns), [])
-        if not candidates:
+        if not self._shapes:
             return []
         reviewed = _parse(table, self.markers)
+        shape = self._shapes.get((frozenset(table.columns), reviewed.keys))
+        if shape is None:
+            return []
+        shape.sort()
+        shared: Counter[int] = Counter()
+        for key in reviewed.by_key:
+            shared.update(shape.tables_with.get(key, ()))
+        cells: dict[int, list[tuple[int, str]]] = defaultdict(list)
         rows = _first_rows(table, reviewed)
-        overlaps = []
-        for released in candidates:
-            if released.keys != reviewed.keys:
-                continue
-            overlap = _compare(reviewed, released, rows, threshold)
-            if overlap.rows:
-                overlaps.append(overlap)
-        return overlaps
+        for key, counts in reviewed.by_key.items():
+            for column, mine in zip(reviewed.counts, counts, strict=True):
+                near = shape.values.get((key, column)) if mine is not None else None
+                if not near:
+                    continue
+                low = bisect_left(near, (mine - threshold, -1))
+                high = bisect_right(near, (mine + threshold, len(shape.names)))
+                for theirs, number in near[low:high]:
+                    if theirs != mine:
+                        cells[number].append((rows[key], column))
+        return [
+            Overlap(shape.names[n], shared[n], sorted(set(cells.get(n, ()))))
+            for n in sorted(shared)
+        ]
 
 
 def _first_rows(table: Table, parsed: _Parsed) -> dict[tuple[str, ...], int]:
@@ -133,19 +177,6 @@ def _first_rows(table: Table, parsed: _Parsed) -> dict[tuple[str, ...], int]:
     for number, row in enumerate(table.rows, 1):
         rows.setdefault(tuple(_cell(row, n).strip() for n in key_at), number)
     return rows
-
-
-def _compare(reviewed: _Parsed, released: _Parsed, rows, threshold: int) -> Overlap:
-    overlap = Overlap(released=released.name)
-    mine, theirs = reviewed.by_key, released.by_key
-    shared = mine.keys() & theirs.keys()
-    overlap.rows = len(shared)
-    for key in shared:
-        for column, a, b in zip(reviewed.counts, mine[key], theirs[key], strict=True):
-            if a is not None and b is not None and 0 < abs(a - b) <= threshold:
-                overlap.cells.append((rows[key], column))
-    overlap.cells.sort()
-    return overlap
 
 
 def differencing_findings(

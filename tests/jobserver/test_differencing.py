@@ -117,3 +117,14 @@ def test_many_flagged_cells_are_named_then_counted():
     reviewed = Table("n.csv", ["region", "n"], [[r, str(int(n) - 1)] for r, n in rows])
     (finding,) = differencing_findings(ReleasedIndex([released]).check(reviewed, 7), 7)
     assert finding.message.startswith("50 cells differ") and "and 30 more" in finding.message
+
+
+def test_a_table_released_after_the_index_was_built_is_compared():
+    index = ReleasedIndex([Table("march.csv", COLUMNS, [["north", "1300", "60"]])])
+    assert index.check(EXCEPT_OVER_90, threshold=7)[0].cells == []
+    index.add(ALL)
+    overlaps = index.check(EXCEPT_OVER_90, threshold=7)
+    assert [(o.released, o.cells) for o in overlaps] == [
+        ("march.csv", []),
+        ("output/all_by_region.csv", [(1, "deaths"), (1, "patients")]),
+    ]
