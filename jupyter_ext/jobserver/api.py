@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import sessionmaker
 
 from .._version import __version__
+from .background import in_thread, stop_all
 from .body_limits import LimitBodies
 from .deps import SessionDep, declare_permissions
 from .errors import install_error_handlers
@@ -70,8 +70,7 @@ def make_app(
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
+            await stop_all(tasks)
 
     prefix = server.base_url.rstrip("/")
     app = FastAPI(
@@ -113,7 +112,7 @@ async def _sweep_expired_leases(app: FastAPI) -> None:
         await asyncio.sleep(settings.sweep_every)
         try:
             requeue = settings.requeue_expired_leases
-            await run_in_threadpool(expire_leases, app.state.sessionmaker, requeue)
+            await in_thread(expire_leases, app.state.sessionmaker, requeue)
         except Exception:  # keep sweeping; the error is logged
             log.exception("sweeping expired leases failed")
 

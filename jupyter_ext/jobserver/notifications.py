@@ -30,7 +30,6 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +37,7 @@ from traitlets import Float, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from . import orm
+from .background import in_thread
 from .notification_texts import (
     WHAT,
     job_request_json,
@@ -267,17 +267,17 @@ class Notifier(LoggingConfigurable):
                     await asyncio.wait_for(wake.wait(), self.interval)
 
     async def deliver_due(self, factory: sessionmaker, client: httpx.AsyncClient) -> int:
-        rows = await run_in_threadpool(self._claim, factory)
+        rows = await in_thread(self._claim, factory)
         for row in rows:
             try:
                 if row.channel == "email":
-                    await run_in_threadpool(self._mail, row)
+                    await in_thread(self._mail, row)
                 else:
                     await self._post(client, row)
                 error = None
             except Exception as exc:  # a server down or refusing: later, or never
                 error = f"{type(exc).__name__}: {exc}"[:2000]
-            await run_in_threadpool(self._done, factory, row, error)
+            await in_thread(self._done, factory, row, error)
         return len(rows)
 
     def _claim(self, factory: sessionmaker) -> list[orm.Notification]:

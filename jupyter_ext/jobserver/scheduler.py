@@ -15,7 +15,6 @@ import asyncio
 import datetime as dt
 import logging
 
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from traitlets import Callable, Float, default
@@ -23,6 +22,7 @@ from traitlets.config import LoggingConfigurable
 
 from ..schema.states import ScheduleState
 from . import orm
+from .background import in_thread
 from .repos import RepositorySource
 from .security import Vault
 from .services.schedule_firing import BATCH, fire_due
@@ -87,9 +87,9 @@ class Scheduler(LoggingConfigurable):
         while True:
             pause = self.every
             try:
-                fired = await run_in_threadpool(self.tick, factory, repos, vault)
+                fired = await in_thread(self.tick, factory, repos, vault)
                 full = len(fired) >= BATCH  # more may be due: look again at once
-                pause = 0.0 if full else await run_in_threadpool(self.pause, factory)
+                pause = 0.0 if full else await in_thread(self.pause, factory)
             except Exception:  # keep ticking; the error is logged
                 log.exception("firing schedules failed")
             await asyncio.sleep(pause)
