@@ -55,6 +55,8 @@ class ReleaseFile(Base):
     # its bytes sent for the checkers while under review, kept apart from released ones
     review_uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     review_refused: Mapped[str | None] = mapped_column(Text, default=None)  # the site's reason
+    # the released tables its review copy overlaps and the differencing findings, never a value
+    differencing: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     release: Mapped[Release] = relationship(back_populates="files", lazy="joined")
