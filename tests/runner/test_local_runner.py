@@ -49,6 +49,9 @@ class RunnerThread:
         self.thread.join(10)
         self.loop.run_until_complete(self.api.close())
         self.loop.close()
+        # a job still running when its runner stops keeps its folder's disk mounted for the
+        # next runner to follow on; no runner follows a test's on, so its disks go now
+        self.agent.folders.sweep(set())
 
 
 def wait_for(world, request_id: str, timeout: float = 60) -> dict:
