@@ -16,7 +16,7 @@ import {
   pushedSentence
 } from '../notebookAction';
 import { notebookApi } from '../notebookApi';
-import { ErrorNote } from './common';
+import { ErrorNote, useSubmission } from './common';
 
 // how long typing may pause before the change to project.yaml is asked again
 const PREVIEW_DELAY_MS = 300;
@@ -57,8 +57,7 @@ export function AddActionForm(props: IAddActionProps): JSX.Element {
   const [needs, setNeeds] = React.useState(proposal.needs.join(', '));
   const [rows, setRows] = React.useState<IOutputRow[]>(outputRows(proposal.outputs));
   const [preview, setPreview] = React.useState<IProjectChange>(proposal);
-  const [busy, setBusy] = React.useState(false);
-  const [error, setError] = React.useState('');
+  const { busy, error, submit } = useSubmission();
   const [added, setAdded] = React.useState<IAddedAction | null>(null);
   const [message, setMessage] = React.useState('');
   const [pushed, setPushed] = React.useState<ICommitPush | null>(null);
@@ -92,41 +91,27 @@ export function AddActionForm(props: IAddActionProps): JSX.Element {
   const setRow = (i: number, change: Partial<IOutputRow>) =>
     setRows(all => all.map((row, j) => (j === i ? { ...row, ...change } : row)));
 
-  const add = async () => {
-    if (!entry.body || busy) {
-      return;
-    }
-    setBusy(true);
-    setError('');
-    try {
-      const done = await notebookApi.add(entry.body);
-      setAdded(done);
-      setMessage(commitMessage(done.name));
-      props.added(done.name);
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const add = () =>
+    entry.body
+      ? submit(async () => {
+          const done = await notebookApi.add(entry.body!);
+          setAdded(done);
+          setMessage(commitMessage(done.name));
+          props.added(done.name);
+        })
+      : Promise.resolve();
 
-  const commitAndPush = async (event: React.FormEvent) => {
+  const commitAndPush = (event: React.FormEvent) => {
     event.preventDefault();
-    if (busy || !message.trim()) {
+    if (!message.trim()) {
       return;
     }
-    setBusy(true);
-    setError('');
-    try {
+    return submit(async () => {
       await props.beforeCommit();
       const result = await notebookApi.commitPush(pathsToCommit(props.path), message);
       setPushed(result);
       props.pushed(result);
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (added) {

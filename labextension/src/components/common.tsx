@@ -1,5 +1,7 @@
 import * as React from 'react';
 
+import { errorMessage } from '../api';
+
 /** A state's symbol, for narrow places (the word beside it or in a title). */
 export const SYMBOLS: Record<string, string> = {
   pending: '…',
@@ -67,6 +69,34 @@ export function Empty(props: { loading: boolean; text: React.ReactNode }): JSX.E
   ) : (
     <div className="jp-ext-dim jp-ext-empty">{props.text}</div>
   );
+}
+
+/**
+ * A form's one submission at a time: `submit(work)` does nothing while one is under way,
+ * and a failure becomes `error`'s sentence (cleared by the next submission).
+ */
+export function useSubmission(): {
+  busy: boolean;
+  error: string;
+  submit: (work: () => Promise<void>) => Promise<void>;
+} {
+  const [busy, setBusy] = React.useState(false);
+  const [error, setError] = React.useState('');
+  const submit = async (work: () => Promise<void>) => {
+    if (busy) {
+      return;
+    }
+    setBusy(true);
+    setError('');
+    try {
+      await work();
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, submit };
 }
 
 export function ErrorNote(props: { message?: string }): JSX.Element | null {

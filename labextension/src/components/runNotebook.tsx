@@ -1,6 +1,5 @@
 import * as React from 'react';
 
-import { errorMessage } from '../api';
 import {
   INotebookActionInfo,
   IRequestWithWarnings,
@@ -10,7 +9,7 @@ import {
 } from '../notebookAction';
 import { notebookApi } from '../notebookApi';
 import type { IBackend } from '../types';
-import { ErrorNote } from './common';
+import { ErrorNote, useSubmission } from './common';
 
 export interface IRunNotebookProps {
   info: INotebookActionInfo;
@@ -44,20 +43,17 @@ export function RunNotebookForm(props: IRunNotebookProps): JSX.Element {
   const [backend, setBackend] = React.useState(
     props.backends.some(b => b.slug === props.backend) ? props.backend : online ?? props.backends[0]?.slug ?? ''
   );
-  const [busy, setBusy] = React.useState(false);
-  const [error, setError] = React.useState('');
+  const { busy, error, submit } = useSubmission();
   const [made, setMade] = React.useState<IRequestWithWarnings | null>(null);
   const read = overrides(fields, texts);
   const invalid = Object.keys(read.errors).length > 0;
 
-  const submit = async (event: React.FormEvent) => {
+  const run = (event: React.FormEvent) => {
     event.preventDefault();
-    if (invalid || !backend || !action || busy) {
+    if (invalid || !backend || !action) {
       return;
     }
-    setBusy(true);
-    setError('');
-    try {
+    return submit(async () => {
       const request = await notebookApi.run(runBody(props.workspace, backend, action.name, read.values));
       props.submitted(request);
       if (request.warnings?.length) {
@@ -65,11 +61,7 @@ export function RunNotebookForm(props: IRunNotebookProps): JSX.Element {
       } else {
         props.close();
       }
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (made) {
@@ -93,7 +85,7 @@ export function RunNotebookForm(props: IRunNotebookProps): JSX.Element {
   }
 
   return (
-    <form className="jp-ext-nb-form" onSubmit={e => void submit(e)} aria-label="Run the notebook on a backend">
+    <form className="jp-ext-nb-form" onSubmit={e => void run(e)} aria-label="Run the notebook on a backend">
       {info.actions.length > 1 ? (
         <div className="jp-ext-nb-field">
           <label htmlFor="jp-ext-nb-action">Action</label>
