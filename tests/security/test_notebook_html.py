@@ -15,13 +15,10 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from ..jobserver.conftest import build_world
-from ..jobserver.harness import JobServer
-from ..jobserver.test_pages_chain import released_chain
-from ..lab.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from .test_pages_markdown import (
+from .hostile_pages import (
     Canary,
     canary,  # noqa: F401 (a server that hears who calls)
+    released_page,
 )
 
 pytestmark = pytest.mark.slow
@@ -52,43 +49,12 @@ def hostile_notebook(calls_to: str) -> bytes:
 
 
 def test_a_hostile_notebook_runs_nothing_in_its_checkers_page(tmp_path, canary):  # noqa: F811
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/install-system.sh)")
-    from playwright.sync_api import sync_playwright
-
-    server = JobServer(f"sqlite:///{tmp_path / 'js.sqlite'}", tmp_path)
-    try:
-        world = build_world(server, tmp_path)
-        released_chain(world, hostile_notebook(canary), "output/counts.html")
-        url = (
-            world.base_url.removesuffix("api/v1/")
-            + f"{world.here.lstrip('/')}/files/{world.files['output/counts.html']}"
-        )
-        headers = {"Authorization": f"Bearer {world.tokens['collab']}"}
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                context = browser.new_context(
-                    extra_http_headers=headers, viewport={"width": 1200, "height": 900}
-                )
-                page = context.new_page()
-                dialogs: list[str] = []
-                page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-                assert page.goto(url).status == 200
-                assert page.locator("iframe#notebook-view").get_attribute("sandbox") == ""
-                assert page.locator("#notebook-cells li").count() == 3
-                frame = page.frame_locator("iframe#notebook-view")
-                frame.locator("td", has_text="35").wait_for()
-                page.locator("#outline-3 a").click()  # to the third cell, within the frame
-                frame.locator("text=click me").click()
-                page.wait_for_load_state("networkidle")  # what would load has had its chance
-                ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / "notebook-review.png"), full_page=True)
-                assert page.evaluate("() => window.pwned") is None
-                assert "pwned" not in page.title()
-                assert dialogs == []
-            finally:
-                browser.close()
-    finally:
-        server.close()
+    notebook = hostile_notebook(canary)
+    with released_page(tmp_path, notebook, "output/counts.html", "notebook-review.png") as page:
+        assert page.locator("iframe#notebook-view").get_attribute("sandbox") == ""
+        assert page.locator("#notebook-cells li").count() == 3
+        frame = page.frame_locator("iframe#notebook-view")
+        frame.locator("td", has_text="35").wait_for()
+        page.locator("#outline-3 a").click()  # to the third cell, within the frame
+        frame.locator("text=click me").click()
     assert Canary.heard == [], Canary.heard
