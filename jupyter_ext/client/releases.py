@@ -170,6 +170,17 @@ class Releases(Resource):
             return _waiting_async(me, requested)
         return [r for r in requested if waiting_files(r, me.username)]
 
+    def queue(
+        self, limit: int | None = None, history: int | None = None, before: int | None = None
+    ):
+        """The checkers' desk (a `schema.Desk`), for output checkers: the backlog of releases
+        with open files, oldest first (`limit` of them), who holds each and which files wait
+        for the caller; their own `history` latest votes (cast before the vote `before`);
+        the median time from request to decision over the last 30 days."""
+        params = clean({"limit": limit, "history": history, "before": before})
+        desk = parse_one(self._client, schema.Desk)
+        return self._send(Call("GET", api_path("releases", "queue"), params=params, parse=desk))
+
     def download(self, release_or_file: Release | schema.ReleaseFile, path: str | Path = "."):
         """Stream released files to disk, checking each one's sha256.
 

@@ -28,6 +28,7 @@ from .datasets import (
     ManifestFile,
     manifest_digest,
 )
+from .desk import DecisionTimes, Desk, DeskVote, QueuedRelease, WaitingFile
 from .jobs import (
     Actions,
     ActionStatus,
@@ -152,6 +153,9 @@ __all__ = [
     "DatasetStatus",
     "DatasetVersion",
     "Decision",
+    "DecisionTimes",
+    "Desk",
+    "DeskVote",
     "Event",
     "FileCheck",
     "FileDigest",
@@ -196,6 +200,7 @@ __all__ = [
     "Provenance",
     "ProvenanceChain",
     "ProvenanceStep",
+    "QueuedRelease",
     "Release",
     "ReleaseCreate",
     "ReleaseFile",
@@ -226,6 +231,7 @@ __all__ = [
     "UserCreate",
     "UserUpdate",
     "Verdict",
+    "WaitingFile",
     "Workspace",
     "WorkspaceCreate",
     "WorkspaceUpdate",

@@ -311,6 +311,7 @@ def samples(world) -> dict[tuple[str, str], dict]:
             }
         },
         ("GET", "/releases"): {},
+        ("GET", "/releases/queue"): {},
         ("GET", "/releases/{release_id}"): {"path": f"/releases/{world.release}"},
         ("POST", "/releases/{release_id}/files/{file_id}/reviews"): {
             "path": f"/releases/{world.release}/files/{world.release_file}/reviews",

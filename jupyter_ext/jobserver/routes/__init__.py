@@ -5,6 +5,7 @@ from . import (
     applications,
     audit,
     datasets,
+    desk,
     events,
     file_uploads,
     job_requests,
@@ -34,6 +35,7 @@ routers = [
     runner.router,
     file_uploads.router,
     applications.router,
+    desk.router,  # /releases/queue before /releases/{release_id}
     releases.router,
     reviews.router,
     audit.router,
