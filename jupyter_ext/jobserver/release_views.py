@@ -50,9 +50,12 @@ def release_file(caller: Caller, f: orm.ReleaseFile, required: int) -> schema.Re
         upload_refused=f.upload_refused,
         deleted=f.deleted_at is not None,
         review_copy=f.review_uploaded_at is not None,
-        findings=check.findings if check else [],
+        findings=(check.findings if check else []) + differencing_findings(f),
         rows=check.rows if check else None,
         columns=check.columns if check else None,
+        overlaps=[
+            schema.Overlap.model_validate(o) for o in (f.differencing or {}).get("overlaps", [])
+        ],
         reviews=[
             schema.Review(
                 reviewer=r.reviewer.username,
@@ -67,6 +70,13 @@ def release_file(caller: Caller, f: orm.ReleaseFile, required: int) -> schema.Re
             for c in f.comments
         ],
     )
+
+
+def differencing_findings(f: orm.ReleaseFile) -> list[schema.Finding]:
+    """The findings of its comparison with the project's released tables
+    (`release_differencing.py`), shown beside the pre-release rules' own."""
+    found = (f.differencing or {}).get("findings", [])
+    return [schema.Finding.model_validate(finding) for finding in found]
 
 
 def dataset(row: orm.Dataset) -> schema.Dataset:

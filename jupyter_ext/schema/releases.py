@@ -69,6 +69,23 @@ class Review(Model):
     created_at: Timestamp
 
 
+class Overlap(Model):
+    """A table the project released that shares rows with a file under review: named, and
+    linked, by its path and ids, never by a value."""
+
+    file: str = Field(description="The released file's id.")
+    release: str = Field(description="The id of the release that published it.")
+    workspace: str = Field(description="The workspace of that release.")
+    path: str
+    rows: int = Field(description="Rows of the reviewed file matched on the key columns.")
+    cells: list[tuple[int, str]] = Field(
+        default_factory=list,
+        description="(data row from 1, column) of reviewed cells that differ from the "
+        "released ones by a small count (the first 20).",
+    )
+    flagged: int = Field(0, description="How many cells differ by a small count in all.")
+
+
 class ReleaseFile(Model):
     id: str
     group: str
@@ -92,6 +109,10 @@ class ReleaseFile(Model):
     )
     rows: int | None = None
     columns: list[str] | None = None
+    overlaps: list[Overlap] = Field(
+        default_factory=list,
+        description="Tables the project released that share rows with its review copy.",
+    )
     reviews: list[Review] = Field(
         default_factory=list, description="Shown once the caller has voted, or all have voted."
     )

@@ -6,7 +6,9 @@ One flow, `file_uploads.py`, for both purposes; here are its three routes per pu
 by one function: GET says how many bytes the job server holds, PUT goes on from there
 (`Content-Range`) and must hash to the frozen sha256, POST .../refusal is the site's no.
 Their names (the OpenAPI operations) are the runner client's: `release_file_state`,
-`refuse_release_file`, `upload_release_file`, and the same with `review`.
+`refuse_release_file`, `upload_release_file`, and the same with `review`. Once a PUT has
+kept a file, `release_differencing.py` compares the project's tables under review with
+what it released (never failing the upload).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from ... import schema
 from ..deps import RUNNER_ONLY, BackendDep, SessionDep, current_backend
 from ..file_uploads import RELEASE, REVIEW, Purpose, progress, receive, refuse
+from ..release_differencing import file_kept
 
 router = APIRouter(prefix="/runner", tags=["runner"])
 
@@ -56,6 +60,7 @@ def add_routes(purpose: Purpose, state_doc: str, refusal_doc: str, upload_doc: s
             )
         except ClientDisconnect:  # cut short: what came stays, for the runner to go on from
             return Response(status_code=400)
+        await run_in_threadpool(file_kept, request.app.state, purpose.name, file_id)
         return Response(status_code=204)
 
     path, name = f"/{purpose.name}-files/{{file_id}}", purpose.name
