@@ -53,6 +53,7 @@ def release_file(caller: Caller, f: orm.ReleaseFile, required: int) -> schema.Re
         findings=(check.findings if check else []) + differencing_findings(f),
         rows=check.rows if check else None,
         columns=check.columns if check else None,
+        summary=check.summary if check else None,
         overlaps=[
             schema.Overlap.model_validate(o) for o in (f.differencing or {}).get("overlaps", [])
         ],

@@ -200,7 +200,17 @@ class RunnerApp(JupyterExtBase):
         server, which checks release requests and notebooks against them. Keys (each optional,
         the rest keep their defaults): allowed_types (['.csv', ...]), max_size (bytes,
         16 MiB), max_csv_rows (5000), forbidden_columns (['patient_id']),
-        small_number_threshold (7; 0 turns it off), small_numbers ('refuse' or 'flag')."""
+        small_number_threshold (7; 0 turns it off), small_numbers ('refuse' or 'flag'), and
+        rounding, a dict of rules over count columns, each off unless set: multiple_of (N:
+        counts must be multiples of N, e.g. 5), midpoint (N: counts must be midpoint-N
+        rounded, 0 or k*N - N//2, e.g. 6), suppression_marker (what every suppressed count
+        holds, e.g. '[REDACTED]'; an empty or otherwise marked cell is then reported) and
+        verdict ('refuse' or 'flag', 'refuse' by default). Every CSV or TSV output is also
+        summarised on the site (per numeric column its extremes, sum, counts under the
+        threshold, rounding), so checkers read the summary rather than the table. E.g.
+        c.RunnerApp.release_rules = {'small_number_threshold': 7,
+        'rounding': {'multiple_of': 5, 'suppression_marker': '[REDACTED]'}}.
+        The rounding rules and the summaries are new in 0.1.0."""
     ).tag(config=True)
 
     @property
@@ -332,6 +342,9 @@ def release_rules(config: dict) -> schema.ReleaseRules:
 
 def _rule_problem(error: dict, known: str) -> str:
     key = ".".join(str(part) for part in error["loc"]) or "(the whole value)"
+    if error["type"] == "extra_forbidden" and error["loc"][:1] == ("rounding",):
+        rounding = ", ".join(schema.RoundingRules.model_fields)
+        return f"{key!r} is not a rounding rule (the rounding rules: {rounding})"
     if error["type"] == "extra_forbidden":
         return f"{key!r} is not a rule (the rules: {known})"
     return f"{key!r}: {error['msg']}"

@@ -6,22 +6,32 @@ requested) and the client (in the notebook, before asking). A backend's rules ar
 runner's configuration; the runner reports them, the job server keeps and serves them.
 
 A finding says where, never what: for a small number, the row and column of the cell, not
-its value; for a table, its row count and column names, never its contents.
+its value; for a table, its row count and column names, never its contents. A table is read
+once, and from its columns come the rules' findings, the rounding rules' and its summary
+(what a checker reads instead of the table: figures of numeric columns, no text cell).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
 import math
-from enum import StrEnum
-from itertools import islice, zip_longest
 from pathlib import Path, PurePosixPath
 
 from pydantic import Field
 
 from .common import Model
+from .rounding_rules import RoundingRules, rounding_findings
+from .table_summary import DEFAULT_MARKERS, TableSummary, summarise_columns
+from .tables import (  # noqa: F401 (their names here before they moved: importable as ever)
+    MAX_CELLS_NAMED,
+    ROWS_AT_ONCE,
+    Finding,
+    Table,
+    Verdict,
+    _read_columns,
+    read_table,
+)
 
 DEFAULT_TYPES = (
     ".csv",
@@ -37,13 +47,6 @@ DEFAULT_TYPES = (
     ".html",
     ".pdf",
 )
-MAX_CELLS_NAMED = 20  # a finding lists this many cells, then counts the rest
-ROWS_AT_ONCE = 256  # rows of a table held at once (fewer than a young GC generation holds)
-
-
-class Verdict(StrEnum):
-    REFUSE = "refuse"  # the file cannot be asked for until it is fixed
-    FLAG = "flag"  # the checkers see the finding beside the file
 
 
 class ReleaseRules(Model):
@@ -65,14 +68,9 @@ class ReleaseRules(Model):
     small_numbers: Verdict = Field(
         Verdict.REFUSE, description="What a small count does: refuse the file, or flag it."
     )
-
-
-class Finding(Model):
-    rule: str = Field(description="type, size, rows, forbidden_column, small_number, unreadable")
-    verdict: Verdict
-    message: str
-    cells: list[tuple[int, str]] = Field(
-        default_factory=list, description="(data row from 1, column name) of small counts."
+    rounding: RoundingRules = Field(
+        default_factory=RoundingRules,
+        description="How counts must be rounded and suppressed cells marked; all off unless set.",
     )
 
 
@@ -81,6 +79,9 @@ class FileCheck(Model):
     findings: list[Finding] = Field(default_factory=list)
     rows: int | None = Field(None, description="Data rows, for a table.")
     columns: list[str] | None = Field(None, description="Column names, for a table.")
+    summary: TableSummary | None = Field(
+        None, description="A CSV or TSV table's summary, made where the table is; no cell of it."
+    )
 
     @property
     def refused(self) -> bool:
@@ -167,7 +168,9 @@ def _unreadable(exc: Exception) -> Finding:
 
 
 def _check_table(text: str, delimiter: str, rules: ReleaseRules, result: FileCheck) -> None:
-    header, body, rows = _read_columns(text, delimiter)
+    """The rules, the rounding rules and the summary, over one reading of the table."""
+    table = read_table(text, delimiter)
+    header, body, rows = table.header, table.columns, table.rows
     result.rows, result.columns = rows, header
     if rows > rules.max_csv_rows:
         result.findings.append(
@@ -190,24 +193,16 @@ def _check_table(text: str, delimiter: str, rules: ReleaseRules, result: FileChe
             )
     if rules.small_number_threshold > 0:
         _check_small_numbers(header, body, rules, result)
+    result.findings += rounding_findings(table, rules.rounding)
+    result.summary = summarise_columns(
+        table, rules.small_number_threshold, markers_of(rules), rules.forbidden_columns
+    )
 
 
-def _read_columns(text: str, delimiter: str) -> tuple[list[str], list[list[str]], int]:
-    """The header, each column's cells (short rows padded with empty ones) and the number of
-    rows; blank lines are no rows. Rows are read a few hundred at a time and dropped: all of
-    them alive at once would reach the garbage collector's oldest generation and make it
-    sweep the whole heap of the process, a pause of many times the check itself."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = (row for row in reader if row)
-    header = next(rows, [])
-    columns: list[list[str]] = [[] for _ in header]
-    count = 0
-    while batch := list(islice(rows, ROWS_AT_ONCE)):
-        count += len(batch)
-        cells = list(zip_longest(*batch, fillvalue=""))
-        for number, column in enumerate(columns):
-            column.extend(cells[number] if number < len(cells) else [""] * len(batch))
-    return header, columns, count
+def markers_of(rules: ReleaseRules) -> tuple[str, ...]:
+    """The suppression markers a summary counts: the usual ones and the backend's own."""
+    own = rules.rounding.suppression_marker
+    return DEFAULT_MARKERS if own is None or own in DEFAULT_MARKERS else (*DEFAULT_MARKERS, own)
 
 
 def _check_small_numbers(header, columns, rules: ReleaseRules, result: FileCheck) -> None:

@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints
 from .common import Model, Slug, Timestamp
 from .release_rules import Finding
 from .states import FileState, ReleaseState
+from .table_summary import TableSummary
 
 
 class Decision(StrEnum):
@@ -109,6 +110,9 @@ class ReleaseFile(Model):
     )
     rows: int | None = None
     columns: list[str] | None = None
+    summary: TableSummary | None = Field(
+        None, description="A table's summary, made on the site when its job ended: no cell of it."
+    )
     overlaps: list[Overlap] = Field(
         default_factory=list,
         description="Tables the project released that share rows with its review copy.",

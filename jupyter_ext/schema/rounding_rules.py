@@ -6,8 +6,8 @@ that a suppressed cell carry one agreed marker, so checkers need not guess what 
 cell or "NA" hides. Like the small-number rule, a finding names the row and column of each
 cell, never its value, and says what to change.
 
-Kept beside `ReleaseRules` rather than inside it, so the rules a runner already reports
-keep their shape until the rooms are taught these.
+A backend's `ReleaseRules.rounding`; every rule is off by default, so rules stored before
+these existed still read.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from .common import Model
-from .release_rules import MAX_CELLS_NAMED, Finding, Verdict, _read_columns
 from .table_summary import is_midpoint_rounded, parse_number
+from .tables import MAX_CELLS_NAMED, Finding, Table, Verdict, read_table
 
 Cell = tuple[int, str]
 
@@ -37,10 +37,21 @@ class RoundingRules(Model):
     )
     verdict: Verdict = Field(Verdict.REFUSE, description="What a finding does to the file.")
 
+    @property
+    def active(self) -> bool:
+        return bool(self.multiple_of or self.midpoint or self.suppression_marker is not None)
+
 
 def check_rounding(text: str, delimiter: str, rules: RoundingRules) -> list[Finding]:
     """The findings of the rules over a CSV (or TSV) table's text, by row and column."""
-    header, columns, _ = _read_columns(text, delimiter)
+    return rounding_findings(read_table(text, delimiter), rules)
+
+
+def rounding_findings(table: Table, rules: RoundingRules) -> list[Finding]:
+    """The findings of the rules over a table already read (`check_file` reads it once)."""
+    if not rules.active:
+        return []
+    header, columns = table.header, table.columns
     marker = (rules.suppression_marker or "").strip()
     unrounded: list[Cell] = []
     off_midpoint: list[Cell] = []

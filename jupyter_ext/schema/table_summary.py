@@ -14,19 +14,22 @@ k >= 1; for N = 6, 0 or 6k - 3 (3, 9, 15, ...).
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable
+from itertools import repeat
+from operator import contains, mul
 
 from pydantic import Field
 
 from .common import Model
-from .release_rules import _read_columns
+from .tables import Table, read_table
 
 DEFAULT_MARKERS = ("[REDACTED]", "REDACTED", "*", "<7", "<8", "[suppressed]")
 _WHOLE = re.compile(r"[+-]?\d+")
+FLOAT_DIGITS = 308  # a whole number of more digits may be too large for a float: text
 
 Number = int | float
 
@@ -51,6 +54,9 @@ class ColumnSummary(Model):
     rounded_to_5: bool = Field(False, description="Every number is a multiple of 5.")
     rounded_to_10: bool = Field(False, description="Every number is a multiple of 10.")
     midpoint_6: bool = Field(False, description="Every number is 0 or 6k - 3 (k >= 1).")
+    withheld: bool = Field(
+        False, description="A column that identifies people: named only, its figures would be ids."
+    )
 
 
 class TableSummary(Model):
@@ -85,55 +91,114 @@ def summarise_table(
     text: str, delimiter: str = ",", threshold: int = 7, markers: Iterable[str] = DEFAULT_MARKERS
 ) -> TableSummary:
     """The summary of a CSV (or, with a tab delimiter, TSV) table's text, without a BOM."""
-    header, columns, rows = _read_columns(text, delimiter)
+    return summarise_columns(read_table(text, delimiter), threshold, markers)
+
+
+def summarise_columns(
+    table: Table,
+    threshold: int = 7,
+    markers: Iterable[str] = DEFAULT_MARKERS,
+    withheld: Iterable[str] = (),
+) -> TableSummary:
+    """The summary of a table already read (`check_file` reads each table once). Rows whose
+    width differs from the header's are counted: a sign the table was written by hand.
+    Columns named in `withheld` (compared without case: the backend's forbidden columns) are
+    named only, as the minimum of a column of patient ids would be a patient's id."""
     known = {m.strip() for m in markers}
-    summary = TableSummary(rows=rows, threshold=threshold, ragged_rows=_ragged(text, delimiter))
-    for name, cells in zip(header, columns, strict=True):
-        summary.columns.append(_summarise_column(name, cells, threshold, known))
+    hidden = {name.strip().lower() for name in withheld}
+    summary = TableSummary(rows=table.rows, threshold=threshold, ragged_rows=table.ragged)
+    for name, cells in zip(table.header, table.columns, strict=True):
+        if name.strip().lower() in hidden:
+            summary.columns.append(ColumnSummary(name=name, numeric=False, withheld=True))
+        else:
+            summary.columns.append(_summarise_column(name, cells, threshold, known))
     return summary
-
-
-def _ragged(text: str, delimiter: str) -> int:
-    """Rows whose width differs from the header's: a sign the table was written by hand."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    lengths = (len(row) for row in reader if row)
-    width = next(lengths, 0)
-    return sum(1 for length in lengths if length != width)
 
 
 def _summarise_column(
     name: str, cells: list[str], threshold: int, known: set[str]
 ) -> ColumnSummary:
-    """Each distinct cell is judged once: tables repeat, and 5,000 rows hold few values."""
-    counts: dict[str, int] = {}
-    for cell in cells:
-        counts[cell] = counts.get(cell, 0) + 1
-    numbers: list[tuple[Number, int]] = []
-    markers: dict[str, int] = {}
-    empty = other = 0
+    """Each distinct cell is judged once: tables repeat, and 5,000 rows hold few values. A
+    plain count (digits only, short enough for a float) is read without more ado, and the
+    first text that is no marker ends the judging: the column is text, named only."""
+    if (numbers := _plain_numbers(cells)) is not None:
+        return _figures(ColumnSummary(name=name, numeric=True), numbers, threshold)
+    counts = Counter(cells)
+    values: list[Number] = []
+    weights: list[int] = []
     for cell, count in counts.items():
+        if cell.isdecimal() and len(cell) <= FLOAT_DIGITS:
+            values.append(int(cell))
+            weights.append(count)
+            continue
+        value = cell.strip()
+        if not value or value in known:
+            continue
+        if (number := parse_number(value)) is None:
+            return _text_column(name, counts, known, numeric=False)
+        values.append(number)
+        weights.append(count)
+    column = _text_column(name, counts, known, numeric=bool(values))
+    if not values:
+        return column
+    column.numbers = sum(weights)
+    column.minimum, column.maximum = min(values), max(values)
+    column.minimum_above_zero = min((n for n in values if n > 0), default=None)
+    column.total = sum(map(mul, values, weights))
+    pairs = zip(values, weights, strict=True)
+    column.under_threshold = sum(c for n, c in pairs if 0 < n <= threshold)
+    whole = all(type(n) is int or n.is_integer() for n in values)
+    column.rounded_to_5 = whole and all(n % 5 == 0 for n in values)
+    column.rounded_to_10 = whole and all(n % 10 == 0 for n in values)
+    column.midpoint_6 = whole and all(is_midpoint_rounded(n, 6) for n in values)
+    return column
+
+
+def _plain_numbers(cells: list[str]) -> list[Number] | None:
+    """The numbers of a column whose every cell is a plain count (digits only) or a plain
+    fraction (with a point, finite), read in one go, when most cells differ; None for any
+    other column, judged value by value. Populations and rates: the dearest columns of an
+    aggregate table, as nearly every cell is a value of its own."""
+    if not cells or len(set(cells)) * 4 < len(cells):  # few values: quicker judged once each
+        return None
+    if all(map(str.isdecimal, cells)) and max(map(len, cells)) <= FLOAT_DIGITS:
+        return list(map(int, cells))
+    if all(map(contains, cells, repeat("."))):  # so none is whole, "nan" or "inf"
+        try:
+            numbers = list(map(float, cells))
+        except ValueError:
+            return None
+        return numbers if all(map(math.isfinite, numbers)) else None
+    return None
+
+
+def _figures(column: ColumnSummary, numbers: list[Number], threshold: int) -> ColumnSummary:
+    """A numeric column's figures from all its numbers, repeats included, in sorted order."""
+    ordered = sorted(numbers)
+    zeros_end = bisect_right(ordered, 0)
+    column.numbers = len(ordered)
+    column.minimum, column.maximum = ordered[0], ordered[-1]
+    column.minimum_above_zero = ordered[zeros_end] if zeros_end < len(ordered) else None
+    column.total = sum(numbers)
+    column.under_threshold = bisect_right(ordered, threshold) - zeros_end
+    values = set(ordered)
+    whole = all(type(n) is int or n.is_integer() for n in values)
+    column.rounded_to_5 = whole and all(n % 5 == 0 for n in values)
+    column.rounded_to_10 = whole and all(n % 10 == 0 for n in values)
+    column.midpoint_6 = whole and all(is_midpoint_rounded(n, 6) for n in values)
+    return column
+
+
+def _text_column(name: str, counts: Counter, known: set[str], numeric: bool) -> ColumnSummary:
+    """A column's empty cells and markers (what its numbers are is counted on by the caller)."""
+    empty = 0
+    markers: dict[str, int] = {}
+    for cell, count in counts.items():
+        if cell.isdecimal():
+            continue
         value = cell.strip()
         if not value:
             empty += count
         elif value in known:
             markers[value] = markers.get(value, 0) + count
-        elif (number := parse_number(value)) is not None:
-            numbers.append((number, count))
-        else:
-            other += count
-    column = ColumnSummary(name=name, numeric=bool(numbers) and not other)
-    column.empty, column.markers = empty, markers
-    if not column.numeric:
-        return column
-    values = [n for n, _ in numbers]
-    positive = [n for n in values if n > 0]
-    column.numbers = sum(c for _, c in numbers)
-    column.minimum, column.maximum = min(values), max(values)
-    column.minimum_above_zero = min(positive) if positive else None
-    column.total = sum(n * c for n, c in numbers)
-    column.under_threshold = sum(c for n, c in numbers if 0 < n <= threshold)
-    whole = all(n == int(n) for n in values)
-    column.rounded_to_5 = whole and all(int(n) % 5 == 0 for n in values)
-    column.rounded_to_10 = whole and all(int(n) % 10 == 0 for n in values)
-    column.midpoint_6 = all(is_midpoint_rounded(n, 6) for n in values)
-    return column
+    return ColumnSummary(name=name, numeric=numeric, empty=empty, markers=markers)

@@ -188,3 +188,28 @@ def test_a_runner_with_a_misspelt_rule_stops_naming_it(tmp_path):
         in done.stderr
     )
     assert "Traceback" not in done.stderr and SCRIPT.exists()
+
+
+def test_a_runner_with_a_misspelt_rounding_rule_stops_naming_it(tmp_path):
+    (tmp_path / "runner.token").write_text("jxr_any")
+    (tmp_path / "jupyter_ext_config.py").write_text(
+        "c.RunnerApp.release_rules = {'rounding': {'multiple': 5, 'verdict': 'warn'}}\n"
+    )
+    done = jupyter_ext(
+        "runner",
+        "--server",
+        "http://127.0.0.1:9",
+        "--token-file",
+        str(tmp_path / "runner.token"),
+        "--workdir",
+        str(tmp_path / "site"),
+        cwd=tmp_path,
+        env=environment(),
+    )
+    assert done.returncode == 1, done.stderr
+    assert (
+        "'rounding.multiple' is not a rounding rule (the rounding rules: multiple_of, midpoint, "
+        "suppression_marker, verdict)" in done.stderr
+    )
+    assert "'rounding.verdict': Input should be 'refuse' or 'flag'" in done.stderr
+    assert "Traceback" not in done.stderr
