@@ -146,6 +146,7 @@ def test_every_page_with_every_role(released):
             f"{release_file}/provenance"
         ),
         "/jobs/{identifier}/provenance": f"/jobs/{job}/provenance",
+        "/checking": "/checking",
     }
     assert set(samples) == set(PAGES), "pages missing from the walk"
     wrong = []

@@ -124,6 +124,7 @@ def load_pages() -> None:
         admin_sites,
         applications,
         datasets,
+        desk,
         provenance,
         reviewing,
         work,

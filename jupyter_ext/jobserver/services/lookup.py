@@ -32,6 +32,7 @@ RESERVED_ORG_NAMES = frozenset(
         "job-requests",
         "runs",
         "dataset-access",
+        "checking",
     }
 )
 RESERVED_WORKSPACE_NAMES = frozenset({"settings", "workspaces"})
