@@ -25,9 +25,20 @@ class ReleaseFileRequest(Model):
 
 
 class ReleaseGroup(Model):
-    context: str = Field(min_length=1, max_length=10_000, description="What the files show.")
+    """Files asked for together, with what a checker needs to judge them without the data
+    (the job server refuses a group without them, saying what to write)."""
+
+    context: str = Field(
+        "",
+        max_length=10_000,
+        description="What the files show: the population, the period, what each count counts. "
+        "Needed for every group.",
+    )
     disclosure_control: str = Field(
-        min_length=1, max_length=10_000, description="How small numbers were handled."
+        "",
+        max_length=10_000,
+        description="How small numbers were handled. Needed for a group with a table "
+        "(.csv, .tsv) or a file the pre-release rules flagged.",
     )
     files: list[ReleaseFileRequest] = Field(min_length=1, max_length=1000)
 

@@ -38,6 +38,15 @@ class Candidate:
         return self.output.path
 
 
+def _needs_statement(c: Candidate) -> bool:
+    """A table, or a file the rules flagged (here or on the site), needs a statement of
+    disclosure control: the job server refuses it without one."""
+    checks = [k for k in (c.check, c.output.check) if k is not None]
+    return c.path.lower().endswith((".csv", ".tsv")) or any(
+        f.verdict == "flag" for k in checks for f in k.findings
+    )
+
+
 class ReleaseRequest(TextForm):
     def __init__(
         self,
@@ -55,12 +64,16 @@ class ReleaseRequest(TextForm):
         self.backend = w.Dropdown(description="Backend")
         self.group = w.Text(value="outputs", description="Group")
         self.context = w.Textarea(
-            description="Context", layout=WIDE, placeholder="What the files show, and how."
+            description="Context",
+            layout=WIDE,
+            placeholder="Needed: what the files show (the population, the period, what each "
+            "count counts)",
         )
         self.disclosure = w.Textarea(
             description="Disclosure",
             layout=WIDE,
-            placeholder="How small numbers were handled: rounded to 5, counts under 7 suppressed",
+            placeholder="Needed for tables and flagged files: how small numbers were handled, "
+            "e.g. counts of 7 or fewer suppressed, all counts rounded to 5",
         )
         self.check_button = w.Button(
             description="Check", icon="check", tooltip="Run the backend's pre-release rules"
@@ -189,13 +202,14 @@ class ReleaseRequest(TextForm):
     def request(self):
         """Ask for the ticked files' release (the Request release button); the new release."""
         chosen = self.selected
+        statement = any(_needs_statement(c) for c in chosen)
         missing = [
             name
-            for name, box in (
-                ("a context", self.context),
-                ("how small numbers were handled", self.disclosure),
+            for name, box, needed in (
+                ("a context", self.context, True),
+                ("how small numbers were handled", self.disclosure, statement),
             )
-            if not box.value.strip()
+            if needed and not box.value.strip()
         ]
         if not chosen or missing:
             wanted = (["at least one file"] if not chosen else []) + missing

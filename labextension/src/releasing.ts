@@ -88,6 +88,18 @@ export function emptyForm(): IReleaseForm {
   return { group: '', context: '', disclosure: '' };
 }
 
+const TABLE = /\.(csv|tsv)$/i;
+
+/**
+ * A table, or a file the rules flagged, needs a statement of disclosure control (the job
+ * server refuses it without one); a group of figures only may leave it empty.
+ */
+export function needsStatement(paths: string[], checks: (IFileCheck | undefined)[]): boolean {
+  return (
+    paths.some(p => TABLE.test(p)) || checks.some(c => !!c && checkSummary(c.findings).flags > 0)
+  );
+}
+
 /** Why the request cannot be sent yet (nothing: it can). */
 export function formProblems(
   form: IReleaseForm,
@@ -104,7 +116,7 @@ export function formProblems(
   if (!form.context.trim()) {
     problems.push('Say what the files show (context).');
   }
-  if (!form.disclosure.trim()) {
+  if (!form.disclosure.trim() && needsStatement(paths, checks)) {
     problems.push('Say how small numbers were handled (disclosure control).');
   }
   for (const check of checks) {

@@ -141,6 +141,36 @@ def _judged(output: orm.JobOutput, rules: schema.ReleaseRules) -> schema.FileChe
     return schema.check_recorded(output.path, output.size, recorded, rules)
 
 
+TABLES = (".csv", ".tsv")
+
+
+def require_context(name: str, group: schema.ReleaseGroup, files: list[orm.ReleaseFile]) -> None:
+    """Refuse a group a checker could not judge without the data: one with no context, or a
+    table (or a file the rules flagged) with no statement of how small numbers were handled."""
+    if not group.context.strip():
+        raise ProblemError(
+            422,
+            f"the group {name!r} has no context: say what its files show — the population, "
+            "the period, what each count counts — so a checker can judge them without the data",
+        )
+    if group.disclosure_control.strip():
+        return
+    tables = [f.path for f in files if f.path.lower().endswith(TABLES)]
+    flagged = [f.path for f in files if _flagged(f)]
+    if tables or flagged:
+        what = f"a table ({tables[0]})" if tables else f"a file the rules flagged ({flagged[0]})"
+        raise ProblemError(
+            422,
+            f"the group {name!r} holds {what} but no disclosure-control statement: say how "
+            "small numbers were handled, e.g. counts of 7 or fewer suppressed, all counts "
+            "rounded to the nearest 5",
+        )
+
+
+def _flagged(row: orm.ReleaseFile) -> bool:
+    return any(f.get("verdict") == "flag" for f in (row.check or {}).get("findings", []))
+
+
 def request_release(
     session: Session, caller: Caller, body: schema.ReleaseCreate, notifier: Any
 ) -> orm.Release:
@@ -163,6 +193,8 @@ def request_release(
         job, path = sorted(twice)[0]
         raise ProblemError(422, f"{path} of job {job} is asked for twice")
     release.files = [frozen_file(session, release, f, name) for name, f in wanted]
+    for name, group in body.groups.items():
+        require_context(name, group, [f for f in release.files if f.group == name])
     session.add(release)
     session.flush()
     record(

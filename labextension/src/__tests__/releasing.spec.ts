@@ -116,10 +116,18 @@ describe('the release request', () => {
     expect(formProblems({ group: '', context: ' ', disclosure: '' }, [], [])).toEqual([
       'Choose the outputs to release.',
       'Name the group of files.',
-      'Say what the files show (context).',
-      'Say how small numbers were handled (disclosure control).'
+      'Say what the files show (context).'
     ]);
     expect(formProblems(form, ['output/t.csv'], [undefined])).toEqual([]);
+  });
+
+  it('asks how small numbers were handled for a table or a flagged file only', () => {
+    const bare = { ...form, disclosure: ' ' };
+    const statement = 'Say how small numbers were handled (disclosure control).';
+    expect(formProblems(bare, ['output/t.tsv'], [undefined])).toEqual([statement]);
+    expect(formProblems(bare, ['output/plot.png'], [undefined])).toEqual([]);
+    const flagged = { path: 'output/plot.png', findings: [SMALL] };
+    expect(formProblems(bare, ['output/plot.png'], [flagged])).toEqual([statement]);
   });
 
   it('cannot be sent with a file the rules refuse; a flag lets it go to the checkers', () => {

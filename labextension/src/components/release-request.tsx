@@ -91,7 +91,7 @@ export function ReleaseRequest(props: { store: JobsStore; job: IJob }): JSX.Elem
         Context
         <textarea
           value={rs.form.context}
-          placeholder="What the files show"
+          placeholder="Needed: what the files show (the population, the period, what each count counts)"
           rows={2}
           onChange={e => rs.setForm('context', e.currentTarget.value)}
         />
@@ -100,7 +100,7 @@ export function ReleaseRequest(props: { store: JobsStore; job: IJob }): JSX.Elem
         Disclosure control
         <textarea
           value={rs.form.disclosure}
-          placeholder="How small numbers were handled"
+          placeholder="Needed for tables and flagged files: how small numbers were handled"
           rows={2}
           onChange={e => rs.setForm('disclosure', e.currentTarget.value)}
         />
