@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import inspect
 from pathlib import Path
@@ -113,6 +114,34 @@ class Releases(Resource):
         path = api_path("releases", name_of(release, "id"), "files", name_of(file, "id"), "reviews")
         body = {"decision": decision, "comment": comment}
         return self._send(Call("PUT", path, json=body, parse=parse_one(self._client, Release)))
+
+    def withdraw_review(self, release: str | Release, file: str | schema.ReleaseFile):
+        """Take one's own vote on a file back (an approval, or any decision) until the file
+        is published: it goes back to the state the other votes give."""
+        path = api_path("releases", name_of(release, "id"), "files", name_of(file, "id"), "reviews")
+        return self._send(Call("DELETE", path, parse=parse_one(self._client, Release)))
+
+    def export(
+        self,
+        project: str | None = None,
+        since: str | dt.date | None = None,
+        until: str | dt.date | None = None,
+        format: str = "json",
+    ):
+        """The auditors' record of release decisions (administrators and output checkers):
+        every file version of the releases requested from `since` to `until` (days, both
+        included), with sha256, findings, votes, withdrawn votes and who published. JSON:
+        a list of dicts; `format="csv"`: the CSV text, one row per vote."""
+        params = clean(
+            {
+                "project": project,
+                "from": str(since) if since else None,
+                "to": str(until) if until else None,
+                "format": format,
+            }
+        )
+        read = (lambda r: r.text) if format == "csv" else (lambda r: r.json())
+        return self._send(Call("GET", "release-decisions", params=params, parse=read))
 
     def comment(self, release: str | Release, file: str | schema.ReleaseFile, text: str):
         """A note on one file: the author's answer to the checkers, or between checkers."""

@@ -41,6 +41,7 @@ class Permission(StrEnum):
     RELEASE_VIEW = "release_view"
     RELEASE_DELETE = "release_delete"  # take a released file down (kept, so restorable)
     RELEASE_RESTORE = "release_restore"  # put a deleted released file back
+    RELEASE_RECORD = "release_record"  # the auditors' export of every release decision
     AUDIT_VIEW = "audit_view"
     DATASET_REQUEST = "dataset_request"  # ask for a project to use a dataset
     DATASET_DECIDE = "dataset_decide"  # approve, reject or revoke a project's use of one
@@ -75,6 +76,7 @@ DOES = {
     P.RELEASE_VIEW: "see released files of",
     P.RELEASE_DELETE: "delete released files of",
     P.RELEASE_RESTORE: "restore deleted files",
+    P.RELEASE_RECORD: "read the record of release decisions",
     P.AUDIT_VIEW: "see the audit trail",
     P.DATASET_REQUEST: "ask for datasets for",
     P.DATASET_DECIDE: "decide who may use datasets",
@@ -101,6 +103,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.WORKSPACE_MANAGE,
             P.AUDIT_VIEW,
             P.RELEASE_RESTORE,
+            P.RELEASE_RECORD,
             P.SCHEDULE_PAUSE,
         }
     ),
@@ -113,6 +116,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.OUTPUTS_VIEW_UNRELEASED,
             P.RELEASE_REVIEW,
             P.RELEASE_VIEW,
+            P.RELEASE_RECORD,
         }
     ),
     Role.OUTPUT_PUBLISHER: frozenset(
@@ -179,7 +183,13 @@ assert all(ROLE_PERMISSIONS[r] <= PROJECT_SCOPED for r in PROJECT_ROLES), "proje
 
 # What a site's own checkers and publishers may do, over releases of that site only.
 SITE_SCOPED = frozenset(
-    {P.OUTPUTS_VIEW_UNRELEASED, P.RELEASE_REVIEW, P.RELEASE_PUBLISH, P.RELEASE_VIEW}
+    {
+        P.OUTPUTS_VIEW_UNRELEASED,
+        P.RELEASE_REVIEW,
+        P.RELEASE_PUBLISH,
+        P.RELEASE_VIEW,
+        P.RELEASE_RECORD,  # of what leaves that site
+    }
 )
 assert all(
     ROLE_PERMISSIONS[Role(r)] - {P.PROJECT_VIEW, P.RELEASE_DELETE} <= SITE_SCOPED for r in SiteRole

@@ -99,7 +99,7 @@ def require_act(
 
 
 def _verb(act: str) -> str:
-    return {"vote": "review"}.get(act, act)
+    return {"vote": "review", "withdraw_vote": "withdraw a vote on"}.get(act, act)
 
 
 def _done(act: str) -> str:
@@ -109,4 +109,5 @@ def _done(act: str) -> str:
         "replace": "replaced",
         "publish": "published",
         "withdraw": "withdrawn",
+        "withdraw_vote": "voted on",
     }[act]

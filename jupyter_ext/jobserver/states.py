@@ -37,19 +37,24 @@ TRANSITIONS: Mapping[str, Mapping[str, frozenset[str]]] = {
         R.WITHDRAWN: frozenset(),
     },
     # One version of one file. The votes decide among the open states (see review.tally);
-    # a vote may be changed until the file is released, superseded or withdrawn.
+    # a vote may be changed, or withdrawn (back to requested when none is left), until the
+    # file is released, superseded or withdrawn.
     "release_file": {
         F.REQUESTED: frozenset(
             {F.IN_REVIEW, F.APPROVED, F.CHANGES_REQUESTED, F.REJECTED, F.WITHDRAWN}
         ),
-        F.IN_REVIEW: frozenset({F.APPROVED, F.CHANGES_REQUESTED, F.REJECTED, F.WITHDRAWN}),
+        F.IN_REVIEW: frozenset(
+            {F.REQUESTED, F.APPROVED, F.CHANGES_REQUESTED, F.REJECTED, F.WITHDRAWN}
+        ),
         F.APPROVED: frozenset(
-            {F.RELEASED, F.IN_REVIEW, F.CHANGES_REQUESTED, F.REJECTED, F.WITHDRAWN}
+            {F.RELEASED, F.REQUESTED, F.IN_REVIEW, F.CHANGES_REQUESTED, F.REJECTED, F.WITHDRAWN}
         ),
         F.CHANGES_REQUESTED: frozenset(
-            {F.SUPERSEDED, F.IN_REVIEW, F.APPROVED, F.REJECTED, F.WITHDRAWN}
+            {F.SUPERSEDED, F.REQUESTED, F.IN_REVIEW, F.APPROVED, F.REJECTED, F.WITHDRAWN}
         ),
-        F.REJECTED: frozenset({F.IN_REVIEW, F.APPROVED, F.CHANGES_REQUESTED, F.WITHDRAWN}),
+        F.REJECTED: frozenset(
+            {F.REQUESTED, F.IN_REVIEW, F.APPROVED, F.CHANGES_REQUESTED, F.WITHDRAWN}
+        ),
         F.SUPERSEDED: frozenset(),
         F.RELEASED: frozenset(),
         F.WITHDRAWN: frozenset(),
@@ -77,6 +82,7 @@ TRANSITIONS["schedule"] = {  # pause, resume and delete; firing changes no state
 # Who may act at all is the permission table's business; this is the review's.
 RELEASE_ACTS: Mapping[str, tuple[frozenset[str], frozenset[str] | None, str]] = {
     "vote": (frozenset({R.REQUESTED, R.RELEASED}), OPEN, "never"),
+    "withdraw_vote": (frozenset({R.REQUESTED, R.RELEASED}), OPEN, "never"),  # until published
     "comment": (frozenset({R.REQUESTED, R.RELEASED}), None, "either"),
     "replace": (frozenset({R.REQUESTED, R.RELEASED}), frozenset({F.CHANGES_REQUESTED}), "only"),
     "publish": (frozenset({R.REQUESTED, R.RELEASED}), frozenset({F.APPROVED}), "never"),

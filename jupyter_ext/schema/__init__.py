@@ -71,6 +71,7 @@ from .projects import (
     WorkspaceUpdate,
 )
 from .provenance import DatasetDigest, FileDigest, Provenance, ProvenanceChain, ProvenanceStep
+from .release_record import RecordedFinding, RecordedVote, ReleaseDecision
 from .release_rules import (
     FileCheck,
     Finding,
@@ -203,8 +204,11 @@ __all__ = [
     "ProvenanceChain",
     "ProvenanceStep",
     "QueuedRelease",
+    "RecordedFinding",
+    "RecordedVote",
     "Release",
     "ReleaseCreate",
+    "ReleaseDecision",
     "ReleaseFile",
     "ReleaseFileRequest",
     "ReleaseFileState",

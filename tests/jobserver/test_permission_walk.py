@@ -321,6 +321,10 @@ def samples(world) -> dict[tuple[str, str], dict]:
             "path": f"/releases/{world.release}/files/{world.release_file}/reviews",
             "json": {"decision": "request_changes"},
         },
+        ("DELETE", "/releases/{release_id}/files/{file_id}/reviews"): {
+            "path": f"/releases/{world.release}/files/{world.release_file}/reviews",
+        },
+        ("GET", "/release-decisions"): {"path": "/release-decisions?project=walk-study"},
         ("GET", "/releases/{release_id}/files/{file_id}/review-copy"): {
             "path": f"/releases/{world.release}/files/{world.release_file}/review-copy"
         },

@@ -1,7 +1,7 @@
-"""The release page's forms: a checker's vote, a comment, the author's withdrawal and the
-publisher's publication. Each calls the service the API calls (`services/releases.py`,
-`services/reviews.py`), so the review's rules (hidden votes, no self-review, what each
-state allows) decide here as everywhere."""
+"""The release page's forms: a checker's vote (and its withdrawal), a comment, the author's
+withdrawal and the publisher's publication. Each calls the service the API calls
+(`services/releases.py`, `services/reviews.py`), so the review's rules (hidden votes, no
+self-review, what each state allows) decide here as everywhere."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ RELEASE = "/{org}/{project}/{workspace}/releases/{release_id}"
 DONE = {
     "requested": "Your release request is sent: output checkers are asked to review it.",
     "voted": "Your vote is recorded. The others' votes show once all have voted.",
+    "unvoted": "Your vote is withdrawn: the file waits for the votes it still needs.",
     "commented": "Your comment is added.",
     "published": "Published: the backend's runner now uploads the approved files.",
     "withdrawn": "The release is withdrawn: nothing of it will be published.",
@@ -38,10 +39,8 @@ def ask_for_release(
     job = jobs.job_for(session, caller, identifier)
     paths = field_list(fields, "file")
     context, control = field(fields, "context"), field(fields, "disclosure_control")
-    if not paths or not context.strip() or not control.strip():
-        raise ProblemError(
-            422, "tick the files, and say what they show and how small numbers were handled"
-        )
+    if not paths:  # what the group needs besides is the domain's to say (require_context)
+        raise ProblemError(422, "tick the files to release")
     group = schema.ReleaseGroup(
         context=context,
         disclosure_control=control,
@@ -92,6 +91,24 @@ def vote(
         notifier=state.notifier,
     )
     return _back(request, org, project, workspace, release_id, "voted")
+
+
+@form(f"{RELEASE}/files/{{file_id}}/withdraw-vote")
+def withdraw_vote(
+    request: Request,
+    session: Session,
+    caller: Caller,
+    fields: FormData,
+    org: str,
+    project: str,
+    workspace: str,
+    release_id: str,
+    file_id: str,
+):
+    """A checker takes their vote back, until the file is published."""
+    required = request.app.state.settings.required_approvals
+    reviews.withdraw_vote(session, caller, release_id, file_id, required=required)
+    return _back(request, org, project, workspace, release_id, "unvoted")
 
 
 @form(f"{RELEASE}/files/{{file_id}}/comment")

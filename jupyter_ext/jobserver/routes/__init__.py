@@ -13,6 +13,7 @@ from . import (
     orgs,
     projects,
     provenance,
+    release_record,
     releases,
     reviews,
     runner,
@@ -38,6 +39,7 @@ routers = [
     desk.router,  # /releases/queue before /releases/{release_id}
     releases.router,
     reviews.router,
+    release_record.router,
     audit.router,
     datasets.router,
     datasets.runner_router,

@@ -2,9 +2,9 @@
 review copy (the rules: `services/reviews.py`, `review.py`, `states.py`).
 
 Two output checkers vote on each file independently (neither sees the other's vote until
-both have); a third breaks a tie; a vote may be changed until the file is released. The
-author never votes, answers in comments, and may replace a file the checkers asked to
-change: the new version is reviewed afresh and the old one kept.
+both have); a third breaks a tie; a vote may be changed or withdrawn until the file is
+released. The author never votes, answers in comments, and may replace a file the checkers
+asked to change: the new version is reviewed afresh and the old one kept.
 """
 
 from __future__ import annotations
@@ -67,6 +67,21 @@ def change_review(
 ) -> schema.Release:
     """Change one's vote, e.g. after the author's answer; until the file is released."""
     return _vote(request, caller, session, release_id, file_id, body, change=True)
+
+
+@router.delete(f"{FILE}/reviews")
+def withdraw_review(
+    release_id: str,
+    file_id: str,
+    request: Request,
+    caller: Annotated[Caller, requires(P.RELEASE_REVIEW, "project")],
+    session: SessionDep,
+) -> schema.Release:
+    """Withdraw one's own vote on a file (an approval, or any decision) until the file is
+    published: it goes back to the state the remaining votes give. Audited with the vote."""
+    required = request.app.state.settings.required_approvals
+    row = reviews.withdraw_vote(session, caller, release_id, file_id, required=required)
+    return _view(request, caller, row)
 
 
 @router.post(f"{FILE}/comments", status_code=201)

@@ -1,9 +1,9 @@
 """The review of a release's files: votes, comments, new versions, and the review copy.
 
 Two output checkers vote on each file independently (neither sees the other's vote until
-both have); a third breaks a tie; a vote may be changed until the file is released. The
-author never votes, answers in comments, and may replace a file the checkers asked to
-change: the new version is reviewed afresh and the old one kept. The rules are data in
+both have); a third breaks a tie; a vote may be changed, or withdrawn, until the file is
+released. The author never votes, answers in comments, and may replace a file the checkers
+asked to change: the new version is reviewed afresh and the old one kept. The rules are data in
 `states.py`, read by `review.py`; a file's state moves only through `transitions.move`.
 """
 
@@ -22,6 +22,7 @@ from ..callers import Caller
 from ..errors import ProblemError
 from ..events import emit_release
 from ..permissions import Permission as P
+from ..states import OPEN
 from ..transitions import move
 from .releases import frozen_file, release_row
 
@@ -82,6 +83,54 @@ def vote(
     )
     if not was_settled and review.settled(row):
         notifier.release(session, row, "release.reviewed")
+    emit_release(session, row)
+    session.commit()
+    return row
+
+
+def withdraw_vote(
+    session: Session,
+    caller: Caller,
+    release_id: str,
+    file_id: str,
+    *,
+    required: int,
+) -> orm.Release:
+    """A checker takes their own vote back (an approval, or any other decision) while the
+    file is still open: the file goes back to the state the remaining votes give. Once it is
+    published (or superseded, or withdrawn) the vote is part of the record and stays."""
+    row, target = release_file(session, caller, release_id, file_id, P.RELEASE_REVIEW)
+    if target.state not in OPEN:
+        what = "an approval" if target.state == "released" else "a vote"
+        raise ProblemError(
+            409,
+            f"{target.path} (version {target.version}) is {target.state.replace('_', ' ')}: "
+            f"{what} can be withdrawn only until the file is published",
+        )
+    review.require_act("withdraw_vote", row, caller.user.id, target)
+    mine = next((r for r in target.reviews if r.reviewer_id == caller.user.id), None)
+    if mine is None:
+        raise ProblemError(
+            409, f"you have not voted on {target.path}: there is no vote of yours to withdraw"
+        )
+    before = {
+        "decision": mine.decision,
+        "comment": mine.comment,
+        "cast_at": mine.created_at.isoformat(),
+        "changed_at": mine.updated_at.isoformat() if mine.updated_at else None,
+        "state": target.state,
+    }
+    target.reviews.remove(mine)
+    session.delete(mine)
+    review.retally(session, target, required, caller.name)
+    record(
+        session,
+        caller.name,
+        "release_file.review_withdraw",
+        target,
+        before,
+        {"state": target.state},
+    )
     emit_release(session, row)
     session.commit()
     return row
