@@ -1,4 +1,5 @@
-"""The pre-release rules' findings and a file's shape, as the widgets show them.
+"""The pre-release rules' findings, a file's shape and a table's summary, as the widgets
+show them.
 
 Plainly, one line per finding: refusals in red (the file cannot be asked for until fixed),
 flags in amber (the checkers see them beside the file). Always escaped: a column name or a
@@ -54,3 +55,79 @@ def shape_text(rows: int | None, columns: list[str] | None) -> str:
         return ""
     names = ", ".join(columns or [])
     return f"{rows if rows is not None else '?'} rows, {len(columns or [])} columns: {names}"
+
+
+def _figure(value: float | None) -> str:
+    if value is None:
+        return "\N{EN DASH}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.6g}"
+
+
+def _rounded(column: schema.ColumnSummary) -> str:
+    kinds = ["to 10"] if column.rounded_to_10 else ["to 5"] if column.rounded_to_5 else []
+    kinds += ["midpoint 6"] if column.midpoint_6 else []
+    return ", ".join(kinds) or "no"
+
+
+def _markers(column: schema.ColumnSummary) -> str:
+    shown = [
+        f"{marker} \N{MULTIPLICATION SIGN} {count:,}" for marker, count in column.markers.items()
+    ]
+    return ", ".join(shown) or (f"{column.empty:,} empty" if column.empty else "none")
+
+
+def summary_html(summary: schema.TableSummary | None, path: str = "the table") -> str:
+    """A table's summary (made on its site) as a small table a screen reader can walk: a
+    caption, header cells with their scope; text columns by name only."""
+    if summary is None:
+        return ""
+    numeric = [c for c in summary.columns if c.numeric]
+    text = [c.name for c in summary.columns if not c.numeric and not c.withheld]
+    withheld = [c.name for c in summary.columns if c.withheld]
+    rows = f"{summary.rows:,} row{'' if summary.rows == 1 else 's'}"
+    parts = []
+    if numeric:
+        heads = ("Column", "Min", "Min > 0", "Max", "Sum", f"Cells 1\N{EN DASH}{summary.threshold}")
+        head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in heads)
+        head += '<th scope="col">Rounded</th><th scope="col">Markers</th>'
+        body = "".join(
+            f'<tr><th scope="row"><code>{html.escape(c.name)}</code></th>'
+            + "".join(
+                f"<td>{_figure(v)}</td>"
+                for v in (c.minimum, c.minimum_above_zero, c.maximum, c.total)
+            )
+            + f"<td>{coloured(f'{c.under_threshold:,}', WARN) if c.under_threshold else 0}</td>"
+            + f"<td>{_rounded(c)}</td><td>{html.escape(_markers(c))}</td></tr>"
+            for c in numeric
+        )
+        parts.append(
+            '<table class="jx-table-summary" style="border-collapse:collapse">'
+            f"<caption style='text-align:left'>Summary of {html.escape(path)}, made on its "
+            f"site: {rows}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
+    else:
+        parts.append(f"Summary of {html.escape(path)}: {rows}, no numeric column.")
+    if text:
+        names = ", ".join(f"<code>{html.escape(n)}</code>" for n in text)
+        parts.append(coloured("Text columns (not summarised): ", MUTED) + names)
+    if withheld:
+        names = ", ".join(f"<code>{html.escape(n)}</code>" for n in withheld)
+        parts.append(coloured("Columns that identify people (no figures): ", MUTED) + names)
+    return "<br>".join(parts)
+
+
+def summary_text(summary: schema.TableSummary | None) -> str:
+    """The summary on one line per numeric column, for the widgets' text()."""
+    if summary is None:
+        return ""
+    lines = [
+        f"{c.name}: min {_figure(c.minimum)}, min>0 {_figure(c.minimum_above_zero)}, max "
+        f"{_figure(c.maximum)}, sum {_figure(c.total)}, {c.under_threshold} cells 1-"
+        f"{summary.threshold}, rounded {_rounded(c)}, markers {_markers(c)}"
+        for c in summary.columns
+        if c.numeric
+    ]
+    text = [c.name for c in summary.columns if not c.numeric]
+    if text:
+        lines.append(f"text columns: {', '.join(text)}")
+    return "; ".join(lines)

@@ -17,7 +17,15 @@ import ipywidgets as w
 from .. import schema
 from ..client import Client, ClientError, Job
 from ._base import TextForm, default_client, error_text
-from .findings import ERROR, MUTED, coloured, findings_html, findings_text, size_text
+from .findings import (
+    ERROR,
+    MUTED,
+    coloured,
+    findings_html,
+    findings_text,
+    size_text,
+    summary_html,
+)
 
 WIDE = w.Layout(width="95%")
 
@@ -190,6 +198,7 @@ class ReleaseRequest(TextForm):
         lines = [coloured(about, MUTED)]
         if c.check is not None:
             lines.append(f"here: {findings_html(c.check.findings)}")
+            lines.append(summary_html(c.check.summary, c.path))
         elif c.remote:
             lines.append(
                 coloured("not in the workspace folder here: the rules run on the site", MUTED)
@@ -197,6 +206,8 @@ class ReleaseRequest(TextForm):
         site = c.output.check
         if site is not None:
             lines.append(f"on the site, when the job ended: {findings_html(site.findings)}")
+            if c.check is None:
+                lines.append(summary_html(site.summary, c.path))
         return "<div style='margin-left:2em'>" + "<br>".join(lines) + "</div>"
 
     def request(self):
