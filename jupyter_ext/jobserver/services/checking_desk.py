@@ -13,14 +13,15 @@ records each file's move into approved, changes_requested or rejected as
 if votes changed since (a vote row keeps only its latest decision and time). The median is
 of that moment minus the release's request, over the files first decided in the window.
 
-Every part is a fixed number of queries whatever the size of the backlog: the releases of
-a page, then their files and votes (selectin), the history, and one query of decisions.
+Every part is a fixed number of queries whatever the size of the backlog: the count and the
+releases of a page, their files, their votes, the history, and one query of decisions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
+from typing import NamedTuple
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
@@ -69,13 +70,13 @@ def desk(
     now = now or orm.utcnow()
     names = _site_slugs(session, sites)
     votes, older = _history(session, caller, history, before)
-    total, rows = _backlog(session, caller, sites, limit)
+    total, queued = _backlog(session, caller, sites, limit, required, now)
     decided = _decisions(session, now)
     return schema.Desk(
         checker=caller.name,
         sites=names,
         now=now,
-        backlog=[_queued(caller, r, required, now) for r in rows],
+        backlog=queued,
         backlog_total=total,
         history=votes,
         history_before=older,
@@ -98,10 +99,10 @@ def _site_slugs(session: Session, sites: list[int] | None) -> list[str]:
 
 
 def _backlog(
-    session: Session, caller: Caller, sites: list[int] | None, limit: int
-) -> tuple[int, list[orm.Release]]:
-    """How many releases wait, and the oldest `limit` of them (their files and votes loaded
-    with them, in two more queries)."""
+    session: Session, caller: Caller, sites: list[int] | None, limit: int, required: int, now
+) -> tuple[int, list[schema.QueuedRelease]]:
+    """How many releases wait, and the oldest `limit` of them: read as columns (the ORM's
+    eager loads of a release, its files' jobs and comments, would cost ten times more)."""
     still_open = exists().where(
         orm.ReleaseFile.release_id == orm.Release.id, orm.ReleaseFile.state.in_(OPEN)
     )
@@ -112,15 +113,67 @@ def _backlog(
     ]
     if sites is not None:
         where.append(orm.Release.backend_id.in_(sites))
-    total = session.scalar(select(func.count()).select_from(orm.Release).where(*where))
-    query = select(orm.Release).where(*where).order_by(orm.Release.created_at, orm.Release.id)
-    return total or 0, list(session.scalars(query.limit(limit)))
+    total = session.scalar(select(func.count()).select_from(orm.Release).where(*where)) or 0
+    query = (
+        select(
+            *(orm.Release.id, orm.Release.state, orm.Release.created_at),
+            *(orm.Org.slug, orm.Project.slug, orm.Workspace.name, orm.Backend.slug),
+            orm.User.username,
+        )
+        .join(orm.Workspace, orm.Workspace.id == orm.Release.workspace_id)
+        .join(orm.Project, orm.Project.id == orm.Workspace.project_id)
+        .join(orm.Org, orm.Org.id == orm.Project.org_id)
+        .join(orm.Backend, orm.Backend.id == orm.Release.backend_id)
+        .join(orm.User, orm.User.id == orm.Release.created_by_id)
+        .where(*where)
+        .order_by(orm.Release.created_at, orm.Release.id)
+        .limit(limit)
+    )
+    releases = session.execute(query).all()
+    files = _files(session, [r[0] for r in releases])
+    return total, [_queued(caller, r, files.get(r[0], []), required, now) for r in releases]
+
+
+class _File(NamedTuple):
+    """What the desk needs of a file (`review.ordered` sorts these as it sorts rows)."""
+
+    id: str
+    release_id: str
+    group: str
+    path: str
+    version: int
+    state: str
+    voters: list[tuple[int, str]]  # (user id, username) of each vote, never the decision
+
+
+def _files(session: Session, releases: list[str]) -> dict[str, list[_File]]:
+    """The files asked for now of `releases`, with who voted on each: two queries."""
+    file = orm.ReleaseFile
+    rows = session.execute(
+        select(file.id, file.release_id, file.group, file.path, file.version, file.state).where(
+            file.release_id.in_(releases), file.state.not_in(review.CURRENT_OUT)
+        )
+    ).all()
+    voters: dict[str, list[tuple[int, str]]] = {r.id: [] for r in rows}
+    if open_ids := [r.id for r in rows if r.state in OPEN]:
+        votes = session.execute(
+            select(orm.Review.release_file_id, orm.User.id, orm.User.username)
+            .join(orm.User, orm.User.id == orm.Review.reviewer_id)
+            .where(orm.Review.release_file_id.in_(open_ids))
+            .order_by(orm.Review.id)
+        )
+        for file_id, user_id, username in votes:
+            voters[file_id].append((user_id, username))
+    found: dict[str, list[_File]] = {}
+    for r in rows:
+        found.setdefault(r.release_id, []).append(_File(*r, voters[r.id]))
+    return found
 
 
 def _queued(
-    caller: Caller, row: orm.Release, required: int, now: dt.datetime
+    caller: Caller, row, files: list[_File], required: int, now: dt.datetime
 ) -> schema.QueuedRelease:
-    files = review.current(row)
+    release_id, state, asked, org, project, workspace, backend, author = row
     open_files = [f for f in files if f.state in OPEN]
     counts: dict[str, int] = {}
     for f in files:
@@ -131,25 +184,24 @@ def _queued(
             path=f.path,
             version=f.version,
             state=f.state,
-            tie=f.state == F.IN_REVIEW and len(f.reviews) >= required,
+            tie=f.state == F.IN_REVIEW and len(f.voters) >= required,
         )
         for f in review.ordered(open_files)
-        if all(r.reviewer_id != caller.user.id for r in f.reviews)
+        if all(user_id != caller.user.id for user_id, _ in f.voters)
     ]
-    project = row.workspace.project
     return schema.QueuedRelease(
-        id=row.id,
-        org=project.org.slug,
-        project=project.slug,
-        workspace=row.workspace.name,
-        backend=row.backend.slug,
-        state=row.state,
-        created_by=row.created_by.username,
-        created_at=row.created_at,
-        age_seconds=max(0.0, (now - row.created_at).total_seconds()),
+        id=release_id,
+        org=org,
+        project=project,
+        workspace=workspace,
+        backend=backend,
+        state=state,
+        created_by=author,
+        created_at=asked,
+        age_seconds=max(0.0, (now - asked).total_seconds()),
         files=counts,
         waiting_for_you=waiting,
-        held_by=sorted({r.reviewer.username for f in open_files for r in f.reviews}),
+        held_by=sorted({name for f in open_files for _, name in f.voters}),
     )
 
 
