@@ -348,3 +348,15 @@ def test_who_may_read_the_record(reviewers):
     assert world.client("spare-checker").get("release-decisions").json() == []
     read = audit_of(world, action="release.export", actor="spare-checker")
     assert len(read) == 1 and read[0]["after"]["sites"] != "all"
+
+
+def test_the_record_is_read_a_page_of_releases_at_a_time(reviewers):
+    from jupyter_ext.jobserver.services.release_record import RecordScope, decisions
+
+    world = reviewers
+    a_record(world)
+    approved(world, "output/third.csv")
+    everything = RecordScope(None, None, None, None, "all")
+    whole = [d.file for d in decisions(world.factory, everything)]
+    assert len(whole) == 4
+    assert [d.file for d in decisions(world.factory, everything, page=1)] == whole

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from ... import schema
 from .. import orm
@@ -29,6 +29,13 @@ from ..permissions import Permission as P
 from .lookup import project_named
 
 PAGE = 100  # releases per query
+# what the record reads of a release's files: their votes, not their jobs or comments (the
+# files' joined jobs would bring each job's request, workspace and people along)
+FILES = selectinload(orm.Release.files).options(
+    lazyload(orm.ReleaseFile.job),
+    lazyload(orm.ReleaseFile.release),
+    lazyload(orm.ReleaseFile.comments),
+)
 WITHDRAWN, RELEASED = "release_file.review_withdraw", "release_file.released"
 
 
@@ -109,6 +116,7 @@ def decisions(
             rows = list(
                 session.scalars(
                     _releases(scope)
+                    .options(FILES)
                     .where(orm.Release.id > after)
                     .order_by(orm.Release.id)
                     .limit(page)
@@ -148,7 +156,6 @@ def _file_events(session: Session, file_ids: list[str]) -> dict[str, list[orm.Au
 def _decision(
     row: orm.Release, f: orm.ReleaseFile, events: list[orm.AuditEvent]
 ) -> schema.ReleaseDecision:
-    check = schema.FileCheck.model_validate(f.check) if f.check else None
     published = next((e for e in events if e.action == RELEASED), None)
     return schema.ReleaseDecision(
         release=row.id,
@@ -163,8 +170,8 @@ def _decision(
         size=f.size,
         state=f.state,
         findings=[
-            schema.RecordedFinding(rule=x.rule, verdict=x.verdict, message=x.message)
-            for x in (check.findings if check else [])
+            {"rule": x["rule"], "verdict": x["verdict"], "message": x["message"]}
+            for x in (f.check or {}).get("findings", [])
         ],
         votes=[
             schema.RecordedVote(
