@@ -137,7 +137,8 @@ export interface IOutput {
 export type Verdict = 'refuse' | 'flag';
 
 export interface IFinding {
-  /** type, size, rows, forbidden_column, small_number, unreadable */
+  /** type, size, rows, forbidden_column, small_number, rounding, midpoint_rounding,
+   * suppression_marker, unreadable (and differencing, from the job server) */
   rule: string;
   verdict: Verdict;
   message: string;
@@ -150,6 +151,37 @@ export interface IFileCheck {
   findings: IFinding[];
   rows?: number | null;
   columns?: string[] | null;
+  /** A CSV/TSV table's summary, made on its site: no cell of it. */
+  summary?: ITableSummary | null;
+}
+
+/** One column of a table's summary (schema.ColumnSummary); figures only if numeric. */
+export interface IColumnSummary {
+  name: string;
+  numeric: boolean;
+  numbers?: number;
+  empty?: number;
+  /** Cells holding each suppression marker seen. */
+  markers?: Record<string, number>;
+  minimum?: number | null;
+  minimum_above_zero?: number | null;
+  maximum?: number | null;
+  total?: number | null;
+  /** Numbers from above 0 up to the threshold. */
+  under_threshold?: number;
+  rounded_to_5?: boolean;
+  rounded_to_10?: boolean;
+  midpoint_6?: boolean;
+  /** A column that identifies people: named only. */
+  withheld?: boolean;
+}
+
+/** schema.TableSummary: what a checker reads instead of the table. */
+export interface ITableSummary {
+  rows: number;
+  threshold: number;
+  columns: IColumnSummary[];
+  ragged_rows?: number;
 }
 
 /** `POST jupyter-ext/check`: a job's outputs (with `job`), else files of the workspace. */
@@ -204,6 +236,7 @@ export interface IReleaseFile {
   findings?: IFinding[];
   rows?: number | null;
   columns?: string[] | null;
+  summary?: ITableSummary | null;
   /** Shown once the caller has voted, or all have voted. */
   reviews?: IReview[];
   comments?: IComment[];

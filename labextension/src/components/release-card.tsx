@@ -4,6 +4,7 @@ import { currentFiles, decisionLabel } from '../releasing';
 import type { IRelease, IReleaseFile } from '../types';
 import { StateBadge, when } from './common';
 import { Findings } from './findings';
+import { TableSummary } from './table-summary';
 
 /**
  * One release: who asked, its groups' context and disclosure control, and each file
@@ -48,6 +49,7 @@ export function ReleaseCard(props: {
               rows={file.rows}
               columns={file.columns}
             />
+            <TableSummary path={file.path} summary={file.summary} />
             <Votes file={file} />
             {action?.(file)}
           </li>

@@ -5,6 +5,7 @@ import type { JobsStore } from '../store';
 import type { IJob } from '../types';
 import { ErrorNote } from './common';
 import { Findings } from './findings';
+import { TableSummary } from './table-summary';
 import { ReleaseCard } from './release-card';
 
 /**
@@ -65,6 +66,7 @@ export function ReleaseRequest(props: { store: JobsStore; job: IJob }): JSX.Elem
                   columns={check.columns}
                 />
               )}
+              {check && <TableSummary path={output.path} summary={check.summary} />}
             </li>
           );
         })}
