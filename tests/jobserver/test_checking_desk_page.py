@@ -61,6 +61,20 @@ def test_the_page_shows_the_backlog_the_votes_and_the_median(reviewers):  # noqa
     assert "nothing: you voted on its open files" in mine
 
 
+def test_the_record_form_downloads_the_decisions_of_the_last_30_days(reviewers):  # noqa: F811
+    world = reviewers
+    old, tied, fresh, done = busy_desk(world)
+    form = get(world, "checker1", "/checking").text.split('id="record-form"')[0]
+    action = form.rsplit('action="', 1)[1].split('"')[0]
+    assert action == "/api/v1/release-decisions"
+    page = get(world, "checker1", "/checking").text.split('id="record-form"')[1]
+    since = page.split('name="from" value="')[1].split('"')[0]
+    until = page.split('name="to" value="')[1].split('"')[0]
+    found = get(world, "checker1", f"{action}?from={since}&to={until}&project=&format=csv")
+    assert found.status_code == 200 and found.headers["content-type"].startswith("text/csv")
+    assert all(r["id"] in found.text for r in (old, tied, fresh, done))
+
+
 def test_older_votes_are_a_link_away(reviewers, monkeypatch):  # noqa: F811
     from jupyter_ext.jobserver.pages import desk
 

@@ -55,4 +55,6 @@ def checking_page(request: Request, session: SessionDep):
         older=_before(request) is not None,
         outcome=OUTCOME,
         age=lambda seconds: age(dt.timedelta(seconds=seconds)),
+        record_from=(found.now - dt.timedelta(days=found.window_days)).date().isoformat(),
+        record_to=found.now.date().isoformat(),
     )
