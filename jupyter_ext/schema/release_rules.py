@@ -126,15 +126,19 @@ def check_recorded(
     return found
 
 
-def check_file(path: Path, rules: ReleaseRules, name: str | None = None) -> FileCheck:
-    """Every rule over one file on disk; `name` is its path in the workspace."""
+def check_file(
+    path: Path, rules: ReleaseRules, name: str | None = None, summary: bool = True
+) -> FileCheck:
+    """Every rule over one file on disk; `name` is its path in the workspace. A table's
+    summary comes too unless `summary` is false (a check that needs the verdict alone)."""
     name = name or path.name
     size = path.stat().st_size
     result = FileCheck(path=name, findings=check_metadata(name, size, rules))
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in (".csv", ".tsv") and size <= rules.max_size:
         try:
-            _check_table(_read_text(path), "\t" if suffix == ".tsv" else ",", rules, result)
+            delimiter = "\t" if suffix == ".tsv" else ","
+            _check_table(_read_text(path), delimiter, rules, result, summary)
         except (UnicodeDecodeError, OSError, csv.Error) as exc:
             result.findings.append(_unreadable(exc))
     return result
@@ -167,7 +171,9 @@ def _unreadable(exc: Exception) -> Finding:
     )
 
 
-def _check_table(text: str, delimiter: str, rules: ReleaseRules, result: FileCheck) -> None:
+def _check_table(
+    text: str, delimiter: str, rules: ReleaseRules, result: FileCheck, summary: bool = True
+) -> None:
     """The rules, the rounding rules and the summary, over one reading of the table."""
     table = read_table(text, delimiter)
     header, body, rows = table.header, table.columns, table.rows
@@ -194,9 +200,10 @@ def _check_table(text: str, delimiter: str, rules: ReleaseRules, result: FileChe
     if rules.small_number_threshold > 0:
         _check_small_numbers(header, body, rules, result)
     result.findings += rounding_findings(table, rules.rounding)
-    result.summary = summarise_columns(
-        table, rules.small_number_threshold, markers_of(rules), rules.forbidden_columns
-    )
+    if summary:
+        result.summary = summarise_columns(
+            table, rules.small_number_threshold, markers_of(rules), rules.forbidden_columns
+        )
 
 
 def markers_of(rules: ReleaseRules) -> tuple[str, ...]:

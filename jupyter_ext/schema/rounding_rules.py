@@ -12,13 +12,16 @@ these existed still read.
 
 from __future__ import annotations
 
+from heapq import merge
+from itertools import islice
+
 from pydantic import Field
 
 from .common import Model
-from .table_summary import is_midpoint_rounded, parse_number
+from .table_summary import FLOAT_DIGITS, is_midpoint_rounded, parse_number
 from .tables import MAX_CELLS_NAMED, Finding, Table, Verdict, read_table
 
-Cell = tuple[int, str]
+Rows = tuple[str, list[int]]  # a column's name, the rows of its cells found
 
 
 class RoundingRules(Model):
@@ -51,24 +54,27 @@ def rounding_findings(table: Table, rules: RoundingRules) -> list[Finding]:
     """The findings of the rules over a table already read (`check_file` reads it once)."""
     if not rules.active:
         return []
-    header, columns = table.header, table.columns
     marker = (rules.suppression_marker or "").strip()
-    unrounded: list[Cell] = []
-    off_midpoint: list[Cell] = []
-    unmarked: list[Cell] = []
-    for name, cells in zip(header, columns, strict=True):
-        kinds = _count_cells(cells, marker)
-        if kinds is None:
+    unrounded: list[Rows] = []
+    off_midpoint: list[Rows] = []
+    unmarked: list[Rows] = []
+    for name, cells in zip(table.header, table.columns, strict=True):
+        judged = _count_values(cells, marker)
+        if judged is None:
             continue
-        for row, (cell, number) in enumerate(zip(cells, kinds, strict=True), 1):
-            if number is None:
-                if rules.suppression_marker is not None and cell.strip() != marker:
-                    unmarked.append((row, name))
-                continue
-            if rules.multiple_of and number % rules.multiple_of:
-                unrounded.append((row, name))
-            if rules.midpoint and not is_midpoint_rounded(number, rules.midpoint):
-                off_midpoint.append((row, name))
+        if rules.multiple_of:
+            bad = {c for c, n in judged.items() if n is not None and n % rules.multiple_of}
+            unrounded += _where(name, cells, bad)
+        if rules.midpoint:
+            bad = {
+                c
+                for c, n in judged.items()
+                if n is not None and not is_midpoint_rounded(n, rules.midpoint)
+            }
+            off_midpoint += _where(name, cells, bad)
+        if rules.suppression_marker is not None:
+            bad = {c for c, n in judged.items() if n is None and c.strip() != marker}
+            unmarked += _where(name, cells, bad)
     findings = []
     if unrounded:
         why = f"not multiples of {rules.multiple_of}"
@@ -86,12 +92,15 @@ def rounding_findings(table: Table, rules: RoundingRules) -> list[Finding]:
     return findings
 
 
-def _count_cells(cells: list[str], marker: str) -> list[int | None] | None:
-    """Each cell's count (None for a marker, an empty cell or other text), or None for the
-    whole column when it is no count column: one fraction or negative, or no number at all.
-    Each distinct cell is judged once."""
+def _count_values(cells: list[str], marker: str) -> dict[str, int | None] | None:
+    """Each distinct cell's count (None for a marker, an empty cell or other text), or None
+    for the whole column when it is no count column: one fraction or negative, or no number
+    at all. Tables repeat, so each distinct cell is judged once; a plain count at a glance."""
     judged: dict[str, int | None] = {}
     for cell in set(cells):
+        if cell.isdecimal() and len(cell) <= FLOAT_DIGITS:
+            judged[cell] = int(cell)
+            continue
         value = cell.strip()
         number = parse_number(value) if value and value != marker else None
         if number is not None and (number < 0 or number != int(number)):
@@ -99,19 +108,31 @@ def _count_cells(cells: list[str], marker: str) -> list[int | None] | None:
         judged[cell] = None if number is None else int(number)
     if all(v is None for v in judged.values()):
         return None
-    return [judged[cell] for cell in cells]
+    return judged
+
+
+def _where(name: str, cells: list[str], bad: set[str]) -> list[Rows]:
+    """The rows (from 1, in order) of the column's cells holding one of the `bad` values."""
+    if not bad:
+        return []
+    rows = [row for row, cell in enumerate(cells, 1) if cell in bad]
+    return [(name, rows)] if rows else []
 
 
 def _finding(
-    rule: str, cells: list[Cell], why: str, fix: str, verdict: Verdict, noun: str = "count"
+    rule: str, found: list[Rows], why: str, fix: str, verdict: Verdict, noun: str = "count"
 ) -> Finding:
-    cells.sort()
-    count = f"1 {noun} is" if len(cells) == 1 else f"{len(cells):,} {noun}s are"
-    named = ", ".join(f"row {r} {c!r}" for r, c in cells[:MAX_CELLS_NAMED])
-    more = f" and {len(cells) - MAX_CELLS_NAMED:,} more" if len(cells) > MAX_CELLS_NAMED else ""
+    """The first cells by row and column (each column's rows merged, none sorted whole: an
+    unrounded table has a finding in nearly every cell), and how many there are."""
+    total = sum(len(rows) for _, rows in found)
+    each = [((row, name) for row in rows) for name, rows in found]
+    cells = list(islice(merge(*each), MAX_CELLS_NAMED))
+    count = f"1 {noun} is" if total == 1 else f"{total:,} {noun}s are"
+    named = ", ".join(f"row {r} {c!r}" for r, c in cells)
+    more = f" and {total - MAX_CELLS_NAMED:,} more" if total > MAX_CELLS_NAMED else ""
     return Finding(
         rule=rule,
         verdict=verdict,
-        cells=cells[:MAX_CELLS_NAMED],
+        cells=cells,
         message=f"{count} {why} ({named}{more}): {fix}, then run the action again",
     )

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from itertools import repeat
-from operator import contains, mul
+from operator import contains, ge, lt, mul
 
 from pydantic import Field
 
@@ -121,26 +121,29 @@ def _summarise_column(
     """Each distinct cell is judged once: tables repeat, and 5,000 rows hold few values. A
     plain count (digits only, short enough for a float) is read without more ado, and the
     first text that is no marker ends the judging: the column is text, named only."""
-    if (numbers := _plain_numbers(cells)) is not None:
+    distinct = set(cells)
+    if len(distinct) * 4 >= len(cells) and (numbers := _plain_numbers(cells)) is not None:
         return _figures(ColumnSummary(name=name, numeric=True), numbers, threshold)
-    counts = Counter(cells)
-    values: list[Number] = []
-    weights: list[int] = []
-    for cell, count in counts.items():
+    judged: dict[str, Number] = {}
+    others: list[str] = []  # empty cells and markers
+    for cell in distinct:
         if cell.isdecimal() and len(cell) <= FLOAT_DIGITS:
-            values.append(int(cell))
-            weights.append(count)
+            judged[cell] = int(cell)
             continue
         value = cell.strip()
         if not value or value in known:
-            continue
-        if (number := parse_number(value)) is None:
-            return _text_column(name, counts, known, numeric=False)
-        values.append(number)
-        weights.append(count)
-    column = _text_column(name, counts, known, numeric=bool(values))
-    if not values:
-        return column
+            others.append(cell)
+        elif (number := parse_number(value)) is not None:
+            judged[cell] = number
+        else:  # text: counted with list.count, no tally of every cell
+            blanks = [c for c in distinct if _blank_or(c, known)]
+            return _named(name, blanks, cells.count)
+    if not judged:
+        return _named(name, others, cells.count)
+    counts = Counter(cells)
+    column = _named(name, others, counts.__getitem__, numeric=True)
+    values = list(judged.values())
+    weights = [counts[cell] for cell in judged]
     column.numbers = sum(weights)
     column.minimum, column.maximum = min(values), max(values)
     column.minimum_above_zero = min((n for n in values if n > 0), default=None)
@@ -154,12 +157,33 @@ def _summarise_column(
     return column
 
 
+def _blank_or(cell: str, known: set[str]) -> bool:
+    value = cell.strip()
+    return not value or value in known
+
+
+def _named(
+    name: str, others: list[str], count: Callable[[str], int], numeric: bool = False
+) -> ColumnSummary:
+    """A column with its empty cells and markers counted (`others`: the distinct cells that
+    are empty or a marker, each counted once by `count`)."""
+    empty = 0
+    markers: dict[str, int] = {}
+    for cell in set(others):
+        value = cell.strip()
+        if value:
+            markers[value] = markers.get(value, 0) + count(cell)
+        else:
+            empty += count(cell)
+    return ColumnSummary(name=name, numeric=numeric, empty=empty, markers=markers)
+
+
 def _plain_numbers(cells: list[str]) -> list[Number] | None:
     """The numbers of a column whose every cell is a plain count (digits only) or a plain
     fraction (with a point, finite), read in one go, when most cells differ; None for any
     other column, judged value by value. Populations and rates: the dearest columns of an
     aggregate table, as nearly every cell is a value of its own."""
-    if not cells or len(set(cells)) * 4 < len(cells):  # few values: quicker judged once each
+    if not cells:
         return None
     if all(map(str.isdecimal, cells)) and max(map(len, cells)) <= FLOAT_DIGITS:
         return list(map(int, cells))
@@ -173,32 +197,17 @@ def _plain_numbers(cells: list[str]) -> list[Number] | None:
 
 
 def _figures(column: ColumnSummary, numbers: list[Number], threshold: int) -> ColumnSummary:
-    """A numeric column's figures from all its numbers, repeats included, in sorted order."""
-    ordered = sorted(numbers)
-    zeros_end = bisect_right(ordered, 0)
-    column.numbers = len(ordered)
-    column.minimum, column.maximum = ordered[0], ordered[-1]
-    column.minimum_above_zero = ordered[zeros_end] if zeros_end < len(ordered) else None
+    """A numeric column's figures from all its numbers, repeats included: each a pass in C
+    (no sort); the roundings over its distinct values, each stopping at its first miss."""
+    positive = list(filter(partial(lt, 0), numbers))  # 0 < n
+    column.numbers = len(numbers)
+    column.minimum, column.maximum = min(numbers), max(numbers)
+    column.minimum_above_zero = min(positive) if positive else None
     column.total = sum(numbers)
-    column.under_threshold = bisect_right(ordered, threshold) - zeros_end
-    values = set(ordered)
+    column.under_threshold = sum(map(ge, repeat(threshold), positive))  # threshold >= n
+    values = set(numbers)
     whole = all(type(n) is int or n.is_integer() for n in values)
     column.rounded_to_5 = whole and all(n % 5 == 0 for n in values)
     column.rounded_to_10 = whole and all(n % 10 == 0 for n in values)
     column.midpoint_6 = whole and all(is_midpoint_rounded(n, 6) for n in values)
     return column
-
-
-def _text_column(name: str, counts: Counter, known: set[str], numeric: bool) -> ColumnSummary:
-    """A column's empty cells and markers (what its numbers are is counted on by the caller)."""
-    empty = 0
-    markers: dict[str, int] = {}
-    for cell, count in counts.items():
-        if cell.isdecimal():
-            continue
-        value = cell.strip()
-        if not value:
-            empty += count
-        elif value in known:
-            markers[value] = markers.get(value, 0) + count
-    return ColumnSummary(name=name, numeric=numeric, empty=empty, markers=markers)

@@ -1,7 +1,8 @@
 """Releases: the pre-release rules over many tables, and a whole release as one streamed zip.
 
     .venv/bin/python tests/benchmarks/bench_releases.py [--files 200] [--mb 5]
-        [--tables 1000] [--rows 5000] [--only rules|zip]
+        [--tables 1000] [--rows 5000] [--released 1000]
+        [--only rules|summaries|differencing|zip]
 
 The rules: TABLES realistic aggregate tables of ROWS rows each (region, age band, sex and
 month as text; population, cases and deaths as counts, a few of them small; a rate per
@@ -9,6 +10,15 @@ month as text; population, cases and deaths as counts, a few of them small; a ra
 in turn, in this process, as the runner does when a job ends. Printed: files/s, the
 per-file p50 and p95 in ms, and the typical file: one such table checked 200 times over
 (its median), against the target of 10 ms.
+
+The summaries: the same tables (a few hundred of them), each summarised as the runner does
+when a job ends (`summarise_table`: read and summarised), in files/s and p50 ms; then the
+cost the summary and the rounding rules add to `check_file` at the end of a job: the p50 of
+`check_file` over the same tables without the summary, with it (the default rules), and
+with rounding rules too (multiples of 5, a suppression marker), and the differences.
+
+The differencing: `bench_differencing.py`'s measurement, a reviewed table against
+RELEASED tables of its project (target < 100 ms per file reviewed), printed here too.
 
 The zip: it writes FILES files of MB MiB of CSV-like text straight into a release directory (by
 their sha256, as uploads leave them), inserts the rows of two released releases (a quarter
@@ -49,7 +59,12 @@ from sqlalchemy import select  # noqa: E402
 from jupyter_ext.jobserver import orm  # noqa: E402
 from jupyter_ext.jobserver.app import JobServerApp  # noqa: E402
 from jupyter_ext.jobserver.release_store import stored_path  # noqa: E402
-from jupyter_ext.schema import ReleaseRules, check_file  # noqa: E402
+from jupyter_ext.schema import (  # noqa: E402
+    ReleaseRules,
+    RoundingRules,
+    check_file,
+    summarise_table,
+)
 from tests.jobserver.harness import JobServer  # noqa: E402
 from tests.jobserver.mocking import MockJobServerApp  # noqa: E402
 
@@ -366,6 +381,70 @@ def bench_rules(tables: int, rows: int) -> None:
     )
 
 
+# -- table summaries, and what they add to the end of a job ----------------------------------
+
+SUMMARY_TABLES = 300  # at most: the p50 settles well before
+
+
+def p50_ms(paths: list[Path], run) -> float:
+    times = []
+    for path in paths:
+        started = time.perf_counter()
+        run(path)
+        times.append(time.perf_counter() - started)
+    return median(times) * 1e3
+
+
+def bench_summaries(tables: int, rows: int) -> None:
+    count = min(tables, SUMMARY_TABLES)
+    default = ReleaseRules()
+    rounding = ReleaseRules(rounding=RoundingRules(multiple_of=5, suppression_marker="[REDACTED]"))
+    with tempfile.TemporaryDirectory(prefix="bench-summaries-") as tmp:
+        paths = write_tables(Path(tmp) / "tables", count, rows)
+        size = sum(p.stat().st_size for p in paths)
+
+        def summarise(path: Path) -> None:
+            summarise_table(path.read_text(encoding="utf-8"))
+
+        p50_ms(paths[:20], summarise)  # warm
+        cases = [
+            ("check_file, no summary", lambda p: check_file(p, default, p.name, summary=False)),
+            ("check_file + summary", lambda p: check_file(p, default, p.name)),
+            ("+ rounding rules", lambda p: check_file(p, rounding, p.name)),
+            ("summarise_table alone", summarise),
+        ]
+        rounds = []
+        for _ in range(3):  # interleaved rounds: a noisy machine shifts them alike
+            rounds.append([p50_ms(paths, run) for _, run in cases])
+        columns = len(check_file(paths[0], default).columns or [])
+    best = [min(round_[n] for round_ in rounds) for n in range(len(cases))]
+    print(
+        f"\n{f'{count:,} tables of {rows:,} rows':>24} {'p50 ms':>8} {'added ms':>9} {'files/s':>8}"
+    )
+    for (label, _), ms in zip(cases, best, strict=True):
+        added = f"{ms - best[0]:>+9.2f}" if label.startswith(("check", "+")) else f"{'':>9}"
+        print(f"{label:>24} {ms:>8.2f} {added} {1e3 / ms:>8,.0f}")
+    print(
+        f"\nper table of {size / count / 1e3:,.0f} KB, {columns} columns: the best of 3 "
+        "interleaved rounds' p50; summarise_table reads the file and the table too. The "
+        "added ms is what the summary (and the rounding rules) add to the end of a job, per "
+        "table. One core, files from the page cache."
+    )
+
+
+def bench_differencing(released: int) -> None:
+    """bench_differencing.py's measurement, in process: a reviewed table against `released`
+    tables of its project, alone and through the job server's step."""
+    import bench_differencing
+
+    print("\ndifferencing: a reviewed table against the project's released tables")
+    bench_differencing.measure(released, 200, 20, 50)
+    print("worst case: every released table of the reviewed table's shape")
+    bench_differencing.measure(released, 200, 1, 5)
+    print("through the job server: release_differencing.review_copy_kept, SQLite")
+    bench_differencing.through_the_job_server(released, 200, 20, 50)
+
+
 # -- the whole thing --------------------------------------------------------------------------
 
 
@@ -375,11 +454,18 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=5, help="MiB in each file")
     parser.add_argument("--tables", type=int, default=1000, help="tables the rules check")
     parser.add_argument("--rows", type=int, default=5000, help="rows in each table")
-    parser.add_argument("--only", choices=["rules", "zip"], help="run one benchmark")
+    parser.add_argument("--released", type=int, default=1000, help="tables released before")
+    parser.add_argument(
+        "--only", choices=["rules", "summaries", "differencing", "zip"], help="run one benchmark"
+    )
     args = parser.parse_args()
-    if args.only != "zip":
+    if args.only in (None, "rules"):
         bench_rules(args.tables, args.rows)
-    if args.only != "rules":
+    if args.only in (None, "summaries"):
+        bench_summaries(args.tables, args.rows)
+    if args.only in (None, "differencing"):
+        bench_differencing(args.released)
+    if args.only in (None, "zip"):
         if args.only is None:
             print()
         bench_zip(args)
