@@ -48,7 +48,9 @@ class Releases(Resource):
     ):
         """The backend's pre-release rules over local files (paths relative to `workspace_dir`,
         else the current folder): a `schema.FileCheck` per file, to fix what they find before
-        asking. Without a backend, the client's default one's rules, else the defaults."""
+        asking (its rounding and suppression rules too), with a table's `summary`, what the
+        checkers will read. Without a backend, the client's default one's rules, else the
+        defaults."""
         return checking.check(self._client, paths, backend, workspace_dir)
 
     def create(self, workspace: str | None = None, *, backend: str, groups: dict[str, Any]):

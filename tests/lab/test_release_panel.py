@@ -109,6 +109,10 @@ def test_check_request_and_review_a_release(
         assert "by dev" in text and "Counts of the condition by region" in text
         assert "Flagged (small numbers)" in card.locator(".jp-ext-finding-flag").inner_text()
         assert "region, population, with_condition, rate_per_1000" in text
+        # the summary made on the site: a table with its caption, text columns named only
+        table = card.get_by_role("table", name=f"Summary of {TABLE}, made on its site")
+        assert table.get_by_role("rowheader", name="population").count() == 1
+        assert "Text columns (not summarised): region" in text
         vote = card.get_by_role("group", name=f"Vote on {TABLE}")
         vote.get_by_label(f"Comment on {TABLE}").fill("Row 5 is rounded: fine to release")
         shots(checker, "22-review-waiting")
