@@ -165,7 +165,7 @@ class Uploader:
 
     def _refused_by_rules(self, upload: schema.ReleaseUpload, path: Path) -> str | None:
         """The site's rules, run again: they may be tighter now than when it was requested."""
-        found = check_file(path, self.rules, upload.path).findings
+        found = check_file(path, self.rules, upload.path, summary=False).findings
         refusing = [f.message for f in found if f.verdict is Verdict.REFUSE]
         return f"the site's release rules refuse it: {'; '.join(refusing)}" if refusing else None
 
