@@ -27,7 +27,7 @@ from traitlets import Integer, Unicode
 from ..app import JupyterExtBase, base_aliases, base_flags
 from . import demo_files as files
 from . import processes
-from .demo_sites import SITES, Site
+from .demo_sites import RELEASE_RULES, SITES, Site
 from .hubstack import BIN, HubStack, StackError, wait_until
 from .processes import INTERRUPTS, Stopped
 
@@ -155,7 +155,12 @@ class Demo:
             )
             with INTERRUPTS.shielded():  # a Ctrl-C now finds the runner recorded, to be stopped
                 self.runners[site.backend] = subprocess.Popen(
-                    [*self._runner_command(site, "runner"), "--executor", "local"],
+                    [
+                        *self._runner_command(site, "runner"),
+                        "--executor",
+                        "local",
+                        f"--RunnerApp.release_rules={RELEASE_RULES}",
+                    ],
                     cwd=site.home(self.folder),
                     stdout=runner_log,
                     stderr=runner_log,

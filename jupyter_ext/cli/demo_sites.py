@@ -42,4 +42,6 @@ SITES = (
     Site("north", "North site", rows=1200, seed=1101, risk=0.17, checker="north-checker"),
     Site("south", "South site", rows=900, seed=2303, risk=0.23, checker="south-checker"),
 )
+# every site asks what its workshop scripts do: counts rounded to 5, suppressed ones marked
+RELEASE_RULES = {"rounding": {"multiple_of": 5, "suppression_marker": "[REDACTED]"}}
 STUDY_SITES = [site.backend for site in SITES if site.checker]  # the many-sites workshop's

@@ -94,8 +94,8 @@ def rounding_findings(table: Table, rules: RoundingRules) -> list[Finding]:
 
 def _count_values(cells: list[str], marker: str) -> dict[str, int | None] | None:
     """Each distinct cell's count (None for a marker, an empty cell or other text), or None
-    for the whole column when it is no count column: one fraction or negative, or no number
-    at all. Tables repeat, so each distinct cell is judged once; a plain count at a glance."""
+    for the whole column when it is no count column: one number with a decimal point (a rate,
+    even "12.0") or a negative, or no number at all. Tables repeat, so each distinct cell is judged once; a plain count at a glance."""
     judged: dict[str, int | None] = {}
     for cell in set(cells):
         if cell.isdecimal() and len(cell) <= FLOAT_DIGITS:
@@ -103,8 +103,8 @@ def _count_values(cells: list[str], marker: str) -> dict[str, int | None] | None
             continue
         value = cell.strip()
         number = parse_number(value) if value and value != marker else None
-        if number is not None and (number < 0 or number != int(number)):
-            return None
+        if number is not None and (number < 0 or not isinstance(number, int)):
+            return None  # "12.0" is written as a measure, not a count: as small numbers read it
         judged[cell] = None if number is None else int(number)
     if all(v is None for v in judged.values()):
         return None

@@ -31,6 +31,13 @@ def test_a_rate_column_is_no_count_column():
     assert {c for f in findings for _, c in f.cells} == {"count"}
 
 
+def test_a_rate_written_whole_is_no_count_either():
+    # every rate of this table happens to be whole: written with a point, it is a measure,
+    # as the small-number rule reads it too
+    table = "region,count,rate_per_1000\nnorth,35,212.0\nsouth,15,3.0\n"
+    assert check_rounding(table, ",", RoundingRules(multiple_of=5)) == []
+
+
 def test_midpoint_rounding():
     table = "group,n\na,0\nb,3\nc,9\nd,10\ne,603\nf,6\n"
     finding = only(check_rounding(table, ",", RoundingRules(midpoint=6)), "midpoint_rounding")
