@@ -147,7 +147,7 @@ def _summarise_column(
     column.numbers = sum(weights)
     column.minimum, column.maximum = min(values), max(values)
     column.minimum_above_zero = min((n for n in values if n > 0), default=None)
-    column.total = sum(map(mul, values, weights))
+    column.total = _total(list(map(mul, values, weights)))
     pairs = zip(values, weights, strict=True)
     column.under_threshold = sum(c for n, c in pairs if 0 < n <= threshold)
     whole = all(type(n) is int or n.is_integer() for n in values)
@@ -155,6 +155,13 @@ def _summarise_column(
     column.rounded_to_10 = whole and all(n % 10 == 0 for n in values)
     column.midpoint_6 = whole and all(is_midpoint_rounded(n, 6) for n in values)
     return column
+
+
+def _total(numbers: list[Number]) -> Number:
+    """Whole numbers add exactly; fractions with `fsum`, so 87.0 + 112.6 + ... is 812.1 as
+    the table's author would add it, not 812.0999999999999."""
+    total = sum(numbers)
+    return total if isinstance(total, int) else math.fsum(numbers)
 
 
 def _blank_or(cell: str, known: set[str]) -> bool:
@@ -203,7 +210,7 @@ def _figures(column: ColumnSummary, numbers: list[Number], threshold: int) -> Co
     column.numbers = len(numbers)
     column.minimum, column.maximum = min(numbers), max(numbers)
     column.minimum_above_zero = min(positive) if positive else None
-    column.total = sum(numbers)
+    column.total = _total(numbers)
     column.under_threshold = sum(map(ge, repeat(threshold), positive))  # threshold >= n
     values = set(numbers)
     whole = all(type(n) is int or n.is_integer() for n in values)

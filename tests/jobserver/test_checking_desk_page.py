@@ -64,15 +64,33 @@ def test_the_page_shows_the_backlog_the_votes_and_the_median(reviewers):  # noqa
 def test_the_record_form_downloads_the_decisions_of_the_last_30_days(reviewers):  # noqa: F811
     world = reviewers
     old, tied, fresh, done = busy_desk(world)
-    form = get(world, "checker1", "/checking").text.split('id="record-form"')[0]
+    desk = get(world, "checker1", "/checking").text
+    form = desk.split('id="record-form"')[0]
     action = form.rsplit('action="', 1)[1].split('"')[0]
-    assert action == "/api/v1/release-decisions"
-    page = get(world, "checker1", "/checking").text.split('id="record-form"')[1]
-    since = page.split('name="from" value="')[1].split('"')[0]
-    until = page.split('name="to" value="')[1].split('"')[0]
+    assert action == "/checking/record"  # a page: a browser's cookie signs it in
+    fields = desk.split('id="record-form"')[1]
+    since = fields.split('name="from" value="')[1].split('"')[0]
+    until = fields.split('name="to" value="')[1].split('"')[0]
     found = get(world, "checker1", f"{action}?from={since}&to={until}&project=&format=csv")
     assert found.status_code == 200 and found.headers["content-type"].startswith("text/csv")
     assert all(r["id"] in found.text for r in (old, tied, fresh, done))
+    assert "attachment" in found.headers["content-disposition"]
+
+
+def test_administrators_read_the_record_from_its_page_and_no_one_else(reviewers):  # noqa: F811
+    world = reviewers
+    asked = requested(world)
+    page = get(world, "admin", "/checking/record")
+    assert page.status_code == 200 and 'id="record-form"' in page.text
+    assert 'href="/checking/record">Release record</a>' in page.text  # admins: in the bar
+    found = get(world, "admin", "/checking/record?format=json")
+    assert found.status_code == 200 and asked["id"] in found.text
+    events = world.client("admin").get("audit", params={"action": "release.export"}).json()
+    assert any(e["actor"] == "admin" for e in events["items"])
+    for who in ("dev", "publisher"):
+        refused = get(world, who, "/checking/record")
+        assert refused.status_code == 403 and "may not read the record" in refused.text, who
+        assert get(world, who, "/checking/record?format=csv").status_code == 403
 
 
 def test_older_votes_are_a_link_away(reviewers, monkeypatch):  # noqa: F811

@@ -5,12 +5,14 @@ navigation bar links to it for them alone."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
-from fastapi import Request
+from fastapi import Query, Request
 
 from ..deps import SessionDep
 from ..permissions import Permission as P
-from ..services import checking_desk
+from ..record_download import record_download
+from ..services import checking_desk, release_record
 from . import page
 from .auth import page_caller
 from .render import environment, render
@@ -27,7 +29,14 @@ def is_checker(caller) -> bool:
     return caller.can(P.RELEASE_REVIEW) or bool(caller.sites(P.RELEASE_REVIEW))
 
 
+def reads_record(caller) -> bool:
+    """Whether the navigation bar links to the record of decisions (administrators; checkers
+    find it on their desk)."""
+    return caller.can(P.RELEASE_RECORD) or bool(caller.sites(P.RELEASE_RECORD))
+
+
 environment.globals["is_checker"] = is_checker  # the base template's navigation bar asks it
+environment.globals["reads_record"] = reads_record
 
 
 def _before(request: Request) -> int | None:
@@ -55,6 +64,31 @@ def checking_page(request: Request, session: SessionDep):
         older=_before(request) is not None,
         outcome=OUTCOME,
         age=lambda seconds: age(dt.timedelta(seconds=seconds)),
-        record_from=(found.now - dt.timedelta(days=found.window_days)).date().isoformat(),
-        record_to=found.now.date().isoformat(),
+        **_last_days(found.window_days),
     )
+
+
+def _last_days(days: int) -> dict[str, str]:
+    today = dt.datetime.now(dt.UTC).date()
+    return {"record_from": (today - dt.timedelta(days=days)).isoformat(), "record_to": str(today)}
+
+
+@page("/checking/record", P.RELEASE_RECORD, "project")
+def record_page(
+    request: Request,
+    session: SessionDep,
+    project: str | None = None,
+    since: dt.date | None = Query(None, alias="from"),
+    until: dt.date | None = Query(None, alias="to"),
+    form: Literal["json", "csv"] | None = Query(None, alias="format"),
+):
+    """The record of release decisions: its form, and the download it asks for (the same as
+    the API's `GET /release-decisions`, its reading audited)."""
+    caller = page_caller(request, session)
+    if form is None:
+        release_record.record_sites(caller)  # who may not read it is told so, not shown a form
+        return render(request, "record.html", caller, **_last_days(30))
+    scope = release_record.open_record(
+        session, caller, project=project or None, since=since, until=until, form=form
+    )
+    return record_download(request.app.state.sessionmaker, scope, form)

@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ...schema.release_record import CSV_COLUMNS, ReleaseDecision, csv_rows
+from ...schema.release_record import ReleaseDecision
 from ..callers import Caller
 from ..deps import SessionDep, requires
 from ..permissions import Permission as P
+from ..record_download import record_download
 from ..services import release_record
 
 router = APIRouter(tags=["releases"])
@@ -43,29 +41,4 @@ def release_decisions(
     scope = release_record.open_record(
         session, caller, project=project, since=since, until=until, form=form
     )
-    found = release_record.decisions(request.app.state.sessionmaker, scope)
-    name = f"release-decisions-{scope.name}.{form}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if form == "csv":
-        return StreamingResponse(_csv(found), media_type="text/csv", headers=headers)
-    return StreamingResponse(_json(found), media_type="application/json", headers=headers)
-
-
-def _json(found: Iterator[ReleaseDecision]) -> Iterator[str]:
-    yield "["
-    for n, decision in enumerate(found):
-        yield ("," if n else "") + "\n" + decision.model_dump_json()
-    yield "\n]\n"
-
-
-def _csv(found: Iterator[ReleaseDecision]) -> Iterator[str]:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for decision in found:
-        writer.writerows(csv_rows(decision))
-        if out.tell() > 64_000:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
+    return record_download(request.app.state.sessionmaker, scope, form)

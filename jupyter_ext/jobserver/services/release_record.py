@@ -51,6 +51,20 @@ class RecordScope:
     __audit_name__ = "release_record"
 
 
+def record_sites(caller: Caller) -> tuple[int, ...] | None:
+    """The sites whose releases `caller` may read the record of (None: every site); a 403
+    that says who may."""
+    if caller.can(P.RELEASE_RECORD):
+        return None
+    if held := caller.sites(P.RELEASE_RECORD):
+        return tuple(sorted(held))
+    raise ProblemError(
+        403,
+        f"{caller.name} may not read the record of release decisions: only administrators "
+        "and output checkers may (a site's own checkers, for what leaves that site)",
+    )
+
+
 def open_record(
     session: Session,
     caller: Caller,
@@ -63,16 +77,7 @@ def open_record(
     """What `caller` may read of the record, the reading audited; a 403 that says who may."""
     if since and until and since > until:
         raise ProblemError(422, f"the range starts ({since}) after it ends ({until}): swap them")
-    if caller.can(P.RELEASE_RECORD):
-        sites = None
-    elif held := caller.sites(P.RELEASE_RECORD):
-        sites = tuple(sorted(held))
-    else:
-        raise ProblemError(
-            403,
-            f"{caller.name} may not read the record of release decisions: only administrators "
-            "and output checkers may (a site's own checkers, for what leaves that site)",
-        )
+    sites = record_sites(caller)
     project_id = project_named(session, project).id if project else None
     scope = RecordScope(project_id, sites, since, until, project or "all")
     after = {
