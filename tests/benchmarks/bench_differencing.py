@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
 
 from measure import median, nearest_rank  # noqa: E402
+from release_data import succeeded_job  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from jupyter_ext.jobserver import orm  # noqa: E402
@@ -127,33 +128,7 @@ def seed(server: JobServer, folder: Path, released: list[Table], reviewed: list[
     server.workspace("bench-study", "bench", Path("/nonexistent"))
     now = orm.utcnow()
     with server.factory() as session:
-        dev = session.scalar(select(orm.User).where(orm.User.username == "dev"))
-        workspace, backend = (
-            session.scalar(select(orm.Workspace)),
-            session.scalar(select(orm.Backend)),
-        )
-        request = orm.JobRequest(
-            workspace_id=workspace.id,
-            backend_id=backend.id,
-            sha="0" * 40,
-            actions=["tables"],
-            project_yaml="",
-            created_by_id=dev.id,
-        )
-        session.add(request)
-        session.flush()
-        job = orm.Job(
-            identifier="benchjob00000001",
-            job_request_id=request.id,
-            workspace_id=workspace.id,
-            backend_id=backend.id,
-            created_by_id=dev.id,
-            action="tables",
-            run="python tables.py",
-            state="succeeded",
-        )
-        session.add(job)
-        session.flush()
+        dev, workspace, backend, job = succeeded_job(session, "tables")
         done = orm.Release(
             workspace_id=workspace.id,
             backend_id=backend.id,

@@ -54,7 +54,7 @@ import httpx  # noqa: E402
 import psutil  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from measure import child_server, median, nearest_rank, serve_app  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from release_data import succeeded_job  # noqa: E402
 
 from jupyter_ext.jobserver import orm  # noqa: E402
 from jupyter_ext.jobserver.app import JobServerApp  # noqa: E402
@@ -120,31 +120,7 @@ def seed(server: JobServer, files: list[tuple[str, str, int]], counts: list[int]
     server.workspace("bench-study", "bench", Path("/nonexistent"))
     now = orm.utcnow()
     with server.factory() as session:
-        dev = session.scalar(select(orm.User).where(orm.User.username == "dev"))
-        workspace = session.scalar(select(orm.Workspace))
-        backend = session.scalar(select(orm.Backend))
-        request = orm.JobRequest(
-            workspace_id=workspace.id,
-            backend_id=backend.id,
-            sha="0" * 40,
-            actions=["make_tables"],
-            project_yaml="",
-            created_by_id=dev.id,
-        )
-        session.add(request)
-        session.flush()
-        job = orm.Job(
-            identifier="benchjob00000001",
-            job_request_id=request.id,
-            workspace_id=workspace.id,
-            backend_id=backend.id,
-            created_by_id=dev.id,
-            action="make_tables",
-            run="python make_tables.py",
-            state="succeeded",
-        )
-        session.add(job)
-        session.flush()
+        dev, workspace, backend, job = succeeded_job(session, "make_tables")
         ids = []
         for count in counts:
             release = orm.Release(

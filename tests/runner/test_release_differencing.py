@@ -15,9 +15,9 @@ import time
 
 from jupyter_ext.jobserver import orm
 
-from ..jobserver.harness import make_repo
+from .table_jobs import table_workspace
 from .test_local_runner import RunnerThread, wait_for
-from .test_uploads import publish, wait_served, world_at
+from .test_uploads import publish, wait_served
 
 TOTALS, UNDER_90, BY_SEX = (
     "output/by_region.csv",
@@ -37,24 +37,7 @@ PAGE = "uni/sample-study/attack/releases"
 
 def attack_world(tmp_path):
     """The usual world, plus a workspace `attack` whose actions write TABLES."""
-    source = tmp_path / "attack-src"
-    source.mkdir()
-    actions = "".join(
-        f"  {name}:\n    run: python:v2 write.py {path}\n"
-        f"    outputs: {{moderately_sensitive: {{table: {path}}}}}\n"
-        for name, path in ACTIONS.items()
-    )
-    (source / "project.yaml").write_text(f'version: "5"\nactions:\n{actions}')
-    (source / "write.py").write_text(
-        "import pathlib, sys\n"
-        f"TABLES = {TABLES!r}\n"
-        "path = pathlib.Path(sys.argv[1])\n"
-        "path.parent.mkdir(parents=True, exist_ok=True)\n"
-        "path.write_text(TABLES[sys.argv[1]])\n"
-    )
-    world = world_at(tmp_path)
-    make_repo(tmp_path / "repos" / "attack", source)
-    world.workspace("sample-study", "attack", tmp_path / "repos" / "attack")
+    world = table_workspace(tmp_path, "attack", ACTIONS, TABLES)
     for name in ("checker1", "checker2"):
         world.user(name, ["output_checker"])
     return world

@@ -16,9 +16,8 @@ from jupyter_ext import schema
 from jupyter_ext.client import Client
 from jupyter_ext.jobserver import orm
 
-from ..jobserver.harness import make_repo
+from .table_jobs import table_workspace
 from .test_local_runner import RunnerThread, wait_for
-from .test_uploads import world_at
 
 CANARY = "canary-region-8841"
 COUNTS, UNROUNDED, ROUNDED = "output/counts.csv", "output/unrounded.csv", "output/rounded.csv"
@@ -31,26 +30,9 @@ TABLES = {
 
 
 def tables_world(tmp_path):
-    """The usual world, plus a workspace `tables` whose actions write TABLES (the script, not
-    project.yaml, holds their cells: the job server reads project.yaml)."""
-    source = tmp_path / "tables-src"
-    source.mkdir()
-    actions = "".join(
-        f"  {path.split('/')[1][:-4]}:\n    run: python:v2 write.py {path}\n"
-        f"    outputs: {{moderately_sensitive: {{table: {path}}}}}\n"
-        for path in TABLES
-    )
-    (source / "project.yaml").write_text(f'version: "5"\nactions:\n{actions}')
-    (source / "write.py").write_text(
-        "import pathlib, sys\n"
-        f"TABLES = {TABLES!r}\n"
-        "path = pathlib.Path(sys.argv[1])\n"
-        "path.parent.mkdir(parents=True, exist_ok=True)\n"
-        "path.write_text(TABLES[sys.argv[1]])\n"
-    )
-    world = world_at(tmp_path)
-    make_repo(tmp_path / "repos" / "tables", source)
-    world.workspace("sample-study", "tables", tmp_path / "repos" / "tables")
+    """The usual world, plus a workspace `tables` whose actions write TABLES."""
+    actions = {path.split("/")[1].removesuffix(".csv"): path for path in TABLES}
+    world = table_workspace(tmp_path, "tables", actions, TABLES)
     world.user("checker1", ["output_checker"])
     return world
 
