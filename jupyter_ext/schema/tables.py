@@ -30,7 +30,8 @@ class Verdict(StrEnum):
 class Finding(Model):
     rule: str = Field(
         description="type, size, rows, forbidden_column, small_number, rounding, "
-        "midpoint_rounding, suppression_marker, unreadable"
+        "midpoint_rounding, suppression_marker, unreadable; differencing (the job server's, "
+        "against the project's released tables)"
     )
     verdict: Verdict
     message: str
