@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from sqlalchemy.orm import sessionmaker
 
 from .._version import __version__
+from . import metrics
 from .background import in_thread, stop_all
 from .body_limits import LimitBodies
 from .deps import SessionDep, declare_permissions
@@ -87,6 +88,8 @@ def make_app(
     app.state.scheduler = scheduler
     install_error_handlers(app)
     app.add_middleware(LimitBodies, limits=server, prefix=prefix)  # outermost
+    counted = metrics.JobServerMetrics(factory, bus, server, notifier)
+    metrics.install(app, counted, prefix)  # its middleware outside that one: 413s counted
 
     from .routes import provenance, released_files, routers
 
@@ -112,7 +115,8 @@ async def _sweep_expired_leases(app: FastAPI) -> None:
         await asyncio.sleep(settings.sweep_every)
         try:
             requeue = settings.requeue_expired_leases
-            await in_thread(expire_leases, app.state.sessionmaker, requeue)
+            expired = await in_thread(expire_leases, app.state.sessionmaker, requeue)
+            app.state.metrics.leases_expired(expired, requeue)
         except Exception:  # keep sweeping; the error is logged
             log.exception("sweeping expired leases failed")
 

@@ -147,6 +147,23 @@ class JobServerApp(JupyterExtBase):
         this long after its lease_seconds ran out. E.g. `c.JobServerApp.sweep_every = 30`.""",
     ).tag(config=True)
 
+    authenticate_metrics = Bool(
+        True,
+        help="""Ask who scrapes `/metrics` (Prometheus's text format): a caller with the
+        permission metrics_view (core developers) or the metrics_token, as JupyterHub asks for
+        read:metrics unless `authenticate_prometheus` is off. False lets anyone who reaches
+        the job server read them. E.g. `c.JobServerApp.authenticate_metrics = False`.""",
+    ).tag(config=True)
+    metrics_token = Unicode(
+        help="""A token a Prometheus server sends as `Authorization: Bearer <token>` to read
+        `/metrics` (never in a URL); compared in constant time. Empty: only callers with the
+        permission metrics_view. Default: JUPYTER_EXT_METRICS_TOKEN.""",
+    ).tag(config=True)
+
+    @default("metrics_token")
+    def _default_metrics_token(self) -> str:
+        return os.environ.get("JUPYTER_EXT_METRICS_TOKEN", "")
+
     @default("base_url")
     def _default_base_url(self) -> str:
         return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")

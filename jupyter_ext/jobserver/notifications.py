@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import smtplib
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
@@ -133,6 +134,7 @@ class Notifier(LoggingConfigurable):
         super().__init__(**kwargs)
         self.wake: asyncio.Event | None = None  # made in the loop `run` runs in
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.on_failure: Callable[[str], None] = lambda channel: None  # metrics.py counts
 
     @property
     def enabled(self) -> bool:
@@ -277,6 +279,7 @@ class Notifier(LoggingConfigurable):
                 error = None
             except Exception as exc:  # a server down or refusing: later, or never
                 error = f"{type(exc).__name__}: {exc}"[:2000]
+                self.on_failure(row.channel)
             await in_thread(self._done, factory, row, error)
         return len(rows)
 

@@ -46,6 +46,8 @@ class Permission(StrEnum):
     DATASET_REQUEST = "dataset_request"  # ask for a project to use a dataset
     DATASET_DECIDE = "dataset_decide"  # approve, reject or revoke a project's use of one
     SCHEDULE_PAUSE = "schedule_pause"  # pause or resume anyone's schedule (owners: job_run)
+    USAGE_VIEW = "usage_view"  # the sums of what jobs used, per project, backend or user
+    METRICS_VIEW = "metrics_view"  # scrape /metrics (Prometheus), as JupyterHub's read:metrics
 
 
 P = Permission
@@ -81,6 +83,8 @@ DOES = {
     P.DATASET_REQUEST: "ask for datasets for",
     P.DATASET_DECIDE: "decide who may use datasets",
     P.SCHEDULE_PAUSE: "pause or resume the schedules of others in",
+    P.METRICS_VIEW: "read the job server's metrics",
+    P.USAGE_VIEW: "see what jobs used",
 }
 assert set(DOES) == set(Permission)
 
@@ -105,6 +109,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RELEASE_RESTORE,
             P.RELEASE_RECORD,
             P.SCHEDULE_PAUSE,
+            P.METRICS_VIEW,
+            P.USAGE_VIEW,
         }
     ),
     Role.DATA_INVESTIGATOR: frozenset({P.PROJECT_VIEW, P.BACKEND_VIEW_ALL}),

@@ -100,6 +100,7 @@ def report_logs(
     """Lines with sequence numbers: a repeat is skipped, a gap is refused, none is lost."""
     cap = request.app.state.settings.log_line_cap
     runner_reports.report_logs(session, backend, identifier, body, cap)
+    request.app.state.metrics.log_received(backend.slug, body.lines)
     return Response(status_code=204)
 
 
