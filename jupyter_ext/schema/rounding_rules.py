@@ -95,7 +95,8 @@ def rounding_findings(table: Table, rules: RoundingRules) -> list[Finding]:
 def _count_values(cells: list[str], marker: str) -> dict[str, int | None] | None:
     """Each distinct cell's count (None for a marker, an empty cell or other text), or None
     for the whole column when it is no count column: one number with a decimal point (a rate,
-    even "12.0") or a negative, or no number at all. Tables repeat, so each distinct cell is judged once; a plain count at a glance."""
+    even "12.0") or a negative, or no number at all. Tables repeat, so each distinct cell is
+    judged once; a plain count at a glance."""
     judged: dict[str, int | None] = {}
     for cell in set(cells):
         if cell.isdecimal() and len(cell) <= FLOAT_DIGITS:
