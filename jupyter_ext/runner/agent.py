@@ -34,6 +34,7 @@ from .journal import Journal
 from .leases import LeaseRefused, check_lease
 from .logs import LogShipper
 from .messages import public, runner_error
+from .metrics import RunnerMetrics
 from .notebooks import (
     FailedCell,
     NotebookError,
@@ -47,6 +48,7 @@ from .policy import LogPolicy
 from .provenance import Store, build, read_record, start_record, write_record, write_site_record
 from .quota import WORKSPACE, DiskError, JobFolders, over_quota
 from .uploads import Uploader
+from .usage import bytes_written, shareable, with_written
 
 log = logging.getLogger("jupyter_ext.runner")
 
@@ -71,6 +73,7 @@ class Agent:
         job_disk_mb: int = 10240,
         max_outputs: int = MAX_OUTPUTS,
         review_copies: bool = True,
+        metrics: RunnerMetrics | None = None,
     ) -> None:
         self.api, self.executor, self.workdir = api, executor, Path(workdir)
         self.folders = JobFolders(self.workdir, job_disk_mb)  # private, each on a bounded disk
@@ -92,7 +95,10 @@ class Agent:
         self.store = Store(self.workdir / "store")  # every output's bytes, by sha256
         self.records = self.workdir / "records"  # which job made each action's outputs
         self.running: dict[str, asyncio.Task] = {}
+        self.measured: dict[str, schema.JobUsage] = {}  # what each job used, for its end
         self.freed = asyncio.Event()
+        self.metrics = metrics or RunnerMetrics()  # served only if c.RunnerApp.metrics_port
+        self.metrics.watch(self.running)
 
     async def run_forever(self, poll_wait: float = 25.0) -> None:
         self.resume()
@@ -119,6 +125,7 @@ class Agent:
                     log.warning("polling the job server failed: %s", exc)
                     await asyncio.sleep(1)
                     continue
+                self.metrics.leased(len(leases))
                 for lease in leases:
                     if lease.identifier not in self.running:  # never the same job twice
                         self._track(lease.identifier, self.run_job(lease))
@@ -162,6 +169,7 @@ class Agent:
                     await self.executor.cancel(identifier)
                 self.uploader.want(reply.uploads)
             except (JobServerError, httpx.HTTPError) as exc:
+                self.metrics.heartbeats_failed.inc()
                 log.warning("heartbeat failed: %s", exc)
             except pydantic.ValidationError as exc:  # nonsense is heard as nothing: beat on
                 log.warning("the job server's heartbeat reply is not valid: %s", exc)
@@ -197,6 +205,7 @@ class Agent:
             inside(self.workdir / "logs", f"{ident}.log"),
             self.log_cap,
             self.log_policy,
+            on_shipped=self.metrics.shipped,
         )
         try:
             state, message, code = await self._run(lease, spec, shipper, recovering)
@@ -208,7 +217,12 @@ class Agent:
             with contextlib.suppress(JobServerError, httpx.HTTPError):
                 await shipper.close()  # else the lines stay on disk for the next start
         message = public(message, *self._site_words)
-        update = schema.StatusUpdate(state=state, status_message=message[:2000], exit_code=code)
+        update = schema.StatusUpdate(
+            state=state,
+            status_message=message[:2000],
+            exit_code=code,
+            usage=self.measured.pop(ident, None),
+        )
         self.journal.finish(ident, update)
         await asyncio.to_thread(self.folders.release, ident)  # unmounted before its end is said
         await self._report(ident, update)
@@ -217,6 +231,7 @@ class Agent:
 
     async def _report(self, identifier: str, update: schema.StatusUpdate) -> None:
         """Send a job's final state; once the job server has it, forget the job."""
+        self.metrics.job_finished(update.state)
         try:
             await self.api.status(identifier, update)
         except JobServerError as exc:  # it moved on (lease expired, job gone): say so, forget
@@ -285,6 +300,8 @@ class Agent:
             stop = functools.partial(self.executor.cancel, lease.identifier)
             async with self.folders.watched(lease.identifier, stop):
                 execution = await self.executor.run(spec, on_line)
+        if usage := await self._usage(spec, before, execution):
+            self.measured[lease.identifier] = usage
         if self.folders.full(lease.identifier):
             return "failed", over_quota(self.folders.limit_mb), execution.exit_code
         if execution.cancelled:
@@ -297,6 +314,18 @@ class Agent:
                 return "failed", "the action failed: its exit code and log stay on the site", None
             return "failed", execution.message, execution.exit_code
         return await self._collect(lease, spec, before, execution.provenance)
+
+    async def _usage(self, spec: JobSpec, before: dict, execution) -> schema.JobUsage | None:
+        """What the job used: its engine's figures and the bytes it left in its folder (see
+        runner/usage.py), as much of it as the backend's log policy lets leave the site; None
+        for a job that never ran (its engine refused it, or lost it)."""
+        if execution.usage is None:
+            return None
+        try:
+            written = bytes_written(before, await asyncio.to_thread(files_of, spec.workdir))
+        except OSError:
+            written = None
+        return shareable(with_written(execution.usage, written), self.sends_job_text)
 
     @property
     def cache(self) -> Path:

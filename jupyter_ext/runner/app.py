@@ -189,6 +189,15 @@ class RunnerApp(JupyterExtBase):
         help="""Bytes of one log line kept: the rest of a longer line is dropped on the site,
         with a note saying how much.""",
     ).tag(config=True)
+    metrics_port = Integer(
+        0,
+        min=0,
+        max=65535,
+        help="""A port of 127.0.0.1 (never another address) where the runner serves its
+        Prometheus metrics at /metrics: jobs running, jobs finished by state, log lines and
+        bytes shipped, heartbeats failed, leases received. 0 (the default): none. E.g.
+        `c.RunnerApp.metrics_port = 9101` for the site's own monitoring to scrape.""",
+    ).tag(config=True)
     lock_wait = Float(
         30.0,
         help="""Seconds to wait at start for another runner on the same workdir to stop
@@ -292,8 +301,11 @@ class RunnerApp(JupyterExtBase):
     async def _serve(self, token: str, policy: LogPolicy, rules: schema.ReleaseRules) -> None:
         from .agent import Agent
         from .api import JobServerAPI
+        from .metrics import RunnerMetrics
 
         api = JobServerAPI(self.server, token)
+        metrics = RunnerMetrics()
+        stop_metrics = self._serve_metrics(metrics)
         agent = Agent(
             api,
             self.job_executor,
@@ -308,6 +320,7 @@ class RunnerApp(JupyterExtBase):
             outputs_quota=self.outputs_quota_mb << 20,
             max_outputs=self.max_outputs,
             review_copies=self.review_copies,
+            metrics=metrics,
         )
         task = asyncio.create_task(agent.run_forever(self.poll_wait))
         loop = asyncio.get_running_loop()
@@ -326,7 +339,21 @@ class RunnerApp(JupyterExtBase):
                 let_go = len(agent.running)
                 self.log.info("Stopping: %d jobs let go of, for the next runner to follow", let_go)
         finally:
+            stop_metrics()
             await api.close()
+
+    def _serve_metrics(self, metrics):
+        """`/metrics` on 127.0.0.1:metrics_port if it is set; what stops it (or nothing)."""
+        from .metrics import serve
+
+        if not self.metrics_port:
+            return lambda: None
+        try:
+            port, stop = serve(metrics, self.metrics_port)
+        except OSError as exc:
+            self.exit(f"error: cannot serve metrics on 127.0.0.1:{self.metrics_port}: {exc}")
+        self.log.info("Metrics at http://127.0.0.1:%d/metrics", port)
+        return stop
 
 
 def release_rules(config: dict) -> schema.ReleaseRules:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import schema
@@ -41,8 +42,10 @@ class LogShipper:
         log_file: Path,
         cap: int,
         policy: LogPolicy | None = None,
+        on_shipped: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.api, self.identifier, self.cap = api, identifier, cap
+        self.on_shipped = on_shipped or (lambda lines: None)  # the runner's metrics count
         self.policy = policy or LogPolicy()
         log_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file = log_file
@@ -93,6 +96,7 @@ class LogShipper:
                 body = schema.LogBatch(first_seq=self.sent, lines=batch, truncated=truncated)
                 try:
                     await self.api.logs(self.identifier, body)
+                    self.on_shipped(batch)
                 except JobServerError as exc:
                     if exc.status != 409:
                         raise
