@@ -139,6 +139,19 @@ def job(row: orm.Job, request: orm.JobRequest | None = None) -> schema.Job:
         created_at=row.created_at,
         started_at=row.started_at,
         completed_at=row.completed_at,
+        usage=job_usage(row),
+    )
+
+
+def job_usage(row: orm.Job) -> schema.JobUsage | None:
+    """What the job used, if its runner said (kept figures were checked when they came)."""
+    if row.wall_seconds is None:
+        return None
+    return schema.JobUsage(
+        cpu_seconds=row.cpu_seconds,
+        wall_seconds=row.wall_seconds,
+        peak_memory_bytes=row.peak_memory_bytes,
+        bytes_written=row.bytes_written,
     )
 
 

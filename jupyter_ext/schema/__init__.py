@@ -124,6 +124,7 @@ from .states import (
     SiteRole,
 )
 from .table_summary import ColumnSummary, TableSummary, summarise_table
+from .usage import JobUsage, UsageRow
 
 __all__ = [
     "PROJECT_ROLES",
@@ -173,6 +174,7 @@ __all__ = [
     "JobRequestCreate",
     "JobRequestState",
     "JobState",
+    "JobUsage",
     "Lease",
     "LeasedDataset",
     "LogBatch",
@@ -233,6 +235,7 @@ __all__ = [
     "TableSummary",
     "TokenScope",
     "UploadRefusal",
+    "UsageRow",
     "User",
     "UserCreate",
     "UserUpdate",

@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 from .common import Model, Slug, Timestamp
 from .release_rules import FileCheck
 from .states import JobRequestState, JobState, PrivacyLevel
+from .usage import JobUsage
 
 MAX_SITES = 20  # backends one study run may name
 
@@ -71,6 +72,9 @@ class Job(Model):
     created_at: Timestamp
     started_at: Timestamp | None = None
     completed_at: Timestamp | None = None
+    usage: JobUsage | None = Field(
+        None, description="What it used, as its runner measured it; absent until it ends."
+    )
 
 
 class JobRequest(Model):

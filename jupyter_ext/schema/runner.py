@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
 from .common import Model, Timestamp
 from .jobs import Output
 from .provenance import Provenance
 from .release_rules import ReleaseRules
 from .states import JobState, LogPolicy
+from .usage import JobUsage
 
 MAX_OUTPUTS = 10_000  # outputs in one report: a runner's c.RunnerApp.max_outputs is at most this
 
@@ -101,6 +102,36 @@ class StatusUpdate(Model):
     state: JobState
     status_message: str = Field("", max_length=2000)
     exit_code: int | None = Field(None, ge=-(2**31), le=2**31 - 1)
+    usage: JobUsage | None = Field(
+        None,
+        description="What the job used, with its end. Figures out of bounds (negative, not "
+        "finite, too large) are dropped, not refused: the end is recorded without them.",
+    )
+    _usage_refused: str = PrivateAttr("")  # why a usage sent was dropped ('' if it was not)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _drop_bad_usage(cls, data: Any, handler) -> StatusUpdate:
+        """A usage out of bounds is dropped (its reason kept in `usage_refused`), so that the
+        job's end is never lost over a figure (see schema/usage.py)."""
+        refused = ""
+        if isinstance(data, dict) and data.get("usage") is not None:
+            try:
+                JobUsage.model_validate(data["usage"])
+            except ValidationError as exc:
+                refused = "; ".join(
+                    f"{'.'.join(str(p) for p in error['loc']) or 'usage'}: {error['msg']}"
+                    for error in exc.errors()
+                )[:500]
+                data = {**data, "usage": None}
+        update = handler(data)
+        update._usage_refused = refused
+        return update
+
+    @property
+    def usage_refused(self) -> str:
+        """Why the usage sent with it was dropped ('' if none was, or it was within bounds)."""
+        return self._usage_refused
 
 
 class LogBatch(Model):

@@ -148,6 +148,7 @@ def test_every_page_with_every_role(released):
         "/jobs/{identifier}/provenance": f"/jobs/{job}/provenance",
         "/checking": "/checking",
         "/checking/record": "/checking/record",
+        "/usage": "/usage?group=backend",
     }
     assert set(samples) == set(PAGES), "pages missing from the walk"
     wrong = []

@@ -356,6 +356,7 @@ def samples(world) -> dict[tuple[str, str], dict]:
             "url": f"{world.root}api/v2/releases/{world.release}/zip"
         },
         ("GET", "/audit"): {},
+        ("GET", "/usage"): {"path": "/usage?group=user&format=csv"},
         ("GET", "/datasets"): {},
         ("GET", "/datasets/{backend}/{name}"): {"path": "/datasets/tpp/walkdata"},
         ("POST", "/dataset-access"): {

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -218,6 +219,11 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = created()
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
+    # what it used, as its runner measured it (schema.JobUsage): columns, so sums are SQL
+    cpu_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    wall_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    bytes_written: Mapped[int | None] = mapped_column(BigInteger, default=None)
     job_request: Mapped[JobRequest] = relationship(back_populates="jobs", lazy="joined")
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
     __table_args__ = (
@@ -227,6 +233,7 @@ class Job(Base):
         Index("ix_jobs_backend_state", "backend_id", "state", "id"),
         Index("ix_jobs_state_id", "state", "id"),
         Index("ix_jobs_created_by_id", "created_by_id", "id"),
+        Index("ix_jobs_completed_at", "completed_at"),  # the usage report's range
     )
 
 

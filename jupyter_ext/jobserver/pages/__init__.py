@@ -127,6 +127,7 @@ def load_pages() -> None:
         desk,
         provenance,
         reviewing,
+        usage,
         work,
         work_jobs,
         work_run_jobs,

@@ -19,6 +19,7 @@ from . import (
     runner,
     runs,
     schedules,
+    usage,
     workspaces,
 )
 
@@ -43,4 +44,5 @@ routers = [
     audit.router,
     datasets.router,
     datasets.runner_router,
+    usage.router,
 ]

@@ -33,6 +33,7 @@ RESERVED_ORG_NAMES = frozenset(
         "runs",
         "dataset-access",
         "checking",
+        "usage",
     }
 )
 RESERVED_WORKSPACE_NAMES = frozenset({"settings", "workspaces"})

@@ -7,6 +7,7 @@ jobs. The bytes of published files and of files under review come by `file_uploa
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from ..transitions import move
 from ..unreleased import HIDDEN_ON_STATUS, status_only
 from .leasing import renew_leases
 
+log = logging.getLogger(__name__)
 LINE_CHARS = 10_000  # of one log line, kept
 
 
@@ -75,14 +77,25 @@ def report_status(
 ) -> orm.Job:
     """The job's new state as its runner saw it, through the job machine's table."""
     job = runner_job(session, backend, identifier)
+    if body.usage_refused:  # dropped by the schema: the end is recorded without figures
+        log.warning(
+            "the runner of %s sent the usage of job %s out of bounds, dropped: %s",
+            backend.slug,
+            identifier,
+            body.usage_refused,
+        )
+    new = JobState(body.state.value)
+    usage = usage_columns(body.usage) if new in FINISHED_JOB_STATES else {}
     if job.state == body.state.value:  # a repeat of the last report: nothing changes
         job.status_message = body.status_message or job.status_message
+        if usage and job.wall_seconds is None:  # but figures the first report lacked
+            for column, value in usage.items():
+                setattr(job, column, value)
         session.commit()
         return job
-    new = JobState(body.state.value)
     changes = {"status_message": body.status_message, "exit_code": body.exit_code}
     if new in FINISHED_JOB_STATES:
-        changes.update(completed_at=orm.utcnow(), lease_expires_at=None)
+        changes.update(completed_at=orm.utcnow(), lease_expires_at=None, **usage)
         if new == JobState.CANCELLED and job.cancelled_by is not None:
             said = body.status_message or f"cancelled by {job.cancelled_by.username}"
             changes["status_message"] = said
@@ -95,6 +108,18 @@ def report_status(
         wake_backend(session, backend.id)  # jobs that waited for this one may start now
     session.commit()
     return job
+
+
+def usage_columns(usage: schema.JobUsage | None) -> dict:
+    """The job's usage columns from what its runner measured ({} if it sent none)."""
+    if usage is None:
+        return {}
+    return {
+        "cpu_seconds": usage.cpu_seconds,
+        "wall_seconds": usage.wall_seconds,
+        "peak_memory_bytes": usage.peak_memory_bytes,
+        "bytes_written": usage.bytes_written,
+    }
 
 
 def report_logs(
