@@ -1,7 +1,7 @@
 """`jupyter ext admin`: set up the job server's database from a shell.
 
-Users with roles, their API tokens, organisations, backends and runner tokens, and the
-people a backend names to check or publish what leaves it.
+Users with roles, their API tokens, organisations, backends and runner tokens, the people a
+backend names to check or publish what leaves it, and what a project may use of a backend.
 Tokens are printed once and never again: only their hashes are kept. Each command is a face
 of the domain layer (`services`), acting as "admin-cli": whoever can open the database may.
 """
@@ -196,6 +196,59 @@ class SiteReviewer(AdminCommand):
             print(f"{username} at {backend}: {', '.join(member.roles)}")
 
 
+class Limits(AdminCommand):
+    name = "limits"
+    description = (
+        "Set a project's limits on a backend: its jobs running at once, and the jobs it may "
+        "ask for in any 24 hours ('none' lifts a limit; one not given stays as it is)."
+    )
+    examples = (
+        "jupyter ext admin limits demo-study tpp --max-running 4 --jobs-per-day 100\n"
+        "jupyter ext admin limits demo-study tpp --jobs-per-day none"
+    )
+    aliases = {
+        **db_aliases,
+        "max-running": "Limits.max_running",
+        "jobs-per-day": "Limits.jobs_per_day",
+    }
+    max_running = Unicode("", help="At most this many of its jobs running at once, or none.").tag(
+        config=True
+    )
+    jobs_per_day = Unicode("", help="At most this many jobs in any 24 hours, or none.").tag(
+        config=True
+    )
+
+    def limit(self, option: str, value: str, now: int | None) -> int | None:
+        if value == "":
+            return now
+        if value.lower() == "none":
+            return None
+        if not value.isdigit():
+            self.fail(f"--{option} must be a whole number of jobs, or none to lift it")
+        return int(value)
+
+    def run(self) -> None:
+        from .. import schema
+        from .services import limits
+
+        if len(self.extra_args) != 2:
+            self.fail(
+                "give a project and a backend: jupyter ext admin limits PROJECT BACKEND"
+                " --max-running N --jobs-per-day N"
+            )
+        project, backend = self.extra_args
+        with self.session() as session, self.refused():
+            now = limits.limits_at(session, project, backend)
+            body = schema.ProjectLimitSet(
+                max_running=self.limit("max-running", self.max_running, now.max_running),
+                jobs_per_day=self.limit("jobs-per-day", self.jobs_per_day, now.jobs_per_day),
+            )
+            shown = limits.put_limits(session, ACTOR, project, backend, body)
+        cap = "no cap" if shown.max_running is None else f"at most {shown.max_running} running"
+        quota = "no quota" if shown.jobs_per_day is None else f"{shown.jobs_per_day} jobs a day"
+        print(f"{project} on {backend}: {cap}, {quota}")
+
+
 class ListRows(AdminCommand):
     name = "list"
     description = "List users, orgs or backends."
@@ -226,5 +279,5 @@ class AdminApp(JupyterExtBase):
     description = "Administer the job server's database."
     subcommands = {
         cls.name: (cls, cls.description)
-        for cls in (AddUser, Token, AddOrg, AddBackend, SiteReviewer, ListRows)
+        for cls in (AddUser, Token, AddOrg, AddBackend, SiteReviewer, Limits, ListRows)
     }

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..schema.states import JobState
@@ -74,11 +74,20 @@ def lease_job(session: Session, job: orm.Job, runner: str, expires_at: dt.dateti
     """The job machine's pending -> running, for the runner of the backend `runner`: one
     conditional UPDATE (only while it is still pending), so two runners polling at once never
     take the same job. Audited as job.start and emitted like `move`; False if it was not
-    pending any more (another runner took it, or it was cancelled)."""
+    pending any more (another runner took it, or it was cancelled), or, on PostgreSQL, if
+    another transaction holds it: polls never wait on each other's jobs, so polls in several
+    processes, each taking jobs in its own order, cannot deadlock."""
     now = orm.utcnow()
+    free = orm.Job.__table__.alias("free")
+    unheld = (
+        select(free.c.id)
+        .where(free.c.id == job.id, free.c.state == JobState.PENDING)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
     taken = session.execute(
         update(orm.Job)
-        .where(orm.Job.id == job.id, orm.Job.state == JobState.PENDING)
+        .where(orm.Job.id == unheld, orm.Job.state == JobState.PENDING)
         .values(
             state=JobState.RUNNING,
             started_at=now,

@@ -42,6 +42,7 @@ from .jobs import (
     StudyRun,
     StudyRunCreate,
 )
+from .limits import ProjectLimit, ProjectLimitSet
 from .orgs import (
     Backend,
     BackendCreate,
@@ -201,6 +202,8 @@ __all__ = [
     "Problem",
     "Project",
     "ProjectCreate",
+    "ProjectLimit",
+    "ProjectLimitSet",
     "ProjectUpdate",
     "Provenance",
     "ProvenanceChain",

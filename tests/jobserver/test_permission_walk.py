@@ -204,6 +204,11 @@ def samples(world) -> dict[tuple[str, str], dict]:
             "json": {"name": "Walk study"},
         },
         ("GET", "/projects/{project}/members"): {"path": "/projects/walk-study/members"},
+        ("GET", "/projects/{project}/limits"): {"path": "/projects/walk-study/limits"},
+        ("PUT", "/projects/{project}/limits/{backend}"): {
+            "path": "/projects/walk-study/limits/spare",
+            "json": {"max_running": 3, "jobs_per_day": 1000},
+        },
         ("POST", "/projects/{project}/members"): {
             "path": "/projects/walk-study/members",
             "json": {"username": "outsider", "roles": ["project_collaborator"]},

@@ -6,8 +6,8 @@ encrypted (Fernet). IDs created over the API are ULIDs.
 
 One module per family of tables, all on one `Base` (relationships name their targets,
 which resolve through its registry): `base` (Base, UTCDateTime, utcnow, new_ulid,
-created), `accounts`, `work`, `releases`, `datasets`, `notices` and `schedules`. Import the tables
-from here (`from . import orm; orm.Job`), not from those modules.
+created), `accounts`, `work`, `limits`, `releases`, `datasets`, `notices` and `schedules`.
+Import the tables from here (`from . import orm; orm.Job`), not from those modules.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from .accounts import ApiToken, Org, OrgMember, SignInSession, User
 from .base import Base, UTCDateTime, created, new_ulid, utcnow
 from .datasets import Dataset, DatasetAccess, DatasetVersion
+from .limits import ProjectBackendLimit
 from .notices import AuditEvent, Event, Notification
 from .releases import Release, ReleaseComment, ReleaseFile, Review, UploadLease
 from .schedules import Schedule, ScheduleFiring
@@ -54,6 +55,7 @@ __all__ = [
     "OrgBackend",
     "OrgMember",
     "Project",
+    "ProjectBackendLimit",
     "ProjectMember",
     "Release",
     "ReleaseComment",

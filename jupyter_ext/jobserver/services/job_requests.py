@@ -37,6 +37,7 @@ from ..permissions import Permission as P
 from ..repos import FileMissing, RepositoryError, RepositorySource
 from ..security import Vault
 from .jobs import cancel_jobs
+from .limits import check_quota
 from .lookup import backend_named, project_named, workspace_named
 from .notebook_parameters import NotebookValues, notebook_values
 from .projects import visible_projects
@@ -276,8 +277,10 @@ def write_job_request(
     schedule: orm.Schedule | None = None,
 ) -> orm.JobRequest:
     """The request and its pending jobs, audited, announced and its backend's runners woken;
-    not committed (the caller commits it with whatever else it writes)."""
+    not committed (the caller commits it with whatever else it writes). Refused before
+    anything is written if its jobs would take the project over its jobs-per-day quota."""
     workspace, backend, commit = planned.workspace, planned.backend, planned.commit
+    check_quota(session, workspace.project, backend, len(planned.plan.jobs if planned.plan else []))
     job_request = orm.JobRequest(
         workspace_id=workspace.id,
         backend_id=backend.id,
