@@ -25,7 +25,8 @@ An engine writes its own hooks, each given the `Job` being followed:
 - `_find(job)`: set `job.handle` to the job an earlier runner started; or return
   an `Execution` saying why not (the default: this engine cannot follow on);
 - `_wait(job, on_line)`: hand on each line and return once the job has ended,
-  with the engine's view of how (exit code, message, provenance);
+  with the engine's view of how (exit code, message, provenance) and what it used
+  (`usage`: see `runner/usage.py`; without one, the base measures the wall time alone);
 - `_ran(job)`: wait until the job runs; the seconds it has run already;
 - `_stop(job)`: stop it (SIGTERM, then SIGKILL), promptly: `_wait` then returns;
 - `_stop_unfollowed(identifier)`: stop a job this executor does not follow;
@@ -53,7 +54,9 @@ from typing import Any
 from traitlets import Float, Integer
 from traitlets.config import LoggingConfigurable
 
+from ...schema.usage import JobUsage
 from ..lines import MAX_LINE_BYTES
+from ..usage import job_usage
 
 LABEL = "jupyter-ext.job"  # names the job on an engine (container label, Slurm job name)
 STOPPED = "stopped"  # in the job's scratch folder: why the executor stopped it
@@ -84,6 +87,7 @@ class Execution:
     cancelled: bool = False
     timed_out: bool = False
     provenance: dict = field(default_factory=dict)  # interpreter, image digest, ...
+    usage: JobUsage | None = None  # what it used, as the engine measured it
 
 
 @dataclass
@@ -151,17 +155,25 @@ class Executor(LoggingConfigurable):
     async def _follow(self, job: Job, on_line: Callable[[str], None]) -> Execution:
         """Wait for the job's end while the time limit runs; then say how it ended."""
         limit = asyncio.create_task(self._time_limit(job))
+        began = asyncio.get_running_loop().time()
         try:
             execution = await self._wait(job, on_line)
         finally:
             limit.cancel()
+        if execution.usage is None:  # the engine knows nothing more: the wall time at least
+            execution.usage = job_usage(asyncio.get_running_loop().time() - began)
+        provenance, usage = execution.provenance, execution.usage
         if job.stopping == CANCELLED:
             return Execution(
-                execution.exit_code, "cancelled", cancelled=True, provenance=execution.provenance
+                execution.exit_code,
+                "cancelled",
+                cancelled=True,
+                provenance=provenance,
+                usage=usage,
             )
         if job.stopping == TIMED_OUT:
             return Execution(
-                None, timed_out(self.time_limit), timed_out=True, provenance=execution.provenance
+                None, timed_out(self.time_limit), timed_out=True, provenance=provenance, usage=usage
             )
         return execution
 

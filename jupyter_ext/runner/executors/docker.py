@@ -10,6 +10,11 @@ identifier as a label, so a runner that restarts finds them and follows on.
 
 The docker SDK is synchronous: its calls run in threads, and the log stream's
 lines cross to the event loop as they come.
+
+What a job used comes from the container's stats, sampled every `usage_every` seconds while
+it runs (an ended container's stats are empty): its CPU up to the last sample (so up to that
+many seconds of it may be missed), and the peak of its memory cgroup (cgroup v1 keeps it as
+`max_usage`; on cgroup v2 the largest sample stands for it). See `runner/usage.py`.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from traitlets import Dict, Float, Integer, Unicode
 
 from ..images import JOB_USER, RECIPES, WORKSPACE
 from ..lines import LineCutter
+from ..usage import DockerSamples
 from .base import LABEL, Execution, Executor, Job, hand_over, rest_of_log
 from .threads import hand_to_loop, in_thread
 
@@ -47,6 +53,12 @@ class DockerExecutor(Executor):
     grace = Float(0.5, help="Seconds between SIGTERM and SIGKILL when stopping a job.").tag(
         config=True
     )
+    usage_every = Float(
+        1.0,
+        help="""Seconds between two samples of a running container's stats, for what the job
+        used (its CPU is counted up to the last sample). Example: c.DockerExecutor.usage_every
+        = 5""",
+    ).tag(config=True)
 
     def _default_images(self) -> dict[str, str]:
         return {name: recipe.tag for name, recipe in RECIPES.items()}
@@ -144,19 +156,37 @@ class DockerExecutor(Executor):
         }
         # in threads a stopping runner walks away from: the container runs on for the next
         lines = asyncio.create_task(in_thread(self._stream, container, on_line, loop))
-        result = await in_thread(container.wait)
+        samples, began, ran = DockerSamples(), loop.time(), _age(container)
+        sampling = asyncio.create_task(self._sample(container, samples))
+        try:
+            result = await in_thread(container.wait)
+        finally:
+            sampling.cancel()
+        usage = samples.usage(ran + loop.time() - began)
         await rest_of_log(job, lines)
         if not job.stopping:
             await asyncio.to_thread(container.reload)
         await self._remove(container)
         code = result.get("StatusCode")
         if job.stopping:
-            return Execution(code, provenance=provenance)
+            return Execution(code, provenance=provenance, usage=usage)
         if result.get("Error"):
-            return Execution(None, f"the container failed: {result['Error']}")
+            return Execution(None, f"the container failed: {result['Error']}", usage=usage)
         if code == 137 and container.attrs["State"].get("OOMKilled"):
-            return Execution(code, f"stopped: it used more than {self.memory_mb} MB of memory")
-        return Execution(code, "" if code == 0 else f"exit code {code}", provenance=provenance)
+            message = f"stopped: it used more than {self.memory_mb} MB of memory"
+            return Execution(code, message, usage=usage)
+        message = "" if code == 0 else f"exit code {code}"
+        return Execution(code, message, provenance=provenance, usage=usage)
+
+    async def _sample(self, container, samples: DockerSamples) -> None:
+        """Until cancelled: the container's stats every `usage_every` seconds (a failed
+        sample, as when the container has just ended, is skipped)."""
+        while True:
+            try:
+                samples.add(await in_thread(_stats, container))
+            except Exception as exc:  # the engine's or the connection's: the job goes on
+                self.log.debug("a stats sample of %s failed: %s", container.name, exc)
+            await asyncio.sleep(self.usage_every)
 
     @staticmethod
     async def _remove(container) -> None:
@@ -228,6 +258,17 @@ class DockerExecutor(Executor):
 
     def health(self) -> str:
         return "docker (isolated: container, own user, no network, limits)"
+
+
+def _stats(container) -> dict:
+    """One sample of the container's stats, at once (API 1.41's one-shot; an older engine's
+    plain sample takes about a second)."""
+    import docker.errors
+
+    try:
+        return container.stats(stream=False, one_shot=True)
+    except docker.errors.InvalidVersion:
+        return container.stats(stream=False)
 
 
 def _age(container) -> float:

@@ -8,6 +8,10 @@ Each job is a process group of its own, so a cancel or a time limit stops
 everything it started, within a second. Its output comes through a
 pipe, so a job cannot outlive a runner that was killed: a restarted runner
 stops what is left of it and says so.
+
+What a job used is measured by a small wrapper it runs under (`runner/measured_main.py`):
+its own rusage by `os.wait4`, which other jobs running beside it never add to (CPU, the
+largest resident set of one of its processes), and its time from start to end.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from traitlets import Dict, Float
 
 from ..lines import LineCutter
 from ..notebooks import NOTEBOOK_MAIN
+from ..usage import MEASURED_MAIN, job_usage, read_measured
 from .base import Execution, Executor, Job, link_datasets, rest_of_log
 
 READ_BYTES = 1 << 16
+MEASURED = "usage.json"  # in the job's scratch folder: what the wrapper measured
 
 NO_ISOLATION = (
     "local processes, for development only: no isolation. A job can read any path the "
@@ -70,8 +76,13 @@ class LocalExecutor(Executor):
         env = dict(spec.env)
         if spec.datasets:
             env["JUPYTER_EXT_DATASETS"] = str(link_datasets(spec))
+        spec.scratch.mkdir(parents=True, exist_ok=True)
+        measured = spec.scratch / MEASURED
+        measured.unlink(missing_ok=True)
+        wrapper = [sys.executable, "-I", "-S", str(MEASURED_MAIN), str(measured)]
         try:
             job.handle = await asyncio.create_subprocess_exec(
+                *wrapper,
                 *program,
                 *spec.args,
                 cwd=spec.workdir,
@@ -82,7 +93,6 @@ class LocalExecutor(Executor):
             )
         except OSError as exc:
             return Execution(None, f"the command could not start: {exc.strerror}")
-        spec.scratch.mkdir(parents=True, exist_ok=True)
         (spec.scratch / "pid").write_text(str(job.handle.pid))
         job.provenance = {
             "executor": "local",
@@ -99,7 +109,25 @@ class LocalExecutor(Executor):
             await rest_of_log(job, lines)
         finally:
             lines.cancel()  # a runner that stops reads no more (its pipe ends the job)
-        return Execution(code, "" if code == 0 else f"exit code {code}", provenance=job.provenance)
+        return Execution(
+            code,
+            "" if code == 0 else f"exit code {code}",
+            provenance=job.provenance,
+            usage=self._usage(job),
+        )
+
+    @staticmethod
+    def _usage(job: Job):
+        """What the wrapper measured (None if it could not say: killed outright)."""
+        figures = read_measured(job.spec.scratch / MEASURED)
+        if "wall_seconds" not in figures:
+            return None
+        rss = figures.get("max_rss_kib")
+        return job_usage(
+            figures["wall_seconds"],
+            figures.get("cpu_seconds"),
+            int(rss * 1024) if rss is not None else None,
+        )
 
     async def _read(self, process: asyncio.subprocess.Process, on_line) -> None:
         cutter = LineCutter(self.line_max_bytes)  # a line of any length costs its length

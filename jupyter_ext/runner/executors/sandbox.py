@@ -18,8 +18,10 @@ Slurm runs the batch script as the user who submitted it: the runner, root. The 
 4. it `chroot`s there and drops to the job's user with `setpriv` (no groups, no
    capabilities, no new privileges), so the job cannot undo any of it, and a file the
    system shows it (/etc/shadow) is still read as that unprivileged user;
-5. once the job ends, the batch script notes an out-of-memory kill beside it and removes
-   its cgroups (cgroups left by a job killed outright are removed by the next one).
+5. once the job ends, the batch script notes an out-of-memory kill beside it, and what the
+   job used (`USAGE`: its start and end, the CPU time of a cpuacct cgroup of its own where
+   the node has one, the memory cgroup's peak), then removes its cgroups (cgroups left by
+   a job killed outright are removed by the next one).
 
 Why this rather than Slurm's own task/cgroup: it holds whatever the site's slurm.conf
 says (a cluster with task/none still bounds memory and CPU), Slurm 22.05 has no limit on
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OOM = "oom"  # the batch script leaves it when the kernel killed the job for its memory
+USAGE = "usage"  # the batch script leaves it: what the job used (`read_usage`)
 REFUSED = "refused"  # the node cannot sandbox the job: the sentence why
 SANDBOX = "sandbox.sh"
 ROOT = "root"  # the sandbox's mount point, in the job's scratch folder
@@ -90,6 +93,7 @@ def batch_script(job: Confined, group: str) -> tuple[str, str]:
             f"join {controller} "
             + " ".join(f"{name} {value}" for name, value in limits[controller])
         )
+    setup.append("join ?cpuacct")  # to count its CPU time; a node may have none (or co-mount it)
     batch = f"""#!/bin/sh
 # A job of jupyter-ext's Slurm executor: sandboxed (see executors/sandbox.py), then run.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -104,11 +108,17 @@ refuse() {{
     exit 1
 }}
 joined=""
-join() {{  # join CONTROLLER [FILE VALUE]...: a cgroup of this job, nested in ours
+join() {{  # join CONTROLLER [FILE VALUE]...: a cgroup of this job, nested in ours (?CONTROLLER:
+    # joined if the node has it, else nothing)
+    optional=""
+    case $1 in "?"*) optional=1; c=${{1#?}}; shift; set -- "$c" "$@";; esac
     rel=$(awk -F: -v c="$1" '{{n=split($2,a,","); for(i=1;i<=n;i++) if(a[i]==c) print $3}}' \\
         /proc/self/cgroup)
     base="/sys/fs/cgroup/$1${{rel%/}}"
-    [ -n "$rel" ] && [ -w "$base" ] || refuse "no cgroup v1 $1 controller at /sys/fs/cgroup/$1"
+    if [ -z "$rel" ] || [ ! -w "$base" ]; then
+        [ -n "$optional" ] && return 0
+        refuse "no cgroup v1 $1 controller at /sys/fs/cgroup/$1"
+    fi
     for stale in "$base"/jupyter-ext-*; do [ -d "$stale" ] && rmdir "$stale" 2>/dev/null; done
     cg="$base/$group"
     joined="$joined $cg"
@@ -129,11 +139,13 @@ join() {{  # join CONTROLLER [FILE VALUE]...: a cgroup of this job, nested in ou
 }}
 leave() {{
     for cg in $joined; do
+        [ -d "$cg" ] || continue  # a co-mounted controller's, removed already
         echo $$ > "${{cg%/*}}/cgroup.procs" 2>/dev/null
         for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$cg" 2>/dev/null && break; sleep 0.2; done
     done
 }}
 {chr(10).join(setup)}
+started=$(date +%s.%N)
 unshare --net --mount --pid --ipc --uts --fork --kill-child --propagation private \\
     -- /bin/sh "$scratch/{SANDBOX}" &
 child=$!
@@ -151,12 +163,18 @@ while :; do
     code=$?
     kill -0 $child 2>/dev/null || break
 done
+ended=$(date +%s.%N)
 [ -z "$killer" ] || kill $killer 2>/dev/null
+cpu_ns="" peak=""
 for cg in $joined; do
     case $cg in */memory/*)
-        grep -q '^oom_kill [1-9]' "$cg/memory.oom_control" 2>/dev/null && : > "$scratch/{OOM}";;
+        grep -q '^oom_kill [1-9]' "$cg/memory.oom_control" 2>/dev/null && : > "$scratch/{OOM}"
+        peak=$(cat "$cg/memory.max_usage_in_bytes" 2>/dev/null);;
     esac
+    [ -r "$cg/cpuacct.usage" ] && cpu_ns=$(cat "$cg/cpuacct.usage")
 done
+printf 'started %s\nended %s\ncpu_ns %s\npeak_bytes %s\n' "$started" "$ended" "$cpu_ns" \\
+    "$peak" > "$scratch/{USAGE}"
 leave
 exit $code
 """

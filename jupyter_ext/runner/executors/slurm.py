@@ -17,6 +17,11 @@ stops a job itself (scancel, by the base's time limit) once it has run `time_lim
 counted from its start, not from its submission: a job may wait in the queue. A cancel is a
 `scancel`: Slurm sends SIGTERM and, after the cluster's KillWait, SIGKILL.
 
+What a job used: the notes the sandbox's batch script leaves (`sandbox.py`: its start and end,
+its cgroups' CPU time and memory peak), else `sacct` where the cluster keeps accounting, else
+the run time `scontrol` says (whole seconds) alone: an unsandboxed job on a cluster without
+accounting has no CPU or memory figures. See `runner/usage.py`.
+
 Isolation (`job_user`, default `nobody`): the batch script sandboxes the job before it runs,
 as `sandbox.py` says: the job's own cgroups (memory, processes, CPU, at the limits the Docker
 executor has), no network, a root of its own in which it sees the system's folders read-only,
@@ -42,13 +47,15 @@ from traitlets import Dict, Float, Integer, List, Unicode
 
 from ..lines import Tail
 from ..notebooks import NOTEBOOK_MAIN
+from ..usage import job_usage
 from .base import Execution, Executor, Job, hand_over, timed_out
-from .sandbox import OOM, REFUSED, ROOT, SANDBOX, Sandbox
+from .sandbox import OOM, REFUSED, ROOT, SANDBOX, USAGE, Sandbox
 from .slurm_client import (
     ENDED,
     JOB_NAME,
     RUNNING,
     SlurmError,
+    accounting,
     cluster_info,
     exit_code,
     find_job,
@@ -277,10 +284,23 @@ class SlurmExecutor(Executor):
             provenance.update(partition=info.get("Partition"), node=info.get("NodeList"))
             if state in ENDED:
                 tail.read(on_line, final=True)
-                return self._ended(spec, info, state, provenance)
+                execution = self._ended(spec, info, state, provenance)
+                execution.usage = await self._usage(spec, info, followed.job_id)
+                return execution
             if state in RUNNING and not followed.ran.done():  # the time limit starts
                 followed.ran.set_result(run_seconds(info.get("RunTime", "")))
             await followed.pause(self.poll_interval)
+
+    async def _usage(self, spec, info: dict, job_id: str):
+        """What the job used: the batch script's notes, then accounting, then its run time."""
+        notes = read_usage(spec.scratch / USAGE)
+        if "cpu_seconds" in notes and "peak_memory_bytes" in notes:
+            counted = {}  # the job's own cgroups said all: no need to ask accounting
+        else:
+            counted = await accounting(self._env(), job_id)
+        figures = {**counted, **notes}
+        wall = figures.get("wall_seconds", run_seconds(info.get("RunTime", "")))
+        return job_usage(wall, figures.get("cpu_seconds"), figures.get("peak_memory_bytes"))
 
     def _ended(self, spec, info: dict, state: str, provenance: dict) -> Execution:
         """How an ended job ended, from Slurm's record and the notes left beside it."""
@@ -379,6 +399,23 @@ class SlurmExecutor(Executor):
         if not self.job_user:
             return "slurm (no isolation: a job reads all the runner's user can)"
         return "slurm (isolated: own user, root, cgroups; no network)"
+
+
+def read_usage(path) -> dict:
+    """The batch script's notes of what the job used ({} without them: unsandboxed, or killed
+    before it could write them); a figure it could not read is left out."""
+    try:
+        notes = dict(line.partition(" ")[::2] for line in path.read_text().splitlines())
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    with contextlib.suppress(KeyError, ValueError):
+        found["wall_seconds"] = float(notes["ended"]) - float(notes["started"])
+    with contextlib.suppress(KeyError, ValueError):
+        found["cpu_seconds"] = int(notes["cpu_ns"]) / 1e9
+    with contextlib.suppress(KeyError, ValueError):
+        found["peak_memory_bytes"] = int(notes["peak_bytes"])
+    return found
 
 
 def _under(path: str, folders: list[str]) -> bool:

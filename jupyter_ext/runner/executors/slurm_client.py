@@ -2,7 +2,8 @@
 and sinfo, run without blocking the loop, their answers read into Python.
 
 The state of a job comes from `scontrol show job` (no `sacct`: a site need not run
-accounting; a finished job stays visible for slurmctld's MinJobAge).
+accounting; a finished job stays visible for slurmctld's MinJobAge). What a job used comes
+from `sacct` where the cluster keeps accounting (`accounting`), and is None where it does not.
 """
 
 from __future__ import annotations
@@ -136,6 +137,54 @@ def cluster_info(env: dict[str, str], partition: str) -> dict:
             }
             break
     return info
+
+
+async def accounting(env: dict[str, str], job_id: str) -> dict[str, float]:
+    """What Slurm's accounting says an ended job used: cpu_seconds (TotalCPU), wall_seconds
+    (Elapsed), peak_memory_bytes (the largest MaxRSS of its steps); {} on a cluster without
+    accounting (sacct then fails: "accounting storage is disabled") or before it has them."""
+    try:  # the job's line first (its CPU summed over its steps), then each step's
+        code, out, _ = await slurm(
+            env, "sacct", "-j", job_id, "--format=TotalCPU,Elapsed,MaxRSS", "-P", "-n"
+        )
+    except SlurmError:
+        return {}
+    lines = [line.split("|") for line in out.splitlines() if line.count("|") == 2]
+    if code != 0 or not lines:
+        return {}
+    cpu, elapsed, _ = lines[0]
+    found = {"cpu_seconds": duration_seconds(cpu), "wall_seconds": duration_seconds(elapsed)}
+    if peaks := [p for p in (size_bytes(line[2]) for line in lines) if p is not None]:
+        found["peak_memory_bytes"] = max(peaks)
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def duration_seconds(value: str) -> float | None:
+    """sacct's [days-][hours:]minutes:seconds[.fraction] as seconds (None when it is none)."""
+    days, _, clock = value.strip().rpartition("-")
+    parts = clock.split(":")
+    if not clock or len(parts) > 3:
+        return None
+    try:
+        seconds = float(parts[-1])
+        minutes = int(parts[-2]) if len(parts) > 1 else 0
+        hours = int(parts[-3]) if len(parts) > 2 else 0
+        return int(days or 0) * 86400 + hours * 3600 + minutes * 60 + seconds
+    except ValueError:
+        return None
+
+
+UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50}
+
+
+def size_bytes(value: str) -> int | None:
+    """sacct's 1024K, 52.5M, 3G (powers of 1024) as bytes (None when it is none)."""
+    value = value.strip().upper()
+    unit = value[-1:] if value[-1:] in UNITS else ""
+    try:
+        return int(float(value.removesuffix(unit)) * UNITS[unit]) if value else None
+    except ValueError:
+        return None
 
 
 def run_seconds(runtime: str) -> float:

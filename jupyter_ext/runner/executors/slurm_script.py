@@ -12,13 +12,13 @@ import re
 import shlex
 
 from .base import JobSpec, link_datasets
-from .sandbox import OOM, REFUSED, Confined, Sandbox, batch_script
+from .sandbox import OOM, REFUSED, USAGE, Confined, Sandbox, batch_script
 
 OUTPUT = "slurm.log"  # the job's output, which the executor tails
 JOB_ID = "slurm_id"  # the job's Slurm id, for a restarted runner
 SCRIPT = "job.sh"
 MISSING = "command-missing"  # the batch script leaves it when the command is not on the node
-STALE = (OUTPUT, JOB_ID, MISSING, OOM, REFUSED)  # an earlier try's, removed first
+STALE = (OUTPUT, JOB_ID, MISSING, OOM, REFUSED, USAGE)  # an earlier try's, removed first
 # What Slurm tells a job about itself: passed on beside the job's own environment.
 SLURM_VARS = (
     "SLURM_JOB_ID",
