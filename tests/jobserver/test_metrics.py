@@ -143,16 +143,18 @@ def test_anyone_reads_them_when_authenticate_metrics_is_off(tmp_path):
         server.close()
 
 
-def wait_for_figure(world, key: tuple, token: str) -> float:
-    """The figure once it is there (the sweeper and the sender run on their own clocks)."""
+def wait_for_figure(world, key: tuple, token: str, value: float | None = None) -> float:
+    """The figure once it is there (and is `value`, if given): the sweeper, the sender and a
+    closing stream go at their own pace."""
     import time
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if (value := samples(scrape(world, token).text).get(key)) is not None:
-            return value
+        found = samples(scrape(world, token).text).get(key)
+        if found is not None and value in (None, found):
+            return found
         time.sleep(0.1)
-    raise AssertionError(f"{key} never appeared")
+    raise AssertionError(f"{key} never appeared (or was never {value})")
 
 
 def test_expired_leases_and_failed_notifications_are_counted(tmp_path):
@@ -178,3 +180,34 @@ def test_expired_leases_and_failed_notifications_are_counted(tmp_path):
         assert wait_for_figure(world, failed, admin) >= 1
     finally:
         world.close()
+
+
+def test_live_streams_and_releases_awaiting_review(metered):
+    from sqlalchemy import select
+
+    from jupyter_ext.jobserver import orm
+
+    world = metered
+    identifier = leased_job(world)
+    with world.factory() as session:
+        job = session.scalar(select(orm.Job).where(orm.Job.identifier == identifier))
+        dev = session.scalar(select(orm.User).where(orm.User.username == "dev"))
+        session.add(
+            orm.Release(
+                workspace_id=job.workspace_id,
+                backend_id=job.backend_id,
+                created_by_id=dev.id,
+                groups={"g": {"context": "c", "disclosure_control": "d"}},
+            )
+        )
+        session.commit()
+    key = ("jupyter_ext_sse_subscribers", ())
+    with world.client("dev").stream("GET", "events") as stream:
+        lines = stream.iter_lines()  # held: a dropped iterator closes the response
+        next(lines)  # the stream's first comment: it is subscribed by then
+        assert samples(scrape(world).text)[key] == 1
+    tpp = (("backend", "tpp"),)
+    figures = samples(scrape(world).text)
+    assert figures[("jupyter_ext_releases_awaiting_review", tpp)] == 1
+    assert figures[("jupyter_ext_release_review_oldest_age_seconds", tpp)] >= 0
+    assert wait_for_figure(world, key, TOKEN, 0) == 0  # closed: unsubscribed
