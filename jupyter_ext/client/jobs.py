@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from .. import schema
-from ._http import Call
+from ._http import Call, clean
 from ._resource import Resource, api_path, name_of, parse_one
 from .models import Job, JobRequest
 
@@ -143,6 +144,34 @@ class Jobs(Resource):
         the sha256 of what it read and wrote, as its runner recorded them."""
         path = api_path("jobs", name_of(job, "identifier"), "provenance")
         return self._send(Call("GET", path, parse=parse_one(self._client, schema.Provenance)))
+
+    def usage(
+        self,
+        group: str = "project",
+        since: str | dt.date | None = None,
+        until: str | dt.date | None = None,
+        format: str = "json",
+    ):
+        """What jobs used, summed per `group` (project, backend or user) over the jobs that
+        ended from `since` to `until` (UTC days, both included; open ends if None), as their
+        runners measured them: a list of `schema.UsageRow` (jobs, measured jobs, CPU and wall
+        seconds, the largest peak of memory, bytes written); `format="csv"`: the CSV text.
+        For administrators. A job's own figures are `job.usage`."""
+        params = clean(
+            {
+                "group": group,
+                "from": str(since) if since else None,
+                "to": str(until) if until else None,
+                "format": format,
+            }
+        )
+        if format == "csv":
+            return self._send(Call("GET", "usage", params=params, parse=lambda r: r.text))
+
+        def read(response) -> list[schema.UsageRow]:
+            return [schema.UsageRow.model_validate(row) for row in response.json()]
+
+        return self._send(Call("GET", "usage", params=params, parse=read))
 
     def logs(self, job: str | Job, follow: bool = False):
         """The job's log lines (`LogLine`, `str()` is the text), each once and in order.

@@ -93,7 +93,8 @@ class Job(schema.Job, Bound):
     def __repr__(self) -> str:
         text = f"Job {self.identifier} {self.action} ({self.workspace} on {self.backend}): "
         text += self.state
-        return text + (f" - {self.status_message}" if self.status_message else "")
+        text += f" - {self.status_message}" if self.status_message else ""
+        return text + (f" ({self.usage.words()})" if self.usage else "")
 
 
 class JobRequest(schema.JobRequest, Bound):
