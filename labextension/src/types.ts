@@ -27,6 +27,16 @@ export interface IJob {
   created_at: string;
   started_at: string | null;
   completed_at: string | null;
+  /** What it used, as its runner measured it; absent until it ends. */
+  usage?: IJobUsage | null;
+}
+
+/** What one job used (null where its executor cannot know): schema.JobUsage. */
+export interface IJobUsage {
+  cpu_seconds: number | null;
+  wall_seconds: number;
+  peak_memory_bytes: number | null;
+  bytes_written: number | null;
 }
 
 export interface IJobRequest {

@@ -3,6 +3,7 @@ import * as React from 'react';
 import { releasable } from '../releasing';
 import type { JobsStore } from '../store';
 import type { IJob } from '../types';
+import { usageText } from '../usage';
 import { LogView } from './log';
 import { ReleaseRequest } from './release-request';
 
@@ -42,6 +43,7 @@ export function JobDetail(props: { store: JobsStore; job: IJob; following: boole
           Parameters: {parameterText(job.parameters)}
         </div>
       )}
+      {job.usage && <div className="jp-ext-dim jp-ext-job-usage">Used: {usageText(job.usage)}</div>}
       <LogView job={job.identifier} lines={lines} live={job.state === 'running' || job.state === 'pending'} />
       {outputs.length > 0 && (
         <ul className="jp-ext-outputs" aria-label="Outputs">

@@ -1,0 +1,29 @@
+import { bytesText, secondsText, usageText } from '../usage';
+
+describe('usageText', () => {
+  it('says what a job used as the job page does', () => {
+    expect(
+      usageText({
+        cpu_seconds: 1.234,
+        wall_seconds: 3.4,
+        peak_memory_bytes: 52_000_000,
+        bytes_written: 1_100_000
+      })
+    ).toBe('CPU 1.2 s · wall 3.4 s · peak memory 52 MB · wrote 1.1 MB');
+  });
+
+  it('leaves out what the executor could not know', () => {
+    expect(
+      usageText({ cpu_seconds: null, wall_seconds: 0.04, peak_memory_bytes: null, bytes_written: 0 })
+    ).toBe('wall 0.04 s · wrote 0 bytes');
+  });
+
+  it('picks a unit that fits', () => {
+    expect(secondsText(750)).toBe('12.5 min');
+    expect(secondsText(11160)).toBe('186.0 min');
+    expect(secondsText(40000)).toBe('11.1 h');
+    expect(bytesText(200_000)).toBe('200 kB');
+    expect(bytesText(3_400_000_000)).toBe('3.4 GB');
+    expect(bytesText(999_999)).toBe('1.0 MB');
+  });
+});
