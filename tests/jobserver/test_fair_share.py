@@ -181,6 +181,17 @@ def test_a_request_over_the_quota_is_refused_with_when_and_writes_nothing(world,
     two = dev.post("job-requests", json={**three, "actions": ["task_03", "task_04"]})
     assert two.status_code == 201  # up to the quota
     assert dev.post("job-requests", json={**three, "workspace": "beta"}).status_code == 201
+    schedule = {  # made over the quota (by its first firing there may be room), run at once
+        "workspace": "alpha",
+        "actions": ["task_09"],
+        "backends": ["tpp"],
+        "cron": "0 6 * * 1",
+        "timezone": "UTC",
+    }
+    made = dev.post("schedules", json=schedule)
+    assert made.status_code == 201, made.text
+    fired = dev.post(f"schedules/{made.json()['id']}/run-now")
+    assert fired.status_code == 409 and "may run 5 jobs a day on tpp" in fired.json()["detail"]
     with world.factory() as session:  # a day later the window is empty again
         session.execute(
             update(orm.Job).values(created_at=orm.utcnow() - dt.timedelta(hours=24, minutes=1))
