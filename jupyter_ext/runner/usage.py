@@ -5,11 +5,12 @@ Each executor measures what its engine can tell (`Execution.usage`):
   jobs running side by side never count each other's: CPU (user + system), the largest
   resident set of one of its processes, and the time from its start to its end;
 - Docker: the container's stats, sampled while it runs (they are empty once it has ended):
-  CPU up to the last sample, and the memory cgroup's peak (cgroup v1's `max_usage`; on
-  cgroup v2, which keeps none, the largest sample);
-- Slurm: `sacct` where the cluster keeps accounting; else what the sandbox's batch script
-  read from the job's own cgroups before it removed them (CPU, memory peak); the time from
-  `scontrol`'s run time.
+  CPU up to the last sample (a lower bound: the last second or two may be missed), and the
+  memory cgroup's peak (cgroup v1's `max_usage`; on cgroup v2, which keeps none, the
+  largest sample);
+- Slurm: what the sandbox's batch script read from the job's own cgroups before it removed
+  them (CPU, memory peak) and its start and end; else `sacct` where the cluster keeps
+  accounting; else `scontrol`'s run time (whole seconds) alone.
 The runner adds the bytes written itself, the same way everywhere (`bytes_written`): the
 bytes of the files the job made or changed in its folder, when it ended. Not what it wrote
 to /tmp or overwrote and deleted; an engine's block I/O counts would say something else on

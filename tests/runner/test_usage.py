@@ -38,7 +38,7 @@ os.makedirs("out", exist_ok=True)
 with open(f"out/{{sys.argv[1] if len(sys.argv) > 1 else 'burnt'}}.bin", "wb") as f:
     f.write(b"x" * {WRITTEN})
 print("burnt", flush=True)
-time.sleep(0.5)  # a sampled engine (Docker) sees all its CPU before it ends
+time.sleep(1.5)  # Docker's stats, a second old at worst, see all its CPU before it ends
 """,
     "sleeper.py": "import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n",
 }

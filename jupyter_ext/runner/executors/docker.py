@@ -12,9 +12,11 @@ The docker SDK is synchronous: its calls run in threads, and the log stream's
 lines cross to the event loop as they come.
 
 What a job used comes from the container's stats, sampled every `usage_every` seconds while
-it runs (an ended container's stats are empty): its CPU up to the last sample (so up to that
-many seconds of it may be missed), and the peak of its memory cgroup (cgroup v1 keeps it as
-`max_usage`; on cgroup v2 the largest sample stands for it). See `runner/usage.py`.
+it runs (an ended container's stats are empty): its CPU up to the last sample, and the peak
+of its memory cgroup (cgroup v1 keeps it as `max_usage`; on cgroup v2 the largest sample
+stands for it). The engine refreshes a container's stats about once a second and a sample
+took about 0.7 s on a loaded machine, so the CPU of a job's last second or two may be
+missed: a lower bound. See `runner/usage.py`.
 """
 
 from __future__ import annotations
