@@ -14,8 +14,6 @@ rounds' median is steadier on a shared machine), the middleware's own time per r
 measured in-process around an app that answers at once (what lies beneath the servers'
 noise), and what one scrape of `/metrics` takes.
 
-The machine runs a CI rehearsal until `--not-before` (UTC): the script refuses to measure
-before then, saying so, as its figures would be the rehearsal's.
 Figures are printed, never asserted: machines are noisy.
 """
 
@@ -23,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -39,7 +36,6 @@ from measure import child_server, median, nearest_rank, serve_app  # noqa: E402
 
 from jupyter_ext.jobserver.db import make_engine, make_sessionmaker, upgrade_db  # noqa: E402
 
-NOT_BEFORE = "2026-12-07T05:55:00+00:00"  # the end of the CI rehearsal on the bench machine
 TARGET = 5.0  # % of p50
 BACKENDS = 5
 METRICS_TOKEN = "bench-metrics-token"
@@ -218,19 +214,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40, help="rounds of one block each")
     parser.add_argument("--block", type=int, default=25, help="requests per block")
-    parser.add_argument(
-        "--not-before",
-        default=NOT_BEFORE,
-        help="refuse to measure before this UTC time (ISO 8601); '' measures at once",
-    )
     args = parser.parse_args()
-    if args.not_before:
-        start = dt.datetime.fromisoformat(args.not_before)
-        if dt.datetime.now(dt.UTC) < start:
-            sys.exit(
-                f"the machine is busy until {start:%Y-%m-%d %H:%M} UTC (a CI rehearsal): run "
-                "this then, or give --not-before '' to measure anyway"
-            )
     with tempfile.TemporaryDirectory(prefix="bench-metrics-") as folder:
         url = f"sqlite:///{Path(folder) / 'jobserver.sqlite'}"
         token = seed(url)
