@@ -14,7 +14,9 @@ writes them, a simulated runner leases with `leasing.lease_jobs` (its free capac
 time, as the real poll does), and reports each job succeeded `--job-seconds` after its lease
 (`runner_reports.report_status`), polling again as soon as a slot is free (the real runner's
 long poll is woken the same way). No executor runs: the figure is the lease order's, not
-Docker's. Target: beta's first job leased in under 2 s with fair share.
+Docker's. Target: beta's first job leased in under 2 s with fair share. "alpha first": alpha's
+jobs leased after beta asked and before beta's first; "one poll": the median time of a
+`lease_jobs` call that leased something (one query per page, then one UPDATE per job).
 """
 
 from __future__ import annotations
@@ -109,15 +111,16 @@ def clear(factory) -> None:
         session.commit()
 
 
-def one_round(factory, vault, order, args) -> tuple[float, float, int]:
-    """Beta's wait for its first job and for all of them, and alpha's jobs leased before
-    its first, in seconds and jobs."""
+def one_round(factory, vault, order, args) -> tuple[float, float, int, float]:
+    """Beta's wait for its first job and for all of them, alpha's jobs leased before its
+    first, and the median time of one poll (`lease_jobs`) that leased something."""
     clear(factory)
     ask(factory, "alpha", args.jobs)
     running: dict[str, float] = {}  # identifier -> when its runner reports it done
     asked_at = first = None
     before = 0
     beta: set[str] = set()
+    polls: list[float] = []
     with factory() as session:
         backend = session.scalar(select(orm.Backend))
         while True:
@@ -127,7 +130,10 @@ def one_round(factory, vault, order, args) -> tuple[float, float, int]:
                 runner_reports.report_status(session, backend, identifier, update)
                 del running[identifier]
             free = args.capacity - len(running)
+            started = time.perf_counter()
             leases = leasing.lease_jobs(session, backend, free, LEASE, vault, order=order)
+            if leases:
+                polls.append(time.perf_counter() - started)
             now = time.monotonic()
             for lease in leases:
                 running[lease.identifier] = now + args.job_seconds
@@ -142,7 +148,7 @@ def one_round(factory, vault, order, args) -> tuple[float, float, int]:
                 ask(factory, "beta", 5)
                 asked_at = time.monotonic()
             if len(beta) == 5:
-                return first, now - asked_at, before
+                return first, now - asked_at, before, statistics.median(polls)
             if not running:
                 raise RuntimeError("nothing runs and beta's jobs were not all leased")
             time.sleep(max(0.0, min(running.values()) - time.monotonic()))
@@ -166,12 +172,16 @@ def measure(url: str, label: str, args) -> None:
             f"\n{label}: {args.jobs} jobs of alpha, then 5 of beta; capacity {args.capacity}, "
             f"each job {args.job_seconds * 1000:.0f} ms; median of {args.rounds} rounds"
         )
-        print(f"  {'order':26} {'beta first':>11} {'beta all 5':>11} {'alpha first':>12}")
+        print(
+            f"  {'order':26} {'beta first':>11} {'beta all 5':>11} {'alpha first':>12}"
+            f" {'one poll':>9}"
+        )
         for name, rows in figures.items():
             first = statistics.median(r[0] for r in rows)
             every = statistics.median(r[1] for r in rows)
             ahead = statistics.median(r[2] for r in rows)
-            print(f"  {name:26} {first:10.3f}s {every:10.3f}s {ahead:12.0f}")
+            poll = statistics.median(r[3] for r in rows) * 1000
+            print(f"  {name:26} {first:10.3f}s {every:10.3f}s {ahead:12.0f} {poll:7.1f}ms")
     finally:
         engine.dispose()
 
