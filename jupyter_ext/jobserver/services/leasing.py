@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from sqlalchemy import and_, func, or_, select, tuple_
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from ... import schema
 from ...schema.states import JobState
@@ -86,6 +86,7 @@ def pending_page(
         .where(or_(limit.max_running.is_(None), now_running < limit.max_running))
         .order_by(*key)
         .limit(PENDING_PAGE)
+        .options(lazyload(orm.Job.job_request))  # read for the jobs leased only
     )
     if after is not None:
         query = query.where(tuple_(*key) > tuple_(*after))
