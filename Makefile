@@ -23,6 +23,7 @@ bench: $(STAMP)
 	$(BIN)/python tests/benchmarks/bench_differencing.py
 	$(BIN)/python tests/benchmarks/bench_checking_desk.py
 	$(BIN)/python tests/benchmarks/bench_metrics.py
+	$(BIN)/python tests/benchmarks/bench_fair_share.py
 	$(BIN)/python tests/benchmarks/bench_security.py
 	$(BIN)/python tests/benchmarks/bench_log_lines.py
 	$(BIN)/python tests/benchmarks/bench_live_access.py
