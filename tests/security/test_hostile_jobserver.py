@@ -138,6 +138,11 @@ class FakeJobServer:
         return self.final(lease["identifier"], timeout)
 
 
+def said(update: dict) -> dict:
+    """A job's end without its usage (what it used is `runner/test_usage.py`'s to judge)."""
+    return {key: value for key, value in update.items() if key != "usage"}
+
+
 JOBS = {
     "ok.py": (
         "import pathlib\npathlib.Path('out').mkdir()\n"
@@ -460,7 +465,7 @@ def test_outputs_that_are_links_or_over_the_quota_are_not_kept(tmp_path):
     # after the walk, the output is opened without following links (test_runner_paths.py)
     assert link["status_message"] == "declared outputs were not produced: out/*.csv", link
     assert folder["status_message"] == "declared outputs were not produced: out/secret.txt"
-    assert big == {
+    assert said(big) == {
         "state": "failed",
         "exit_code": 0,
         "status_message": (
@@ -524,12 +529,15 @@ def test_a_status_backend_sends_only_the_runners_words(tmp_path):
                 outputs={"moderately_sensitive": {"a": "out/consumed.csv", "b": "out/never.csv"}},
             )
         )
-    assert failed == {
+    for update in (failed, mixed, missing):  # of what the job used, its wall time alone
+        usage = update.get("usage") or {}
+        assert {k for k, v in usage.items() if v is not None} <= {"wall_seconds"}, update
+    assert said(failed) == {
         "state": "failed",
         "exit_code": None,
         "status_message": "the action failed: its exit code and log stay on the site",
     }
-    assert mixed == {
+    assert said(mixed) == {
         "state": "succeeded",
         "exit_code": 0,
         "status_message": "its outputs are kept on the site",
