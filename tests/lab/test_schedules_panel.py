@@ -12,7 +12,6 @@ serious in the section at each step, and screenshots at the panel's width go to 
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
@@ -23,7 +22,6 @@ from .test_jobs_panel import TIMEOUT, open_panel
 pytestmark = pytest.mark.slow
 
 ZONE = "Europe/London"
-SHOTS = "/tmp/schedules-{}.png"
 
 
 @pytest.fixture
@@ -44,11 +42,9 @@ def page(browser, request, lab):
 
 
 def shot(page, name: str) -> None:
-    """The Jobs panel as drawn (at its width), in /tmp and tests/lab/artifacts/."""
-    path = SHOTS.format(name)
-    page.locator("#jupyter-ext-jobs").screenshot(path=path)
+    """The Jobs panel as drawn (at its width), in tests/lab/artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(path, ARTIFACTS / f"schedules-{name}.png")
+    page.locator("#jupyter-ext-jobs").screenshot(path=ARTIFACTS / f"schedules-{name}.png")
 
 
 def accessible(page) -> None:
@@ -140,7 +136,7 @@ def test_a_weekly_schedule_made_paused_resumed_run_now_and_deleted_from_the_pane
     item.get_by_role("button", name="Delete Weekly tables").click()
     dialog = page.locator(".jp-Dialog")
     dialog.get_by_text("will never fire again").wait_for(timeout=TIMEOUT)
-    page.screenshot(path=SHOTS.format("6-delete-dialog"))
+    page.screenshot(path=ARTIFACTS / "schedules-6-delete-dialog.png")
     dialog.get_by_role("button", name="Cancel").click()
     assert schedules(world)[0]["state"] == "active"
     item.get_by_role("button", name="Delete Weekly tables").click()
