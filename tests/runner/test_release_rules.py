@@ -163,12 +163,11 @@ def test_a_refusal_of_an_uploaded_or_unpublished_file_is_a_conflict(tmp_path):
         world.close()
 
 
-def test_a_runner_with_a_misspelt_rule_stops_naming_it(tmp_path):
+def runner_configured(tmp_path, rules: str):
+    """`jupyter ext runner` started with `c.RunnerApp.release_rules = <rules>` in its config."""
     (tmp_path / "runner.token").write_text("jxr_any")
-    (tmp_path / "jupyter_ext_config.py").write_text(
-        "c.RunnerApp.release_rules = {'max_rows': 100, 'small_numbers': 'warn'}\n"
-    )
-    done = jupyter_ext(
+    (tmp_path / "jupyter_ext_config.py").write_text(f"c.RunnerApp.release_rules = {rules}\n")
+    return jupyter_ext(
         "runner",
         "--server",
         "http://127.0.0.1:9",
@@ -179,6 +178,10 @@ def test_a_runner_with_a_misspelt_rule_stops_naming_it(tmp_path):
         cwd=tmp_path,
         env=environment(),
     )
+
+
+def test_a_runner_with_a_misspelt_rule_stops_naming_it(tmp_path):
+    done = runner_configured(tmp_path, "{'max_rows': 100, 'small_numbers': 'warn'}")
     assert done.returncode == 1, done.stderr
     assert "'max_rows' is not a rule (the rules: allowed_types, max_size, max_csv_rows," in (
         done.stderr
@@ -191,21 +194,7 @@ def test_a_runner_with_a_misspelt_rule_stops_naming_it(tmp_path):
 
 
 def test_a_runner_with_a_misspelt_rounding_rule_stops_naming_it(tmp_path):
-    (tmp_path / "runner.token").write_text("jxr_any")
-    (tmp_path / "jupyter_ext_config.py").write_text(
-        "c.RunnerApp.release_rules = {'rounding': {'multiple': 5, 'verdict': 'warn'}}\n"
-    )
-    done = jupyter_ext(
-        "runner",
-        "--server",
-        "http://127.0.0.1:9",
-        "--token-file",
-        str(tmp_path / "runner.token"),
-        "--workdir",
-        str(tmp_path / "site"),
-        cwd=tmp_path,
-        env=environment(),
-    )
+    done = runner_configured(tmp_path, "{'rounding': {'multiple': 5, 'verdict': 'warn'}}")
     assert done.returncode == 1, done.stderr
     assert (
         "'rounding.multiple' is not a rounding rule (the rounding rules: multiple_of, midpoint, "
