@@ -96,6 +96,7 @@ from .releases import (
     Review,
     ReviewCreate,
 )
+from .resources import JobResources, ResourceLimits
 from .rounding_rules import RoundingRules, check_rounding
 from .runner import (
     Heartbeat,
@@ -174,6 +175,7 @@ __all__ = [
     "JobRequest",
     "JobRequestCreate",
     "JobRequestState",
+    "JobResources",
     "JobState",
     "JobUsage",
     "Lease",
@@ -221,6 +223,7 @@ __all__ = [
     "ReleaseRules",
     "ReleaseState",
     "ReleaseUpload",
+    "ResourceLimits",
     "Review",
     "ReviewCreate",
     "Role",

@@ -10,6 +10,7 @@ from .common import Model, Timestamp
 from .jobs import Output
 from .provenance import Provenance
 from .release_rules import ReleaseRules
+from .resources import JobResources, ResourceLimits
 from .states import JobState, LogPolicy
 from .usage import JobUsage
 
@@ -22,6 +23,9 @@ class Heartbeat(Model):
     capacity: int = Field(ge=0, le=100_000, description="Jobs it can start now.")
     running: list[str] = Field(default_factory=list, description="Identifiers it is running.")
     release_rules: ReleaseRules | None = Field(None, description="The site's pre-release rules.")
+    resource_limits: ResourceLimits | None = Field(
+        None, description="What a job gets unasked, and the most an action may ask for."
+    )
 
 
 class ReleaseUpload(Model):
@@ -88,6 +92,9 @@ class Lease(Model):
     parameters: dict[str, Any] = Field(
         default_factory=dict,
         description="A notebook action's parameters (its config and the request's overrides).",
+    )
+    resources: JobResources | None = Field(
+        None, description="What the action asks to run with (resources.yaml); None: defaults."
     )
     github_token: str | None = Field(None, repr=False, description="For the checkout only.")
     lease_expires_at: Timestamp

@@ -89,6 +89,8 @@ class PlannedRequest:
     datasets: dict[str, list[str]]  # per planned action: "name" or "name@version"
     nothing_to_do: str = ""  # why, when `plan` is None
     notebooks: NotebookValues = field(default_factory=NotebookValues)  # its notebooks' values
+    # per planned action that asks for any (resources.yaml): what it asked for
+    resources: dict[str, schema.JobResources] = field(default_factory=dict)
 
     @property
     def workspace(self) -> orm.Workspace:
