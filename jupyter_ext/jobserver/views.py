@@ -55,6 +55,7 @@ def backend(row: orm.Backend, now: dt.datetime | None = None) -> schema.Backend:
         executor=row.executor,
         capacity=row.capacity if online else None,
         release_rules=release_rules(row),
+        resource_limits=resource_limits(row),
         created_at=row.created_at,
     )
 
@@ -71,6 +72,13 @@ def site_member(row: orm.BackendMember) -> schema.BackendMember:
 def release_rules(row: orm.Backend) -> schema.ReleaseRules:
     """The rules its runner last reported, else the defaults (the site enforces its own)."""
     return schema.ReleaseRules.model_validate(row.release_rules or {})
+
+
+def resource_limits(row: orm.Backend) -> schema.ResourceLimits | None:
+    """The defaults and maximums its runner last reported; None before it has."""
+    if row.resource_limits is None:
+        return None
+    return schema.ResourceLimits.model_validate(row.resource_limits)
 
 
 def application(row: orm.Application) -> schema.Application:
@@ -135,6 +143,7 @@ def job(row: orm.Job, request: orm.JobRequest | None = None) -> schema.Job:
         wait_for=row.wait_for,
         runner=row.runner,
         parameters=row.parameters or {},
+        resources=row.resources,
         cancelled_by=row.cancelled_by.username if row.cancelled_by else None,
         created_at=row.created_at,
         started_at=row.started_at,

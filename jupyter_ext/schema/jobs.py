@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints
 
 from .common import Model, Slug, Timestamp
 from .release_rules import FileCheck
+from .resources import JobResources
 from .states import JobRequestState, JobState, PrivacyLevel
 from .usage import JobUsage
 
@@ -67,6 +68,9 @@ class Job(Model):
     runner: str | None = None
     parameters: Parameters = Field(
         default_factory=dict, description="A notebook action's values: its config and overrides."
+    )
+    resources: JobResources | None = Field(
+        None, description="What the action asked to run with (resources.yaml); None: defaults."
     )
     cancelled_by: str | None = None
     created_at: Timestamp

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from .common import Model, Name, Slug, Timestamp
 from .release_rules import ReleaseRules
+from .resources import ResourceLimits
 from .states import LogPolicy, SiteRole
 
 
@@ -49,6 +50,11 @@ class Backend(Model):
     capacity: int | None = Field(None, description="Jobs it can start now.")
     release_rules: ReleaseRules = Field(
         default_factory=ReleaseRules, description="As its runner reported them, else the defaults."
+    )
+    resource_limits: ResourceLimits | None = Field(
+        None,
+        description="What a job gets unasked and the most an action may ask for, as its runner "
+        "reported them (None: not yet).",
     )
     created_at: Timestamp
 

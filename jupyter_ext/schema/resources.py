@@ -13,6 +13,7 @@ from pydantic import Field
 
 from .common import Model
 
+# The most a lease may carry (a hostility guard; resources.yaml has the same bounds, in pipeline)
 MAX_CPUS = 1024.0
 MAX_MEMORY_MB = 64 * 1024 * 1024  # 64 TiB
 MAX_TIME_LIMIT = 90 * 24 * 3600.0  # ninety days, in seconds

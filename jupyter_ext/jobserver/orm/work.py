@@ -35,6 +35,8 @@ class Backend(Base):
     executor: Mapped[str | None] = mapped_column(String(64), default=None)
     capacity: Mapped[int | None] = mapped_column(Integer, default=None)
     release_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # reported
+    # reported: the defaults a job gets and the most an action may ask for (ResourceLimits)
+    resource_limits: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[dt.datetime] = created()
 
 
@@ -210,6 +212,8 @@ class Job(Base):
     requires_db: Mapped[bool] = mapped_column(Boolean, default=False)
     datasets: Mapped[list[Any]] = mapped_column(JSON, default=list)  # "name" or "name@2"
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # a notebook's values
+    # what the action asked for in resources.yaml (JobResources); None: the backend's defaults
+    resources: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     runner: Mapped[str | None] = mapped_column(String(200), default=None)
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)

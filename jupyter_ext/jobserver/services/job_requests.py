@@ -21,25 +21,23 @@ from ...pipeline import (
     Pipeline,
     Plan,
     PlanningError,
-    ProjectValidationError,
     check_pipeline,
     plan_jobs,
 )
-from ...pipeline.datasets import DATASETS_FILE, load_dataset_uses
 from ...schema.states import JobState
 from .. import orm, views
 from ..audit import record
 from ..callers import Caller
-from ..dataset_access import NotAllowed, resolve
 from ..errors import ProblemError
 from ..events import emit, wake_backend
 from ..permissions import Permission as P
-from ..repos import FileMissing, RepositoryError, RepositorySource
+from ..repos import RepositorySource
 from ..security import Vault
 from .jobs import cancel_jobs
 from .limits import check_quota
 from .lookup import backend_named, project_named, workspace_named
 from .notebook_parameters import NotebookValues, notebook_values
+from .plan_files import datasets_read, resources_asked
 from .projects import visible_projects
 from .workspaces import (
     branch_head,
@@ -165,9 +163,10 @@ def plan_at(
         raise ProblemError(422, str(exc)) from None
     if long := [job.action for job in plan.jobs if len(job.action) > 200]:
         raise ProblemError(422, f"the action name {long[0][:40]}… is too long: keep names to 200")
-    datasets = _datasets_read(repos, session, commit, backend, plan)
+    datasets = datasets_read(repos, session, commit, backend, plan)
+    resources = resources_asked(repos, commit, backend, plan)
     notebooks = notebook_values(repos, commit, plan, parameters or {})
-    return PlannedRequest(commit, backend, plan, datasets, notebooks=notebooks)
+    return PlannedRequest(commit, backend, plan, datasets, notebooks=notebooks, resources=resources)
 
 
 def plan_job_request(
@@ -189,35 +188,6 @@ def plan_job_request(
         repos,
         parameters=body.parameters,
     )
-
-
-def _datasets_read(repos, session, commit: Commit, backend: orm.Backend, plan: Plan):
-    """What each planned action reads, from datasets.yaml at the commit; refused, before
-    anything runs, if the project may not use one of them at this backend."""
-    workspace, pipeline = commit.workspace, commit.pipeline
-    try:
-        text = repos.read(workspace.repo, commit.sha, DATASETS_FILE, commit.token)
-    except FileMissing:
-        return {}
-    except RepositoryError as exc:
-        raise ProblemError(422, str(exc)) from None
-    try:
-        uses = load_dataset_uses(text, pipeline.actions)
-    except ProjectValidationError as exc:
-        lines = "; ".join(p.format(DATASETS_FILE) for p in exc.problems[:5])
-        raise ProblemError(
-            422,
-            f"{DATASETS_FILE} is not valid at this commit: {lines}",
-            errors=[p.to_json() for p in exc.problems],
-        ) from None
-    wanted = {job.action: [str(u) for u in uses.get(job.action, ())] for job in plan.jobs}
-    for action, names in wanted.items():
-        try:
-            resolve(session, workspace.project, backend, names)
-        except NotAllowed as exc:
-            message = f"the action {action} reads a dataset it may not: {exc}"
-            raise ProblemError(422, message) from None
-    return {action: names for action, names in wanted.items() if names}
 
 
 def create_job_request(
@@ -323,6 +293,7 @@ def write_job_request(
                 requires_db=job.requires_db,
                 datasets=planned.datasets.get(job.action, []),
                 parameters=planned.notebooks.values.get(job.action, {}),
+                resources=_stored(planned.resources.get(job.action)),
                 status_message=f"waiting for a runner ({job.reason})",
             )
         )
@@ -336,6 +307,10 @@ def write_job_request(
     if jobs:
         wake_backend(session, backend.id)
     return job_request
+
+
+def _stored(resources: schema.JobResources | None) -> dict[str, Any] | None:
+    return resources.model_dump(mode="json", exclude_none=True) if resources else None
 
 
 def _announce(session: Session, job_request: orm.JobRequest) -> None:

@@ -230,6 +230,7 @@ def _lease(job: orm.Job, datasets, expires_at: dt.datetime, vault: Vault) -> sch
         requires_db=job.requires_db,
         datasets=datasets,
         parameters=job.parameters or {},
+        resources=job.resources,
         github_token=github_tokens.for_lease(request, vault),  # a saved one: read now
         lease_expires_at=expires_at,
     )

@@ -44,6 +44,8 @@ def heartbeat(
     backend.executor, backend.capacity = body.executor, body.capacity
     if body.release_rules is not None:
         backend.release_rules = body.release_rules.model_dump(mode="json")
+    if body.resource_limits is not None:
+        backend.resource_limits = body.resource_limits.model_dump(mode="json")
     cancel = renew_leases(session, backend, body.running, lease)
     waiting = session.scalars(
         select(orm.ReleaseFile)
