@@ -33,15 +33,14 @@ class JobResources(Model):
 
     def words(self) -> str:
         """`2 CPUs, 8 GB, 2 h`: what it asks for, as a person reads it."""
-        return ", ".join(
-            text
-            for value, text in (
-                (self.cpus, f"{self.cpus:g} CPU{'' if self.cpus == 1 else 's'}"),
-                (self.memory_mb, memory_words(self.memory_mb or 0)),
-                (self.time_limit, duration_words(self.time_limit or 0)),
-            )
-            if value is not None
-        )
+        said = []
+        if self.cpus is not None:
+            said.append(f"{self.cpus:g} CPU{'' if self.cpus == 1 else 's'}")
+        if self.memory_mb is not None:
+            said.append(memory_words(self.memory_mb))
+        if self.time_limit is not None:
+            said.append(duration_words(self.time_limit))
+        return ", ".join(said)
 
 
 class ResourceLimits(Model):

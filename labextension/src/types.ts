@@ -29,6 +29,16 @@ export interface IJob {
   completed_at: string | null;
   /** What it used, as its runner measured it; absent until it ends. */
   usage?: IJobUsage | null;
+  /** What its action asked to run with (resources.yaml); null: the backend's defaults. */
+  resources?: IJobResources | null;
+}
+
+/** What an action asked for (null: the backend's default): schema.JobResources. */
+export interface IJobResources {
+  cpus: number | null;
+  memory_mb: number | null;
+  /** Seconds. */
+  time_limit: number | null;
 }
 
 /** What one job used (null where its executor cannot know): schema.JobUsage. */

@@ -1,8 +1,9 @@
 /**
- * What a job used, in words, for the panel: `JobUsage.words()` (jupyter_ext/schema/usage.py)
- * in TypeScript, so the job page and the panel say it alike.
+ * What a job used, and what it asked for, in words, for the panel: `JobUsage.words()` and
+ * `JobResources.words()` (jupyter_ext/schema/) in TypeScript, so the job page and the panel
+ * say it alike.
  */
-import type { IJobUsage } from './types';
+import type { IJobResources, IJobUsage } from './types';
 
 /** 0.04 s, 3.4 s, 12.5 min, 3.1 h. */
 export function secondsText(seconds: number): string {
@@ -47,4 +48,31 @@ export function usageText(usage: IJobUsage): string {
     said.push(`wrote ${bytesText(usage.bytes_written)}`);
   }
   return said.join(' · ');
+}
+
+/** '2 CPUs, 8 GB, 1 h 30 min'; what it did not ask for left out. */
+export function resourcesText(resources: IJobResources): string {
+  const said: string[] = [];
+  if (resources.cpus !== null) {
+    said.push(`${resources.cpus} CPU${resources.cpus === 1 ? '' : 's'}`);
+  }
+  if (resources.memory_mb !== null) {
+    const mb = resources.memory_mb;
+    said.push(mb >= 1024 && mb % 1024 === 0 ? `${mb / 1024} GB` : `${mb} MB`);
+  }
+  if (resources.time_limit !== null) {
+    said.push(durationText(resources.time_limit));
+  }
+  return said.join(', ');
+}
+
+/** '2 h', '1 h 30 min', '45 s': a time limit as resources.yaml gave it. */
+function durationText(seconds: number): string {
+  const whole = Math.round(seconds);
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const secs = whole % 60;
+  const parts = [hours ? `${hours} h` : '', minutes ? `${minutes} min` : ''];
+  parts.push(secs || !(hours || minutes) ? `${secs} s` : '');
+  return parts.filter(Boolean).join(' ');
 }

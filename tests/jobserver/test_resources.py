@@ -82,3 +82,14 @@ def test_an_action_that_asks_for_nothing_needs_no_report(world, tmp_path):
     created = world.client("dev").post("job-requests", json=SUBMIT)
     assert created.status_code == 201, created.text
     assert created.json()["jobs"][0]["resources"] is None
+
+
+def test_what_an_action_asked_for_reads_as_the_panel_says_it():
+    """labextension/src/usage.ts `resourcesText` says these alike (usage.spec.ts)."""
+    from jupyter_ext.schema import JobResources
+
+    assert (
+        JobResources(cpus=2, memory_mb=8192, time_limit=5400).words() == "2 CPUs, 8 GB, 1 h 30 min"
+    )
+    assert JobResources(cpus=1, memory_mb=1536).words() == "1 CPU, 1536 MB"
+    assert JobResources(time_limit=45).words() == "45 s"

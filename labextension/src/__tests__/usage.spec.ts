@@ -1,4 +1,4 @@
-import { bytesText, secondsText, usageText } from '../usage';
+import { bytesText, resourcesText, secondsText, usageText } from '../usage';
 
 describe('usageText', () => {
   it('says what a job used as the job page does', () => {
@@ -25,5 +25,13 @@ describe('usageText', () => {
     expect(bytesText(200_000)).toBe('200 kB');
     expect(bytesText(3_400_000_000)).toBe('3.4 GB');
     expect(bytesText(999_999)).toBe('1.0 MB');
+  });
+});
+
+describe('resourcesText', () => {
+  it('says what an action asked for as JobResources.words() does', () => {
+    expect(resourcesText({ cpus: 2, memory_mb: 8192, time_limit: 5400 })).toBe('2 CPUs, 8 GB, 1 h 30 min');
+    expect(resourcesText({ cpus: 1, memory_mb: 1536, time_limit: null })).toBe('1 CPU, 1536 MB');
+    expect(resourcesText({ cpus: null, memory_mb: null, time_limit: 45 })).toBe('45 s');
   });
 });

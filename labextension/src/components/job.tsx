@@ -3,7 +3,7 @@ import * as React from 'react';
 import { releasable } from '../releasing';
 import type { JobsStore } from '../store';
 import type { IJob } from '../types';
-import { usageText } from '../usage';
+import { resourcesText, usageText } from '../usage';
 import { LogView } from './log';
 import { ReleaseRequest } from './release-request';
 
@@ -42,6 +42,9 @@ export function JobDetail(props: { store: JobsStore; job: IJob; following: boole
         <div className="jp-ext-dim jp-ext-job-parameters">
           Parameters: {parameterText(job.parameters)}
         </div>
+      )}
+      {job.resources && (
+        <div className="jp-ext-dim jp-ext-job-resources">Asked for: {resourcesText(job.resources)}</div>
       )}
       {job.usage && <div className="jp-ext-dim jp-ext-job-usage">Used: {usageText(job.usage)}</div>}
       <LogView job={job.identifier} lines={lines} live={job.state === 'running' || job.state === 'pending'} />
