@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from sqlalchemy.orm import sessionmaker
 
 from .._version import __version__
-from . import metrics
+from . import metrics, release_differencing
 from .background import in_thread, stop_all
 from .body_limits import LimitBodies
 from .deps import SessionDep, declare_permissions
@@ -64,6 +64,7 @@ def make_app(
             asyncio.create_task(_sweep_expired_leases(app)),
             asyncio.create_task(notifier.run(factory)),
             asyncio.create_task(scheduler.run(factory, repos, vault)),
+            asyncio.create_task(in_thread(release_differencing.warm, app.state)),
         ]
         if shared:
             tasks.append(asyncio.create_task(bus.listen(factory)))

@@ -11,7 +11,9 @@ none goes stale. A released file deleted later still counts: its bytes left the 
 when it was released (downloads are audited, not recalled), so a new table subtracted from
 it discloses as much as before.
 
-A file is compared when its review copy comes, and every file of the project under review
+The job server files, as it starts, the released tables of each project with a release under
+review (`warm`), so the first review after a restart does not wait for them. A file is
+compared when its review copy comes, and every file of the project under review
 is compared again when a released file's bytes come (a release published meanwhile changes
 what a pending review overlaps). Differencing never fails an upload: what goes wrong is
 logged, and the file keeps what it had.
@@ -73,6 +75,7 @@ class ReleasedTables:
     def __init__(self) -> None:
         self._projects: dict[int, ProjectTables] = {}
         self._lock = threading.Lock()
+        self.warmed = threading.Event()  # set once `warm` has ended, however it ended
 
     def of(self, project_id: int) -> ProjectTables:
         with self._lock:
@@ -246,6 +249,32 @@ def released_file_kept(session: Session, cache: ReleasedTables, file_id: str, re
         emit_release(session, release)
     if changed:
         session.commit()
+
+
+def warm(state: Any) -> int:
+    """At start-up: file the released tables of every project with a release under review, so
+    the first review copy after a restart is not the one that waits for them (a thousand tables
+    take a second or more, inside its upload). How many projects it filed; never raises."""
+    release_states, _, _ = RELEASE_ACTS["vote"]
+    cache = released_tables(state)
+    try:
+        with state.sessionmaker() as session:
+            projects = session.scalars(
+                select(orm.Workspace.project_id)
+                .join(orm.Release, orm.Release.workspace_id == orm.Workspace.id)
+                .where(orm.Release.state.in_(release_states))
+                .distinct()
+            ).all()
+            for project_id in projects:
+                tables = cache.of(project_id)
+                with tables.lock:
+                    refresh(session, tables, project_id, state.settings.release_dir)
+    except Exception:  # a cache: the first review files what this did not
+        log.exception("differencing: warming the released tables failed")
+        return 0
+    finally:
+        cache.warmed.set()
+    return len(projects)
 
 
 KEPT = {"review": review_copy_kept, "release": released_file_kept}  # by upload purpose

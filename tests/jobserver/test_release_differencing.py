@@ -213,6 +213,7 @@ def test_each_process_keeps_its_own_index_filled_from_the_database(world, db_url
     second = JobServer(db_url, tmp_path, MockJobServerApp(release_dir=str(tmp_path / "releases")))
     second.start()
     try:
+        assert released_tables(second.app.state).warmed.wait(30)  # nothing under review yet
         second.tokens, second.runner_token = world.tokens, world.runner_token
         released(world, BY_SEX, "output/by_sex.csv")
         _, file_id = asked(second, b"sex,patients,deaths\nf,1190,39\n", "x.csv", send=False)
@@ -224,6 +225,23 @@ def test_each_process_keeps_its_own_index_filled_from_the_database(world, db_url
         _, under_id = asked(second, UNDER_90, "output/under_90_by_region.csv")
         assert len(index) == 2 and project_tables(second).index is index
         assert [o["file"] for o in stored(world, under_id)["overlaps"]] == [all_id]
+    finally:
+        second.close()
+
+
+def test_a_restarted_job_server_files_the_released_tables_before_the_first_review(
+    world, db_url, tmp_path
+):
+    """The first review copy after a start does not wait, inside its upload, for the project's
+    released tables to be filed: the job server filed them as it started."""
+    released(world, BY_SEX, "output/by_sex.csv")
+    released(world, ALL, "output/by_region.csv")
+    asked(world, UNDER_90, "output/under_90_by_region.csv", send=False)
+    second = JobServer(db_url, tmp_path, MockJobServerApp(release_dir=str(tmp_path / "releases")))
+    second.start()
+    try:
+        assert released_tables(second.app.state).warmed.wait(30)
+        assert len(project_tables(second).index) == 2
     finally:
         second.close()
 
