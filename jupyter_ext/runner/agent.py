@@ -161,6 +161,7 @@ class Agent:
                 capacity=max(0, self.capacity - len(self.running)),
                 running=list(self.running),
                 release_rules=self.release_rules,
+                resource_limits=self.executor.resource_limits(),
             )
             try:
                 reply = await self.api.heartbeat(beat)
@@ -184,8 +185,10 @@ class Agent:
 
     async def run_job(self, lease: schema.Lease, recovering: bool = False) -> None:
         ident = lease.identifier
+        # a job followed on after a restart was within the limits when it began
+        limits = None if recovering else self.executor.resource_limits()
         try:  # before anything is written: the journal's file is named by the identifier
-            check_lease(lease)
+            check_lease(lease, limits)
         except LeaseRefused as exc:
             log.warning("job %r refused, nothing written: %s", ident[:80], exc)
             message = public(f"refused by the runner: {exc}", *self._site_words)

@@ -35,6 +35,7 @@ def job_spec(
         datasets=datasets,
         scratch=scratch,
         labels={"workspace": lease.workspace, "action": lease.action},
+        resources=lease.resources,  # a restarted runner's spec, from its journal, has them too
     )
 
 

@@ -5,7 +5,8 @@ become folders, files, command-line arguments and URLs on the site. Each name th
 a path must be one safe name (`paths.safe_name`), each output pattern a relative path that
 does not climb out, the commit 40 hexadecimal digits, the repository something `git`
 cannot read as an option or a command, and a notebook's parameters Python names with plain
-JSON values of a bounded size. A lease that fails is refused with a sentence
+JSON values of a bounded size; and what the action asks to run with (CPUs, memory, a time
+limit) within the backend's maximums. A lease that fails is refused with a sentence
 naming the field (never a path of the site), and the job fails without a file written.
 """
 
@@ -17,6 +18,7 @@ import shlex
 from .. import schema
 from .notebooks import check_parameters_shape
 from .paths import PathEscape, safe_name, safe_relative
+from .resources import over_limits
 
 IDENTIFIER = re.compile(r"[a-z0-9]{1,64}")  # as the job server makes them (base32, lower case)
 COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -28,12 +30,15 @@ class LeaseRefused(Exception):
     """The lease is not one the runner will act on; the message says which field, and why."""
 
 
-def check_lease(lease: schema.Lease) -> None:
-    """Raise LeaseRefused if any field of the lease could lead the runner astray."""
+def check_lease(lease: schema.Lease, limits: schema.ResourceLimits | None = None) -> None:
+    """Raise LeaseRefused if any field of the lease could lead the runner astray, or if it
+    asks for more than `limits` (the executor's) allow."""
     try:
         _check(lease)
     except PathEscape as exc:
         raise LeaseRefused(str(exc)) from None
+    if limits is not None and (too_much := over_limits(limits, lease.resources)):
+        raise LeaseRefused(too_much)
 
 
 def _check(lease: schema.Lease) -> None:

@@ -86,7 +86,7 @@ async def verify(
     workdir = Path(workdir)
     lease, recorded = _record(workdir, job)
     try:  # the recorded lease is checked as a job server's would be: the record may be old
-        check_lease(lease)
+        check_lease(lease, executor.resource_limits())  # its resources, within today's limits
     except LeaseRefused as exc:
         raise CannotVerify(f"the recorded lease is not one this runner runs: {exc}") from None
     given = _datasets(recorded, Registry(workdir), data_roots, workdir / "cache")

@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-from jupyter_ext.runner.executors.base import JobSpec
+from jupyter_ext.runner.executors.base import JobSpec, timed_out
 from jupyter_ext.runner.executors.docker import DockerExecutor
+from jupyter_ext.schema import JobResources
 
 from ..jobserver.conftest import build_world
 from ..jobserver.harness import JobServer
@@ -104,6 +105,62 @@ def test_a_job_past_its_time_limit_is_stopped(tmp_path):
     assert not DockerExecutor().docker.containers.list(all=True, filters={"name": job.identifier})
 
 
+LIMITS = """
+import os
+def first(*paths):
+    for path in paths:
+        if os.path.exists(path):
+            return open(path).read().split()
+if os.path.exists("/sys/fs/cgroup/cpu.max"):  # cgroup v2
+    quota, period = first("/sys/fs/cgroup/cpu.max")
+else:
+    quota = first("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")[0]
+    period = first("/sys/fs/cgroup/cpu/cpu.cfs_period_us")[0]
+memory = first("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")[0]
+print(f"cpus {int(quota) / int(period):g}, memory {int(memory) >> 20} MB")
+"""
+
+
+def test_a_job_gets_the_cpus_and_memory_its_action_asked_for_else_the_defaults(tmp_path):
+    executor = DockerExecutor(cpus=1, memory_mb=128, max_cpus=2, max_memory_mb=256)
+    asked = spec(
+        tmp_path,
+        "asked",
+        ["l.py"],
+        {"l.py": LIMITS},
+        resources=JobResources(cpus=0.5, memory_mb=64),
+    )
+    unasked = spec(tmp_path, "unasked", ["l.py"], {"l.py": LIMITS})
+    lines: list[str] = []
+    assert run(executor, asked, lines).exit_code == 0, lines
+    assert run(executor, unasked, lines).exit_code == 0, lines
+    assert lines == ["cpus 0.5, memory 64 MB", "cpus 1, memory 128 MB"]
+
+
+def test_a_job_past_the_time_limit_its_action_asked_for_is_stopped(tmp_path):
+    job = spec(
+        tmp_path,
+        "asks",
+        ["s.py"],
+        {"s.py": "import time\ntime.sleep(60)"},
+        resources=JobResources(time_limit=2),
+    )
+    execution = run(DockerExecutor(grace=0.2), job)  # its default: six hours
+    assert execution.timed_out and execution.message == timed_out(2)
+    assert "limit of 2 s" in execution.message
+
+
+def test_a_job_asking_more_than_the_maximum_never_starts(tmp_path):
+    job = spec(tmp_path, "greedy", ["g.py"], {"g.py": "print(1)"}, resources=JobResources(cpus=3))
+    executor = DockerExecutor(max_cpus=2)
+    execution = run(executor, job)
+    assert execution.exit_code is None
+    assert execution.message == (
+        "the action asks for more than this backend allows: CPUs 3 (at most 2)"
+    )
+    assert not executor.docker.containers.list(all=True, filters={"name": job.identifier})
+
+
 def test_a_cancelled_job_stops_and_says_so(tmp_path):
     job = spec(
         tmp_path,
@@ -127,7 +184,8 @@ def test_a_cancelled_job_stops_and_says_so(tmp_path):
 FIRST_RUNNER = """
 import asyncio, sys
 from pathlib import Path
-from jupyter_ext.runner.executors.base import JobSpec
+from jupyter_ext.runner.executors.base import JobSpec, timed_out
+from jupyter_ext.schema import JobResources
 from jupyter_ext.runner.executors.docker import DockerExecutor
 job = JobSpec(identifier=sys.argv[1], image="python", args=["r.py"], workdir=Path(sys.argv[2]),
               env={}, scratch=Path(sys.argv[3]))
@@ -195,6 +253,10 @@ def test_each_executor_says_which_isolation_it_gives():
     described = docker.describe()
     assert described["isolates"] is True and "no network" in described["isolation"]
     assert "64 processes" in described["isolation"]
+    assert (
+        "1 CPU, 4 GB, 6 h by default; an action may ask for less, not more"
+        in (described["isolation"])
+    )
     assert docker.health().startswith("docker (isolated") and len(docker.health()) <= 64
     local = LocalExecutor()
     assert local.describe()["isolates"] is False

@@ -15,6 +15,7 @@ import pytest
 
 from jupyter_ext.runner.executors import SlurmExecutor
 from jupyter_ext.runner.executors.base import JobSpec, timed_out
+from jupyter_ext.schema import JobResources
 
 HANG_GUARD = 180  # seconds before a test gives up on a job that never ends (not a timing check)
 
@@ -167,6 +168,23 @@ def test_a_job_over_its_time_limit_is_stopped(slurm_cluster, tmp_path):
     assert execution.provenance["slurm_job"] not in slurm_cluster.queue()
 
 
+def test_sbatch_and_the_sandbox_get_what_the_action_asked_for(slurm_cluster, tmp_path):
+    """The figures go to sbatch (whole CPUs, minutes) and to the job's cgroups: its memory
+    of 64 MB stops it, where the default's 256 would not have."""
+    executor = new_executor(
+        slurm_cluster, memory_mb=256, max_cpus=2, max_time_limit=600, time_limit=60
+    )
+    asked = JobResources(cpus=2, memory_mb=64, time_limit=120)
+    hog = "print('started', flush=True)\nx = bytearray(128 << 20)\nprint('never')"
+    execution, lines = run(executor, spec(tmp_path, "asks", hog, resources=asked))
+    assert execution.message == "stopped: it used more than its 64 MB of memory", lines
+    assert lines[0] == "started" and "never" not in lines
+    show = slurm_cluster.run("scontrol", "show", "job", "-o", execution.provenance["slurm_job"])
+    figures = dict(word.partition("=")[::2] for word in show.stdout.split())
+    assert (figures["NumCPUs"], figures["MinMemoryNode"]) == ("2", "64M")
+    assert figures["TimeLimit"] == "00:02:00"
+
+
 def test_a_cancelled_job_stops_and_says_so(executor, slurm_cluster, tmp_path):
     job = spec(tmp_path, "cancel", SLEEPER)
 
@@ -248,6 +266,10 @@ def test_describe_names_the_partition_and_the_cluster(slurm_cluster, executor):
     described = executor.describe()
     assert described["executor"] == "slurm" and described["isolates"] is True
     assert "user nobody" in described["isolation"] and "no network" in described["isolation"]
+    assert (
+        "1 CPU, 100 MB, 6 h by default; an action may ask for less, not more"
+        in (described["isolation"])
+    )
     assert executor.health().startswith("slurm (isolated")
     unisolated = new_executor(slurm_cluster, job_user="")
     assert unisolated.describe()["isolates"] is False

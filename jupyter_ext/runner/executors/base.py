@@ -4,7 +4,15 @@ An executor runs one job (a `JobSpec`): the command of its `run:` image with
 the job's checkout as its working directory and the backend's datasets beside
 it, read-only. It hands each line the job prints to `on_line` as it comes,
 stops the job when asked or when it outlives its time limit, and says how it
-ended (`Execution`). Limits (CPU, memory, time) are the executor's traits.
+ended (`Execution`).
+
+Limits: a job runs with the CPUs, memory and time limit its action asked for
+(`spec.resources`, from resources.yaml beside project.yaml) or else the executor's
+defaults (the traits `cpus`, `memory_mb`, `time_limit`): `applied(spec)` says which,
+and an engine applies those, never the traits themselves. An action may ask for up to
+the maximums (`max_cpus`, `max_memory_mb`, `max_time_limit`; 0: the default's), which
+the runner reports with its heartbeat (`resource_limits()`); a spec that asks for more
+is refused before `_start`, as the runner refused its lease (`runner/resources.py`).
 
 What every executor does is written once, here (a template method):
 - `run(spec, on_line)`: start the job and follow it to its end;
@@ -13,7 +21,7 @@ What every executor does is written once, here (a template method):
   already handed on; an engine that cannot find it again says so;
 - `cancel(identifier)`: stop it within a second; `run`/`recover` then return
   an `Execution` with `cancelled` set;
-- the time limit: `time_limit` seconds after the job began to run (not while it
+- the time limit: the job's applied `time_limit` seconds after the job began to run (not while it
   waits in a queue, and counted from its start for a recovered job) it is stopped,
   and `run`/`recover` return an `Execution` with `timed_out` set.
 Why a job was stopped is written beside it (`<scratch>/stopped`), so a restarted
@@ -51,16 +59,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pydantic
 from traitlets import Float, Integer
 from traitlets.config import LoggingConfigurable
 
+from ...schema import JobResources, ResourceLimits
 from ...schema.usage import JobUsage
 from ..lines import MAX_LINE_BYTES
+from ..resources import limits_words, over_limits
 from ..usage import job_usage
 
 LABEL = "jupyter-ext.job"  # names the job on an engine (container label, Slurm job name)
 STOPPED = "stopped"  # in the job's scratch folder: why the executor stopped it
 CANCELLED, TIMED_OUT = "cancelled", "timed out"
+FIGURES = ("cpus", "memory_mb", "time_limit")  # each a trait, its max_ trait, a JobResources field
 STOPPED_LOG_WAIT = 30.0  # seconds to read what a stopped job still has to say
 
 
@@ -76,6 +88,7 @@ class JobSpec:
     datasets: dict[str, Path] = field(default_factory=dict)  # name -> folder, read-only
     scratch: Path = Path()  # the executor's own files of this job (pid, script), off the checkout
     labels: dict[str, str] = field(default_factory=dict)  # workspace, action: for people
+    resources: JobResources | None = None  # what its action asked for; None: the defaults
 
 
 @dataclass
@@ -106,16 +119,88 @@ class Executor(LoggingConfigurable):
     name = "base"
     isolates = False  # whether a job is kept from what it was not given
 
-    time_limit = Float(3600 * 6, help="Seconds a job may run before it is stopped.").tag(
-        config=True
-    )
-    cpus = Float(1.0, help="CPUs a job may use.").tag(config=True)
-    memory_mb = Integer(4096, help="Memory a job may use, in MB.").tag(config=True)
+    time_limit = Float(
+        3600 * 6,
+        help="""Seconds a job may run before it is stopped, unless its action asks for another
+        limit (resources.yaml, up to `max_time_limit`).""",
+    ).tag(config=True)
+    cpus = Float(
+        1.0,
+        help="""CPUs a job may use, unless its action asks for another number (up to
+        `max_cpus`).""",
+    ).tag(config=True)
+    memory_mb = Integer(
+        4096,
+        help="""Memory a job may use, in MB, unless its action asks for another amount (up to
+        `max_memory_mb`). 0: the executor sets none (Slurm: the partition's default).""",
+    ).tag(config=True)
+    max_time_limit = Float(
+        0,
+        help="""The longest time limit an action may ask for, in seconds; a lease asking
+        for more is refused before anything runs. 0 (the default): `time_limit`, so an action
+        may ask for less but not more. Example: c.DockerExecutor.max_time_limit = 86400""",
+    ).tag(config=True)
+    max_cpus = Float(
+        0,
+        help="""The most CPUs an action may ask for; a lease asking for more is refused
+        before anything runs. 0 (the default): `cpus`. Example: c.SlurmExecutor.max_cpus = 8""",
+    ).tag(config=True)
+    max_memory_mb = Integer(
+        0,
+        help="""The most memory an action may ask for, in MB; a lease asking for more is
+        refused before anything runs. 0 (the default): `memory_mb`. Example:
+        c.DockerExecutor.max_memory_mb = 16384""",
+    ).tag(config=True)
     line_max_bytes = MAX_LINE_BYTES  # a log line's bytes kept (c.RunnerApp.log_line_max_bytes)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.jobs: dict[str, Job] = {}  # the jobs this executor follows, by identifier
+        self._check_limits()
+
+    # -- what a job may ask for, and what it gets ------------------------------------------------
+
+    def resource_limits(self) -> ResourceLimits:
+        """What a job gets unasked, and the most an action may ask for (reported with each
+        heartbeat). A maximum of 0 is the default's; a memory_mb of 0 is no limit at all."""
+        memory = self.memory_mb or None
+        return ResourceLimits(
+            default=JobResources(cpus=self.cpus, memory_mb=memory, time_limit=self.time_limit),
+            maximum=JobResources(
+                cpus=self.max_cpus or self.cpus,
+                memory_mb=self.max_memory_mb or memory,
+                time_limit=self.max_time_limit or self.time_limit,
+            ),
+        )
+
+    def applied(self, spec: JobSpec) -> JobResources:
+        """What the job runs with: what its action asked for, else this executor's defaults
+        (`memory_mb` None: no memory limit)."""
+        return self.resource_limits().applied(spec.resources)
+
+    def _check_limits(self) -> None:
+        """Limits that cannot hold stop the executor, saying which trait to fix."""
+        name = type(self).__name__
+        for figure in FIGURES:
+            for trait in (figure, f"max_{figure}"):
+                value = getattr(self, trait)
+                if not value and (trait != figure or figure == "memory_mb"):  # 0: see the help
+                    continue
+                try:
+                    JobResources(**{figure: value})
+                except pydantic.ValidationError as exc:
+                    why = exc.errors()[0]["msg"].lower()
+                    raise ValueError(f"c.{name}.{trait} = {value!r} cannot be: {why}") from None
+        default = self.resource_limits().default
+        for figure in FIGURES:
+            most, unasked = getattr(self, f"max_{figure}"), getattr(default, figure)
+            if most and (unasked is None or most < unasked):
+                none = "" if unasked else ": no limit"
+                trait = f"c.{name}.{figure} ({getattr(self, figure):g}{none})"
+                raise ValueError(
+                    f"c.{name}.max_{figure} ({most:g}) is below {trait}, what a job gets "
+                    "unasked: raise it, or set it to 0 to let actions ask for no more than that"
+                )
 
     # -- the template: not to be overridden ------------------------------------------------------
 
@@ -123,7 +208,9 @@ class Executor(LoggingConfigurable):
         job = self.jobs[spec.identifier] = Job(spec)
         if spec.scratch != Path():  # a spec without a scratch folder has no note to keep
             (spec.scratch / STOPPED).unlink(missing_ok=True)
-        try:
+        try:  # the runner refused its lease already: this holds the line for any other caller
+            if too_much := over_limits(self.resource_limits(), spec.resources):
+                return Execution(None, too_much)
             refused = await self._start(job)
             if refused is not None:
                 return refused
@@ -172,14 +259,15 @@ class Executor(LoggingConfigurable):
                 usage=usage,
             )
         if job.stopping == TIMED_OUT:
+            limit = self.applied(job.spec).time_limit
             return Execution(
-                None, timed_out(self.time_limit), timed_out=True, provenance=provenance, usage=usage
+                None, timed_out(limit), timed_out=True, provenance=provenance, usage=usage
             )
         return execution
 
     async def _time_limit(self, job: Job) -> None:
         ran = await self._ran(job)
-        await asyncio.sleep(max(0.0, self.time_limit - ran))
+        await asyncio.sleep(max(0.0, self.applied(job.spec).time_limit - ran))
         await self._halt(job, TIMED_OUT)
 
     async def _halt(self, job: Job, why: str) -> None:
@@ -218,7 +306,11 @@ class Executor(LoggingConfigurable):
     # -- what the health report says -------------------------------------------------------------
 
     def describe(self) -> dict:
-        return {"executor": self.name, "isolates": self.isolates}
+        return {
+            "executor": self.name,
+            "isolates": self.isolates,
+            "resources": limits_words(self.resource_limits()),
+        }
 
     def health(self) -> str:
         """The executor as the backend's health report names it (64 characters at most)."""

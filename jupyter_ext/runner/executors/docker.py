@@ -3,7 +3,8 @@
 Each job is a container of its action's image (built locally, see
 `jupyter_ext.runner.images`) with no network, a read-only root file system,
 every capability dropped, no new privileges, a user that owns nothing but the
-job's folder (mounted at /workspace), CPU, memory and process limits, and the
+job's folder (mounted at /workspace), CPU, memory and process limits (the CPUs and
+memory its action asked for, else the executor's defaults: `Executor.applied`), and the
 dataset versions it was leased mounted read-only under /datasets/<name>: no other
 dataset is in the container, whatever path the job tries. Containers carry the job's
 identifier as a label, so a runner that restarts finds them and follows on.
@@ -32,6 +33,7 @@ from traitlets import Dict, Float, Integer, Unicode
 
 from ..images import JOB_USER, RECIPES, WORKSPACE
 from ..lines import LineCutter
+from ..resources import limits_words
 from ..usage import DockerSamples
 from .base import LABEL, Execution, Executor, Job, hand_over, rest_of_log
 from .threads import hand_to_loop, in_thread
@@ -94,6 +96,8 @@ class DockerExecutor(Executor):
         volumes = {str(spec.workdir): {"bind": WORKSPACE, "mode": "rw"}}
         for name, path in spec.datasets.items():  # only the leased ones: no other is there
             volumes[str(Path(path).resolve())] = {"bind": f"{DATASETS}/{name}", "mode": "ro"}
+        given = self.applied(spec)  # what its action asked for, else the defaults
+        memory = {"mem_limit": f"{given.memory_mb}m", "memswap_limit": f"{given.memory_mb}m"}
         try:
             job.handle = await asyncio.to_thread(
                 self.docker.containers.run,
@@ -115,9 +119,8 @@ class DockerExecutor(Executor):
                 working_dir=WORKSPACE,
                 volumes=volumes,
                 tmpfs={"/tmp": f"size={self.tmp_mb}m,mode=1777"},
-                nano_cpus=int(self.cpus * 1e9),
-                mem_limit=f"{self.memory_mb}m",
-                memswap_limit=f"{self.memory_mb}m",
+                nano_cpus=int(given.cpus * 1e9),
+                **(memory if given.memory_mb else {}),  # memory_mb = 0: no memory limit
                 pids_limit=self.pids_limit,
             )
         except docker.errors.ImageNotFound:
@@ -175,7 +178,7 @@ class DockerExecutor(Executor):
         if result.get("Error"):
             return Execution(None, f"the container failed: {result['Error']}", usage=usage)
         if code == 137 and container.attrs["State"].get("OOMKilled"):
-            message = f"stopped: it used more than {self.memory_mb} MB of memory"
+            message = f"stopped: it used more than {self.applied(job.spec).memory_mb} MB of memory"
             return Execution(code, message, usage=usage)
         message = "" if code == 0 else f"exit code {code}"
         return Execution(code, message, provenance=provenance, usage=usage)
@@ -253,9 +256,9 @@ class DockerExecutor(Executor):
         return (
             f"each job in a container: user {JOB_USER} with no capabilities and no new "
             "privileges, no network, a read-only root, its folder and its leased datasets "
-            f"(read-only) mounted, {self.cpus:g} CPUs, {self.memory_mb} MB, "
-            f"{self.pids_limit} processes, a {self.tmp_mb} MB /tmp, stopped after "
-            f"{self.time_limit:g} s"
+            "(read-only) mounted, the CPUs, memory and time its action asked for within this "
+            f"backend's maximums ({limits_words(self.resource_limits())}), "
+            f"{self.pids_limit} processes, a {self.tmp_mb} MB /tmp"
         )
 
     def health(self) -> str:

@@ -4,6 +4,10 @@ It does not isolate: a job can read any path the runner's user can read, dataset
 was not leased included (it is only given the leased ones under $JUPYTER_EXT_DATASETS,
 as links), and can write wherever that user can. Its health report says so.
 
+Of a job's limits it applies the time limit alone (the base's: what its action asked for,
+else `time_limit`): its CPUs and memory are not confined, whatever the action asked for or
+the traits say, as nothing else of it is.
+
 Each job is a process group of its own, so a cancel or a time limit stops
 everything it started, within a second. Its output comes through a
 pipe, so a job cannot outlive a runner that was killed: a restarted runner

@@ -3,8 +3,10 @@
 Slurm runs the batch script as the user who submitted it: the runner, root. The script
 1. puts itself (and so the job) in cgroups of its own, nested in the ones Slurm gave it:
    memory (and memory+swap) at `memory_mb`, processes at `pids_limit`, CPU time at `cpus`
-   (a CFS quota, as Docker's --cpus); a node without these cgroup v1 controllers refuses
-   the job, saying so, rather than run it unbounded;
+   (a CFS quota, as Docker's --cpus), the CPUs and memory being the job's own (what its
+   action asked for, else the executor's defaults; a memory_mb of None is no memory
+   limit); a node without these cgroup v1 controllers refuses the job, saying so, rather
+   than run it unbounded;
 2. runs the sandbox in new namespaces (`unshare`): a network namespace with nothing but a
    loopback that is down (no address can be reached, 127.0.0.1 included), its own mount
    table, PIDs (the job sees only its processes, and when the sandbox's first process ends
@@ -54,7 +56,7 @@ class Sandbox:
     uid: int
     gid: int
     cpus: float
-    memory_mb: int
+    memory_mb: int | None  # None: no limit (-1 to the cgroup)
     pids_limit: int
     tmp_mb: int
     visible: list[str] = field(default_factory=list)  # folders shown read-only
@@ -79,10 +81,11 @@ def batch_script(job: Confined, group: str) -> tuple[str, str]:
     """(the batch script, the sandbox script) of a job; `group` names its cgroups."""
     q = shlex.quote
     box, scratch = job.box, job.scratch
+    memory = box.memory_mb * 1024 * 1024 if box.memory_mb else -1
     limits = {
         "memory": [
-            ("memory.limit_in_bytes", box.memory_mb * 1024 * 1024),
-            ("optional:memory.memsw.limit_in_bytes", box.memory_mb * 1024 * 1024),
+            ("memory.limit_in_bytes", memory),
+            ("optional:memory.memsw.limit_in_bytes", memory),
         ],
         "pids": [("pids.max", box.pids_limit)],
         "cpu": [("cpu.cfs_period_us", 100000), ("cpu.cfs_quota_us", int(box.cpus * 100000))],

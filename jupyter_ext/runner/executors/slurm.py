@@ -12,9 +12,11 @@ and reads the job's state and exit code from `scontrol show job` (`slurm_client.
 both the job id (in `slurm_id`) and the output file are on disk, a restarted runner follows a
 job on. The batch scripts are written by `slurm_script.py`.
 
-Limits go to Slurm (--cpus-per-task, --mem, --time in whole minutes), and the executor also
-stops a job itself (scancel, by the base's time limit) once it has run `time_limit` seconds,
-counted from its start, not from its submission: a job may wait in the queue. A cancel is a
+Limits (what its action asked for, else the executor's defaults: `Executor.applied`) go to
+Slurm (--cpus-per-task, whole CPUs, --mem, --time in whole minutes) and to the sandbox's
+cgroups (a fraction of a CPU as a CFS quota), and the executor also stops a job itself
+(scancel, by the base's time limit) once it has run its time limit in seconds, counted from
+its start, not from its submission: a job may wait in the queue. A cancel is a
 `scancel`: Slurm sends SIGTERM and, after the cluster's KillWait, SIGKILL.
 
 What a job used: the notes the sandbox's batch script leaves (`sandbox.py`: its start and end,
@@ -24,11 +26,11 @@ accounting has no CPU or memory figures. See `runner/usage.py`.
 
 Isolation (`job_user`, default `nobody`): the batch script sandboxes the job before it runs,
 as `sandbox.py` says: the job's own cgroups (memory, processes, CPU, at the limits the Docker
-executor has), no network, a root of its own in which it sees the system's folders read-only,
-its folder and its leased datasets and nothing else of the site, as an unprivileged user
-with no capabilities. The runner must be root (it is the user the batch script runs as);
-`job_user = ""` runs jobs as the runner's user with none of this, and the health report says
-so.
+executor would give it), no network, a root of its own in which it sees the system's folders
+read-only, its folder and its leased datasets and nothing else of the site, as an
+unprivileged user with no capabilities. The runner must be root (it is the user the batch
+script runs as); `job_user = ""` runs jobs as the runner's user with none of this, and the
+health report says so.
 """
 
 from __future__ import annotations
@@ -45,8 +47,10 @@ from collections.abc import Callable
 
 from traitlets import Dict, Float, Integer, List, Unicode
 
+from ...schema import JobResources
 from ..lines import Tail
 from ..notebooks import NOTEBOOK_MAIN
+from ..resources import limits_words
 from ..usage import job_usage
 from .base import Execution, Executor, Job, hand_over, timed_out
 from .sandbox import OOM, REFUSED, ROOT, SANDBOX, USAGE, Sandbox
@@ -147,8 +151,8 @@ class SlurmExecutor(Executor):
         notebooks = str(NOTEBOOK_MAIN)  # the `jupyter` image's program: shown wherever it lies
         return shown if _under(notebooks, shown) else [*shown, notebooks]
 
-    def _sandbox(self) -> Sandbox | str:
-        """The job's sandbox, or why there can be none."""
+    def _sandbox(self, given: JobResources) -> Sandbox | str:
+        """The job's sandbox (its cgroups at `given`), or why there can be none."""
         try:
             entry = (
                 pwd.getpwuid(int(self.job_user))
@@ -168,8 +172,8 @@ class SlurmExecutor(Executor):
         return Sandbox(
             entry.pw_uid,
             entry.pw_gid,
-            self.cpus,
-            self.memory_mb,
+            given.cpus,
+            given.memory_mb,
             self.pids_limit,
             self.tmp_mb,
             self._visible(),
@@ -188,7 +192,8 @@ class SlurmExecutor(Executor):
             )
         if not _IDENTIFIER.fullmatch(spec.identifier):
             return Execution(None, "the job's identifier is not one this executor can use")
-        box = self._sandbox() if self.job_user else None
+        given = self.applied(spec)  # what its action asked for, else the defaults
+        box = self._sandbox(given) if self.job_user else None
         if isinstance(box, str):
             return Execution(None, box, provenance={"executor": self.name})
         if "%" in str(spec.scratch):
@@ -211,7 +216,7 @@ class SlurmExecutor(Executor):
             hand_over(spec.workdir, box.uid, box.gid)
         script.chmod(0o700)
         try:
-            job_id = await sbatch(self._env(), *self._sbatch_args(spec), str(script))
+            job_id = await sbatch(self._env(), *self._sbatch_args(spec, given), str(script))
         except SlurmError as exc:
             return Execution(None, str(exc), provenance={"executor": self.name})
         (spec.scratch / JOB_ID).write_text(job_id)
@@ -313,12 +318,13 @@ class SlurmExecutor(Executor):
                 f"the Slurm node {info.get('NodeList')} cannot isolate the job: {why}",
                 provenance=provenance,
             )
+        given = self.applied(spec)
         if (spec.scratch / OOM).exists():
-            message = f"stopped: it used more than its {self.memory_mb} MB of memory"
+            message = f"stopped: it used more than its {given.memory_mb} MB of memory"
             return Execution(code_or_signal, message, provenance=provenance)
         if state in ("TIMEOUT", "DEADLINE"):
             return Execution(
-                None, timed_out(self.time_limit), timed_out=True, provenance=provenance
+                None, timed_out(given.time_limit), timed_out=True, provenance=provenance
             )
         if (spec.scratch / MISSING).exists():
             program = self.program(spec.image) or ["?"]
@@ -333,7 +339,7 @@ class SlurmExecutor(Executor):
         if state == "OUT_OF_MEMORY":
             return Execution(
                 code_or_signal,
-                f"stopped: it used more than its {self.memory_mb} MB of memory",
+                f"stopped: it used more than its {given.memory_mb} MB of memory",
                 provenance=provenance,
             )
         if state == "FAILED":
@@ -343,7 +349,7 @@ class SlurmExecutor(Executor):
         because = f" ({reason})" if reason and reason != "None" else ""
         return Execution(None, f"Slurm ended the job: {state}{because}", provenance=provenance)
 
-    def _sbatch_args(self, spec) -> list[str]:
+    def _sbatch_args(self, spec, given: JobResources) -> list[str]:
         args = [
             "--job-name",
             JOB_NAME.format(spec.identifier),
@@ -354,11 +360,11 @@ class SlurmExecutor(Executor):
             "--export=NONE",
             "--no-requeue",
             "--ntasks=1",
-            f"--cpus-per-task={max(1, math.ceil(self.cpus))}",
-            f"--time={max(1, math.ceil(self.time_limit / 60))}",
+            f"--cpus-per-task={max(1, math.ceil(given.cpus))}",
+            f"--time={max(1, math.ceil(given.time_limit / 60))}",
         ]
-        if self.memory_mb > 0:  # 0: the partition's default (clusters that do not count memory)
-            args.append(f"--mem={self.memory_mb}")
+        if given.memory_mb:  # None: the partition's default (clusters that do not count memory)
+            args.append(f"--mem={given.memory_mb}")
         if self.partition:
             args.append(f"--partition={self.partition}")
         return args
@@ -386,13 +392,15 @@ class SlurmExecutor(Executor):
         if not self.job_user:
             return (
                 "none: Slurm batch jobs run as the runner's user, with Slurm's own limits "
-                "only; they read all that user can and reach the network"
+                f"only ({limits_words(self.resource_limits())}); they read all that user can "
+                "and reach the network"
             )
         return (
             f"each job in a sandbox on its node: user {self.job_user} with no capabilities, "
             "no network, a root of its own (the system read-only, its folder, its leased "
-            f"datasets read-only), cgroups of {self.cpus:g} CPUs, {self.memory_mb} MB, "
-            f"{self.pids_limit} processes, stopped after {self.time_limit:g} s"
+            "datasets read-only), cgroups of the CPUs, memory and time its action asked for "
+            f"within this backend's maximums ({limits_words(self.resource_limits())}), "
+            f"{self.pids_limit} processes"
         )
 
     def health(self) -> str:
