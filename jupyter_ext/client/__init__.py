@@ -19,6 +19,7 @@ give it the job server's URL and a personal API token:
     collected = run.collect("collected/")  # each site's released files, with a manifest
     weekly = client.schedules.create("my-workspace", actions=["make_table"], backend="tpp",
                                      cron="0 6 * * 1", timezone="Europe/London")
+    client.projects.limits("my-study")  # its cap and jobs-a-day quota per backend, and its use
     release = client.releases.get("01J…")
     client.releases.download(release, "released/")  # each file's sha256 is checked
 

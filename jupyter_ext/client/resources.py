@@ -36,6 +36,28 @@ class Projects(Resource):
             Call("POST", "projects", json=body, parse=parse_one(self._client, schema.Project))
         )
 
+    def limits(self, project: str):
+        """Per backend the project's organisation may use, a `schema.ProjectLimit`: its cap
+        (`max_running`) and quota (`jobs_per_day`), None where there is none, with its jobs
+        running there now and those asked for there in the last 24 hours."""
+
+        def read(response) -> list[schema.ProjectLimit]:
+            return [schema.ProjectLimit.model_validate(row) for row in response.json()]
+
+        return self._send(Call("GET", api_path("projects", project, "limits"), parse=read))
+
+    def set_limits(
+        self, project: str, backend: str, *, max_running: int | None, jobs_per_day: int | None
+    ):
+        """Set the project's cap and quota on `backend` (for administrators); None lifts one.
+        Both are given each time, so a limit is never lifted by leaving it out. Returns the
+        `schema.ProjectLimit` as it is now."""
+        body = {"max_running": max_running, "jobs_per_day": jobs_per_day}
+        path = api_path("projects", project, "limits", backend)
+        return self._send(
+            Call("PUT", path, json=body, parse=parse_one(self._client, schema.ProjectLimit))
+        )
+
 
 class Workspaces(Resource):
     def list(

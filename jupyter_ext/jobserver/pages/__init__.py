@@ -125,6 +125,7 @@ def load_pages() -> None:
         applications,
         datasets,
         desk,
+        project,
         provenance,
         reviewing,
         usage,

@@ -71,6 +71,8 @@ LABELS = {
     "status": "Status",
     "backend": "Backend",
     "project": "Project",
+    "max_running": "At most running at once",
+    "jobs_per_day": "Jobs a day",
 }
 
 

@@ -7,7 +7,6 @@ import csv
 from pathlib import PurePosixPath
 
 from fastapi import Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...notebook_html import notebook_cells
@@ -29,7 +28,7 @@ from ..services import (
 )
 from . import page, waiting
 from .auth import page_caller
-from .datasets import project_datasets
+from .project import project_answer
 from .render import render
 from .reviewing import DONE as REVIEW_DONE
 from .work_schedules import workspace_schedules
@@ -112,21 +111,7 @@ def org_page(org: str, request: Request, session: SessionDep):
 
 @page("/{org}/{project}", P.PROJECT_VIEW, "project")
 def project_page(org: str, project: str, request: Request, session: SessionDep):
-    caller = page_caller(request, session)
-    row = projects.viewable_project(session, caller, org, project)
-    spaces = session.scalars(
-        select(orm.Workspace).where(orm.Workspace.project_id == row.id).order_by(orm.Workspace.name)
-    ).all()
-    members = [views.member(m) for m in projects.list_members(session, caller, row)]
-    return render(
-        request,
-        "project.html",
-        caller,
-        project=row,
-        workspaces=spaces,
-        members=members,
-        **project_datasets(request, caller, session, row),
-    )
+    return project_answer(request, session, page_caller(request, session), org, project)
 
 
 @page("/{org}/{project}/{workspace}", P.PROJECT_VIEW, "project")

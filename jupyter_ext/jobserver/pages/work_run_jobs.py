@@ -1,6 +1,8 @@
 """Running jobs (the user guide's step 9): the actions at the branch head, the plan, the
 submission. One backend ticked is a job request; two or more are a study run, whose plan is
-each site's plan side by side (`services/runs.py`).
+each site's plan side by side (`services/runs.py`). Beside the plan: what each job asks to run
+with (resources.yaml), the project's quota and cap at each site (`services.limits.read_quota`)
+and, when its jobs would go over the quota, the submission's own refusal instead of its button.
 
 The forms and helpers are those of `work.py`; the rules are the API's (`services/`).
 """
@@ -21,7 +23,7 @@ from ..deps import Caller, SessionDep
 from ..errors import ProblemError
 from ..permissions import Permission as P
 from ..repos import RepositoryError
-from ..services import job_requests, runs, workspaces
+from ..services import job_requests, limits, runs, workspaces
 from . import form, page
 from .auth import page_caller
 from .render import render
@@ -53,6 +55,7 @@ def _run_jobs(
     fields=None,
     *,
     plans=None,
+    quotas=None,
     planned_for="",
     problem=None,
     errors=None,
@@ -102,6 +105,8 @@ def _run_jobs(
         backends=backends,
         chosen=chosen,
         plans=plans,
+        quotas=quotas or [],
+        refused=any(q.refusal for q in quotas or []),
         planned_for=planned_for,
         problem=problem,
         errors=errors or [],
@@ -134,6 +139,13 @@ def _wanted(row, fields: FormData) -> schema.JobRequestCreate | schema.StudyRunC
     if len(sites) == 1:
         return body(schema.JobRequestCreate, backend=sites[0], **common)
     return body(schema.StudyRunCreate, backends=sites, **common)
+
+
+def _quota(session: Session, site: job_requests.PlannedRequest) -> limits.Quota:
+    """The project's cap and quota at the site, and whether this plan's jobs would go over the
+    quota: the submission refuses with the same sentence."""
+    jobs = len(site.plan.jobs) if site.plan else 0
+    return limits.read_quota(session, site.workspace.project, site.backend, jobs)
 
 
 @form("/{org}/{project}/{workspace}/run-jobs")
@@ -194,6 +206,7 @@ def run_jobs(
                 job_requests.plan_job_request(session, caller, wanted, state.repos, state.vault)
             ]
         changed = intent == "run"  # asked to run, but not what the plan shown was for
+        quotas = [_quota(session, site) for site in planned]
         return _run_jobs(
             request,
             session,
@@ -201,11 +214,13 @@ def run_jobs(
             row,
             fields,
             plans=planned,
+            quotas=quotas,
             planned_for=_selection(wanted),
             problem="the selection changed since the plan was shown: here is its plan; run it "
             "if it is what you want"
             if changed
             else None,
+            status=409 if any(q.refusal for q in quotas) else 200,
         )
 
     return attempt(session, show_plan, again)

@@ -4,12 +4,14 @@ An administrator sets them (`put_limits`, over the API or `jupyter ext admin lim
 lease holds back a project's jobs at its cap (`services.leasing`), and a job request that
 would take the project over its quota is refused before anything is written (`check_quota`,
 asked by `job_requests.write_job_request`, so job requests, study runs and schedules'
-firings alike).
+firings alike). `read_quota` reads the same figures and sentence without refusing, for the
+run-jobs page's plan, so what the plan says is what the submission meets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -130,6 +132,71 @@ def _jobs_since(session: Session, project_id: int, backend_id: int, since: dt.da
     return session.scalar(select(func.count()).select_from(orm.Job).where(*where))
 
 
+@dataclass(frozen=True)
+class Quota:
+    """A project's limits on a backend, what it uses of them, and what a request of `asking`
+    jobs there would do: the run-jobs page's preview shows it, `check_quota` refuses with it."""
+
+    project: str
+    backend: str
+    asking: int  # jobs the request would make there
+    max_running: int | None = None  # its cap (None: none)
+    running: int | None = None  # its jobs running there now (counted under a cap)
+    jobs_per_day: int | None = None  # its quota (None: none)
+    jobs_last_day: int | None = None  # jobs asked for there in the last 24 hours (under a quota)
+    refusal: str | None = None  # the 409's sentence, if the request would go over the quota
+
+
+def read_quota(
+    session: Session,
+    project: orm.Project,
+    backend: orm.Backend,
+    asking: int,
+    now: dt.datetime | None = None,
+) -> Quota:
+    """The project's cap and quota on the backend with what it uses of them, and whether a
+    request of `asking` jobs would go over the quota (said in `refusal`), raising nothing:
+    the jobs asked for there in the last 24 hours and these together. Every job counts,
+    however it ended."""
+    found = Quota(project.slug, backend.slug, asking)
+    limit = session.execute(
+        select(orm.ProjectBackendLimit.max_running, orm.ProjectBackendLimit.jobs_per_day).where(
+            orm.ProjectBackendLimit.project_id == project.id,
+            orm.ProjectBackendLimit.backend_id == backend.id,
+        )
+    ).first()
+    if limit is None:
+        return found
+    cap, quota = limit
+    if cap is not None:
+        found = replace(
+            found, max_running=cap, running=running_jobs(session, project.id, backend.id)
+        )
+    if quota is None:
+        return found
+    since = (now or orm.utcnow()) - DAY
+    asked = _jobs_since(session, project.id, backend.id, since)
+    found = replace(found, jobs_per_day=quota, jobs_last_day=asked)
+    over = asked + asking - quota
+    if asking <= 0 or over <= 0:
+        return found
+    said = (
+        f"the project {project.slug} may run {quota} jobs a day on {backend.slug}; "
+        f"{asked} ran in the last 24 hours and this request makes {asking}"
+    )
+    if asking > quota:
+        return replace(found, refusal=f"{said}: ask for fewer actions, {quota} jobs at most")
+    frees = session.scalar(  # once the `over` oldest of the window have left it
+        select(orm.Job.created_at)
+        .where(*_asked_since(project.id, backend.id, since))
+        .order_by(orm.Job.created_at, orm.Job.id)
+        .offset(over - 1)
+        .limit(1)
+    )
+    wait = f"{said}: ask for fewer actions, or wait until {_minute(frees + DAY)}"
+    return replace(found, refusal=wait)
+
+
 def check_quota(
     session: Session,
     project: orm.Project,
@@ -138,38 +205,12 @@ def check_quota(
     now: dt.datetime | None = None,
 ) -> None:
     """Refuse (409, saying when it may) a request of `new_jobs` jobs that would take the
-    project over its jobs-per-day quota on the backend: the jobs asked for there in the last
-    24 hours and these together. Every job counts, however it ended."""
+    project over its jobs-per-day quota on the backend (`read_quota` says why)."""
     if new_jobs <= 0:
         return
-    quota = session.scalar(
-        select(orm.ProjectBackendLimit.jobs_per_day).where(
-            orm.ProjectBackendLimit.project_id == project.id,
-            orm.ProjectBackendLimit.backend_id == backend.id,
-        )
-    )
-    if quota is None:
-        return
-    now = now or orm.utcnow()
-    since = now - DAY
-    asked = _jobs_since(session, project.id, backend.id, since)
-    over = asked + new_jobs - quota
-    if over <= 0:
-        return
-    said = (
-        f"the project {project.slug} may run {quota} jobs a day on {backend.slug}; "
-        f"{asked} ran in the last 24 hours and this request makes {new_jobs}"
-    )
-    if new_jobs > quota:
-        raise ProblemError(409, f"{said}: ask for fewer actions, {quota} jobs at most")
-    frees = session.scalar(  # once the `over` oldest of the window have left it
-        select(orm.Job.created_at)
-        .where(*_asked_since(project.id, backend.id, since))
-        .order_by(orm.Job.created_at, orm.Job.id)
-        .offset(over - 1)
-        .limit(1)
-    )
-    raise ProblemError(409, f"{said}: ask for fewer actions, or wait until {_minute(frees + DAY)}")
+    refusal = read_quota(session, project, backend, new_jobs, now).refusal
+    if refusal is not None:
+        raise ProblemError(409, refusal)
 
 
 def _minute(at: dt.datetime) -> str:
