@@ -1,5 +1,5 @@
-"""The pre-release rules' findings, a file's shape and a table's summary, as the widgets
-show them.
+"""The pre-release rules' findings, a file's shape, a table's summary and the released
+tables it overlaps, as the widgets show them.
 
 Plainly, one line per finding: refusals in red (the file cannot be asked for until fixed),
 flags in amber (the checkers see them beside the file). Always escaped: a column name or a
@@ -131,3 +131,52 @@ def summary_text(summary: schema.TableSummary | None) -> str:
     if text:
         lines.append(f"text columns: {', '.join(text)}")
     return "; ".join(lines)
+
+
+CELLS_SHOWN = 10  # flagged cells of an overlap named in words; the rest are counted
+
+
+def _overlap_words(overlap: schema.Overlap) -> tuple[str, str]:
+    """`Shares 4 rows with P (workspace W, release R)` and `2 cells differ by a small
+    count: row 1, deaths; row 3, patients` (empty if none is flagged), as the panel says."""
+    rows = f"{overlap.rows:,} row{'' if overlap.rows == 1 else 's'}"
+    shares = (
+        f"Shares {rows} with {overlap.path} "
+        f"(workspace {overlap.workspace}, release {overlap.release})"
+    )
+    if not overlap.flagged:
+        return shares, ""
+    count = "1 cell differs" if overlap.flagged == 1 else f"{overlap.flagged:,} cells differ"
+    shown = overlap.cells[:CELLS_SHOWN]
+    if not shown:
+        return shares, f"{count} by a small count"
+    named = "; ".join(f"row {row}, {column}" for row, column in shown)
+    more = overlap.flagged - len(shown)
+    return shares, f"{count} by a small count: {named}" + (f" and {more:,} more" if more else "")
+
+
+def overlaps_html(overlaps: Iterable[schema.Overlap], path: str = "the table") -> str:
+    """The tables the project released that share rows with a file under review (found by
+    the job server when its review copy came), as the release page lists them: a list
+    labelled with the file, each table by its path, workspace and release, the flagged
+    cells by row and column. Never a value: there are none in the data."""
+    items = []
+    for overlap in overlaps:
+        shares, flagged = _overlap_words(overlap)
+        cells = f"; {coloured(flagged, WARN)}" if flagged else ""
+        items.append(f"<li>{html.escape(shares)}{cells}</li>")
+    if not items:
+        return ""
+    label = html.escape(f"Released tables overlapping {path}", quote=True)
+    return (
+        '<div class="jx-overlaps"><b>Overlaps released tables</b>'
+        f'<ul aria-label="{label}" style="margin:0">{"".join(items)}</ul></div>'
+    )
+
+
+def overlaps_text(overlaps: Iterable[schema.Overlap]) -> list[str]:
+    """The overlaps, a line each, for the widgets' text()."""
+    return [
+        f"{shares}: {flagged}" if flagged else shares
+        for shares, flagged in map(_overlap_words, overlaps)
+    ]

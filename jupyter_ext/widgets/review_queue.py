@@ -1,12 +1,13 @@
 """`ReviewQueue`: an output checker's view of the files waiting for their vote.
 
 Each file with what a checker needs to judge it (its size, its table's shape and the
-summary made on its site, what the pre-release rules flagged, the context and disclosure
-control the author gave, the comments), an Open button that shows the file itself (the
-copy its site sent for review, read as an output checker: the job server records each
-read), and approve / request changes / reject with a comment. Votes stay hidden until all
-have voted (the job server's rule), so after voting a file shows the others' votes only
-once they are in; Refresh looks again.
+summary made on its site, what the pre-release rules flagged, the tables the project
+released that it overlaps, the context and disclosure control the author gave, the
+comments), an Open button that shows the file itself (the copy its site sent for review,
+read as an output checker: the job server records each read), and approve / request
+changes / reject with a comment. Votes stay hidden until all have voted (the job server's
+rule), so after voting a file shows the others' votes only once they are in; Refresh looks
+again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from .findings import (
     coloured,
     findings_html,
     findings_text,
+    overlaps_html,
+    overlaps_text,
     shape_text,
     size_text,
     summary_html,
@@ -93,6 +96,8 @@ class FileReview(w.VBox):
         lines.append("Rules: " + findings_html(f.findings, clean="nothing found"))
         if f.summary is not None:
             lines.append(summary_html(f.summary, f.path))
+        if f.overlaps:
+            lines.append(overlaps_html(f.overlaps, f.path))
         for version, comment in self._comments():
             said = f"{html.escape(comment.author)} (on version {version})"
             lines.append(f"<i>{said}</i>: {html.escape(comment.text)}")
@@ -156,6 +161,7 @@ class FileReview(w.VBox):
         head = f"  {f.path} (v{f.version}, {f.size} bytes): {findings_text(f.findings, 'clean')}"
         if f.summary is not None:
             head += f"\n    summary: {summary_text(f.summary)}"
+        head += "".join(f"\n    overlaps: {line}" for line in overlaps_text(f.overlaps))
         if not self.voted:
             return head
         votes = ", ".join(f"{r.reviewer}: {r.decision}" for r in f.reviews)

@@ -257,9 +257,30 @@ export interface IReleaseFile {
   rows?: number | null;
   columns?: string[] | null;
   summary?: ITableSummary | null;
+  /** Tables the project released that share rows with its review copy (differencing). */
+  overlaps?: IOverlap[];
   /** Shown once the caller has voted, or all have voted. */
   reviews?: IReview[];
   comments?: IComment[];
+}
+
+/**
+ * schema.Overlap: a released table sharing rows with a file under review, named by its
+ * path and ids, never by a value.
+ */
+export interface IOverlap {
+  /** The released file's id. */
+  file: string;
+  /** The id of the release that published it. */
+  release: string;
+  workspace: string;
+  path: string;
+  /** Rows of the reviewed file matched on the key columns. */
+  rows: number;
+  /** (data row from 1, column) of cells that differ by a small count: the first 20. */
+  cells?: [number, string][];
+  /** How many cells differ by a small count in all. */
+  flagged?: number;
 }
 
 export interface IReleaseGroup {

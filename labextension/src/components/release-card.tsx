@@ -4,12 +4,14 @@ import { currentFiles, decisionLabel } from '../releasing';
 import type { IRelease, IReleaseFile } from '../types';
 import { StateBadge, when } from './common';
 import { Findings } from './findings';
+import { Overlaps } from './overlaps';
 import { TableSummary } from './table-summary';
 
 /**
  * One release: who asked, its groups' context and disclosure control, and each file
- * asked for now with its state, what the rules found, the votes one may see and the
- * comments. `action` adds what one may do to a file (a checker's vote).
+ * asked for now with its state, what the rules found, its table's summary, the released
+ * tables it overlaps, the votes one may see and the comments. `action` adds what one may
+ * do to a file (a checker's vote).
  */
 export function ReleaseCard(props: {
   release: IRelease;
@@ -50,6 +52,7 @@ export function ReleaseCard(props: {
               columns={file.columns}
             />
             <TableSummary path={file.path} summary={file.summary} />
+            <Overlaps path={file.path} overlaps={file.overlaps} />
             <Votes file={file} />
             {action?.(file)}
           </li>
