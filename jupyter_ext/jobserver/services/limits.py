@@ -182,7 +182,7 @@ def read_quota(
         return found
     said = (
         f"the project {project.slug} may run {quota} jobs a day on {backend.slug}; "
-        f"{asked} ran in the last 24 hours and this request makes {asking}"
+        f"{asked} were asked for in the last 24 hours and this request makes {asking}"
     )
     if asking > quota:
         return replace(found, refusal=f"{said}: ask for fewer actions, {quota} jobs at most")
