@@ -28,8 +28,8 @@ def test_an_administrator_sets_limits_and_members_read_them(world, connect):
     with pytest.raises(Conflict) as refused:  # three more would make five of three
         dev.job_requests.create("sample", actions=["report"], backend="tpp", notify=False)
     assert refused.value.detail.startswith(
-        "the project sample-study may run 3 jobs a day on tpp; 2 were asked for in the last 24 hours and "
-        "this request makes 3: ask for fewer actions, or wait until "
+        "the project sample-study may run 3 jobs a day on tpp; 2 were asked for in the last 24 "
+        "hours and this request makes 3: ask for fewer actions, or wait until "
     )
     lifted = admin.projects.set_limits("sample-study", "tpp", max_running=None, jobs_per_day=None)
     assert (lifted.max_running, lifted.jobs_per_day, lifted.updated_at) == (None, None, None)

@@ -165,8 +165,8 @@ def test_a_request_over_the_quota_is_refused_with_when_and_writes_nothing(world,
     three = {"workspace": "alpha", "backend": "tpp", "actions": ["task_03", "task_04", "task_05"]}
     said = refused(
         three,
-        "the project sample-study may run 5 jobs a day on tpp; 3 were asked for in the last 24 hours and "
-        "this request makes 3: ask for fewer actions, or wait until ",
+        "the project sample-study may run 5 jobs a day on tpp; 3 were asked for in the last 24 "
+        "hours and this request makes 3: ask for fewer actions, or wait until ",
     )
     at = first.created_at + dt.timedelta(hours=24)  # one of the three must leave the window
     at = at.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)

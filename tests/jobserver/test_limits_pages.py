@@ -204,8 +204,8 @@ def test_the_plan_shows_the_quota_and_the_cap_and_the_refusal_before_submitting(
     )
     assert api.status_code == 409 and said == api.json()["detail"]  # the sentence, once
     assert said.startswith(
-        "the project sample-study may run 4 jobs a day on tpp; 3 were asked for in the last 24 hours and "
-        "this request makes 2: ask for fewer actions, or wait until "
+        "the project sample-study may run 4 jobs a day on tpp; 3 were asked for in the last 24 "
+        "hours and this request makes 2: ask for fewer actions, or wait until "
     )
     assert words(over.text, "plan-quota").endswith(
         "3 of 4 jobs used in the last 24 hours; this request makes 2."

@@ -45,6 +45,10 @@ def test_an_action_within_the_maximums_runs_with_what_it_asked(world, tmp_path):
     }
     (lease,) = runner.post("runner/poll", json={"wait": 0}).json()
     assert lease["resources"] == {"cpus": 2.0, "memory_mb": 2048, "time_limit": None}
+    job_page = world.client("dev").get(
+        world.base_url.removesuffix("api/v1/") + f"jobs/{lease['identifier']}"
+    )
+    assert '<dd class="col-sm-9" id="resources">2 CPUs, 2 GB <span' in job_page.text
 
 
 def test_asking_for_more_than_the_backend_allows_is_refused_and_writes_nothing(world, tmp_path):
