@@ -52,8 +52,13 @@ class JupyterExtBase(Application):
         False, help="Write a commented config file with every option to `config_file`, then exit."
     ).tag(config=True)
 
+    every_class = False  # whether `classes` names the subcommands' classes too (see there)
+
     @catch_config_error
     def initialize(self, argv: list[str] | None = None) -> None:
+        given = sys.argv[1:] if argv is None else argv
+        every = ("--help-all", "--generate-config")
+        self.every_class = any(a.startswith(every) for a in given)
         self.parse_command_line(argv)
         if self.subapp is not None:
             return
@@ -78,14 +83,19 @@ class JupyterExtBase(Application):
         path = self.config_file
         if os.path.exists(path):
             self.exit(f"{path} exists already: move it away or give another --config path")
+        self.every_class = True
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.generate_config_file())
         print(f"Wrote {path}")
 
     @property
     def classes(self) -> list[type]:  # type: ignore[override]
-        """This command's class and its subcommands': `--help-all` and
-        `--generate-config` cover every trait a command can be given."""
+        """This command's class, and for `--help-all` and `--generate-config` its subcommands'
+        (so those cover every trait a command can be given). Only then: importing every
+        subcommand's module (the runner's, the job server's web stack) would cost each command
+        that runs one, `jupyter ext admin token` say, half a second."""
+        if not self.every_class:
+            return [type(self)]
         return [type(self), *subcommand_classes(self.subcommands)]
 
 

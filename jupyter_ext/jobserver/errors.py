@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+if TYPE_CHECKING:  # imported where used: `jupyter ext admin` raises these, needing no web stack
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
 
 log = logging.getLogger("jupyter_ext.jobserver")
 PROBLEM_JSON = "application/problem+json"
@@ -55,6 +54,8 @@ def problem_response(
     }
     if errors:
         body["errors"] = errors
+    from fastapi.responses import JSONResponse
+
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -90,6 +91,9 @@ def _message(error: dict[str, Any]) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     app.add_middleware(RefuseNul)
 
     @app.exception_handler(ProblemError)
